@@ -1,0 +1,35 @@
+//! The hub's one error type, shared by the REST API, the console's server functions and the storage behind them.
+
+use serde::{Deserialize, Serialize};
+
+/// Everything the hub can answer instead of a result. Each variant maps to one HTTP status.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error, Serialize, Deserialize)]
+pub enum HubError {
+    /// Bad input; the message names the field.
+    #[error("{0}")]
+    BadRequest(String),
+    /// Missing or wrong credentials.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Known caller, not allowed.
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Conflict(String),
+    /// Something failed inside Tether; the detail is logged where it happened, never answered.
+    #[error("Internal error; the request id identifies it in the server log")]
+    Internal,
+    /// The console could not reach the server or read its answer.
+    #[error("{0}")]
+    Transport(String),
+}
+
+impl leptos::server_fn::error::FromServerFnError for HubError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        HubError::Transport(value.to_string())
+    }
+}

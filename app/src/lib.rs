@@ -1,0 +1,70 @@
+//! Tether's console: the pages and components, the domain types both doors share, the hub service interface
+//! (`service`, server side only) and the server functions the pages call.
+
+pub mod error;
+pub mod pages;
+pub mod server_fns;
+#[cfg(feature = "ssr")]
+pub mod service;
+pub mod types;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::{
+    StaticSegment,
+    components::{ParentRoute, Route, Router, Routes},
+};
+
+/// The HTML document around the console, rendered on the server.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8"/>
+                <meta name="viewport" content="width=device-width, initial-scale=1"/>
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                <HydrationScripts options/>
+                <MetaTags/>
+            </head>
+            <body>
+                <App/>
+            </body>
+        </html>
+    }
+}
+
+/// The console's root: styles, title and routes.
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    mark_hydrated();
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/tether.css"/>
+        <Title text="Tether"/>
+        <Router>
+            <Routes fallback=pages::NotFoundPage>
+                <Route path=StaticSegment("signin") view=pages::signin::SignInPage/>
+                <ParentRoute path=StaticSegment("") view=pages::layout::ConsoleLayout>
+                    <Route path=StaticSegment("") view=pages::catalog::CatalogPage/>
+                    <Route path=StaticSegment("catalog") view=pages::catalog::CatalogPage/>
+                    <Route path=StaticSegment("instances") view=pages::instances::InstancesPage/>
+                    <Route path=StaticSegment("events") view=pages::events::EventsPage/>
+                    <Route path=StaticSegment("account") view=pages::account::AccountPage/>
+                </ParentRoute>
+            </Routes>
+        </Router>
+    }
+}
+
+/// Sets `data-hydrated` on `<body>` once the WebAssembly has taken over the page.
+///
+/// Effects run only in the browser, so the attribute tells tests and scripts that clicks are now handled.
+fn mark_hydrated() {
+    Effect::new(|_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+}

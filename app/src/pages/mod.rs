@@ -1,0 +1,32 @@
+//! The console's pages, one module each, and the layout that frames them.
+
+pub mod account;
+pub mod catalog;
+pub mod events;
+pub mod instances;
+pub mod layout;
+pub mod signin;
+
+use leptos::prelude::*;
+
+/// Shown for a console path that matches no page.
+#[component]
+pub fn NotFoundPage() -> impl IntoView {
+    view! {
+        <main class="notfound">
+            <h1>"Page not found"</h1>
+            <p><a href="/">"Back to the console"</a></p>
+        </main>
+    }
+}
+
+/// The frame every content page uses: a title and a short description above the page's body.
+#[component]
+pub fn PageHeader(title: &'static str, summary: &'static str) -> impl IntoView {
+    view! {
+        <header class="page-header">
+            <h1>{title}</h1>
+            <p class="page-summary">{summary}</p>
+        </header>
+    }
+}

@@ -1,0 +1,87 @@
+//! The hub service interface: the one set of operations that both the REST API and the console call.
+//!
+//! The server crate implements [`Hub`] over its storage and hands the console an `Arc<dyn Hub>` through Leptos
+//! context, so a page and an API route that do the same thing run the same code.
+
+use crate::error::HubError;
+use crate::types::{
+    Account, AccountId, ConsoleIdentity, CreatedUser, NewUser, OrganizationId, Role, User, UserId,
+    UserPatch,
+};
+use secrecy::SecretString;
+use std::sync::Arc;
+
+/// The secrets a REST call presents in `Authorization: User <secret>, Organization <secret>[, Element <token>]`.
+#[derive(Debug)]
+pub struct ApiCredentials {
+    pub user: SecretString,
+    pub organization: SecretString,
+    /// The instance token, used by the routes that act through an element instance.
+    pub element: Option<SecretString>,
+}
+
+/// An authenticated caller: who is asking, on whose behalf, with what rights.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Caller {
+    pub organization_id: OrganizationId,
+    pub account_id: AccountId,
+    pub user_id: UserId,
+    pub role: Role,
+}
+
+impl Caller {
+    pub fn is_admin(&self) -> bool {
+        self.role == Role::Admin
+    }
+}
+
+/// A console session just opened: the caller and the token for the session cookie.
+#[derive(Debug)]
+pub struct ConsoleSession {
+    pub caller: Caller,
+    pub token: SecretString,
+}
+
+/// The hub's operations. Every method checks that the caller may do what it asks.
+#[async_trait::async_trait]
+pub trait Hub: Send + Sync + 'static {
+    /// Checks a REST call's user and organization secrets.
+    async fn authenticate(&self, credentials: &ApiCredentials) -> Result<Caller, HubError>;
+
+    /// Checks a console password and opens a session.
+    async fn sign_in(&self, email: &str, password: &SecretString) -> Result<ConsoleSession, HubError>;
+
+    /// Finds the caller behind a session cookie.
+    async fn resume_session(&self, token: &SecretString) -> Result<Caller, HubError>;
+
+    /// Ends a console session; ending an unknown one is not an error.
+    async fn sign_out(&self, token: &SecretString) -> Result<(), HubError>;
+
+    /// The caller's own user and organization.
+    async fn identity(&self, caller: &Caller) -> Result<ConsoleIdentity, HubError>;
+
+    /// The accounts the caller may see: all of the organization's for an admin, their own otherwise.
+    async fn list_accounts(&self, caller: &Caller) -> Result<Vec<Account>, HubError>;
+
+    async fn list_users(&self, caller: &Caller, account: AccountId) -> Result<Vec<User>, HubError>;
+
+    /// Creates a user (admins only) and reveals their secrets once.
+    async fn create_user(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        new_user: NewUser,
+    ) -> Result<CreatedUser, HubError>;
+
+    /// Changes a user's name, email or phone: admins for anyone, members for themselves.
+    async fn update_user(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        user: UserId,
+        patch: UserPatch,
+    ) -> Result<User, HubError>;
+}
+
+/// How the service travels in Leptos context and axum state.
+pub type SharedHub = Arc<dyn Hub>;

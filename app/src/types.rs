@@ -1,0 +1,195 @@
+//! The domain types both doors share: tenants (organizations, accounts, users) as the REST API and the console see them.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Declares a numeric id newtype. Ids are numbers, as in Cloud Elements' API, so existing clients keep parsing them.
+macro_rules! numeric_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
+numeric_id!(
+    /// Identifies an organization, the top-level tenant.
+    OrganizationId
+);
+numeric_id!(
+    /// Identifies an account inside an organization.
+    AccountId
+);
+numeric_id!(
+    /// Identifies a user inside an account.
+    UserId
+);
+
+/// What a user may do inside their organization.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Sees and manages every account and user of the organization.
+    Admin,
+    /// Sees only their own account.
+    #[default]
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Role> {
+        match text {
+            "admin" => Some(Role::Admin),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+}
+
+/// An organization as its own users see it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Organization {
+    pub id: OrganizationId,
+    pub name: String,
+    pub created_date: DateTime<Utc>,
+}
+
+/// An account: a group of users inside an organization.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    pub external_id: Option<String>,
+    /// The account an organization starts with.
+    pub default_account: bool,
+    pub active: bool,
+    pub created_date: DateTime<Utc>,
+}
+
+/// A user, without any of their secrets.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct User {
+    pub id: UserId,
+    pub account_id: AccountId,
+    pub email_address: String,
+    pub first_name: String,
+    pub last_name: String,
+    /// The phone used for two-factor sign-in, in E.164 form.
+    pub phone: Option<String>,
+    pub role: Role,
+    pub active: bool,
+    pub created_date: DateTime<Utc>,
+    pub last_login_date: Option<DateTime<Utc>>,
+}
+
+/// The body of `POST /accounts/{id}/users`.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewUser {
+    pub email_address: String,
+    #[serde(default)]
+    pub first_name: String,
+    #[serde(default)]
+    pub last_name: String,
+    #[serde(default)]
+    pub phone: Option<String>,
+    #[serde(default)]
+    pub role: Role,
+    /// The console password; one is generated and returned once when absent.
+    #[serde(default)]
+    pub password: Option<secrecy::SecretString>,
+}
+
+/// The body of `PATCH /accounts/{id}/users/{userId}`: only the fields present change.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UserPatch {
+    pub email_address: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    /// `null` removes the phone; an absent field leaves it alone.
+    #[serde(default, deserialize_with = "present_or_null")]
+    pub phone: Option<Option<String>>,
+}
+
+/// Tells an explicit `null` apart from an absent field.
+fn present_or_null<'de, D>(deserializer: D) -> Result<Option<Option<String>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+{
+    Option::<String>::deserialize(deserializer).map(Some)
+}
+
+/// A secret revealed exactly once, in the response that created it.
+///
+/// This is the only secret-bearing type that serializes; it is built only where a secret is born.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct RevealedSecret(String);
+
+impl RevealedSecret {
+    pub fn new(secret: String) -> Self {
+        RevealedSecret(secret)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for RevealedSecret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("RevealedSecret(********)")
+    }
+}
+
+/// The answer to creating a user: the user, their API secret and, when Tether chose it, their password.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedUser {
+    #[serde(flatten)]
+    pub user: User,
+    /// The user secret for `Authorization: User <secret>, …`; only its hash is stored.
+    pub secret: RevealedSecret,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub password: Option<RevealedSecret>,
+}
+
+/// A password typed into the console, on its way to the server.
+///
+/// It must serialize to cross the wire, but it never prints.
+#[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct TypedPassword(pub String);
+
+impl fmt::Debug for TypedPassword {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TypedPassword(********)")
+    }
+}
+
+/// Who is signed in to the console, for the header and the account page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsoleIdentity {
+    pub user: User,
+    pub organization: Organization,
+}

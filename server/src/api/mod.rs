@@ -1,0 +1,33 @@
+//! The REST API under `/elements/api-v2`, compatible with Cloud Elements' instances API.
+
+pub mod accounts;
+pub mod auth;
+pub mod error;
+pub mod extract;
+
+use app::service::SharedHub;
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::extract::OriginalUri;
+use axum::http::{Method, StatusCode};
+use error::ApiError;
+
+/// The base path every REST route lives under.
+pub const BASE_PATH: &str = "/elements/api-v2";
+
+pub fn router(hub: SharedHub, max_body_bytes: usize) -> Router {
+    Router::new()
+        .merge(accounts::routes())
+        .fallback(unknown_route)
+        .method_not_allowed_fallback(wrong_method)
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .with_state(hub)
+}
+
+async fn unknown_route(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
+    ApiError::new(StatusCode::NOT_FOUND, format!("No route for {method} {}", uri.path()))
+}
+
+async fn wrong_method(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {
+    ApiError::new(StatusCode::METHOD_NOT_ALLOWED, format!("{method} is not allowed on {}", uri.path()))
+}

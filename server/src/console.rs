@@ -1,0 +1,62 @@
+//! The console's door: server-side rendering of the Leptos app, its server functions, and the sign-in guard.
+
+use app::server_fns::{CookiePolicy, session::session_token_from_headers};
+use app::service::SharedHub;
+use app::{App, shell};
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::Method;
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Redirect, Response};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list};
+
+/// The page open without a session.
+const SIGN_IN_PATH: &str = "/signin";
+
+pub fn router(hub: SharedHub, options: LeptosOptions, cookies: CookiePolicy) -> Router {
+    let routes = generate_route_list(App);
+    let context = {
+        let hub = hub.clone();
+        move || {
+            provide_context(hub.clone());
+            provide_context(cookies);
+        }
+    };
+    let render_shell = {
+        let options = options.clone();
+        move || shell(options.clone())
+    };
+    Router::new()
+        .leptos_routes_with_context(&options, routes, context.clone(), render_shell)
+        .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
+        .with_state(options)
+        .layer(middleware::from_fn_with_state(hub, require_session))
+}
+
+/// A page load, as opposed to an asset, a server function call or a file.
+fn is_page_load(request: &Request) -> bool {
+    let path = request.uri().path();
+    let last_segment = path.rsplit('/').next().unwrap_or_default();
+    request.method() == Method::GET
+        && !path.starts_with("/pkg/")
+        && !path.starts_with("/api/")
+        && !last_segment.contains('.')
+}
+
+/// Sends page loads without a live session to the sign-in page, and signed-in users away from it.
+async fn require_session(State(hub): State<SharedHub>, request: Request, next: Next) -> Response {
+    if !is_page_load(&request) {
+        return next.run(request).await;
+    }
+    let signed_in = match session_token_from_headers(request.headers()) {
+        Some(token) => hub.resume_session(&token).await.is_ok(),
+        None => false,
+    };
+    let on_sign_in_page = request.uri().path() == SIGN_IN_PATH;
+    match (on_sign_in_page, signed_in) {
+        (true, true) => Redirect::to("/").into_response(),
+        (false, false) => Redirect::to(SIGN_IN_PATH).into_response(),
+        _ => next.run(request).await,
+    }
+}

@@ -1,0 +1,76 @@
+//! The HTTP stack: one router over both doors (REST API and console), plus `/healthz`, `/metrics` and request context.
+
+use crate::api;
+use crate::config::Config;
+use crate::console;
+use crate::hub::HubService;
+use crate::telemetry::{metrics, with_request_id};
+use app::server_fns::CookiePolicy;
+use app::service::SharedHub;
+use axum::Router;
+use axum::extract::Request;
+use axum::http::{HeaderValue, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use leptos::prelude::LeptosOptions;
+use std::sync::Arc;
+use std::time::Instant;
+use tracing::Instrument;
+
+/// The response header that carries each request's id.
+pub const REQUEST_ID_HEADER: &str = "x-request-id";
+
+pub fn router(hub: Arc<HubService>, config: &Config) -> Router {
+    let shared: SharedHub = hub.clone();
+    let options = LeptosOptions::builder()
+        .output_name("tether")
+        .site_root(config.site_root.to_string_lossy().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(config.listen)
+        .build();
+    let cookies = CookiePolicy {
+        secure: config.serves_https(),
+        max_age_seconds: config.session_ttl_hours * 3600,
+    };
+    Router::new()
+        .route("/healthz", get(move || healthz(hub.clone())))
+        .route("/metrics", get(|| async { metrics().render() }))
+        .nest(api::BASE_PATH, api::router(shared.clone(), config.max_body_bytes))
+        .merge(console::router(shared, options, cookies))
+        .layer(middleware::from_fn(request_context))
+}
+
+async fn healthz(hub: Arc<HubService>) -> Response {
+    match hub.store().ping().await {
+        Ok(()) => (StatusCode::OK, "ok").into_response(),
+        Err(error) => {
+            tracing::error!(%error, "health check failed");
+            (StatusCode::SERVICE_UNAVAILABLE, "database unavailable").into_response()
+        }
+    }
+}
+
+/// Gives each request an id, a log span carrying it, a completion log line and metrics.
+///
+/// Only the method and the path are logged: query strings and headers may carry secrets.
+async fn request_context(request: Request, next: Next) -> Response {
+    let id = uuid::Uuid::new_v4().simple().to_string();
+    let method = request.method().clone();
+    let span = tracing::info_span!("request", id = %id, method = %method, path = %request.uri().path());
+    let started = Instant::now();
+    let mut response = with_request_id(id.clone(), next.run(request))
+        .instrument(span.clone())
+        .await;
+    let status = response.status().as_u16();
+    let elapsed = started.elapsed();
+    span.in_scope(|| tracing::info!(status, elapsed_ms = elapsed.as_millis() as u64, "request finished"));
+    metrics::counter!("tether_http_requests_total", "method" => method.to_string(), "status" => status.to_string())
+        .increment(1);
+    metrics::histogram!("tether_http_request_duration_seconds", "method" => method.to_string())
+        .record(elapsed.as_secs_f64());
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID_HEADER, value);
+    }
+    response
+}

@@ -1,0 +1,374 @@
+//! The hub service: Tether's operations over storage and the vault, behind the `Hub` interface both doors call.
+
+use crate::secrets::{self, MIN_PASSWORD_CHARS};
+use crate::store::audit::AuditEntry;
+use crate::store::tenants::{ProfileChange, UserRecord, create};
+use crate::store::{Store, StoreError};
+use crate::telemetry::current_request_id;
+use crate::validate;
+use crate::vault::Vault;
+use app::error::HubError;
+use app::service::{ApiCredentials, Caller, ConsoleSession, Hub};
+use app::types::{
+    Account, AccountId, ConsoleIdentity, CreatedUser, NewUser, Organization, OrganizationId, RevealedSecret, Role,
+    User, UserId, UserPatch,
+};
+use secrecy::{ExposeSecret, SecretString};
+
+/// Turns an unexpected failure into `HubError::Internal`, logging the detail once, here.
+pub trait OrInternal<T> {
+    fn or_internal(self) -> Result<T, HubError>;
+}
+
+impl<T, E: std::fmt::Display> OrInternal<T> for Result<T, E> {
+    fn or_internal(self) -> Result<T, HubError> {
+        self.map_err(|error| {
+            tracing::error!(%error, "internal error");
+            HubError::Internal
+        })
+    }
+}
+
+/// Everything made for a new organization; the secrets are shown once and then exist only as hashes.
+#[derive(Debug)]
+pub struct NewOrganization {
+    pub organization: Organization,
+    pub account: Account,
+    pub admin: User,
+    pub organization_secret: SecretString,
+    pub user_secret: SecretString,
+    pub password: SecretString,
+}
+
+/// The user fields after validation.
+struct ValidUser {
+    email: String,
+    first_name: String,
+    last_name: String,
+    phone: Option<String>,
+    role: Role,
+}
+
+const NAME_LIMIT: usize = 100;
+
+/// The hub's implementation over a [`Store`] and a [`Vault`].
+pub struct HubService {
+    store: Store,
+    vault: Vault,
+    session_ttl: chrono::Duration,
+}
+
+impl HubService {
+    pub fn new(store: Store, vault: Vault, session_ttl_hours: i64) -> HubService {
+        HubService {
+            store,
+            vault,
+            session_ttl: chrono::Duration::hours(session_ttl_hours),
+        }
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub fn vault(&self) -> &Vault {
+        &self.vault
+    }
+
+    async fn audit(&self, organization: OrganizationId, actor: String, action: &str, target: String) -> Result<(), HubError> {
+        self.store
+            .record_audit(&AuditEntry {
+                organization_id: Some(organization),
+                actor,
+                action: action.into(),
+                target,
+                request_id: current_request_id(),
+            })
+            .await
+            .or_internal()
+    }
+
+    /// Makes an organization with its default account and an admin user, in one transaction.
+    pub async fn create_organization(&self, name: &str, admin_email: &str, actor: &str) -> Result<NewOrganization, HubError> {
+        let name = validate::required_name("name", name, NAME_LIMIT)?;
+        let admin = ValidUser {
+            email: validate::email("adminEmail", admin_email)?,
+            first_name: "Admin".into(),
+            last_name: String::new(),
+            phone: None,
+            role: Role::Admin,
+        };
+        let organization_secret = secrets::generate_secret();
+        let user_secret = secrets::generate_secret();
+        let password = secrets::generate_password();
+        let password_hash = hash_password(&password).await?;
+
+        let mut transaction = self.store.pool().begin().await.or_internal()?;
+        let organization_id = create::organization(&mut transaction, &name, &secrets::digest(&organization_secret))
+            .await
+            .or_internal()?;
+        let account_id = create::account(&mut transaction, organization_id, "Default", true)
+            .await
+            .or_internal()?;
+        let secret_hash = secrets::digest(&user_secret);
+        let record = user_record(organization_id, account_id, &admin, &secret_hash, Some(&password_hash));
+        let user = create::user(&mut transaction, &record)
+            .await
+            .map_err(|error| email_conflict(error, &admin.email))?;
+        transaction.commit().await.or_internal()?;
+
+        self.audit(organization_id, actor.into(), "organization.created", format!("organization:{organization_id}"))
+            .await?;
+        let organization = self.store.organization(organization_id).await.or_internal()?.ok_or(HubError::Internal)?;
+        let account = self.store.account(organization_id, account_id).await.or_internal()?.ok_or(HubError::Internal)?;
+        Ok(NewOrganization {
+            organization,
+            account,
+            admin: user,
+            organization_secret,
+            user_secret,
+            password,
+        })
+    }
+
+    /// Sets a new random password for a user, ends their sessions, and returns the password once.
+    pub async fn reset_password(&self, email: &str, actor: &str) -> Result<SecretString, HubError> {
+        let email = validate::email("email", email)?;
+        let user = self
+            .store
+            .user_by_email(&email)
+            .await
+            .or_internal()?
+            .ok_or_else(|| HubError::NotFound(format!("No user with email {email}")))?;
+        let password = secrets::generate_password();
+        let hash = hash_password(&password).await?;
+        self.store.set_password_hash(user.id, &hash).await.or_internal()?;
+        self.store.delete_user_sessions(user.id).await.or_internal()?;
+        let organization = self
+            .store
+            .organization_of_user(user.id)
+            .await
+            .or_internal()?
+            .ok_or(HubError::Internal)?;
+        self.audit(organization, actor.into(), "user.password_reset", format!("user:{}", user.id)).await?;
+        Ok(password)
+    }
+
+    /// The account if the caller's organization owns it, else `NotFound` (another tenant's ids are never confirmed).
+    async fn visible_account(&self, caller: &Caller, account: AccountId) -> Result<Account, HubError> {
+        let found = self
+            .store
+            .account(caller.organization_id, account)
+            .await
+            .or_internal()?
+            .ok_or_else(|| HubError::NotFound(format!("No account with id {account}")))?;
+        if !caller.is_admin() && caller.account_id != account {
+            return Err(HubError::Forbidden("Only an organization admin may act on other accounts".into()));
+        }
+        Ok(found)
+    }
+}
+
+fn user_record<'a>(
+    organization: OrganizationId,
+    account: AccountId,
+    user: &'a ValidUser,
+    secret_hash: &'a str,
+    password_hash: Option<&'a str>,
+) -> UserRecord<'a> {
+    UserRecord {
+        organization_id: organization,
+        account_id: account,
+        email: &user.email,
+        first_name: &user.first_name,
+        last_name: &user.last_name,
+        phone: user.phone.as_deref(),
+        role: user.role,
+        secret_hash,
+        password_hash,
+    }
+}
+
+fn email_conflict(error: StoreError, email: &str) -> HubError {
+    match error {
+        StoreError::Conflict => HubError::Conflict(format!("emailAddress: a user with {email} already exists")),
+        other => Err::<(), _>(other).or_internal().unwrap_err(),
+    }
+}
+
+/// Argon2 is slow on purpose; it runs off the async workers.
+async fn hash_password(password: &SecretString) -> Result<String, HubError> {
+    let password = password.clone();
+    tokio::task::spawn_blocking(move || secrets::hash_password(&password))
+        .await
+        .or_internal()?
+        .or_internal()
+}
+
+async fn verify_password(password: &SecretString, hash: String) -> Result<bool, HubError> {
+    let password = password.clone();
+    tokio::task::spawn_blocking(move || secrets::verify_password(&password, &hash))
+        .await
+        .or_internal()
+}
+
+fn validate_new_user(new_user: &NewUser) -> Result<ValidUser, HubError> {
+    if let Some(password) = &new_user.password
+        && password.expose_secret().chars().count() < MIN_PASSWORD_CHARS
+    {
+        return Err(HubError::BadRequest(format!("password: must be at least {MIN_PASSWORD_CHARS} characters")));
+    }
+    Ok(ValidUser {
+        email: validate::email("emailAddress", &new_user.email_address)?,
+        first_name: validate::name("firstName", &new_user.first_name, NAME_LIMIT)?,
+        last_name: validate::name("lastName", &new_user.last_name, NAME_LIMIT)?,
+        phone: new_user.phone.as_deref().map(|phone| validate::phone("phone", phone)).transpose()?,
+        role: new_user.role,
+    })
+}
+
+#[async_trait::async_trait]
+impl Hub for HubService {
+    async fn authenticate(&self, credentials: &ApiCredentials) -> Result<Caller, HubError> {
+        self.store
+            .caller_by_secret_hashes(&secrets::digest(&credentials.user), &secrets::digest(&credentials.organization))
+            .await
+            .or_internal()?
+            .ok_or_else(|| HubError::Unauthorized("Invalid Organization or User secret, or the user is inactive".into()))
+    }
+
+    async fn sign_in(&self, email: &str, password: &SecretString) -> Result<ConsoleSession, HubError> {
+        let wrong = || HubError::Unauthorized("Wrong email or password".into());
+        let email = email.trim().to_lowercase();
+        let candidate = self.store.sign_in_candidate(&email).await.or_internal()?;
+        let stored_hash = candidate
+            .as_ref()
+            .and_then(|candidate| candidate.password_hash.clone())
+            .unwrap_or_else(|| secrets::decoy_password_hash().to_owned());
+        let matches = verify_password(password, stored_hash).await?;
+        let candidate = candidate.filter(|candidate| matches && candidate.active).ok_or_else(wrong)?;
+        if candidate.password_hash.is_none() {
+            return Err(wrong());
+        }
+
+        let token = secrets::generate_secret();
+        let expires = chrono::Utc::now() + self.session_ttl;
+        self.store
+            .insert_session(&secrets::digest(&token), candidate.caller.user_id, expires.timestamp_millis())
+            .await
+            .or_internal()?;
+        self.store.record_login(candidate.caller.user_id).await.or_internal()?;
+        let caller = candidate.caller;
+        self.audit(caller.organization_id, format!("user:{}", caller.user_id), "session.opened", format!("user:{}", caller.user_id))
+            .await?;
+        Ok(ConsoleSession { caller, token })
+    }
+
+    async fn resume_session(&self, token: &SecretString) -> Result<Caller, HubError> {
+        self.store
+            .session_caller(&secrets::digest(token))
+            .await
+            .or_internal()?
+            .ok_or_else(|| HubError::Unauthorized("Your session has ended; sign in again".into()))
+    }
+
+    async fn sign_out(&self, token: &SecretString) -> Result<(), HubError> {
+        self.store.delete_session(&secrets::digest(token)).await.or_internal()
+    }
+
+    async fn identity(&self, caller: &Caller) -> Result<ConsoleIdentity, HubError> {
+        let user = self.store.user(caller.user_id).await.or_internal()?.ok_or(HubError::Internal)?;
+        let organization = self
+            .store
+            .organization(caller.organization_id)
+            .await
+            .or_internal()?
+            .ok_or(HubError::Internal)?;
+        Ok(ConsoleIdentity { user, organization })
+    }
+
+    async fn list_accounts(&self, caller: &Caller) -> Result<Vec<Account>, HubError> {
+        let only = (!caller.is_admin()).then_some(caller.account_id);
+        self.store.accounts(caller.organization_id, only).await.or_internal()
+    }
+
+    async fn list_users(&self, caller: &Caller, account: AccountId) -> Result<Vec<User>, HubError> {
+        self.visible_account(caller, account).await?;
+        self.store.users(account).await.or_internal()
+    }
+
+    async fn create_user(&self, caller: &Caller, account: AccountId, new_user: NewUser) -> Result<CreatedUser, HubError> {
+        self.visible_account(caller, account).await?;
+        if !caller.is_admin() {
+            return Err(HubError::Forbidden("Only an organization admin may create users".into()));
+        }
+        let valid = validate_new_user(&new_user)?;
+        let generated = new_user.password.is_none().then(secrets::generate_password);
+        let password = new_user.password.as_ref().or(generated.as_ref()).expect("one of them is set");
+        let password_hash = hash_password(password).await?;
+        let secret = secrets::generate_secret();
+
+        let secret_hash = secrets::digest(&secret);
+        let record = user_record(caller.organization_id, account, &valid, &secret_hash, Some(&password_hash));
+        let mut connection = self.store.pool().acquire().await.or_internal()?;
+        let user = create::user(&mut connection, &record)
+            .await
+            .map_err(|error| email_conflict(error, &valid.email))?;
+        drop(connection);
+        self.audit(caller.organization_id, format!("user:{}", caller.user_id), "user.created", format!("user:{}", user.id))
+            .await?;
+        Ok(CreatedUser {
+            user,
+            secret: RevealedSecret::new(secret.expose_secret().to_owned()),
+            password: generated.map(|password| RevealedSecret::new(password.expose_secret().to_owned())),
+        })
+    }
+
+    async fn update_user(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        user: UserId,
+        patch: UserPatch,
+    ) -> Result<User, HubError> {
+        self.visible_account(caller, account).await?;
+        let existing = self
+            .store
+            .user(user)
+            .await
+            .or_internal()?
+            .filter(|found| found.account_id == account)
+            .ok_or_else(|| HubError::NotFound(format!("No user with id {user} in account {account}")))?;
+        if !caller.is_admin() && caller.user_id != existing.id {
+            return Err(HubError::Forbidden("Members may change only their own profile".into()));
+        }
+        if patch.email_address.is_none() && patch.first_name.is_none() && patch.last_name.is_none() && patch.phone.is_none() {
+            return Err(HubError::BadRequest(
+                "body: nothing to change; send emailAddress, firstName, lastName or phone".into(),
+            ));
+        }
+        let email = patch.email_address.as_deref().map(|email| validate::email("emailAddress", email)).transpose()?;
+        let first_name = patch.first_name.as_deref().map(|name| validate::name("firstName", name, NAME_LIMIT)).transpose()?;
+        let last_name = patch.last_name.as_deref().map(|name| validate::name("lastName", name, NAME_LIMIT)).transpose()?;
+        let phone = patch
+            .phone
+            .as_ref()
+            .map(|phone| phone.as_deref().map(|phone| validate::phone("phone", phone)).transpose())
+            .transpose()?;
+        let change = ProfileChange {
+            email: email.as_deref(),
+            first_name: first_name.as_deref(),
+            last_name: last_name.as_deref(),
+            phone: phone.as_ref().map(|phone| phone.as_deref()),
+        };
+        let updated = self
+            .store
+            .update_profile(existing.id, &change)
+            .await
+            .map_err(|error| email_conflict(error, email.as_deref().unwrap_or_default()))?
+            .ok_or_else(|| HubError::NotFound(format!("No user with id {user} in account {account}")))?;
+        self.audit(caller.organization_id, format!("user:{}", caller.user_id), "user.updated", format!("user:{user}"))
+            .await?;
+        Ok(updated)
+    }
+}

@@ -1,0 +1,72 @@
+//! Tether's server: configuration, storage, encryption, the hub service, and the two HTTP doors over it
+//! (the REST API and the console), plus the operator CLI.
+
+pub mod api;
+pub mod bootstrap;
+pub mod cli;
+pub mod config;
+pub mod console;
+pub mod crypto;
+pub mod http;
+pub mod hub;
+pub mod secrets;
+pub mod store;
+pub mod telemetry;
+pub mod validate;
+pub mod vault;
+
+use config::Config;
+use crypto::MasterKey;
+use hub::HubService;
+use std::future::Future;
+use std::sync::Arc;
+use store::Store;
+use vault::Vault;
+
+/// The name of the generated master key file inside the data directory.
+pub const MASTER_KEY_FILE: &str = "master.key";
+
+/// An opened Tether: migrated storage, unlocked vault and the hub service over them.
+pub struct Tether {
+    pub config: Config,
+    pub hub: Arc<HubService>,
+}
+
+impl Tether {
+    /// Prepares the data directory, connects and migrates the database, and unlocks the keyring.
+    pub async fn open(config: Config) -> anyhow::Result<Tether> {
+        prepare_data_dir(&config)?;
+        let master = match &config.master_key {
+            Some(encoded) => MasterKey::from_base64(encoded)?,
+            None => MasterKey::load_or_create(&config.data_dir.join(MASTER_KEY_FILE))?,
+        };
+        let store = Store::connect(&config.database_url()).await?;
+        store.migrate().await?;
+        let vault = Vault::open(store.clone(), master).await?;
+        let hub = Arc::new(HubService::new(store, vault, config.session_ttl_hours));
+        Ok(Tether { config, hub })
+    }
+
+    /// Serves both doors on `listener` until `shutdown` resolves, then finishes in-flight requests.
+    pub async fn serve(
+        &self,
+        listener: tokio::net::TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
+        let router = http::router(self.hub.clone(), &self.config);
+        axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+        Ok(())
+    }
+}
+
+fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if !config.data_dir.exists() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&config.data_dir)
+            .map_err(|error| anyhow::anyhow!("cannot create data directory {}: {error}", config.data_dir.display()))?;
+    }
+    Ok(())
+}

@@ -1,0 +1,131 @@
+//! Storage: one sqlx pool over SQLite (the default) or PostgreSQL, migrated at start, and each domain's queries.
+//!
+//! Queries are written once, in the dialect both databases share (`$1` parameters, `RETURNING`, integer flags and
+//! Unix-millisecond times), and run through sqlx's `Any` driver. Migrations differ per backend and live in
+//! `migrations/sqlite` and `migrations/postgres`.
+
+pub mod audit;
+pub mod keys;
+pub mod sessions;
+pub mod tenants;
+pub mod vault;
+
+use chrono::{DateTime, TimeZone, Utc};
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
+use sqlx::AnyPool;
+
+/// Which database the store runs on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken, such as a second user with the same email.
+    #[error("already exists")]
+    Conflict,
+    #[error("database error: {0}")]
+    Database(sqlx::Error),
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        let unique = error
+            .as_database_error()
+            .is_some_and(|database| database.is_unique_violation());
+        if unique { StoreError::Conflict } else { StoreError::Database(error) }
+    }
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// The database handle every part of Tether shares. Cloning it is cheap.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl Store {
+    /// Connects to `sqlite:…` or `postgres://…`, creating the SQLite file and its folder when missing.
+    pub async fn connect(url: &str) -> StoreResult<Store> {
+        install_default_drivers();
+        let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
+        if backend == Backend::Sqlite
+            && let Some(parent) = sqlite_path(url).and_then(|path| std::path::Path::new(path).parent().map(|p| p.to_path_buf()))
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(&parent).map_err(|error| StoreError::Database(sqlx::Error::Io(error)))?;
+        }
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers and one writer work at once; a busy wait beats an instant "locked" error.
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *connection).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *connection).await?;
+                        sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *connection).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Applies the migrations this build carries and has not applied yet.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        match self.backend {
+            Backend::Sqlite => sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?,
+            Backend::Postgres => sqlx::migrate!("./migrations/postgres").run(&self.pool).await?,
+        }
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    /// Answers whether the database responds, for `/healthz`.
+    pub async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Closes every connection, flushing SQLite's write-ahead log into the main file.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// The file path inside a `sqlite://path?options` URL.
+fn sqlite_path(url: &str) -> Option<&str> {
+    let rest = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next()?;
+    (!path.is_empty() && path != ":memory:").then_some(path)
+}
+
+/// The current time as stored: Unix milliseconds.
+pub fn now_millis() -> i64 {
+    Utc::now().timestamp_millis()
+}
+
+/// Reads a stored Unix-millisecond time.
+pub fn from_millis(millis: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(millis).single().unwrap_or_default()
+}
+
+/// Reads a stored 0/1 flag.
+pub fn flag(value: i64) -> bool {
+    value != 0
+}
