@@ -155,7 +155,7 @@ mod tests {
         figment::Jail::expect_with(|jail| {
             jail.set_env("TETHER_LISTEN", "not-an-address");
             let error = Config::load(None).unwrap_err().to_string();
-            assert!(error.contains("listen"), "{error}");
+            assert!(error.to_lowercase().contains("listen"), "{error}");
             jail.set_env("TETHER_LISTEN", "127.0.0.1:1");
             jail.set_env("DATABASE_URL", "mysql://x");
             let error = Config::load(None).unwrap_err().to_string();

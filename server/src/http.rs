@@ -23,6 +23,8 @@ pub const REQUEST_ID_HEADER: &str = "x-request-id";
 
 pub fn router(hub: Arc<HubService>, config: &Config) -> Router {
     let shared: SharedHub = hub.clone();
+    // Install the recorder before the first request, so no early counts are lost.
+    let prometheus = metrics();
     let options = LeptosOptions::builder()
         .output_name("tether")
         .site_root(config.site_root.to_string_lossy().to_string())
@@ -35,7 +37,7 @@ pub fn router(hub: Arc<HubService>, config: &Config) -> Router {
     };
     Router::new()
         .route("/healthz", get(move || healthz(hub.clone())))
-        .route("/metrics", get(|| async { metrics().render() }))
+        .route("/metrics", get(move || async move { prometheus.render() }))
         .nest(api::BASE_PATH, api::router(shared.clone(), config.max_body_bytes))
         .merge(console::router(shared, options, cookies))
         .layer(middleware::from_fn(request_context))

@@ -50,7 +50,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
-        let field = if path == "." { "body".to_owned() } else { path };
+        // "." is the whole body; "?" is where the JSON broke off before a field was known.
+        let field = if path == "." || path == "?" { "body".to_owned() } else { path };
         let detail = error.inner().to_string();
         let detail = detail.split(" at line ").next().unwrap_or(&detail);
         ApiError::bad_request(format!("{field}: {detail}"))
@@ -92,7 +93,7 @@ mod tests {
         assert_eq!(message(r#"{}"#), "body: missing field `emailAddress`");
         assert!(message(r#"{"emailAddress": 5}"#).starts_with("emailAddress: invalid type"));
         assert!(message(r#"{"emailAddress": "a", "count": "x"}"#).starts_with("count: invalid type"));
-        assert!(message("{").starts_with("body: EOF"));
+        assert_eq!(message("{"), "body: EOF while parsing an object");
         assert_eq!(message("  "), "body: expected a JSON object, found nothing");
     }
 }

@@ -1,1 +1,11 @@
-fn main(){}
+//! Tether's integration tests, built into one binary: the real server on loopback, real SQLite and PostgreSQL.
+//!
+//! PostgreSQL tests need `TETHER_TEST_POSTGRES_URL`, a server where they may create databases; `make test` starts one.
+
+mod accounts;
+mod cli;
+mod console;
+mod logs;
+mod secrets_at_rest;
+mod storage;
+mod utils;

@@ -1,0 +1,69 @@
+// The console's shell: sign-in with the first-start credentials, the session across reloads, hydration, sign-out.
+import { test, expect, Page } from '@playwright/test';
+
+const baseUrl = () => process.env.TETHER_BASE_URL!;
+const admin = () => ({ email: process.env.TETHER_ADMIN_EMAIL!, password: process.env.TETHER_ADMIN_PASSWORD! });
+
+async function waitForHydration(page: Page) {
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
+}
+
+async function signIn(page: Page, email: string, password: string) {
+  await page.goto(`${baseUrl()}/signin`);
+  await waitForHydration(page);
+  await page.getByLabel('Email').fill(email);
+  await page.getByLabel('Password').fill(password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+}
+
+test('a page load without a session goes to sign-in', async ({ page }) => {
+  await page.goto(`${baseUrl()}/instances`);
+  await expect(page).toHaveURL(`${baseUrl()}/signin`);
+  await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+});
+
+test('a wrong password is refused with a message', async ({ page }) => {
+  await signIn(page, admin().email, 'not-the-password');
+  await expect(page.getByRole('alert')).toHaveText('Wrong email or password');
+  await expect(page).toHaveURL(`${baseUrl()}/signin`);
+});
+
+test('sign in, see the shell, reload, use the menu, sign out', async ({ page }) => {
+  await signIn(page, admin().email, admin().password);
+  await expect(page).toHaveURL(`${baseUrl()}/`);
+
+  const nav = page.getByRole('navigation', { name: 'Main' });
+  for (const item of ['Catalog', 'Instances', 'Events', 'Account']) {
+    await expect(nav.getByRole('link', { name: item })).toBeVisible();
+  }
+  const menuButton = page.getByRole('button', { name: admin().email });
+  await expect(menuButton).toBeVisible();
+
+  // The session survives a full reload: the server renders the shell again, not the sign-in page.
+  await page.reload();
+  await expect(page).toHaveURL(`${baseUrl()}/`);
+  await expect(page.getByRole('button', { name: admin().email })).toBeVisible();
+
+  // The menu is not in the server's HTML; only the WebAssembly click handler opens it.
+  await waitForHydration(page);
+  await expect(page.getByRole('menu')).toHaveCount(0);
+  await page.getByRole('button', { name: admin().email }).click();
+  await expect(page.getByRole('menu')).toBeVisible();
+  await expect(page.getByRole('menu')).toContainText('Tether');
+
+  // Client-side navigation to the account page, which reads from the hub through server functions.
+  await page.getByRole('button', { name: admin().email }).click();
+  await nav.getByRole('link', { name: 'Account' }).click();
+  await expect(page).toHaveURL(`${baseUrl()}/account`);
+  await expect(page.getByRole('heading', { name: 'Account', level: 1 })).toBeVisible();
+  await expect(page.locator('table').first()).toContainText('Default');
+  await expect(page.locator('table').nth(1)).toContainText(admin().email);
+
+  await page.getByRole('button', { name: admin().email }).click();
+  await page.getByRole('menuitem', { name: 'Sign out' }).click();
+  await expect(page).toHaveURL(`${baseUrl()}/signin`);
+
+  // The session is gone on the server too.
+  await page.goto(`${baseUrl()}/account`);
+  await expect(page).toHaveURL(`${baseUrl()}/signin`);
+});

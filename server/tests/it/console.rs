@@ -1,0 +1,121 @@
+//! The console's door over HTTP: sign-in through the server function, the session cookie, the page guard, sign-out.
+
+use crate::utils::{Backend, TestApp};
+use reqwest::StatusCode;
+use secrecy::ExposeSecret;
+
+async fn sign_in(app: &TestApp, email: &str, password: &str) -> reqwest::Response {
+    app.http
+        .post(format!("{}/api/sign_in", app.base_url))
+        .header("Accept", "text/html")
+        .form(&[("email", email), ("password", password)])
+        .send()
+        .await
+        .unwrap()
+}
+
+fn location(response: &reqwest::Response) -> &str {
+    response.headers().get("location").and_then(|value| value.to_str().ok()).unwrap_or_default()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_sets_a_safe_cookie_and_sign_out_ends_the_session() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let page = |path: &str, cookie: Option<&str>| {
+        let mut request = app.http.get(format!("{}{path}", app.base_url));
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        request.send()
+    };
+
+    let anonymous = page("/account", None).await.unwrap();
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&anonymous), "/signin");
+    assert_eq!(page("/signin", None).await.unwrap().status(), StatusCode::OK);
+
+    let response = sign_in(&app, "ADMIN@tether.local", app.first.password.expose_secret()).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    assert_eq!(location(&response), "/");
+    let set_cookie = response.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(set_cookie.starts_with("tether_session="), "{set_cookie}");
+    for attribute in ["HttpOnly", "SameSite=Lax", "Path=/", "Max-Age="] {
+        assert!(set_cookie.contains(attribute), "{attribute} in {set_cookie}");
+    }
+    assert!(!set_cookie.contains("Secure"), "plain http on loopback: {set_cookie}");
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+
+    let shell = page("/account", Some(&cookie)).await.unwrap();
+    assert_eq!(shell.status(), StatusCode::OK);
+    let html = shell.text().await.unwrap();
+    assert!(html.contains("Instances") && html.contains("/pkg/tether.js"), "the shell with its hydration script");
+    let back_to_console = page("/signin", Some(&cookie)).await.unwrap();
+    assert_eq!(location(&back_to_console), "/");
+
+    let identity = app
+        .http
+        .post(format!("{}/api/identity", app.base_url))
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(identity.status(), StatusCode::OK);
+    assert!(identity.text().await.unwrap().contains("admin@tether.local"));
+
+    let out = app
+        .http
+        .post(format!("{}/api/sign_out", app.base_url))
+        .header("Accept", "text/html")
+        .header("Cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&out), "/signin");
+    assert!(out.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
+    let after = page("/account", Some(&cookie)).await.unwrap();
+    assert_eq!(location(&after), "/signin", "the old cookie no longer opens the console");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wrong_credentials_open_no_session() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    for (email, password) in [
+        ("admin@tether.local", "wrong password here"),
+        ("nobody@tether.local", app.first.password.expose_secret()),
+    ] {
+        let response = app
+            .http
+            .post(format!("{}/api/sign_in", app.base_url))
+            .form(&[("email", email), ("password", password)])
+            .send()
+            .await
+            .unwrap();
+        assert!(response.headers().get("set-cookie").is_none());
+        let body = response.text().await.unwrap();
+        assert!(body.contains("Wrong email or password"), "{body}");
+    }
+    let identity = app.http.post(format!("{}/api/identity", app.base_url)).send().await.unwrap();
+    assert!(identity.text().await.unwrap().contains("Sign in first"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cookie_is_secure_behind_https() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| {
+        config.public_url = Some("https://tether.example.com".into());
+    })
+    .await;
+    let response = sign_in(&app, "admin@tether.local", app.first.password.expose_secret()).await;
+    let set_cookie = response.headers()["set-cookie"].to_str().unwrap();
+    assert!(set_cookie.contains("Secure"), "{set_cookie}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn health_and_metrics_answer() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let health = app.http.get(format!("{}/healthz", app.base_url)).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    app.http.get(format!("{}/elements/api-v2/accounts", app.base_url)).send().await.unwrap();
+    let metrics = app.http.get(format!("{}/metrics", app.base_url)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("tether_http_requests_total"), "{metrics}");
+    assert!(metrics.contains("status=\"401\""), "{metrics}");
+}

@@ -1,0 +1,86 @@
+//! Logs at debug level carry request ids and never a secret: the real binary's output is captured and searched.
+
+use crate::utils::{RunningBinary, authorization};
+use serde_json::{Value, json};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn debug_logs_name_requests_and_hide_every_secret() {
+    let dir = tempfile::tempdir().unwrap();
+    let data_dir = dir.path().join("data");
+    let server = RunningBinary::start(&data_dir, &[("TETHER_LOG", "debug")]);
+    let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    let base = server.base_url.clone();
+    let organization_secret = server.printed("organization secret");
+    let user_secret = server.printed("user secret");
+    let password = server.printed("password");
+    let email = server.printed("email");
+    let header = authorization(&user_secret, &organization_secret);
+
+    let accounts = http.get(format!("{base}/elements/api-v2/accounts")).header("Authorization", &header).send().await.unwrap();
+    let request_id = accounts.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let accounts: Value = accounts.json().await.unwrap();
+    let account = accounts[0]["id"].as_i64().unwrap();
+
+    let wrong = http
+        .get(format!("{base}/elements/api-v2/accounts"))
+        .header("Authorization", authorization("guessed-user-secret-000", &organization_secret))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(wrong.status(), 401);
+
+    let created: Value = http
+        .post(format!("{base}/elements/api-v2/accounts/{account}/users"))
+        .header("Authorization", &header)
+        .json(&json!({"emailAddress": "grace@example.com", "password": "chosen-password-4711"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let new_secret = created["secret"].as_str().expect("created").to_owned();
+
+    let signed_in = http
+        .post(format!("{base}/api/sign_in"))
+        .header("Accept", "text/html")
+        .form(&[("email", email.as_str()), ("password", password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed_in.status(), 302);
+    let cookie = signed_in.headers()["set-cookie"].to_str().unwrap().to_owned();
+    let session = cookie.split(';').next().unwrap().to_owned();
+    let session_token = session.trim_start_matches("tether_session=").to_owned();
+    let page = http.get(format!("{base}/account")).header("Cookie", &session).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let refused = http
+        .post(format!("{base}/api/sign_in"))
+        .form(&[("email", email.as_str()), ("password", "wrong-password-31337")])
+        .send()
+        .await
+        .unwrap();
+    assert!(!refused.status().is_success());
+
+    let (stdout, logs) = server.stop();
+    assert!(logs.contains("DEBUG"), "debug logging was on: {logs:.2000}");
+    let lines_with_id = logs.lines().filter(|line| line.contains(&request_id)).count();
+    assert!(lines_with_id >= 2, "the request's log lines carry its id {request_id}: {logs:.3000}");
+    assert!(logs.contains("status=401"), "refusals are logged");
+
+    for secret in [
+        &organization_secret,
+        &user_secret,
+        &password,
+        &new_secret,
+        &session_token,
+        "guessed-user-secret-000",
+        "chosen-password-4711",
+        "wrong-password-31337",
+    ] {
+        assert!(secret.len() >= 12);
+        assert!(!logs.contains(secret), "a secret starting {:.5} reached the log", secret);
+    }
+    // The first-start secrets go to standard output, once, for the operator.
+    assert!(stdout.contains(&organization_secret) && stdout.contains(&password));
+}

@@ -1,0 +1,296 @@
+//! Test helpers: a fresh database per test on either backend, and the app served on a free loopback port.
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use secrecy::ExposeSecret;
+use serde_json::Value;
+use std::sync::Arc;
+use tether::config::Config;
+use tether::hub::{HubService, NewOrganization};
+use tether::{Tether, bootstrap};
+use tokio::sync::oneshot;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each listed `async fn(Backend)` as two tests, `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::utils::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::utils::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+/// A database of its own for one test: a SQLite file in a temporary folder, or a new PostgreSQL database.
+pub struct TestDb {
+    pub url: String,
+    pub dir: tempfile::TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub async fn new(backend: Backend) -> TestDb {
+        let dir = tempfile::tempdir().expect("temporary folder");
+        match backend {
+            Backend::Sqlite => TestDb {
+                url: format!("sqlite://{}?mode=rwc", dir.path().join("tether.db").display()),
+                dir,
+                postgres: None,
+            },
+            Backend::Postgres => {
+                let admin_url = std::env::var("TETHER_TEST_POSTGRES_URL").expect(
+                    "TETHER_TEST_POSTGRES_URL must name a PostgreSQL server for the PostgreSQL tests; `make test` starts one",
+                );
+                let name = format!("tether_test_{}", uuid::Uuid::new_v4().simple());
+                run_postgres_admin(&admin_url, &format!("CREATE DATABASE {name}")).await;
+                let (base, _) = admin_url.rsplit_once('/').expect("URL ends with a database name");
+                TestDb {
+                    url: format!("{base}/{name}"),
+                    dir,
+                    postgres: Some((admin_url, name)),
+                }
+            }
+        }
+    }
+
+    pub fn config(&self) -> Config {
+        Config::for_tests(self.dir.path(), Some(self.url.clone()))
+    }
+}
+
+async fn run_postgres_admin(admin_url: &str, statement: &str) {
+    use sqlx::Connection;
+    sqlx::any::install_default_drivers();
+    let mut connection = sqlx::AnyConnection::connect(admin_url).await.expect("connect to PostgreSQL");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
+        .execute(&mut connection)
+        .await
+        .expect(statement);
+    let _ = connection.close().await;
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin_url, name)) = self.postgres.take() {
+            // Drop runs outside async code; a short-lived runtime on another thread removes the database.
+            let _ = std::thread::spawn(move || {
+                tokio::runtime::Runtime::new()
+                    .expect("runtime")
+                    .block_on(run_postgres_admin(&admin_url, &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")));
+            })
+            .join();
+        }
+    }
+}
+
+/// The server running in this process on a free loopback port, with its first organization.
+pub struct TestApp {
+    pub base_url: String,
+    pub hub: Arc<HubService>,
+    pub first: NewOrganization,
+    pub http: reqwest::Client,
+    shutdown: Option<oneshot::Sender<()>>,
+    pub db: TestDb,
+}
+
+impl TestApp {
+    pub async fn spawn(backend: Backend) -> TestApp {
+        Self::spawn_with(backend, |_| {}).await
+    }
+
+    pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
+        let db = TestDb::new(backend).await;
+        let mut config = db.config();
+        adjust(&mut config);
+        let tether = Tether::open(config).await.expect("tether opens");
+        let first = bootstrap::first_start(&tether.hub, &tether.config)
+            .await
+            .expect("first start")
+            .expect("a new database has no organization");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("free port");
+        let base_url = format!("http://{}", listener.local_addr().unwrap());
+        let (shutdown, stopped) = oneshot::channel::<()>();
+        let hub = tether.hub.clone();
+        tokio::spawn(async move {
+            tether
+                .serve(listener, async {
+                    let _ = stopped.await;
+                })
+                .await
+                .expect("server runs");
+        });
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        TestApp {
+            base_url,
+            hub,
+            first,
+            http,
+            shutdown: Some(shutdown),
+            db,
+        }
+    }
+
+    /// A request to the REST API, without credentials.
+    pub fn api(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, format!("{}/elements/api-v2{path}", self.base_url))
+    }
+
+    /// A request to the REST API as the first organization's admin.
+    pub fn as_admin(&self, method: Method, path: &str) -> RequestBuilder {
+        self.as_tenant(&self.first, method, path)
+    }
+
+    pub fn as_tenant(&self, tenant: &NewOrganization, method: Method, path: &str) -> RequestBuilder {
+        self.api(method, path).header(
+            "Authorization",
+            authorization(tenant.user_secret.expose_secret(), tenant.organization_secret.expose_secret()),
+        )
+    }
+
+    pub fn account_id(&self) -> i64 {
+        self.first.account.id.0
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+    }
+}
+
+pub fn authorization(user_secret: &str, organization_secret: &str) -> String {
+    format!("User {user_secret}, Organization {organization_secret}")
+}
+
+/// Reads a JSON answer after checking its status; the body is printed when the status is not the expected one.
+pub async fn expect_json(response: Response, status: StatusCode) -> Value {
+    let actual = response.status();
+    let request_id = response.headers().get("x-request-id").cloned();
+    let body = response.text().await.expect("body");
+    assert_eq!(actual, status, "unexpected status; body: {body}");
+    assert!(request_id.is_some(), "every response carries x-request-id");
+    serde_json::from_str(&body).unwrap_or_else(|_| panic!("JSON body expected, got: {body}"))
+}
+
+/// Checks an error answer: the status, a request id matching the header, and a message containing `needle`.
+pub async fn expect_error(response: Response, status: StatusCode, needle: &str) -> String {
+    let header_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|value| value.to_str().ok())
+        .map(str::to_owned)
+        .expect("x-request-id header");
+    let body = expect_json(response, status).await;
+    assert_eq!(body["requestId"].as_str(), Some(header_id.as_str()), "{body}");
+    let message = body["message"].as_str().expect("message").to_owned();
+    assert!(message.contains(needle), "message {message:?} should contain {needle:?}");
+    message
+}
+
+/// The `tether` binary started as a separate process on a free port, its output going to files.
+pub struct RunningBinary {
+    pub child: std::process::Child,
+    pub base_url: String,
+    pub stdout_path: std::path::PathBuf,
+    pub stderr_path: std::path::PathBuf,
+}
+
+impl RunningBinary {
+    /// Starts `tether serve` with `data_dir` and extra environment, and waits until it listens.
+    pub fn start(data_dir: &std::path::Path, env: &[(&str, &str)]) -> RunningBinary {
+        let stdout_path = data_dir.with_extension(format!("{}.stdout", uuid::Uuid::new_v4().simple()));
+        let stderr_path = stdout_path.with_extension("stderr");
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_tether"));
+        command
+            .arg("serve")
+            .env_remove("DATABASE_URL")
+            .env("TETHER_DATA_DIR", data_dir)
+            .env("TETHER_LISTEN", "127.0.0.1:0")
+            .stdout(std::fs::File::create(&stdout_path).unwrap())
+            .stderr(std::fs::File::create(&stderr_path).unwrap());
+        for (key, value) in env {
+            command.env(key, value);
+        }
+        let child = command.spawn().expect("tether starts");
+        let mut running = RunningBinary {
+            child,
+            base_url: String::new(),
+            stdout_path,
+            stderr_path,
+        };
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let stdout = running.stdout();
+            if let Some(line) = stdout.lines().find(|line| line.starts_with("Tether is listening on ")) {
+                running.base_url = line.trim_start_matches("Tether is listening on ").trim().to_owned();
+                return running;
+            }
+            if let Ok(Some(status)) = running.child.try_wait() {
+                panic!("tether exited with {status} before listening: {stdout}{}", running.stderr());
+            }
+            assert!(std::time::Instant::now() < deadline, "tether did not listen within 30 s: {}", running.stderr());
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    pub fn stdout(&self) -> String {
+        std::fs::read_to_string(&self.stdout_path).unwrap_or_default()
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_path).unwrap_or_default()
+    }
+
+    /// A value printed on first start, such as `user secret` or `password`.
+    pub fn printed(&self, label: &str) -> String {
+        let stdout = self.stdout();
+        stdout
+            .lines()
+            .find_map(|line| line.trim().strip_prefix(&format!("{label}:")).map(|value| value.trim().to_owned()))
+            .unwrap_or_else(|| panic!("no {label:?} line in: {stdout}"))
+    }
+
+    /// Asks the server to stop with SIGTERM and waits for it to exit.
+    pub fn stop(mut self) -> (String, String) {
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let status = self.child.wait().expect("tether exits");
+        assert!(status.success(), "tether stopped cleanly on SIGTERM: {status}");
+        let output = (self.stdout(), self.stderr());
+        let _ = std::fs::remove_file(&self.stdout_path);
+        let _ = std::fs::remove_file(&self.stderr_path);
+        output
+    }
+}
+
+impl Drop for RunningBinary {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
