@@ -43,14 +43,15 @@ export async function startTether(): Promise<RunningTether> {
   }
   const dataDir = mkdtempSync(join(tmpdir(), 'tether-e2e-'));
   const port = await freePort();
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TETHER_LISTEN: `127.0.0.1:${port}`,
+    TETHER_DATA_DIR: dataDir,
+    TETHER_SITE_ROOT: siteRoot,
+  };
+  delete env.DATABASE_URL;
   const child: ChildProcess = spawn(binary, ['serve'], {
-    env: {
-      ...process.env,
-      TETHER_LISTEN: `127.0.0.1:${port}`,
-      TETHER_DATA_DIR: dataDir,
-      TETHER_SITE_ROOT: siteRoot,
-      DATABASE_URL: '',
-    },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -74,9 +74,11 @@ impl Config {
     }
 
     fn from_figment(figment: Figment) -> anyhow::Result<Config> {
-        let config: Config = figment
+        let mut config: Config = figment
             .extract()
             .map_err(|error| anyhow::anyhow!("invalid configuration: {error}"))?;
+        // An empty DATABASE_URL means "not set", as shells and env files often leave it.
+        config.database_url = config.database_url.filter(|url| !url.trim().is_empty());
         config.validate()?;
         Ok(config)
     }

@@ -1,0 +1,24 @@
+# Tether's two commands: `make run` and `make test`. Both install what is missing first.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+# cargo-leptos writes the console's assets under the workspace, whatever the cargo target folder.
+SITE_ROOT := $(CURDIR)/target/site
+
+.PHONY: help run build test setup
+
+help: ## List the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
+
+setup: ## Install the build tools that are missing
+	@scripts/setup.sh build
+
+build: setup ## Build the release: the tether binary and the console's WebAssembly
+	@source scripts/env.sh && cargo leptos build --release
+
+run: build ## Build and start Tether at http://127.0.0.1:3000 (TETHER_LISTEN, TETHER_DATA_DIR, DATABASE_URL override)
+	@TETHER_SITE_ROOT=$(SITE_ROOT) exec $(TARGET_DIR)/release/tether serve
+
+test: ## Install what the tests need and run every check
+	@scripts/test.sh

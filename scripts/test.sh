@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Everything `make test` checks, in order; stops at the first failure with a non-zero exit.
+#
+# PostgreSQL: set TETHER_TEST_POSTGRES_URL to use a server you run (the tests create and drop their own
+# databases on it); otherwise a throwaway server is started on a free loopback port and removed afterwards.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")/.." && pwd)
+cd "$here"
+source scripts/env.sh
+target_dir=${CARGO_TARGET_DIR:-$here/target}
+
+step() { printf '\n==> %s\n' "$*"; }
+
+step "installing what the tests need"
+scripts/setup.sh test
+
+step "cargo fmt --check"
+cargo fmt --all -- --check
+
+step "cargo clippy (server and console, all targets)"
+cargo clippy --workspace --all-targets -- -D warnings
+step "cargo clippy (the console's WebAssembly build)"
+cargo clippy -p frontend --target wasm32-unknown-unknown --features hydrate -- -D warnings
+
+pg_dir=""
+cleanup() {
+    if [ -n "$pg_dir" ]; then
+        scripts/postgres.sh stop "$pg_dir"
+    fi
+}
+trap cleanup EXIT
+if [ -z "${TETHER_TEST_POSTGRES_URL:-}" ]; then
+    step "starting a throwaway PostgreSQL on loopback"
+    pg_dir=$(mktemp -d /tmp/tether-pg-XXXXXX)
+    TETHER_TEST_POSTGRES_URL=$(scripts/postgres.sh start "$pg_dir")
+    export TETHER_TEST_POSTGRES_URL
+    echo "PostgreSQL at ${TETHER_TEST_POSTGRES_URL}"
+fi
+
+step "unit and integration tests (storage suite on SQLite and PostgreSQL)"
+cargo test --workspace
+
+step "release build (cargo leptos build --release)"
+cargo leptos build --release
+
+step "end-to-end tests in Chromium"
+(
+    cd end2end
+    TETHER_BIN="$target_dir/release/tether" TETHER_SITE_ROOT="$here/target/site" npx playwright test
+)
+
+step "all checks passed"
