@@ -39,9 +39,7 @@ pub mod session {
 
     /// Reads the session cookie from request headers; the server's page guard uses it too.
     pub fn session_token_from_headers(headers: &axum::http::HeaderMap) -> Option<SecretString> {
-        CookieJar::from_headers(headers)
-            .get(SESSION_COOKIE)
-            .map(|cookie| SecretString::from(cookie.value().to_owned()))
+        CookieJar::from_headers(headers).get(SESSION_COOKIE).map(|cookie| SecretString::from(cookie.value().to_owned()))
     }
 
     /// The hub and the caller behind the session cookie, or `Unauthorized`.
@@ -60,10 +58,7 @@ pub mod session {
     }
 
     fn policy() -> CookiePolicy {
-        use_context::<CookiePolicy>().unwrap_or(CookiePolicy {
-            secure: false,
-            max_age_seconds: 7 * 24 * 3600,
-        })
+        use_context::<CookiePolicy>().unwrap_or(CookiePolicy { secure: false, max_age_seconds: 7 * 24 * 3600 })
     }
 
     pub fn start(token: &SecretString) -> Result<(), HubError> {
@@ -95,9 +90,7 @@ pub mod session {
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: TypedPassword) -> Result<(), HubError> {
     let hub = session::hub()?;
-    let opened = hub
-        .sign_in(email.trim(), &secrecy::SecretString::from(password.0))
-        .await?;
+    let opened = hub.sign_in(email.trim(), &secrecy::SecretString::from(password.0)).await?;
     session::start(&opened.token)?;
     leptos_axum::redirect("/");
     Ok(())

@@ -5,8 +5,7 @@
 
 use crate::error::HubError;
 use crate::types::{
-    Account, AccountId, ConsoleIdentity, CreatedUser, NewUser, OrganizationId, Role, User, UserId,
-    UserPatch,
+    Account, AccountId, ConsoleIdentity, CreatedUser, NewUser, OrganizationId, Role, User, UserId, UserPatch,
 };
 use secrecy::SecretString;
 use std::sync::Arc;

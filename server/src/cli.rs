@@ -1,9 +1,9 @@
 //! The `tether` command line: `serve` (the default), `migrate`, `keys rotate` and `admin` tasks.
 
+use crate::Tether;
 use crate::bootstrap;
 use crate::config::Config;
 use crate::hub::HubService;
-use crate::Tether;
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use std::path::PathBuf;
@@ -114,14 +114,7 @@ async fn admin(hub: &HubService, command: AdminCommand) -> anyhow::Result<()> {
             let made = hub.create_organization(&name, &admin_email, CLI_ACTOR).await?;
             print!("{}", bootstrap::welcome_message(&made, "the console"));
         }
-        AdminCommand::CreateUser {
-            as_admin,
-            account,
-            email,
-            first_name,
-            last_name,
-            admin,
-        } => {
+        AdminCommand::CreateUser { as_admin, account, email, first_name, last_name, admin } => {
             let acting = hub
                 .store()
                 .user_by_email(&as_admin.trim().to_lowercase())

@@ -51,9 +51,7 @@ fn open(cipher: &Aes256Gcm, sealed: &[u8], aad: &[u8]) -> Result<Vec<u8>, Crypto
         return Err(CryptoError::Malformed);
     }
     let (nonce, body) = sealed.split_at(NONCE_BYTES);
-    cipher
-        .decrypt(Nonce::from_slice(nonce), Payload { msg: body, aad })
-        .map_err(|_| CryptoError::DecryptionFailed)
+    cipher.decrypt(Nonce::from_slice(nonce), Payload { msg: body, aad }).map_err(|_| CryptoError::DecryptionFailed)
 }
 
 fn random_key() -> [u8; KEY_BYTES] {
@@ -73,9 +71,8 @@ impl MasterKey {
         let bytes = BASE64
             .decode(encoded.expose_secret().trim())
             .map_err(|_| CryptoError::InvalidMasterKey("not valid base64".into()))?;
-        let cipher = Aes256Gcm::new_from_slice(&bytes).map_err(|_| {
-            CryptoError::InvalidMasterKey(format!("expected {KEY_BYTES} bytes, found {}", bytes.len()))
-        })?;
+        let cipher = Aes256Gcm::new_from_slice(&bytes)
+            .map_err(|_| CryptoError::InvalidMasterKey(format!("expected {KEY_BYTES} bytes, found {}", bytes.len())))?;
         Ok(MasterKey(cipher))
     }
 
@@ -95,11 +92,7 @@ impl MasterKey {
             return Ok(MasterKey::from_base64(&encoded)?);
         }
         let encoded = SecretString::from(BASE64.encode(random_key()));
-        let mut file = std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(path)?;
+        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
         file.write_all(encoded.expose_secret().as_bytes())?;
         file.sync_all()?;
         tracing::info!(path = %path.display(), "generated a new master key");
@@ -127,10 +120,7 @@ pub struct Keyring {
 
 impl Keyring {
     pub fn new(master: MasterKey) -> Keyring {
-        Keyring {
-            master: Arc::new(master),
-            keys: Arc::default(),
-        }
+        Keyring { master: Arc::new(master), keys: Arc::default() }
     }
 
     /// Unseals stored data keys and adds them to the ring; a key that does not unseal means the wrong master key.
@@ -181,9 +171,7 @@ impl Keyring {
         let keys = self.keys.read().expect("keyring lock");
         let cipher = keys.get(&version).ok_or(CryptoError::UnknownKeyVersion(version))?;
         let plain = open(cipher, &ciphertext[VERSION_BYTES..], &ciphertext[..VERSION_BYTES])?;
-        String::from_utf8(plain)
-            .map(SecretString::from)
-            .map_err(|_| CryptoError::NotUtf8)
+        String::from_utf8(plain).map(SecretString::from).map_err(|_| CryptoError::NotUtf8)
     }
 
     /// A keyring with one random data key, for tests.
@@ -197,10 +185,8 @@ impl Keyring {
 
 /// The data key version a ciphertext was written with.
 pub fn key_version(ciphertext: &[u8]) -> Result<u32, CryptoError> {
-    let header: [u8; VERSION_BYTES] = ciphertext
-        .get(..VERSION_BYTES)
-        .and_then(|bytes| bytes.try_into().ok())
-        .ok_or(CryptoError::Malformed)?;
+    let header: [u8; VERSION_BYTES] =
+        ciphertext.get(..VERSION_BYTES).and_then(|bytes| bytes.try_into().ok()).ok_or(CryptoError::Malformed)?;
     Ok(u32::from_be_bytes(header))
 }
 

@@ -31,10 +31,7 @@ pub fn router(hub: Arc<HubService>, config: &Config) -> Router {
         .site_pkg_dir("pkg")
         .site_addr(config.listen)
         .build();
-    let cookies = CookiePolicy {
-        secure: config.serves_https(),
-        max_age_seconds: config.session_ttl_hours * 3600,
-    };
+    let cookies = CookiePolicy { secure: config.serves_https(), max_age_seconds: config.session_ttl_hours * 3600 };
     Router::new()
         .route("/healthz", get(move || healthz(hub.clone())))
         .route("/metrics", get(move || async move { prometheus.render() }))
@@ -61,9 +58,7 @@ async fn request_context(request: Request, next: Next) -> Response {
     let method = request.method().clone();
     let span = tracing::info_span!("request", id = %id, method = %method, path = %request.uri().path());
     let started = Instant::now();
-    let mut response = with_request_id(id.clone(), next.run(request))
-        .instrument(span.clone())
-        .await;
+    let mut response = with_request_id(id.clone(), next.run(request)).instrument(span.clone()).await;
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     span.in_scope(|| tracing::info!(status, elapsed_ms = elapsed.as_millis() as u64, "request finished"));

@@ -60,11 +60,7 @@ pub struct HubService {
 
 impl HubService {
     pub fn new(store: Store, vault: Vault, session_ttl_hours: i64) -> HubService {
-        HubService {
-            store,
-            vault,
-            session_ttl: chrono::Duration::hours(session_ttl_hours),
-        }
+        HubService { store, vault, session_ttl: chrono::Duration::hours(session_ttl_hours) }
     }
 
     pub fn store(&self) -> &Store {
@@ -75,7 +71,13 @@ impl HubService {
         &self.vault
     }
 
-    async fn audit(&self, organization: OrganizationId, actor: String, action: &str, target: String) -> Result<(), HubError> {
+    async fn audit(
+        &self,
+        organization: OrganizationId,
+        actor: String,
+        action: &str,
+        target: String,
+    ) -> Result<(), HubError> {
         self.store
             .record_audit(&AuditEntry {
                 organization_id: Some(organization),
@@ -89,7 +91,12 @@ impl HubService {
     }
 
     /// Makes an organization with its default account and an admin user, in one transaction.
-    pub async fn create_organization(&self, name: &str, admin_email: &str, actor: &str) -> Result<NewOrganization, HubError> {
+    pub async fn create_organization(
+        &self,
+        name: &str,
+        admin_email: &str,
+        actor: &str,
+    ) -> Result<NewOrganization, HubError> {
         let name = validate::required_name("name", name, NAME_LIMIT)?;
         let admin = ValidUser {
             email: validate::email("adminEmail", admin_email)?,
@@ -107,28 +114,18 @@ impl HubService {
         let organization_id = create::organization(&mut transaction, &name, &secrets::digest(&organization_secret))
             .await
             .or_internal()?;
-        let account_id = create::account(&mut transaction, organization_id, "Default", true)
-            .await
-            .or_internal()?;
+        let account_id = create::account(&mut transaction, organization_id, "Default", true).await.or_internal()?;
         let secret_hash = secrets::digest(&user_secret);
         let record = user_record(organization_id, account_id, &admin, &secret_hash, Some(&password_hash));
-        let user = create::user(&mut transaction, &record)
-            .await
-            .map_err(|error| email_conflict(error, &admin.email))?;
+        let user =
+            create::user(&mut transaction, &record).await.map_err(|error| email_conflict(error, &admin.email))?;
         transaction.commit().await.or_internal()?;
 
         self.audit(organization_id, actor.into(), "organization.created", format!("organization:{organization_id}"))
             .await?;
         let organization = self.store.organization(organization_id).await.or_internal()?.ok_or(HubError::Internal)?;
         let account = self.store.account(organization_id, account_id).await.or_internal()?.ok_or(HubError::Internal)?;
-        Ok(NewOrganization {
-            organization,
-            account,
-            admin: user,
-            organization_secret,
-            user_secret,
-            password,
-        })
+        Ok(NewOrganization { organization, account, admin: user, organization_secret, user_secret, password })
     }
 
     /// Sets a new random password for a user, ends their sessions, and returns the password once.
@@ -144,12 +141,7 @@ impl HubService {
         let hash = hash_password(&password).await?;
         self.store.set_password_hash(user.id, &hash).await.or_internal()?;
         self.store.delete_user_sessions(user.id).await.or_internal()?;
-        let organization = self
-            .store
-            .organization_of_user(user.id)
-            .await
-            .or_internal()?
-            .ok_or(HubError::Internal)?;
+        let organization = self.store.organization_of_user(user.id).await.or_internal()?.ok_or(HubError::Internal)?;
         self.audit(organization, actor.into(), "user.password_reset", format!("user:{}", user.id)).await?;
         Ok(password)
     }
@@ -199,17 +191,12 @@ fn email_conflict(error: StoreError, email: &str) -> HubError {
 /// Argon2 is slow on purpose; it runs off the async workers.
 async fn hash_password(password: &SecretString) -> Result<String, HubError> {
     let password = password.clone();
-    tokio::task::spawn_blocking(move || secrets::hash_password(&password))
-        .await
-        .or_internal()?
-        .or_internal()
+    tokio::task::spawn_blocking(move || secrets::hash_password(&password)).await.or_internal()?.or_internal()
 }
 
 async fn verify_password(password: &SecretString, hash: String) -> Result<bool, HubError> {
     let password = password.clone();
-    tokio::task::spawn_blocking(move || secrets::verify_password(&password, &hash))
-        .await
-        .or_internal()
+    tokio::task::spawn_blocking(move || secrets::verify_password(&password, &hash)).await.or_internal()
 }
 
 fn validate_new_user(new_user: &NewUser) -> Result<ValidUser, HubError> {
@@ -234,7 +221,9 @@ impl Hub for HubService {
             .caller_by_secret_hashes(&secrets::digest(&credentials.user), &secrets::digest(&credentials.organization))
             .await
             .or_internal()?
-            .ok_or_else(|| HubError::Unauthorized("Invalid Organization or User secret, or the user is inactive".into()))
+            .ok_or_else(|| {
+                HubError::Unauthorized("Invalid Organization or User secret, or the user is inactive".into())
+            })
     }
 
     async fn sign_in(&self, email: &str, password: &SecretString) -> Result<ConsoleSession, HubError> {
@@ -259,8 +248,13 @@ impl Hub for HubService {
             .or_internal()?;
         self.store.record_login(candidate.caller.user_id).await.or_internal()?;
         let caller = candidate.caller;
-        self.audit(caller.organization_id, format!("user:{}", caller.user_id), "session.opened", format!("user:{}", caller.user_id))
-            .await?;
+        self.audit(
+            caller.organization_id,
+            format!("user:{}", caller.user_id),
+            "session.opened",
+            format!("user:{}", caller.user_id),
+        )
+        .await?;
         Ok(ConsoleSession { caller, token })
     }
 
@@ -278,12 +272,8 @@ impl Hub for HubService {
 
     async fn identity(&self, caller: &Caller) -> Result<ConsoleIdentity, HubError> {
         let user = self.store.user(caller.user_id).await.or_internal()?.ok_or(HubError::Internal)?;
-        let organization = self
-            .store
-            .organization(caller.organization_id)
-            .await
-            .or_internal()?
-            .ok_or(HubError::Internal)?;
+        let organization =
+            self.store.organization(caller.organization_id).await.or_internal()?.ok_or(HubError::Internal)?;
         Ok(ConsoleIdentity { user, organization })
     }
 
@@ -297,7 +287,12 @@ impl Hub for HubService {
         self.store.users(account).await.or_internal()
     }
 
-    async fn create_user(&self, caller: &Caller, account: AccountId, new_user: NewUser) -> Result<CreatedUser, HubError> {
+    async fn create_user(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        new_user: NewUser,
+    ) -> Result<CreatedUser, HubError> {
         self.visible_account(caller, account).await?;
         if !caller.is_admin() {
             return Err(HubError::Forbidden("Only an organization admin may create users".into()));
@@ -311,12 +306,15 @@ impl Hub for HubService {
         let secret_hash = secrets::digest(&secret);
         let record = user_record(caller.organization_id, account, &valid, &secret_hash, Some(&password_hash));
         let mut connection = self.store.pool().acquire().await.or_internal()?;
-        let user = create::user(&mut connection, &record)
-            .await
-            .map_err(|error| email_conflict(error, &valid.email))?;
+        let user = create::user(&mut connection, &record).await.map_err(|error| email_conflict(error, &valid.email))?;
         drop(connection);
-        self.audit(caller.organization_id, format!("user:{}", caller.user_id), "user.created", format!("user:{}", user.id))
-            .await?;
+        self.audit(
+            caller.organization_id,
+            format!("user:{}", caller.user_id),
+            "user.created",
+            format!("user:{}", user.id),
+        )
+        .await?;
         Ok(CreatedUser {
             user,
             secret: RevealedSecret::new(secret.expose_secret().to_owned()),
@@ -342,14 +340,20 @@ impl Hub for HubService {
         if !caller.is_admin() && caller.user_id != existing.id {
             return Err(HubError::Forbidden("Members may change only their own profile".into()));
         }
-        if patch.email_address.is_none() && patch.first_name.is_none() && patch.last_name.is_none() && patch.phone.is_none() {
+        if patch.email_address.is_none()
+            && patch.first_name.is_none()
+            && patch.last_name.is_none()
+            && patch.phone.is_none()
+        {
             return Err(HubError::BadRequest(
                 "body: nothing to change; send emailAddress, firstName, lastName or phone".into(),
             ));
         }
         let email = patch.email_address.as_deref().map(|email| validate::email("emailAddress", email)).transpose()?;
-        let first_name = patch.first_name.as_deref().map(|name| validate::name("firstName", name, NAME_LIMIT)).transpose()?;
-        let last_name = patch.last_name.as_deref().map(|name| validate::name("lastName", name, NAME_LIMIT)).transpose()?;
+        let first_name =
+            patch.first_name.as_deref().map(|name| validate::name("firstName", name, NAME_LIMIT)).transpose()?;
+        let last_name =
+            patch.last_name.as_deref().map(|name| validate::name("lastName", name, NAME_LIMIT)).transpose()?;
         let phone = patch
             .phone
             .as_ref()

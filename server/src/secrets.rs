@@ -3,8 +3,8 @@
 //! API secrets and session tokens are 256 random bits, so a fast SHA-256 digest is enough to look them up.
 //! Passwords are chosen by people and get argon2.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use rand::RngCore;
@@ -45,11 +45,7 @@ pub fn hash_password(password: &SecretString) -> anyhow::Result<String> {
 /// Checks a password against a stored argon2 hash; a malformed hash never matches.
 pub fn verify_password(password: &SecretString, stored_hash: &str) -> bool {
     PasswordHash::new(stored_hash)
-        .map(|hash| {
-            Argon2::default()
-                .verify_password(password.expose_secret().as_bytes(), &hash)
-                .is_ok()
-        })
+        .map(|hash| Argon2::default().verify_password(password.expose_secret().as_bytes(), &hash).is_ok())
         .unwrap_or(false)
 }
 

@@ -21,7 +21,8 @@ pub async fn with_request_id<F: Future>(id: String, work: F) -> F::Output {
 
 /// Sends logs to standard error, filtered by `filter` (`TETHER_LOG`, such as `info` or `tether=debug`).
 pub fn init_logging(filter: &str) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_new(filter).map_err(|error| anyhow::anyhow!("invalid log filter {filter:?}: {error}"))?;
+    let filter =
+        EnvFilter::try_new(filter).map_err(|error| anyhow::anyhow!("invalid log filter {filter:?}: {error}"))?;
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -33,9 +34,5 @@ pub fn init_logging(filter: &str) -> anyhow::Result<()> {
 /// The process's Prometheus recorder, installed on first use.
 pub fn metrics() -> &'static PrometheusHandle {
     static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
-    HANDLE.get_or_init(|| {
-        PrometheusBuilder::new()
-            .install_recorder()
-            .expect("no other metrics recorder is installed")
-    })
+    HANDLE.get_or_init(|| PrometheusBuilder::new().install_recorder().expect("no other metrics recorder is installed"))
 }

@@ -34,10 +34,7 @@ pub struct Vault {
 impl Vault {
     /// Loads the data keys sealed under `master`, making the first one when the database has none.
     pub async fn open(store: Store, master: MasterKey) -> Result<Vault, VaultError> {
-        let vault = Vault {
-            store,
-            keyring: Keyring::new(master),
-        };
+        let vault = Vault { store, keyring: Keyring::new(master) };
         vault.reload_keys().await?;
         if vault.keyring.current_version().is_none() {
             let first = vault.keyring.next_key();

@@ -11,16 +11,8 @@ pub fn ConsoleLayout() -> impl IntoView {
     let menu_open = RwSignal::new(false);
     let sign_out = ServerAction::<SignOut>::new();
 
-    let email = move || {
-        who.get()
-            .and_then(|found| found.ok())
-            .map(|identity| identity.user.email_address)
-    };
-    let organization = move || {
-        who.get()
-            .and_then(|found| found.ok())
-            .map(|identity| identity.organization.name)
-    };
+    let email = move || who.get().and_then(|found| found.ok()).map(|identity| identity.user.email_address);
+    let organization = move || who.get().and_then(|found| found.ok()).map(|identity| identity.organization.name);
     let signed_out = move || matches!(who.get(), Some(Err(HubError::Unauthorized(_))));
 
     view! {

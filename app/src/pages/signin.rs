@@ -6,13 +6,7 @@ use leptos::prelude::*;
 #[component]
 pub fn SignInPage() -> impl IntoView {
     let sign_in = ServerAction::<SignIn>::new();
-    let failure = move || {
-        sign_in
-            .value()
-            .get()
-            .and_then(|result| result.err())
-            .map(|error| error.to_string())
-    };
+    let failure = move || sign_in.value().get().and_then(|result| result.err()).map(|error| error.to_string());
 
     view! {
         <main class="signin">

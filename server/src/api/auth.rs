@@ -20,9 +20,8 @@ pub fn parse_authorization(header: &str) -> Result<ApiCredentials, HubError> {
     let mut organization = None;
     let mut element = None;
     for part in header.split(',').map(str::trim).filter(|part| !part.is_empty()) {
-        let (kind, value) = part
-            .split_once(char::is_whitespace)
-            .ok_or_else(|| unauthorized("Authorization part without a value"))?;
+        let (kind, value) =
+            part.split_once(char::is_whitespace).ok_or_else(|| unauthorized("Authorization part without a value"))?;
         let value = value.trim();
         if value.is_empty() || value.contains(char::is_whitespace) {
             return Err(unauthorized("Authorization part with a malformed value"));
@@ -38,11 +37,7 @@ pub fn parse_authorization(header: &str) -> Result<ApiCredentials, HubError> {
         }
     }
     match (user, organization) {
-        (Some(user), Some(organization)) => Ok(ApiCredentials {
-            user,
-            organization,
-            element,
-        }),
+        (Some(user), Some(organization)) => Ok(ApiCredentials { user, organization, element }),
         (None, _) => Err(unauthorized("the User secret is missing")),
         (_, None) => Err(unauthorized("the Organization secret is missing")),
     }
@@ -68,10 +63,7 @@ impl FromRequestParts<SharedHub> for ApiCaller {
             .map_err(|_| unauthorized("the Authorization header is not text"))?;
         let credentials = parse_authorization(header)?;
         let caller = hub.authenticate(&credentials).await?;
-        Ok(ApiCaller {
-            caller,
-            element: credentials.element,
-        })
+        Ok(ApiCaller { caller, element: credentials.element })
     }
 }
 
@@ -107,7 +99,7 @@ mod tests {
             ("User, Organization o", "without a value"),
             ("User a b, Organization o", "malformed value"),
         ] {
-            let error = parse_authorization(header).err().expect(header).to_string();
+            let error = parse_authorization(header).expect_err(header).to_string();
             assert!(error.contains(reason), "{header:?}: {error}");
             assert!(matches!(parse_authorization(header), Err(HubError::Unauthorized(_))));
         }

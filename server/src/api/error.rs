@@ -16,10 +16,7 @@ pub struct ApiError {
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError {
-            status,
-            message: message.into(),
-        }
+        ApiError { status, message: message.into() }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -55,10 +52,7 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(status = self.status.as_u16(), message = %self.message, "request refused");
         }
-        let body = ErrorBody {
-            request_id: current_request_id().unwrap_or_default(),
-            message: &self.message,
-        };
+        let body = ErrorBody { request_id: current_request_id().unwrap_or_default(), message: &self.message };
         (self.status, Json(body)).into_response()
     }
 }

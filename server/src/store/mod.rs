@@ -11,8 +11,8 @@ pub mod tenants;
 pub mod vault;
 
 use chrono::{DateTime, TimeZone, Utc};
-use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::AnyPool;
+use sqlx::any::{AnyPoolOptions, install_default_drivers};
 
 /// Which database the store runs on.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -34,9 +34,7 @@ pub enum StoreError {
 
 impl From<sqlx::Error> for StoreError {
     fn from(error: sqlx::Error) -> Self {
-        let unique = error
-            .as_database_error()
-            .is_some_and(|database| database.is_unique_violation());
+        let unique = error.as_database_error().is_some_and(|database| database.is_unique_violation());
         if unique { StoreError::Conflict } else { StoreError::Database(error) }
     }
 }
@@ -56,7 +54,8 @@ impl Store {
         install_default_drivers();
         let backend = if url.starts_with("sqlite:") { Backend::Sqlite } else { Backend::Postgres };
         if backend == Backend::Sqlite
-            && let Some(parent) = sqlite_path(url).and_then(|path| std::path::Path::new(path).parent().map(|p| p.to_path_buf()))
+            && let Some(parent) =
+                sqlite_path(url).and_then(|path| std::path::Path::new(path).parent().map(|p| p.to_path_buf()))
             && !parent.as_os_str().is_empty()
         {
             std::fs::create_dir_all(&parent).map_err(|error| StoreError::Database(sqlx::Error::Io(error)))?;

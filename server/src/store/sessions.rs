@@ -1,19 +1,21 @@
 //! Console sessions: the hash of each session cookie, its user and its expiry.
 
-use super::{Store, StoreResult, now_millis};
 use super::tenants::caller_from_row;
+use super::{Store, StoreResult, now_millis};
 use app::service::Caller;
 use app::types::UserId;
 
 impl Store {
     pub async fn insert_session(&self, token_hash: &str, user: UserId, expires_at: i64) -> StoreResult<()> {
-        sqlx::query("INSERT INTO console_sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)")
-            .bind(token_hash)
-            .bind(user.0)
-            .bind(now_millis())
-            .bind(expires_at)
-            .execute(self.pool())
-            .await?;
+        sqlx::query(
+            "INSERT INTO console_sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
+        )
+        .bind(token_hash)
+        .bind(user.0)
+        .bind(now_millis())
+        .bind(expires_at)
+        .execute(self.pool())
+        .await?;
         Ok(())
     }
 
@@ -32,19 +34,13 @@ impl Store {
     }
 
     pub async fn delete_session(&self, token_hash: &str) -> StoreResult<()> {
-        sqlx::query("DELETE FROM console_sessions WHERE token_hash = $1")
-            .bind(token_hash)
-            .execute(self.pool())
-            .await?;
+        sqlx::query("DELETE FROM console_sessions WHERE token_hash = $1").bind(token_hash).execute(self.pool()).await?;
         Ok(())
     }
 
     /// Removes every session of a user, as after a password reset.
     pub async fn delete_user_sessions(&self, user: UserId) -> StoreResult<()> {
-        sqlx::query("DELETE FROM console_sessions WHERE user_id = $1")
-            .bind(user.0)
-            .execute(self.pool())
-            .await?;
+        sqlx::query("DELETE FROM console_sessions WHERE user_id = $1").bind(user.0).execute(self.pool()).await?;
         Ok(())
     }
 }

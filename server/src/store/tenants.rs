@@ -94,13 +94,14 @@ pub mod create {
         name: &str,
         secret_hash: &str,
     ) -> StoreResult<OrganizationId> {
-        let id: i64 =
-            sqlx::query_scalar("INSERT INTO organizations (name, secret_hash, created_at) VALUES ($1, $2, $3) RETURNING id")
-                .bind(name)
-                .bind(secret_hash)
-                .bind(now_millis())
-                .fetch_one(&mut *connection)
-                .await?;
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO organizations (name, secret_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
+        )
+        .bind(name)
+        .bind(secret_hash)
+        .bind(now_millis())
+        .fetch_one(&mut *connection)
+        .await?;
         Ok(OrganizationId(id))
     }
 
@@ -124,9 +125,13 @@ pub mod create {
 
     pub async fn user(connection: &mut AnyConnection, record: &UserRecord<'_>) -> StoreResult<User> {
         let now = now_millis();
-        let sql = concat!("INSERT INTO users (organization_id, account_id, email, first_name, last_name, phone, role, secret_hash, \
+        let sql = concat!(
+            "INSERT INTO users (organization_id, account_id, email, first_name, last_name, phone, role, secret_hash, \
              password_hash, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10) \
-             RETURNING ", user_columns!(), "");
+             RETURNING ",
+            user_columns!(),
+            ""
+        );
         let row = sqlx::query::<Any>(sql)
             .bind(record.organization_id.0)
             .bind(record.account_id.0)
@@ -167,12 +172,13 @@ impl Store {
 
     /// The organization's accounts, or only `only` among them.
     pub async fn accounts(&self, organization: OrganizationId, only: Option<AccountId>) -> StoreResult<Vec<Account>> {
-        let sql = concat!("SELECT ", account_columns!(), " FROM accounts WHERE organization_id = $1 AND ($2 IS NULL OR id = $2) ORDER BY id");
-        let rows = sqlx::query::<Any>(sql)
-            .bind(organization.0)
-            .bind(only.map(|id| id.0))
-            .fetch_all(self.pool())
-            .await?;
+        let sql = concat!(
+            "SELECT ",
+            account_columns!(),
+            " FROM accounts WHERE organization_id = $1 AND ($2 IS NULL OR id = $2) ORDER BY id"
+        );
+        let rows =
+            sqlx::query::<Any>(sql).bind(organization.0).bind(only.map(|id| id.0)).fetch_all(self.pool()).await?;
         Ok(rows.iter().map(account_from_row).collect::<Result<_, _>>()?)
     }
 
@@ -200,9 +206,13 @@ impl Store {
     }
 
     pub async fn update_profile(&self, id: UserId, change: &ProfileChange<'_>) -> StoreResult<Option<User>> {
-        let sql = concat!("UPDATE users SET email = COALESCE($1, email), first_name = COALESCE($2, first_name), \
+        let sql = concat!(
+            "UPDATE users SET email = COALESCE($1, email), first_name = COALESCE($2, first_name), \
              last_name = COALESCE($3, last_name), phone = CASE WHEN $4 = 1 THEN $5 ELSE phone END, updated_at = $6 \
-             WHERE id = $7 RETURNING ", user_columns!(), "");
+             WHERE id = $7 RETURNING ",
+            user_columns!(),
+            ""
+        );
         let row = sqlx::query::<Any>(sql)
             .bind(change.email)
             .bind(change.first_name)
@@ -244,7 +254,11 @@ impl Store {
     }
 
     /// The active caller whose user and organization secrets hash to these digests.
-    pub async fn caller_by_secret_hashes(&self, user_hash: &str, organization_hash: &str) -> StoreResult<Option<Caller>> {
+    pub async fn caller_by_secret_hashes(
+        &self,
+        user_hash: &str,
+        organization_hash: &str,
+    ) -> StoreResult<Option<Caller>> {
         let row = sqlx::query(
             "SELECT u.id, u.organization_id, u.account_id, u.role FROM users u \
              JOIN organizations o ON o.id = u.organization_id \

@@ -80,16 +80,15 @@ impl Store {
             .bind(limit)
             .fetch_all(self.pool())
             .await?;
-        rows.into_iter()
-            .map(|row| Ok((VaultId(row.try_get("id")?), row.try_get("ciphertext")?)))
-            .collect()
+        rows.into_iter().map(|row| Ok((VaultId(row.try_get("id")?), row.try_get("ciphertext")?))).collect()
     }
 
     /// How many entries each key version protects, oldest version first.
     pub async fn vault_entries_per_key_version(&self) -> StoreResult<Vec<(u32, i64)>> {
-        let rows = sqlx::query("SELECT key_version, COUNT(*) AS entries FROM vault GROUP BY key_version ORDER BY key_version")
-            .fetch_all(self.pool())
-            .await?;
+        let rows =
+            sqlx::query("SELECT key_version, COUNT(*) AS entries FROM vault GROUP BY key_version ORDER BY key_version")
+                .fetch_all(self.pool())
+                .await?;
         rows.into_iter()
             .map(|row| {
                 let version: i64 = row.try_get("key_version")?;

@@ -93,10 +93,8 @@ async fn created_user_gets_a_working_secret_shown_once(backend: Backend) {
     // Later reads never show it again, and the database holds only its digest.
     let listing = serde_json::to_string(&users_of(&app, app.account_id()).await).unwrap();
     assert!(listing.contains("ada@example.com") && !listing.contains(&secret));
-    let stored: Vec<String> = sqlx::query_scalar("SELECT secret_hash FROM users")
-        .fetch_all(app.hub.store().pool())
-        .await
-        .unwrap();
+    let stored: Vec<String> =
+        sqlx::query_scalar("SELECT secret_hash FROM users").fetch_all(app.hub.store().pool()).await.unwrap();
     assert!(stored.iter().all(|hash| hash != &secret && hash.len() == 64));
 
     // A chosen password is not echoed back.
@@ -113,7 +111,8 @@ async fn created_user_gets_a_working_secret_shown_once(backend: Backend) {
     let audit = app.hub.store().audit_records(app.first.organization.id, 20).await.unwrap();
     assert!(audit.iter().any(|record| record.entry.action == "user.created"));
 
-    let duplicate = app.as_admin(Method::POST, &path).json(&json!({"emailAddress": "ada@example.com"})).send().await.unwrap();
+    let duplicate =
+        app.as_admin(Method::POST, &path).json(&json!({"emailAddress": "ada@example.com"})).send().await.unwrap();
     expect_error(duplicate, StatusCode::CONFLICT, "emailAddress").await;
 }
 
@@ -142,7 +141,8 @@ async fn bad_input_gets_400_naming_the_field_and_stores_nothing(backend: Backend
         .await
         .unwrap();
     expect_error(broken, StatusCode::BAD_REQUEST, "emailAddress: EOF while parsing").await;
-    let wrong_type = app.as_admin(Method::POST, &path).header("Content-Type", "text/plain").body("x").send().await.unwrap();
+    let wrong_type =
+        app.as_admin(Method::POST, &path).header("Content-Type", "text/plain").body("x").send().await.unwrap();
     expect_error(wrong_type, StatusCode::UNSUPPORTED_MEDIA_TYPE, "application/json").await;
     let bad_path = app.as_admin(Method::GET, "/accounts/abc/users").send().await.unwrap();
     expect_error(bad_path, StatusCode::BAD_REQUEST, "path:").await;
@@ -194,24 +194,48 @@ async fn another_organization_is_invisible(backend: Backend) {
 async fn members_are_limited_to_themselves(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let path = format!("/accounts/{}/users", app.account_id());
-    let member = app.as_admin(Method::POST, &path).json(&json!({"emailAddress": "m@example.com"})).send().await.unwrap();
+    let member =
+        app.as_admin(Method::POST, &path).json(&json!({"emailAddress": "m@example.com"})).send().await.unwrap();
     let member = expect_json(member, StatusCode::OK).await;
     let header = authorization(member["secret"].as_str().unwrap(), app.first.organization_secret.expose_secret());
 
-    let create = app.api(Method::POST, &path).header("Authorization", &header).json(&json!({"emailAddress": "x@example.com"})).send().await.unwrap();
+    let create = app
+        .api(Method::POST, &path)
+        .header("Authorization", &header)
+        .json(&json!({"emailAddress": "x@example.com"}))
+        .send()
+        .await
+        .unwrap();
     expect_error(create, StatusCode::FORBIDDEN, "admin").await;
     let admin_path = format!("{path}/{}", app.first.admin.id);
-    let other = app.api(Method::PATCH, &admin_path).header("Authorization", &header).json(&json!({"firstName": "X"})).send().await.unwrap();
+    let other = app
+        .api(Method::PATCH, &admin_path)
+        .header("Authorization", &header)
+        .json(&json!({"firstName": "X"}))
+        .send()
+        .await
+        .unwrap();
     expect_error(other, StatusCode::FORBIDDEN, "own profile").await;
     let own_path = format!("{path}/{}", member["id"]);
-    let own = app.api(Method::PATCH, &own_path).header("Authorization", &header).json(&json!({"firstName": "Me"})).send().await.unwrap();
+    let own = app
+        .api(Method::PATCH, &own_path)
+        .header("Authorization", &header)
+        .json(&json!({"firstName": "Me"}))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(expect_json(own, StatusCode::OK).await["firstName"], "Me");
 }
 
 async fn patch_changes_profile_and_phone(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let path = format!("/accounts/{}/users/{}", app.account_id(), app.first.admin.id);
-    let changed = app.as_admin(Method::PATCH, &path).json(&json!({"phone": "+1 (415) 555-0123", "lastName": "Hopper"})).send().await.unwrap();
+    let changed = app
+        .as_admin(Method::PATCH, &path)
+        .json(&json!({"phone": "+1 (415) 555-0123", "lastName": "Hopper"}))
+        .send()
+        .await
+        .unwrap();
     let changed = expect_json(changed, StatusCode::OK).await;
     assert_eq!(changed["phone"], "+14155550123");
     assert_eq!(changed["lastName"], "Hopper");
@@ -229,9 +253,15 @@ async fn patch_changes_profile_and_phone(backend: Backend) {
 
     let users_path = format!("/accounts/{}/users", app.account_id());
     app.as_admin(Method::POST, &users_path).json(&json!({"emailAddress": "taken@example.com"})).send().await.unwrap();
-    let conflict = app.as_admin(Method::PATCH, &path).json(&json!({"emailAddress": "taken@example.com"})).send().await.unwrap();
+    let conflict =
+        app.as_admin(Method::PATCH, &path).json(&json!({"emailAddress": "taken@example.com"})).send().await.unwrap();
     expect_error(conflict, StatusCode::CONFLICT, "emailAddress").await;
-    let missing = app.as_admin(Method::PATCH, &format!("/accounts/{}/users/999999", app.account_id())).json(&json!({"firstName": "x"})).send().await.unwrap();
+    let missing = app
+        .as_admin(Method::PATCH, &format!("/accounts/{}/users/999999", app.account_id()))
+        .json(&json!({"firstName": "x"}))
+        .send()
+        .await
+        .unwrap();
     expect_error(missing, StatusCode::NOT_FOUND, "No user with id 999999").await;
 }
 

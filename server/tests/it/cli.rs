@@ -45,7 +45,8 @@ fn secrets_print_on_first_start_only() {
     assert!(stdout.contains(&format!("Authorization: User {user_secret}, Organization {organization_secret}")));
     assert!(stdout.contains("email:    admin@tether.local"));
 
-    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(data_dir.join("master.key")).unwrap().permissions());
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(data_dir.join("master.key")).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600);
 
     let again = RunningBinary::start(&data_dir, &[]);
@@ -71,7 +72,8 @@ async fn admin_commands_create_and_reset() {
     let data_dir = dir.path().join("data");
     assert!(stdout_of(&tether(&data_dir, &["migrate"])).contains("Migrations are applied."));
 
-    let made = stdout_of(&tether(&data_dir, &["admin", "create-org", "--name", "Beta", "--admin-email", "boss@beta.example"]));
+    let made =
+        stdout_of(&tether(&data_dir, &["admin", "create-org", "--name", "Beta", "--admin-email", "boss@beta.example"]));
     let organization_secret = printed(&made, "organization secret");
     let user_secret = printed(&made, "user secret");
     let first_password = printed(&made, "password");
@@ -97,17 +99,28 @@ async fn admin_commands_create_and_reset() {
     let secret = |text: &str| SecretString::from(text.to_owned());
     let boss = opened
         .hub
-        .authenticate(&ApiCredentials { user: secret(&user_secret), organization: secret(&organization_secret), element: None })
+        .authenticate(&ApiCredentials {
+            user: secret(&user_secret),
+            organization: secret(&organization_secret),
+            element: None,
+        })
         .await
         .expect("printed secrets authenticate");
     let dev = opened
         .hub
-        .authenticate(&ApiCredentials { user: secret(&dev_secret), organization: secret(&organization_secret), element: None })
+        .authenticate(&ApiCredentials {
+            user: secret(&dev_secret),
+            organization: secret(&organization_secret),
+            element: None,
+        })
         .await
         .expect("the new user's secret authenticates");
     assert_eq!(boss.organization_id, dev.organization_id);
     assert!(opened.hub.sign_in("boss@beta.example", &secret(&new_password)).await.is_ok());
-    assert!(opened.hub.sign_in("boss@beta.example", &secret(&first_password)).await.is_err(), "the old password is gone");
+    assert!(
+        opened.hub.sign_in("boss@beta.example", &secret(&first_password)).await.is_err(),
+        "the old password is gone"
+    );
 }
 
 #[test]

@@ -52,13 +52,8 @@ async fn sign_in_sets_a_safe_cookie_and_sign_out_ends_the_session() {
     let back_to_console = page("/signin", Some(&cookie)).await.unwrap();
     assert_eq!(location(&back_to_console), "/");
 
-    let identity = app
-        .http
-        .post(format!("{}/api/identity", app.base_url))
-        .header("Cookie", &cookie)
-        .send()
-        .await
-        .unwrap();
+    let identity =
+        app.http.post(format!("{}/api/identity", app.base_url)).header("Cookie", &cookie).send().await.unwrap();
     assert_eq!(identity.status(), StatusCode::OK);
     assert!(identity.text().await.unwrap().contains("admin@tether.local"));
 
@@ -79,10 +74,9 @@ async fn sign_in_sets_a_safe_cookie_and_sign_out_ends_the_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_credentials_open_no_session() {
     let app = TestApp::spawn(Backend::Sqlite).await;
-    for (email, password) in [
-        ("admin@tether.local", "wrong password here"),
-        ("nobody@tether.local", app.first.password.expose_secret()),
-    ] {
+    for (email, password) in
+        [("admin@tether.local", "wrong password here"), ("nobody@tether.local", app.first.password.expose_secret())]
+    {
         let response = app
             .http
             .post(format!("{}/api/sign_in", app.base_url))

@@ -16,7 +16,8 @@ async fn debug_logs_name_requests_and_hide_every_secret() {
     let email = server.printed("email");
     let header = authorization(&user_secret, &organization_secret);
 
-    let accounts = http.get(format!("{base}/elements/api-v2/accounts")).header("Authorization", &header).send().await.unwrap();
+    let accounts =
+        http.get(format!("{base}/elements/api-v2/accounts")).header("Authorization", &header).send().await.unwrap();
     let request_id = accounts.headers()["x-request-id"].to_str().unwrap().to_owned();
     let accounts: Value = accounts.json().await.unwrap();
     let account = accounts[0]["id"].as_i64().unwrap();

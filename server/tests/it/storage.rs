@@ -165,7 +165,8 @@ async fn vault_round_trip_and_audited_reads(backend: Backend) {
     assert!(!stored.windows(9).any(|window| window == b"refresh-2"), "stored encrypted");
 
     let reads = store.audit_records(organization.unwrap(), 10).await.unwrap();
-    let secret_reads: Vec<&AuditEntry> = reads.iter().map(|record| &record.entry).filter(|entry| entry.action == "secret.read").collect();
+    let secret_reads: Vec<&AuditEntry> =
+        reads.iter().map(|record| &record.entry).filter(|entry| entry.action == "secret.read").collect();
     assert_eq!(secret_reads.len(), 2);
     assert!(secret_reads[0].target.contains("oauth.user.refresh_token"));
     assert_eq!(secret_reads[0].actor, "user:1");

@@ -61,11 +61,7 @@ impl TestDb {
                 let name = format!("tether_test_{}", uuid::Uuid::new_v4().simple());
                 run_postgres_admin(&admin_url, &format!("CREATE DATABASE {name}")).await;
                 let (base, _) = admin_url.rsplit_once('/').expect("URL ends with a database name");
-                TestDb {
-                    url: format!("{base}/{name}"),
-                    dir,
-                    postgres: Some((admin_url, name)),
-                }
+                TestDb { url: format!("{base}/{name}"), dir, postgres: Some((admin_url, name)) }
             }
         }
     }
@@ -79,10 +75,7 @@ async fn run_postgres_admin(admin_url: &str, statement: &str) {
     use sqlx::Connection;
     sqlx::any::install_default_drivers();
     let mut connection = sqlx::AnyConnection::connect(admin_url).await.expect("connect to PostgreSQL");
-    sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned()))
-        .execute(&mut connection)
-        .await
-        .expect(statement);
+    sqlx::raw_sql(sqlx::AssertSqlSafe(statement.to_owned())).execute(&mut connection).await.expect(statement);
     let _ = connection.close().await;
 }
 
@@ -136,18 +129,8 @@ impl TestApp {
                 .await
                 .expect("server runs");
         });
-        let http = reqwest::Client::builder()
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .unwrap();
-        TestApp {
-            base_url,
-            hub,
-            first,
-            http,
-            shutdown: Some(shutdown),
-            db,
-        }
+        let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        TestApp { base_url, hub, first, http, shutdown: Some(shutdown), db }
     }
 
     /// A request to the REST API, without credentials.
@@ -234,12 +217,7 @@ impl RunningBinary {
             command.env(key, value);
         }
         let child = command.spawn().expect("tether starts");
-        let mut running = RunningBinary {
-            child,
-            base_url: String::new(),
-            stdout_path,
-            stderr_path,
-        };
+        let mut running = RunningBinary { child, base_url: String::new(), stdout_path, stderr_path };
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
         loop {
             let stdout = running.stdout();
@@ -274,9 +252,7 @@ impl RunningBinary {
 
     /// Asks the server to stop with SIGTERM and waits for it to exit.
     pub fn stop(mut self) -> (String, String) {
-        let _ = std::process::Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let status = self.child.wait().expect("tether exits");
         assert!(status.success(), "tether stopped cleanly on SIGTERM: {status}");
         let output = (self.stdout(), self.stderr());
