@@ -30,33 +30,30 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", config.listen))?;
     let address = listener.local_addr()?;
     let console_url = format!("http://{address}");
+    let shutdown = shutdown_signal()?;
     let tether = Tether::open(config).await?;
     if let Some(made) = bootstrap::first_start(&tether.hub, &tether.config).await? {
         print!("{}", bootstrap::welcome_message(&made, &console_url));
     }
     println!("Tether is listening on {console_url}");
     tracing::info!(%address, "listening");
-    tether.serve(listener, shutdown_signal()).await?;
+    tether.serve(listener, shutdown).await?;
     tether.hub.store().close().await;
     Ok(())
 }
 
-/// Resolves on Ctrl-C or SIGTERM, so in-flight requests can finish.
-async fn shutdown_signal() {
-    let interrupt = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
+/// Registers the Ctrl-C and SIGTERM handlers now, and returns a future that resolves when either arrives.
+///
+/// Registering before the "listening" line matters: a SIGTERM sent right after it must stop Tether gracefully.
+fn shutdown_signal() -> anyhow::Result<impl std::future::Future<Output = ()>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut terminate = signal(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {},
+            _ = terminate.recv() => {},
         }
-    };
-    tokio::select! {
-        () = interrupt => {},
-        () = terminate => {},
-    }
-    tracing::info!("shutting down");
+        tracing::info!("shutting down");
+    })
 }

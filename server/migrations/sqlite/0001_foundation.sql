@@ -1,10 +1,9 @@
--- Tenants, console sessions, encryption keys, the vault of readable secrets, and the audit log.
+-- Tenants, API secret hashes, console sessions, encryption keys, the vault of readable secrets, and the audit log.
 -- Times are Unix milliseconds; flags are 0/1 integers, so one set of queries serves SQLite and PostgreSQL.
 
 CREATE TABLE organizations (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     name TEXT NOT NULL,
-    secret_hash TEXT NOT NULL UNIQUE,
     created_at INTEGER NOT NULL
 );
 
@@ -28,7 +27,6 @@ CREATE TABLE users (
     last_name TEXT NOT NULL DEFAULT '',
     phone TEXT,
     role TEXT NOT NULL,
-    secret_hash TEXT NOT NULL UNIQUE,
     password_hash TEXT,
     active INTEGER NOT NULL DEFAULT 1,
     created_at INTEGER NOT NULL,
@@ -36,6 +34,17 @@ CREATE TABLE users (
     last_login_at INTEGER
 );
 CREATE INDEX users_account ON users (account_id);
+
+-- The hashes of API secrets: one per organization (user_id NULL) and one per user. Revoked rows stay for the record.
+CREATE TABLE api_secrets (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    organization_id INTEGER NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    user_id INTEGER REFERENCES users (id) ON DELETE CASCADE,
+    secret_hash TEXT NOT NULL UNIQUE,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+);
+CREATE INDEX api_secrets_owner ON api_secrets (organization_id, user_id);
 
 CREATE TABLE console_sessions (
     token_hash TEXT PRIMARY KEY,

@@ -94,15 +94,33 @@ pub mod create {
         name: &str,
         secret_hash: &str,
     ) -> StoreResult<OrganizationId> {
-        let id: i64 = sqlx::query_scalar(
-            "INSERT INTO organizations (name, secret_hash, created_at) VALUES ($1, $2, $3) RETURNING id",
+        let id: i64 = sqlx::query_scalar("INSERT INTO organizations (name, created_at) VALUES ($1, $2) RETURNING id")
+            .bind(name)
+            .bind(now_millis())
+            .fetch_one(&mut *connection)
+            .await?;
+        let organization = OrganizationId(id);
+        api_secret(connection, organization, None, secret_hash).await?;
+        Ok(organization)
+    }
+
+    /// Stores the hash of an API secret: the organization's own when `user` is `None`.
+    pub async fn api_secret(
+        connection: &mut AnyConnection,
+        organization: OrganizationId,
+        user: Option<UserId>,
+        secret_hash: &str,
+    ) -> StoreResult<()> {
+        sqlx::query(
+            "INSERT INTO api_secrets (organization_id, user_id, secret_hash, created_at) VALUES ($1, $2, $3, $4)",
         )
-        .bind(name)
+        .bind(organization.0)
+        .bind(user.map(|id| id.0))
         .bind(secret_hash)
         .bind(now_millis())
-        .fetch_one(&mut *connection)
+        .execute(&mut *connection)
         .await?;
-        Ok(OrganizationId(id))
+        Ok(())
     }
 
     pub async fn account(
@@ -126,8 +144,8 @@ pub mod create {
     pub async fn user(connection: &mut AnyConnection, record: &UserRecord<'_>) -> StoreResult<User> {
         let now = now_millis();
         let sql = concat!(
-            "INSERT INTO users (organization_id, account_id, email, first_name, last_name, phone, role, secret_hash, \
-             password_hash, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, 1, $10, $10) \
+            "INSERT INTO users (organization_id, account_id, email, first_name, last_name, phone, role, \
+             password_hash, active, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, 1, $9, $9) \
              RETURNING ",
             user_columns!(),
             ""
@@ -140,12 +158,13 @@ pub mod create {
             .bind(record.last_name)
             .bind(record.phone)
             .bind(record.role.as_str())
-            .bind(record.secret_hash)
             .bind(record.password_hash)
             .bind(now)
             .fetch_one(&mut *connection)
             .await?;
-        Ok(user_from_row(&row)?)
+        let user = user_from_row(&row)?;
+        api_secret(connection, record.organization_id, Some(user.id), record.secret_hash).await?;
+        Ok(user)
     }
 }
 
@@ -260,10 +279,12 @@ impl Store {
         organization_hash: &str,
     ) -> StoreResult<Option<Caller>> {
         let row = sqlx::query(
-            "SELECT u.id, u.organization_id, u.account_id, u.role FROM users u \
-             JOIN organizations o ON o.id = u.organization_id \
+            "SELECT u.id, u.organization_id, u.account_id, u.role FROM api_secrets us \
+             JOIN users u ON u.id = us.user_id \
              JOIN accounts a ON a.id = u.account_id \
-             WHERE u.secret_hash = $1 AND o.secret_hash = $2 AND u.active = 1 AND a.active = 1",
+             JOIN api_secrets os ON os.organization_id = u.organization_id AND os.user_id IS NULL \
+             WHERE us.secret_hash = $1 AND os.secret_hash = $2 AND us.revoked_at IS NULL AND os.revoked_at IS NULL \
+             AND u.active = 1 AND a.active = 1",
         )
         .bind(user_hash)
         .bind(organization_hash)

@@ -94,7 +94,7 @@ async fn created_user_gets_a_working_secret_shown_once(backend: Backend) {
     let listing = serde_json::to_string(&users_of(&app, app.account_id()).await).unwrap();
     assert!(listing.contains("ada@example.com") && !listing.contains(&secret));
     let stored: Vec<String> =
-        sqlx::query_scalar("SELECT secret_hash FROM users").fetch_all(app.hub.store().pool()).await.unwrap();
+        sqlx::query_scalar("SELECT secret_hash FROM api_secrets").fetch_all(app.hub.store().pool()).await.unwrap();
     assert!(stored.iter().all(|hash| hash != &secret && hash.len() == 64));
 
     // A chosen password is not echoed back.
