@@ -1,6 +1,7 @@
 //! Tether's console: the pages and components, the domain types both doors share, the hub service interface
 //! (`service`, server side only) and the server functions the pages call.
 
+pub mod catalog;
 pub mod error;
 pub mod pages;
 pub mod server_fns;

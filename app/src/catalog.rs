@@ -1,0 +1,445 @@
+//! Elements as data: the definition format of a connector, and the views of an element the API and console show.
+//!
+//! A definition names its endpoints with URL templates: `{name}` stands for an instance parameter, a field
+//! captured from the token response, a credential (`accessToken`, or a secret parameter such as `apiKey`), or a
+//! value Tether supplies (`clientId`, `clientSecret`, `random`). A template may list alternatives; the first whose
+//! placeholders are all known is used.
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// Values Tether fills in itself, whatever the element.
+pub const BUILT_IN_PLACEHOLDERS: [&str; 3] = ["clientId", "clientSecret", "random"];
+
+/// Identifies an element, built-in or custom.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct ElementId(pub i64);
+
+impl fmt::Display for ElementId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+/// How a user proves who they are to the provider.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum AuthType {
+    #[serde(rename = "oauth2")]
+    OAuth2,
+    #[serde(rename = "oauth1")]
+    OAuth1,
+    #[serde(rename = "basic")]
+    Basic,
+    #[serde(rename = "apiKey")]
+    ApiKey,
+    #[serde(rename = "custom")]
+    Custom,
+}
+
+impl AuthType {
+    pub const ALL: [AuthType; 5] =
+        [AuthType::OAuth2, AuthType::OAuth1, AuthType::Basic, AuthType::ApiKey, AuthType::Custom];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthType::OAuth2 => "oauth2",
+            AuthType::OAuth1 => "oauth1",
+            AuthType::Basic => "basic",
+            AuthType::ApiKey => "apiKey",
+            AuthType::Custom => "custom",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<AuthType> {
+        AuthType::ALL.into_iter().find(|auth| auth.as_str().eq_ignore_ascii_case(text))
+    }
+
+    /// A short label for people.
+    pub fn label(self) -> &'static str {
+        match self {
+            AuthType::OAuth2 => "OAuth 2.0",
+            AuthType::OAuth1 => "OAuth 1.0a",
+            AuthType::Basic => "Basic",
+            AuthType::ApiKey => "API key",
+            AuthType::Custom => "Custom",
+        }
+    }
+}
+
+/// A URL or value with `{placeholders}`, possibly with fallbacks: the first alternative whose placeholders are
+/// all known is the one used.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Template(pub Vec<String>);
+
+impl Template {
+    pub fn new(text: impl Into<String>) -> Template {
+        Template(vec![text.into()])
+    }
+
+    pub fn alternatives(&self) -> &[String] {
+        &self.0
+    }
+
+    /// Every placeholder name in every alternative.
+    pub fn placeholders(&self) -> impl Iterator<Item = &str> {
+        self.0.iter().flat_map(|text| placeholders_in(text))
+    }
+
+    /// Fills the first alternative whose placeholders `value` knows; `None` when no alternative can be filled.
+    pub fn fill(&self, value: impl Fn(&str) -> Option<String>) -> Option<String> {
+        self.0.iter().find_map(|text| {
+            let mut out = String::with_capacity(text.len());
+            let mut rest = text.as_str();
+            while let Some(start) = rest.find('{') {
+                let end = rest[start..].find('}')? + start;
+                out.push_str(&rest[..start]);
+                out.push_str(&value(&rest[start + 1..end])?);
+                rest = &rest[end + 1..];
+            }
+            out.push_str(rest);
+            Some(out)
+        })
+    }
+}
+
+/// The names between braces in one template text.
+pub fn placeholders_in(text: &str) -> impl Iterator<Item = &str> {
+    text.split('{').skip(1).filter_map(|part| part.split_once('}').map(|(name, _)| name))
+}
+
+impl Serialize for Template {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => serializer.serialize_str(one),
+            many => many.serialize(serializer),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Template {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Template, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        match OneOrMany::deserialize(deserializer)? {
+            OneOrMany::One(text) => Ok(Template(vec![text])),
+            OneOrMany::Many(list) if !list.is_empty() => Ok(Template(list)),
+            OneOrMany::Many(_) => Err(serde::de::Error::custom("a template needs at least one alternative")),
+        }
+    }
+}
+
+/// How the client authenticates at the token endpoint.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenAuth {
+    /// `client_id` and `client_secret` in the request body.
+    #[default]
+    Form,
+    /// HTTP basic authentication with the client id and secret.
+    Basic,
+}
+
+/// How the token request body is encoded.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenBody {
+    #[default]
+    Form,
+    Json,
+}
+
+fn space() -> String {
+    " ".into()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The OAuth 2.0 endpoints and habits of a provider.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct OAuthSettings {
+    pub authorization_url: Template,
+    pub token_url: Template,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_url: Option<Template>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub revoke_url: Option<Template>,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    #[serde(default = "space")]
+    pub scope_separator: String,
+    #[serde(default)]
+    pub token_auth: TokenAuth,
+    #[serde(default)]
+    pub token_body: TokenBody,
+    /// Whether the provider accepts PKCE (S256).
+    #[serde(default = "yes")]
+    pub pkce: bool,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub authorization_params: BTreeMap<String, Template>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub token_params: BTreeMap<String, Template>,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub refresh_params: BTreeMap<String, Template>,
+    /// Fields of the token response to keep, such as Salesforce's `instance_url`; templates may use them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub capture: Vec<String>,
+}
+
+/// Where proxied calls carry the credentials.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "in", rename_all = "lowercase", deny_unknown_fields)]
+pub enum CredentialPlacement {
+    /// `Authorization: Bearer <access token>`.
+    Bearer,
+    /// HTTP basic authentication from the `username` and `password` parameters.
+    Basic,
+    /// A header, such as `x-api-key: {apiKey}`.
+    Header { name: String, value: Template },
+    /// A query parameter, such as `?api_key={apiKey}`.
+    Query { name: String, value: Template },
+}
+
+/// How Tether calls the provider's API for an instance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ApiSettings {
+    pub base_url: Template,
+    pub credentials: CredentialPlacement,
+    /// Extra headers sent on every proxied call.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, Template>,
+}
+
+/// What kind of value a parameter holds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ParameterType {
+    #[default]
+    Text,
+    Password,
+    Url,
+    Number,
+    Boolean,
+    Choice,
+}
+
+/// A value the user gives when authenticating an instance.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ParameterDefinition {
+    pub key: String,
+    pub label: String,
+    #[serde(rename = "type", default)]
+    pub kind: ParameterType,
+    #[serde(default = "yes")]
+    pub required: bool,
+    /// Stored encrypted and masked in answers.
+    #[serde(default)]
+    pub secret: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pattern: Option<String>,
+    /// Shown before the input, not part of the value (as `https://`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub suffix: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default: Option<String>,
+    /// The allowed values of a `choice`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub options: Vec<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+}
+
+/// How an element learns of changes at the provider.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventMode {
+    #[default]
+    None,
+    Polling,
+    Webhooks,
+    Both,
+}
+
+impl EventMode {
+    pub fn label(self) -> &'static str {
+        match self {
+            EventMode::None => "No events",
+            EventMode::Polling => "Polling",
+            EventMode::Webhooks => "Webhooks",
+            EventMode::Both => "Polling and webhooks",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EventSupport {
+    #[serde(default)]
+    pub support: EventMode,
+    /// The default `event.poller.configuration` for new instances.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub poller: Option<serde_json::Value>,
+}
+
+/// An object type of the provider, listed on an instance by `retrieveObjectsAfterInstantiation`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ElementObject {
+    pub name: String,
+    pub vendor_name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+}
+
+/// A connector, described as data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ElementDefinition {
+    pub key: String,
+    pub name: String,
+    pub hub: String,
+    #[serde(default)]
+    pub description: String,
+    /// An image URL; without one the console shows the name's initials.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image: Option<String>,
+    /// Listed first among equally good search matches.
+    #[serde(default)]
+    pub popular: bool,
+    /// Other keys that find this element, such as the provider's own name for it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub aliases: Vec<String>,
+    pub auth: AuthType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<OAuthSettings>,
+    pub api: ApiSettings,
+    #[serde(default)]
+    pub parameters: Vec<ParameterDefinition>,
+    #[serde(default)]
+    pub events: EventSupport,
+    #[serde(default)]
+    pub objects: Vec<ElementObject>,
+}
+
+impl ElementDefinition {
+    /// Up to two letters for a card without an image: "Google Drive" gives "GD".
+    pub fn initials(&self) -> String {
+        let words: Vec<&str> =
+            self.name.split_whitespace().filter(|w| w.chars().next().is_some_and(char::is_alphanumeric)).collect();
+        let letters: String = match words.as_slice() {
+            [] => self.key.chars().take(2).collect(),
+            [one] => one.chars().take(2).collect(),
+            [first, second, ..] => first.chars().take(1).chain(second.chars().take(1)).collect(),
+        };
+        letters.to_uppercase()
+    }
+}
+
+/// One of the element's configuration items, in the Cloud Elements shape.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConfigurationItem {
+    pub key: String,
+    pub name: String,
+    pub description: String,
+    pub default_value: Option<String>,
+    /// `TEXTFIELD_128`, `PASSWORD`, `BOOLEAN`, …
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub required: bool,
+    pub hide_from_console: bool,
+    pub display_order: u32,
+}
+
+/// The `authentication` object of an element.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Authentication {
+    #[serde(rename = "type")]
+    pub kind: AuthType,
+}
+
+/// An element as the API answers it: Cloud Elements' fields, then Tether's full definition.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Element {
+    pub id: ElementId,
+    pub key: String,
+    pub name: String,
+    pub description: String,
+    pub image: Option<String>,
+    pub hub: String,
+    pub active: bool,
+    pub deleted: bool,
+    pub type_oauth: bool,
+    pub trial_account: bool,
+    pub cloneable: bool,
+    pub extendable: bool,
+    pub beta: bool,
+    pub extended: bool,
+    pub protocol_type: String,
+    pub authentication: Authentication,
+    /// Whether only the organization that defined it can see it.
+    pub private: bool,
+    pub configuration: Vec<ConfigurationItem>,
+    pub definition: ElementDefinition,
+}
+
+/// A card in the console's catalog grid: what search and filters work on in the browser.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ElementCard {
+    pub id: ElementId,
+    pub key: String,
+    pub name: String,
+    pub hub: String,
+    pub description: String,
+    pub image: Option<String>,
+    pub initials: String,
+    pub auth: AuthType,
+    pub popular: bool,
+    pub private: bool,
+    pub aliases: Vec<String>,
+    /// This organization's instances of the element.
+    pub instance_count: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_fill_the_first_complete_alternative() {
+        let template: Template =
+            serde_json::from_str(r#"["https://{host}/auth", "https://login.example.com/auth"]"#).unwrap();
+        assert_eq!(template.fill(|_| None).as_deref(), Some("https://login.example.com/auth"));
+        let with_host = template.fill(|name| (name == "host").then(|| "eu.example.com".to_owned()));
+        assert_eq!(with_host.as_deref(), Some("https://eu.example.com/auth"));
+        assert_eq!(template.placeholders().collect::<Vec<_>>(), vec!["host"]);
+        assert_eq!(serde_json::to_string(&Template::new("x")).unwrap(), "\"x\"");
+        assert!(serde_json::from_str::<Template>("[]").is_err());
+    }
+
+    #[test]
+    fn initials_come_from_the_name() {
+        let mut definition: ElementDefinition = serde_json::from_value(serde_json::json!({
+            "key": "googledrive", "name": "Google Drive", "hub": "documents", "auth": "oauth2",
+            "api": {"baseUrl": "https://x.example.com", "credentials": {"in": "bearer"}}
+        }))
+        .unwrap();
+        assert_eq!(definition.initials(), "GD");
+        definition.name = "box".into();
+        assert_eq!(definition.initials(), "BO");
+    }
+}

@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""Turns the provider endpoint facts into Tether element definitions (server/catalog/providers.json).
+
+Usage: scripts/import-provider-facts.py [path/to/provider-facts.json]
+
+Only user-authorized providers are imported: OAUTH2 always, BASIC and API_KEY when their credentials go into a
+header Tether can fill. Client-credentials and OAuth 1 providers are left out. Elements whose Cloud Elements key
+differs from the provider key are renamed here, and the provider key becomes an alias.
+"""
+import json
+import re
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+FACTS = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "reference" / "provider-facts.json"
+OUT = ROOT / "server" / "catalog" / "providers.json"
+# The facts' own OAuth 2.0 URLs, kept so a test can compare the shipped catalog with them.
+FIXTURE = ROOT / "server" / "tests" / "fixtures" / "oauth2-endpoints.json"
+
+# Provider key -> Cloud Elements key, where Cloud Elements used another name for the same endpoints.
+RENAMES = {"salesforce": "sfdc"}
+
+# The first matching category names the hub.
+HUBS = [
+    ("crm", "crm"), ("marketing", "marketing"), ("support", "helpdesk"), ("ticketing", "helpdesk"),
+    ("storage", "documents"), ("knowledge-base", "documents"), ("accounting", "finance"), ("invoicing", "finance"),
+    ("payment", "finance"), ("banking", "finance"), ("e-commerce", "ecommerce"), ("communication", "messaging"),
+    ("hr", "humancapital"), ("ats", "humancapital"), ("erp", "erp"), ("social", "social"), ("analytics", "analytics"),
+    ("surveys", "marketing"), ("cms", "documents"), ("design", "collaboration"), ("video", "collaboration"),
+    ("productivity", "collaboration"), ("legal", "documents"), ("iam", "security"), ("dev-tools", "devtools"),
+]
+HUB_WORDS = {
+    "crm": "customer records", "marketing": "marketing", "helpdesk": "help desk", "documents": "documents and files",
+    "finance": "finance", "ecommerce": "commerce", "messaging": "messaging", "humancapital": "people and hiring",
+    "erp": "ERP", "social": "social", "analytics": "analytics", "collaboration": "collaboration",
+    "security": "identity", "devtools": "developer tools", "general": "general",
+}
+PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
+
+
+def hub_of(categories):
+    for category, hub in HUBS:
+        if category in categories:
+            return hub
+    return "general"
+
+
+# Values Tether fills itself: the OAuth app's client id and secret, and a fresh random value.
+BUILT_IN = ("clientId", "clientSecret", "random")
+
+
+def template(value, names=()):
+    """`${connectionConfig.x}` -> `{x}`; `A || B` -> ["A", "B"] (the first whose placeholders are all set).
+
+    `names` are the other placeholders allowed here: credentials and instance parameters named without a prefix.
+    """
+    if value is None:
+        return None
+
+    def one(text):
+        def swap(match):
+            name = match.group(1)
+            if name.startswith("connectionConfig."):
+                return "{" + name[len("connectionConfig."):] + "}"
+            if name in names or name in BUILT_IN:
+                return "{" + name + "}"
+            raise ValueError(f"unknown placeholder {name}")
+        return PLACEHOLDER.sub(swap, text.strip())
+
+    parts = [one(part) for part in str(value).split("||")]
+    return parts[0] if len(parts) == 1 else parts
+
+
+def usable_pattern(pattern):
+    """The pattern, or None when it does not compile (some facts carry patterns written for another engine)."""
+    try:
+        re.compile(pattern)
+        return pattern
+    except re.error:
+        return None
+
+
+def parameters(facts):
+    result = []
+    for key, spec in (facts.get("instance_params") or {}).items():
+        kind = "url" if spec.get("format") == "uri" else ("choice" if spec.get("enum") else "text")
+        parameter = {"key": key, "label": spec.get("label") or key, "type": kind, "required": not spec.get("optional", False)}
+        for source, target in (("prefix", "prefix"), ("suffix", "suffix"), ("default_value", "default")):
+            if spec.get(source):
+                parameter[target] = spec[source]
+        if spec.get("pattern") and usable_pattern(spec["pattern"]):
+            parameter["pattern"] = spec["pattern"]
+        if spec.get("enum"):
+            parameter["options"] = spec["enum"]
+        result.append(parameter)
+    return result
+
+
+def credential_parameters(facts):
+    result = []
+    for key, spec in (facts.get("credential_fields") or {}).items():
+        secret = key in ("password", "apiKey") or bool(spec.get("secret"))
+        parameter = {"key": key, "label": spec.get("label") or key, "type": "password" if secret else "text",
+                     "required": True, "secret": secret}
+        if spec.get("pattern") and usable_pattern(spec["pattern"]):
+            parameter["pattern"] = spec["pattern"]
+        result.append(parameter)
+    return result
+
+
+def api(facts, credential_names, default_credentials):
+    headers = {}
+    credentials = default_credentials
+    instance_names = tuple((facts.get("instance_params") or {}).keys())
+    for name, value in (facts.get("proxy_headers") or {}).items():
+        if name.lower() == "user-agent":
+            # A fixed user agent in the facts names the tool they came from; Tether sends its own name.
+            value = " || ".join(part if "${" in part else "Tether" for part in value.split("||"))
+        text = template(value, credential_names + instance_names)
+        uses_credentials = any("{" + c + "}" in json.dumps(text) for c in credential_names)
+        if name.lower() == "authorization" and uses_credentials:
+            credentials = {"in": "header", "name": "Authorization", "value": text}
+        elif uses_credentials and credentials == default_credentials:
+            credentials = {"in": "header", "name": name, "value": text}
+        else:
+            headers[name] = text
+    result = {"baseUrl": template(facts.get("base_url"), tuple((facts.get("instance_params") or {}).keys())),
+              "credentials": credentials}
+    if headers:
+        result["headers"] = headers
+    return result
+
+
+def element(key, facts):
+    if facts["auth"] == "OAUTH2" and not (facts.get("authorization_url") and facts.get("token_url")):
+        return None  # installed through the provider's own flow, not an authorization URL
+    hub = hub_of(facts["categories"])
+    instance_names = tuple((facts.get("instance_params") or {}).keys())
+    auth = facts["auth"]
+    definition = {
+        "key": RENAMES.get(key, key),
+        "name": facts["name"],
+        "hub": hub,
+        "description": f"Connects {facts['name']} accounts to the {HUB_WORDS[hub]} hub.",
+        "popular": "popular" in facts["categories"],
+    }
+    if key in RENAMES:
+        definition["aliases"] = [key]
+    if auth == "OAUTH2":
+        oauth = {
+            "authorizationUrl": template(facts["authorization_url"], instance_names),
+            "tokenUrl": template(facts["token_url"], instance_names),
+            "scopes": facts.get("default_scopes") or [],
+            "scopeSeparator": facts.get("scope_separator", " "),
+            "tokenAuth": "basic" if facts.get("token_request_auth_method") == "basic" else "form",
+            "tokenBody": "json" if facts.get("body_format") == "json" else "form",
+            "pkce": not facts.get("disable_pkce", False),
+        }
+        if facts.get("refresh_url"):
+            oauth["refreshUrl"] = template(facts["refresh_url"], instance_names)
+        for source, target in (("authorization_params", "authorizationParams"), ("token_params", "tokenParams"),
+                               ("refresh_params", "refreshParams")):
+            if facts.get(source):
+                oauth[target] = {k: template(str(v), instance_names) for k, v in facts[source].items()}
+        if facts.get("token_response_metadata"):
+            oauth["capture"] = facts["token_response_metadata"]
+        definition["auth"] = "oauth2"
+        definition["oauth"] = oauth
+        credential_names = ("accessToken",)
+        definition["api"] = api(facts, credential_names, {"in": "bearer"})
+        definition["parameters"] = parameters(facts)
+    else:
+        credential_names = tuple((facts.get("credential_fields") or {}).keys())
+        if auth == "BASIC" and not {"username", "password"} <= set(credential_names):
+            return None  # basic authentication without both halves of the credentials
+        default = {"in": "basic"} if auth == "BASIC" else None
+        definition["auth"] = "basic" if auth == "BASIC" else "apiKey"
+        definition["api"] = api(facts, credential_names, default)
+        if definition["api"]["credentials"] is None:
+            return None  # the key goes somewhere the facts do not say
+        credentials = credential_parameters(facts)
+        secret_keys = {parameter["key"] for parameter in credentials}
+        definition["parameters"] = [p for p in parameters(facts) if p["key"] not in secret_keys] + credentials
+    # A captured token field used in a URL is filled from the token response, not asked of the user.
+    captured = set(definition.get("oauth", {}).get("capture", []))
+    definition["parameters"] = [p for p in definition["parameters"] if p["key"] not in captured]
+    definition["events"] = {"support": "none"}
+    return definition
+
+
+def main():
+    facts = json.loads(FACTS.read_text())
+    elements, skipped = [], []
+    for key in sorted(facts):
+        if facts[key]["auth"] not in ("OAUTH2", "BASIC", "API_KEY") or not facts[key].get("base_url"):
+            skipped.append(key)
+            continue
+        try:
+            made = element(key, facts[key])
+        except (KeyError, ValueError) as problem:
+            made = None
+            print(f"skipping {key}: {problem}", file=sys.stderr)
+        if made is None:
+            skipped.append(key)
+        else:
+            elements.append(made)
+    OUT.write_text(json.dumps({"elements": elements}, indent=1, ensure_ascii=False) + "\n")
+    endpoints = {key: {"authorization_url": value["authorization_url"], "token_url": value["token_url"]}
+                 for key, value in sorted(facts.items())
+                 if value["auth"] == "OAUTH2" and value.get("authorization_url") and value.get("token_url")}
+    FIXTURE.parent.mkdir(parents=True, exist_ok=True)
+    FIXTURE.write_text(json.dumps(endpoints, indent=1) + "\n")
+    print(f"wrote {len(elements)} elements to {OUT.relative_to(ROOT)}; left out {len(skipped)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,351 @@
+//! The element catalog: loads the built-in definitions, validates any definition, and searches elements.
+//!
+//! Built-in elements are data in `server/catalog/`: `providers.json`, generated from provider endpoint facts by
+//! `scripts/import-provider-facts.py`, and `cloud-elements.json`, written by hand, which adds elements under their
+//! Cloud Elements keys and extends generated ones. A bad definition stops start-up with a message naming it.
+
+use app::catalog::{AuthType, BUILT_IN_PLACEHOLDERS, CredentialPlacement, ElementDefinition, ParameterType, Template};
+use app::error::HubError;
+use serde_json::Value;
+use std::collections::HashSet;
+
+const PROVIDERS: &str = include_str!("../catalog/providers.json");
+const CLOUD_ELEMENTS: &str = include_str!("../catalog/cloud-elements.json");
+
+/// The built-in definitions, merged and validated.
+pub fn built_in() -> Result<Vec<ElementDefinition>, String> {
+    let providers: Value = serde_json::from_str(PROVIDERS).map_err(|error| format!("providers.json: {error}"))?;
+    let overlay: Value =
+        serde_json::from_str(CLOUD_ELEMENTS).map_err(|error| format!("cloud-elements.json: {error}"))?;
+    let mut raw: Vec<Value> = providers["elements"].as_array().cloned().unwrap_or_default();
+    raw.extend(overlay["elements"].as_array().cloned().unwrap_or_default());
+    if let Some(extensions) = overlay["extend"].as_object() {
+        for (key, extension) in extensions {
+            let target = raw
+                .iter_mut()
+                .find(|element| element["key"] == Value::String(key.clone()))
+                .ok_or_else(|| format!("cloud-elements.json: `extend` names unknown element {key}"))?;
+            merge(target, extension);
+        }
+    }
+    let mut definitions = Vec::with_capacity(raw.len());
+    let mut names = HashSet::new();
+    for value in raw {
+        let key = value["key"].as_str().unwrap_or("?").to_owned();
+        let definition: ElementDefinition =
+            parse_definition(value).map_err(|error| format!("element {key}: {}", error_text(&error)))?;
+        validate(&definition).map_err(|error| format!("element {key}: {}", error_text(&error)))?;
+        for name in std::iter::once(&definition.key).chain(&definition.aliases) {
+            if !names.insert(name.clone()) {
+                return Err(format!("element {key}: the key or alias {name} is used twice"));
+            }
+        }
+        definitions.push(definition);
+    }
+    Ok(definitions)
+}
+
+fn error_text(error: &HubError) -> String {
+    error.to_string()
+}
+
+/// Merges `extension` into `target`: objects field by field, everything else replaced.
+fn merge(target: &mut Value, extension: &Value) {
+    match (target, extension) {
+        (Value::Object(target), Value::Object(extension)) => {
+            for (field, value) in extension {
+                merge(target.entry(field.clone()).or_insert(Value::Null), value);
+            }
+        }
+        (target, extension) => *target = extension.clone(),
+    }
+}
+
+/// Reads a definition from JSON, naming the field of the first problem.
+pub fn parse_definition(value: Value) -> Result<ElementDefinition, HubError> {
+    serde_path_to_error::deserialize(value).map_err(|error| {
+        let path = error.path().to_string();
+        let field = if path == "." { "definition".to_owned() } else { path };
+        HubError::BadRequest(format!("{field}: {}", error.inner()))
+    })
+}
+
+fn bad(field: &str, problem: impl std::fmt::Display) -> HubError {
+    HubError::BadRequest(format!("{field}: {problem}"))
+}
+
+/// Checks a definition: names, templates, parameters and their consistency. The error names the field.
+pub fn validate(definition: &ElementDefinition) -> Result<(), HubError> {
+    let key_ok = |key: &str| {
+        !key.is_empty()
+            && key.len() <= 64
+            && key.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '-' | '_' | '.'))
+            && key.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
+    };
+    if !key_ok(&definition.key) {
+        return Err(bad(
+            "key",
+            "must be 1 to 64 lower-case letters, digits, '-', '_' or '.', starting with a letter or digit",
+        ));
+    }
+    for (index, alias) in definition.aliases.iter().enumerate() {
+        if !key_ok(alias) {
+            return Err(bad(&format!("aliases[{index}]"), "must look like a key"));
+        }
+    }
+    if definition.name.trim().is_empty() || definition.name.chars().count() > 100 {
+        return Err(bad("name", "must be 1 to 100 characters"));
+    }
+    if definition.hub.is_empty() || !definition.hub.chars().all(|c| c.is_ascii_lowercase()) {
+        return Err(bad("hub", "must be a lower-case word such as crm, documents or marketing"));
+    }
+
+    let mut parameter_keys = HashSet::new();
+    for (index, parameter) in definition.parameters.iter().enumerate() {
+        let field = format!("parameters[{index}]");
+        if !key_ok(&parameter.key.to_ascii_lowercase()) {
+            return Err(bad(&format!("{field}.key"), "must be letters, digits, '-', '_' or '.'"));
+        }
+        if !parameter_keys.insert(parameter.key.as_str()) {
+            return Err(bad(&format!("{field}.key"), format!("{} is defined twice", parameter.key)));
+        }
+        if let Some(pattern) = &parameter.pattern {
+            fancy_regex::Regex::new(pattern).map_err(|error| {
+                bad(&format!("{field}.pattern"), format!("is not a valid regular expression: {error}"))
+            })?;
+        }
+        if parameter.kind == ParameterType::Choice && parameter.options.is_empty() {
+            return Err(bad(&format!("{field}.options"), "a choice needs at least one option"));
+        }
+        if let Some(default) = &parameter.default
+            && parameter.kind == ParameterType::Choice
+            && !parameter.options.contains(default)
+        {
+            return Err(bad(&format!("{field}.default"), "must be one of the options"));
+        }
+    }
+
+    // What templates may name: parameters, captured token fields, credentials and Tether's own values.
+    let mut known: HashSet<&str> = parameter_keys.clone();
+    known.extend(BUILT_IN_PLACEHOLDERS);
+    match (definition.auth, &definition.oauth) {
+        (AuthType::OAuth2, Some(oauth)) => {
+            known.insert("accessToken");
+            known.extend(oauth.capture.iter().map(String::as_str));
+            check_url("oauth.authorizationUrl", &oauth.authorization_url, &known, definition)?;
+            check_url("oauth.tokenUrl", &oauth.token_url, &known, definition)?;
+            if let Some(url) = &oauth.refresh_url {
+                check_url("oauth.refreshUrl", url, &known, definition)?;
+            }
+            if let Some(url) = &oauth.revoke_url {
+                check_url("oauth.revokeUrl", url, &known, definition)?;
+            }
+            for (name, params) in [
+                ("authorizationParams", &oauth.authorization_params),
+                ("tokenParams", &oauth.token_params),
+                ("refreshParams", &oauth.refresh_params),
+            ] {
+                for (param, template) in params {
+                    check_placeholders(&format!("oauth.{name}.{param}"), template, &known)?;
+                }
+            }
+        }
+        (AuthType::OAuth2, None) => return Err(bad("oauth", "an oauth2 element needs its OAuth endpoints")),
+        (_, Some(_)) => return Err(bad("oauth", "only an oauth2 element has OAuth endpoints")),
+        (_, None) => {}
+    }
+
+    check_url("api.baseUrl", &definition.api.base_url, &known, definition)?;
+    match &definition.api.credentials {
+        CredentialPlacement::Bearer if definition.auth != AuthType::OAuth2 => {
+            return Err(bad("api.credentials", "bearer placement carries an OAuth access token; use header or query"));
+        }
+        CredentialPlacement::Basic if !(known.contains("username") && known.contains("password")) => {
+            return Err(bad("api.credentials", "basic placement needs `username` and `password` parameters"));
+        }
+        CredentialPlacement::Header { value, .. } => check_placeholders("api.credentials.value", value, &known)?,
+        CredentialPlacement::Query { value, .. } => check_placeholders("api.credentials.value", value, &known)?,
+        _ => {}
+    }
+    for (name, template) in &definition.api.headers {
+        check_placeholders(&format!("api.headers.{name}"), template, &known)?;
+    }
+    for (index, object) in definition.objects.iter().enumerate() {
+        if object.name.trim().is_empty() {
+            return Err(bad(&format!("objects[{index}].name"), "must not be empty"));
+        }
+    }
+    Ok(())
+}
+
+fn check_placeholders(field: &str, template: &Template, known: &HashSet<&str>) -> Result<(), HubError> {
+    match template.placeholders().find(|name| !known.contains(name)) {
+        Some(unknown) => Err(bad(field, format!("uses {{{unknown}}}, which is no parameter of this element"))),
+        None => Ok(()),
+    }
+}
+
+/// A sample value for a placeholder, to check that a template makes a real URL.
+fn sample_value(name: &str, definition: &ElementDefinition) -> String {
+    let parameter = definition.parameters.iter().find(|parameter| parameter.key == name);
+    let is_url = parameter.is_some_and(|parameter| parameter.kind == ParameterType::Url)
+        || name.to_ascii_lowercase().contains("url");
+    match parameter.and_then(|parameter| parameter.default.clone().or_else(|| parameter.options.first().cloned())) {
+        Some(value) => value,
+        None if is_url => "https://example.com".into(),
+        None if name.eq_ignore_ascii_case("port") || parameter.is_some_and(|p| p.kind == ParameterType::Number) => {
+            "443".into()
+        }
+        None => "example".into(),
+    }
+}
+
+/// Checks a URL template: known placeholders, and every alternative an absolute https URL once filled.
+fn check_url(
+    field: &str,
+    template: &Template,
+    known: &HashSet<&str>,
+    definition: &ElementDefinition,
+) -> Result<(), HubError> {
+    check_placeholders(field, template, known)?;
+    for alternative in template.alternatives() {
+        // A placeholder that opens the URL stands for a whole origin, such as a captured `api_domain`.
+        let leading = alternative.strip_prefix('{').and_then(|rest| rest.split_once('}')).map(|(name, _)| name);
+        let filled = Template::new(alternative.clone())
+            .fill(|name| {
+                Some(if Some(name) == leading { "https://example.com".into() } else { sample_value(name, definition) })
+            })
+            .unwrap_or_default();
+        let parsed =
+            url::Url::parse(&filled).map_err(|error| bad(field, format!("{alternative} is not a URL ({error})")))?;
+        if parsed.scheme() != "https" || parsed.host_str().is_none_or(str::is_empty) {
+            return Err(bad(field, format!("{alternative} must be an absolute https URL")));
+        }
+    }
+    Ok(())
+}
+
+/// Precomputed lower-case text of an element, for fast search.
+#[derive(Clone, Debug)]
+pub struct SearchText {
+    key: String,
+    name: String,
+    hub: String,
+    description: String,
+    aliases: Vec<String>,
+}
+
+impl SearchText {
+    pub fn new(definition: &ElementDefinition) -> SearchText {
+        SearchText {
+            key: definition.key.to_lowercase(),
+            name: definition.name.to_lowercase(),
+            hub: definition.hub.to_lowercase(),
+            description: definition.description.to_lowercase(),
+            aliases: definition.aliases.iter().map(|alias| alias.to_lowercase()).collect(),
+        }
+    }
+
+    /// How well `term` (lower-case) matches: lower is better, `None` is no match.
+    ///
+    /// Exact key or alias, then key or name prefixes, then word prefixes in the name, then substrings, then the
+    /// hub, then the description.
+    pub fn rank(&self, term: &str) -> Option<u8> {
+        if term.is_empty() {
+            return Some(9);
+        }
+        let aliases = || self.aliases.iter();
+        if self.key == term || aliases().any(|alias| alias == term) || self.name == term {
+            Some(0)
+        } else if self.key.starts_with(term)
+            || self.name.starts_with(term)
+            || aliases().any(|alias| alias.starts_with(term))
+        {
+            Some(1)
+        } else if self.name.split(|c: char| !c.is_alphanumeric()).any(|word| word.starts_with(term)) {
+            Some(2)
+        } else if self.key.contains(term) || self.name.contains(term) || aliases().any(|alias| alias.contains(term)) {
+            Some(3)
+        } else if self.hub.starts_with(term) {
+            Some(4)
+        } else if self.description.contains(term) {
+            Some(5)
+        } else {
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn definition(overrides: Value) -> Value {
+        let mut base = json!({
+            "key": "acme", "name": "Acme CRM", "hub": "crm", "auth": "oauth2",
+            "oauth": {"authorizationUrl": "https://{subdomain}.acme.example/oauth/authorize",
+                      "tokenUrl": "https://{subdomain}.acme.example/oauth/token"},
+            "api": {"baseUrl": "https://{subdomain}.acme.example/api", "credentials": {"in": "bearer"}},
+            "parameters": [{"key": "subdomain", "label": "Subdomain", "pattern": "^[a-z]+$"}]
+        });
+        merge(&mut base, &overrides);
+        base
+    }
+
+    fn problem(overrides: Value) -> String {
+        let parsed = parse_definition(definition(overrides));
+        match parsed {
+            Err(error) => error.to_string(),
+            Ok(definition) => validate(&definition).expect_err("should be refused").to_string(),
+        }
+    }
+
+    #[test]
+    fn a_good_definition_passes() {
+        validate(&parse_definition(definition(json!({}))).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn problems_name_their_field() {
+        assert!(problem(json!({"key": "Bad Key"})).starts_with("key:"));
+        assert!(problem(json!({"name": ""})).starts_with("name:"));
+        assert!(problem(json!({"auth": "magic"})).starts_with("auth:"));
+        assert!(problem(json!({"oauth": {"tokenUrl": "http://acme.example/token"}})).starts_with("oauth.tokenUrl:"));
+        assert!(problem(json!({"oauth": {"tokenUrl": "https://{tenant}.acme.example/token"}})).contains("{tenant}"));
+        assert!(problem(json!({"api": {"baseUrl": "/relative"}})).starts_with("api.baseUrl:"));
+        assert!(problem(json!({"api": {"credentials": {"in": "basic"}}})).starts_with("api.credentials:"));
+        assert!(
+            problem(json!({"parameters": [{"key": "subdomain", "label": "S", "pattern": "(["}]}))
+                .starts_with("parameters[0].pattern:")
+        );
+        assert!(
+            problem(json!({"parameters": [{"key": "subdomain", "label": "S", "type": "choice"}]}))
+                .starts_with("parameters[0].options:")
+        );
+        assert!(problem(json!({"oauth": null})).starts_with("oauth:"));
+        assert!(problem(json!({"objects": [{"name": "x", "vendorName": "X"}]})).starts_with("objects[0]:"));
+        assert!(problem(json!({"colour": "blue"})).contains("unknown field `colour`"));
+    }
+
+    #[test]
+    fn every_built_in_element_is_valid_and_unique() {
+        let elements = built_in().expect("the built-in catalog loads");
+        assert!(elements.len() >= 300, "{} elements", elements.len());
+        let keys: HashSet<&str> = elements.iter().map(|element| element.key.as_str()).collect();
+        assert_eq!(keys.len(), elements.len());
+    }
+
+    #[test]
+    fn ranking_prefers_exact_then_prefix_then_words() {
+        let text = |key: &str, name: &str| {
+            SearchText::new(&parse_definition(definition(json!({"key": key, "name": name}))).unwrap())
+        };
+        assert_eq!(text("hubspot", "HubSpot").rank("hubspot"), Some(0));
+        assert_eq!(text("sfdc", "Salesforce").rank("sales"), Some(1));
+        assert_eq!(text("googledrive", "Google Drive").rank("drive"), Some(2));
+        assert_eq!(text("pipedrive", "Pipedrive").rank("drive"), Some(3));
+        assert_eq!(text("acme", "Acme").rank("crm"), Some(4));
+        assert_eq!(text("acme", "Acme").rank("zzz"), None);
+    }
+}
