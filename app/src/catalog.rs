@@ -411,8 +411,25 @@ pub struct ElementCard {
     pub popular: bool,
     pub private: bool,
     pub aliases: Vec<String>,
-    /// This organization's instances of the element.
-    pub instance_count: u64,
+}
+
+/// The filters and page of an element listing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ElementQuery {
+    /// Matched against key, aliases, name, hub and description; the best matches come first.
+    pub search: Option<String>,
+    pub hub: Option<String>,
+    pub auth_type: Option<AuthType>,
+    /// Starts at 1.
+    pub page: u32,
+    pub page_size: u32,
+}
+
+/// One page of elements and how many match in all.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ElementPage {
+    pub elements: Vec<Element>,
+    pub total: usize,
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 //! The server crate implements [`Hub`] over its storage and hands the console an `Arc<dyn Hub>` through Leptos
 //! context, so a page and an API route that do the same thing run the same code.
 
+use crate::catalog::{Element, ElementCard, ElementDefinition, ElementPage, ElementQuery};
 use crate::error::HubError;
 use crate::types::{
     Account, AccountId, ConsoleIdentity, CreatedUser, NewUser, OrganizationId, Role, User, UserId, UserPatch,
@@ -80,6 +81,29 @@ pub trait Hub: Send + Sync + 'static {
         user: UserId,
         patch: UserPatch,
     ) -> Result<User, HubError>;
+
+    /// Elements the caller can see (built-in and their organization's own), filtered, ranked and paged.
+    async fn list_elements(&self, caller: &Caller, query: ElementQuery) -> Result<ElementPage, HubError>;
+
+    /// One element by key, alias or id.
+    async fn element(&self, caller: &Caller, key_or_id: &str) -> Result<Element, HubError>;
+
+    /// Every element the caller can see, as cards for the console's grid.
+    async fn element_cards(&self, caller: &Caller) -> Result<Vec<ElementCard>, HubError>;
+
+    /// Registers a custom element that only the caller's organization sees (admins only).
+    async fn create_element(&self, caller: &Caller, definition: ElementDefinition) -> Result<Element, HubError>;
+
+    /// Replaces a custom element's definition (admins only); built-in elements cannot change.
+    async fn replace_element(
+        &self,
+        caller: &Caller,
+        key_or_id: &str,
+        definition: ElementDefinition,
+    ) -> Result<Element, HubError>;
+
+    /// Removes a custom element (admins only).
+    async fn delete_element(&self, caller: &Caller, key_or_id: &str) -> Result<(), HubError>;
 }
 
 /// How the service travels in Leptos context and axum state.

@@ -4,10 +4,15 @@
 //! `scripts/import-provider-facts.py`, and `cloud-elements.json`, written by hand, which adds elements under their
 //! Cloud Elements keys and extends generated ones. A bad definition stops start-up with a message naming it.
 
-use app::catalog::{AuthType, BUILT_IN_PLACEHOLDERS, CredentialPlacement, ElementDefinition, ParameterType, Template};
+use crate::store::Store;
+use app::catalog::{
+    AuthType, Authentication, BUILT_IN_PLACEHOLDERS, ConfigurationItem, CredentialPlacement, Element, ElementCard,
+    ElementDefinition, ElementId, ElementQuery, ParameterType, Template,
+};
 use app::error::HubError;
 use serde_json::Value;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 const PROVIDERS: &str = include_str!("../catalog/providers.json");
 const CLOUD_ELEMENTS: &str = include_str!("../catalog/cloud-elements.json");
@@ -348,4 +353,184 @@ mod tests {
         assert_eq!(text("acme", "Acme").rank("crm"), Some(4));
         assert_eq!(text("acme", "Acme").rank("zzz"), None);
     }
+}
+
+/// One element ready to search and show.
+#[derive(Clone, Debug)]
+pub struct CatalogEntry {
+    pub id: ElementId,
+    pub definition: Arc<ElementDefinition>,
+    /// A custom element, seen only by the organization that defined it.
+    pub private: bool,
+    search: SearchText,
+}
+
+impl CatalogEntry {
+    pub fn new(id: ElementId, definition: ElementDefinition, private: bool) -> CatalogEntry {
+        CatalogEntry { id, search: SearchText::new(&definition), definition: Arc::new(definition), private }
+    }
+
+    /// Whether `key_or_id` names this element: its id, key or one of its aliases.
+    pub fn is_named(&self, key_or_id: &str) -> bool {
+        key_or_id.parse::<i64>().is_ok_and(|id| id == self.id.0)
+            || self.definition.key == key_or_id
+            || self.definition.aliases.iter().any(|alias| alias == key_or_id)
+    }
+
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        std::iter::once(self.definition.key.as_str()).chain(self.definition.aliases.iter().map(String::as_str))
+    }
+
+    /// The element in the Cloud Elements shape, with the full definition.
+    pub fn to_element(&self) -> Element {
+        let definition = &*self.definition;
+        Element {
+            id: self.id,
+            key: definition.key.clone(),
+            name: definition.name.clone(),
+            description: definition.description.clone(),
+            image: definition.image.clone(),
+            hub: definition.hub.clone(),
+            active: true,
+            deleted: false,
+            type_oauth: definition.auth == AuthType::OAuth2,
+            trial_account: false,
+            cloneable: false,
+            extendable: false,
+            beta: false,
+            extended: false,
+            protocol_type: "http".into(),
+            authentication: Authentication { kind: definition.auth },
+            private: self.private,
+            configuration: configuration(definition),
+            definition: definition.clone(),
+        }
+    }
+
+    pub fn to_card(&self) -> ElementCard {
+        let definition = &*self.definition;
+        ElementCard {
+            id: self.id,
+            key: definition.key.clone(),
+            name: definition.name.clone(),
+            hub: definition.hub.clone(),
+            description: definition.description.clone(),
+            image: definition.image.clone(),
+            initials: definition.initials(),
+            auth: definition.auth,
+            popular: definition.popular,
+            private: self.private,
+            aliases: definition.aliases.clone(),
+        }
+    }
+}
+
+/// The configuration items an instance of the element takes, in the Cloud Elements shape.
+fn configuration(definition: &ElementDefinition) -> Vec<ConfigurationItem> {
+    let item = |key: &str, name: &str, kind: &str, required: bool, default: Option<String>| ConfigurationItem {
+        key: key.into(),
+        name: name.into(),
+        description: String::new(),
+        default_value: default,
+        kind: kind.into(),
+        required,
+        hide_from_console: false,
+        display_order: 0,
+    };
+    let mut items = Vec::new();
+    if let Some(oauth) = &definition.oauth {
+        items.push(item("oauth.api.key", "OAuth client id", "TEXTFIELD_128", true, None));
+        items.push(item("oauth.api.secret", "OAuth client secret", "PASSWORD", true, None));
+        items.push(item("oauth.callback.url", "OAuth callback URL", "TEXTFIELD_1000", true, None));
+        let scopes = oauth.scopes.join(&oauth.scope_separator);
+        items.push(item(
+            "oauth.scope",
+            "OAuth scopes",
+            "TEXTFIELD_1000",
+            false,
+            (!scopes.is_empty()).then_some(scopes),
+        ));
+    }
+    for parameter in &definition.parameters {
+        let kind = match parameter.kind {
+            _ if parameter.secret => "PASSWORD",
+            ParameterType::Password => "PASSWORD",
+            ParameterType::Boolean => "BOOLEAN",
+            ParameterType::Url => "TEXTFIELD_1000",
+            _ => "TEXTFIELD_128",
+        };
+        let mut entry = item(&parameter.key, &parameter.label, kind, parameter.required, parameter.default.clone());
+        entry.description = parameter.description.clone().unwrap_or_default();
+        items.push(entry);
+    }
+    for (order, item) in items.iter_mut().enumerate() {
+        item.display_order = order as u32 + 1;
+    }
+    items
+}
+
+/// The largest page an element listing returns.
+pub const MAX_PAGE_SIZE: u32 = 1000;
+
+/// The built-in elements, with their stable ids, held in memory for fast search.
+#[derive(Debug)]
+pub struct Catalog {
+    built_in: Vec<CatalogEntry>,
+}
+
+impl Catalog {
+    /// Loads and validates the shipped catalog and brings the database's copy up to date.
+    pub async fn open(store: &Store) -> anyhow::Result<Catalog> {
+        let definitions =
+            built_in().map_err(|problem| anyhow::anyhow!("the built-in catalog is invalid: {problem}"))?;
+        let ids = store.sync_built_in_elements(&definitions).await?;
+        let built_in = definitions
+            .into_iter()
+            .map(|definition| {
+                let id = ids[&definition.key];
+                CatalogEntry::new(id, definition, false)
+            })
+            .collect();
+        Ok(Catalog { built_in })
+    }
+
+    /// A catalog of the given entries, for benchmarks and tests that need no database.
+    pub fn from_entries(built_in: Vec<CatalogEntry>) -> Catalog {
+        Catalog { built_in }
+    }
+
+    pub fn built_in(&self) -> &[CatalogEntry] {
+        &self.built_in
+    }
+
+    /// The built-in element a key, alias or id names.
+    pub fn find(&self, key_or_id: &str) -> Option<&CatalogEntry> {
+        self.built_in.iter().find(|entry| entry.is_named(key_or_id))
+    }
+}
+
+/// Filters and ranks `entries` by `query`; returns the requested page and how many matched in all.
+///
+/// Among equal matches, popular elements come first, then by name.
+pub fn search<'a>(
+    entries: impl Iterator<Item = &'a CatalogEntry>,
+    query: &ElementQuery,
+) -> (Vec<&'a CatalogEntry>, usize) {
+    let term = query.search.as_deref().map(str::trim).unwrap_or_default().to_lowercase();
+    let mut matches: Vec<(u8, &CatalogEntry)> = entries
+        .filter(|entry| query.hub.as_ref().is_none_or(|hub| entry.definition.hub == *hub))
+        .filter(|entry| query.auth_type.is_none_or(|auth| entry.definition.auth == auth))
+        .filter_map(|entry| entry.search.rank(&term).map(|rank| (rank, entry)))
+        .collect();
+    matches.sort_by(|(rank_a, a), (rank_b, b)| {
+        rank_a
+            .cmp(rank_b)
+            .then(b.definition.popular.cmp(&a.definition.popular))
+            .then_with(|| a.definition.name.to_lowercase().cmp(&b.definition.name.to_lowercase()))
+    });
+    let total = matches.len();
+    let size = query.page_size.clamp(1, MAX_PAGE_SIZE) as usize;
+    let start = (query.page.max(1) as usize - 1).saturating_mul(size);
+    let page = matches.into_iter().skip(start).take(size).map(|(_, entry)| entry).collect();
+    (page, total)
 }

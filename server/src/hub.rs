@@ -1,5 +1,8 @@
 //! The hub service: Tether's operations over storage and the vault, behind the `Hub` interface both doors call.
 
+mod elements;
+
+use crate::catalog::Catalog;
 use crate::secrets::{self, MIN_PASSWORD_CHARS};
 use crate::store::audit::AuditEntry;
 use crate::store::tenants::{ProfileChange, UserRecord, create};
@@ -7,6 +10,7 @@ use crate::store::{Store, StoreError};
 use crate::telemetry::current_request_id;
 use crate::validate;
 use crate::vault::Vault;
+use app::catalog::{Element, ElementCard, ElementDefinition, ElementPage, ElementQuery};
 use app::error::HubError;
 use app::service::{ApiCredentials, Caller, ConsoleSession, Hub};
 use app::types::{
@@ -55,12 +59,17 @@ const NAME_LIMIT: usize = 100;
 pub struct HubService {
     store: Store,
     vault: Vault,
+    catalog: Catalog,
     session_ttl: chrono::Duration,
 }
 
 impl HubService {
-    pub fn new(store: Store, vault: Vault, session_ttl_hours: i64) -> HubService {
-        HubService { store, vault, session_ttl: chrono::Duration::hours(session_ttl_hours) }
+    pub fn new(store: Store, vault: Vault, catalog: Catalog, session_ttl_hours: i64) -> HubService {
+        HubService { store, vault, catalog, session_ttl: chrono::Duration::hours(session_ttl_hours) }
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
     }
 
     pub fn store(&self) -> &Store {
@@ -181,11 +190,16 @@ fn user_record<'a>(
     }
 }
 
-fn email_conflict(error: StoreError, email: &str) -> HubError {
+/// A uniqueness conflict becomes `Conflict` with `message`; anything else is internal.
+fn conflict_or_internal(error: StoreError, message: impl FnOnce() -> String) -> HubError {
     match error {
-        StoreError::Conflict => HubError::Conflict(format!("emailAddress: a user with {email} already exists")),
+        StoreError::Conflict => HubError::Conflict(message()),
         other => Err::<(), _>(other).or_internal().unwrap_err(),
     }
+}
+
+fn email_conflict(error: StoreError, email: &str) -> HubError {
+    conflict_or_internal(error, || format!("emailAddress: a user with {email} already exists"))
 }
 
 /// Argon2 is slow on purpose; it runs off the async workers.
@@ -374,5 +388,34 @@ impl Hub for HubService {
         self.audit(caller.organization_id, format!("user:{}", caller.user_id), "user.updated", format!("user:{user}"))
             .await?;
         Ok(updated)
+    }
+
+    async fn list_elements(&self, caller: &Caller, query: ElementQuery) -> Result<ElementPage, HubError> {
+        self.list_visible_elements(caller, query).await
+    }
+
+    async fn element(&self, caller: &Caller, key_or_id: &str) -> Result<Element, HubError> {
+        Ok(self.visible_element(caller, key_or_id).await?.to_element())
+    }
+
+    async fn element_cards(&self, caller: &Caller) -> Result<Vec<ElementCard>, HubError> {
+        self.visible_element_cards(caller).await
+    }
+
+    async fn create_element(&self, caller: &Caller, definition: ElementDefinition) -> Result<Element, HubError> {
+        self.create_custom_element(caller, definition).await
+    }
+
+    async fn replace_element(
+        &self,
+        caller: &Caller,
+        key_or_id: &str,
+        definition: ElementDefinition,
+    ) -> Result<Element, HubError> {
+        self.replace_custom_element(caller, key_or_id, definition).await
+    }
+
+    async fn delete_element(&self, caller: &Caller, key_or_id: &str) -> Result<(), HubError> {
+        self.delete_custom_element(caller, key_or_id).await
     }
 }

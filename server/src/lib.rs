@@ -44,7 +44,8 @@ impl Tether {
         let store = Store::connect(&config.database_url()).await?;
         store.migrate().await?;
         let vault = Vault::open(store.clone(), master).await?;
-        let hub = Arc::new(HubService::new(store, vault, config.session_ttl_hours));
+        let catalog = catalog::Catalog::open(&store).await?;
+        let hub = Arc::new(HubService::new(store, vault, catalog, config.session_ttl_hours));
         Ok(Tether { config, hub })
     }
 

@@ -54,6 +54,23 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// Query parameters; an unknown parameter or a bad value is a 400 that names it.
+pub struct ApiQuery<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
+        let query = parts.uri.query().unwrap_or_default();
+        let deserializer = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
+        serde_path_to_error::deserialize(deserializer).map(ApiQuery).map_err(|error| {
+            let path = error.path().to_string();
+            let field = if path == "." || path == "?" { "query".to_owned() } else { path };
+            ApiError::bad_request(format!("{field}: {}", error.inner()))
+        })
+    }
+}
+
 /// Path parameters; a value of the wrong type is a 400 that names the parameter.
 pub struct ApiPath<T>(pub T);
 

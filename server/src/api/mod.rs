@@ -2,6 +2,7 @@
 
 pub mod accounts;
 pub mod auth;
+pub mod elements;
 pub mod error;
 pub mod extract;
 
@@ -18,6 +19,7 @@ pub const BASE_PATH: &str = "/elements/api-v2";
 pub fn router(hub: SharedHub, max_body_bytes: usize) -> Router {
     Router::new()
         .merge(accounts::routes())
+        .merge(elements::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(max_body_bytes))

@@ -5,6 +5,7 @@
 //! `migrations/sqlite` and `migrations/postgres`.
 
 pub mod audit;
+pub mod elements;
 pub mod keys;
 pub mod sessions;
 pub mod tenants;

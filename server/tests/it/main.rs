@@ -5,6 +5,7 @@
 mod accounts;
 mod cli;
 mod console;
+mod elements;
 mod logs;
 mod secrets_at_rest;
 mod storage;

@@ -1,0 +1,106 @@
+//! `/elements`: the catalog, its search, and an organization's custom elements.
+
+use super::auth::ApiCaller;
+use super::error::{ApiError, ApiResult};
+use super::extract::{ApiJson, ApiPath, ApiQuery};
+use crate::catalog::{self, MAX_PAGE_SIZE};
+use app::catalog::{AuthType, Element, ElementQuery};
+use app::service::SharedHub;
+use axum::extract::State;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// The response header with the number of elements that match, across all pages.
+pub const TOTAL_COUNT_HEADER: &str = "elements-total-count";
+
+const DEFAULT_PAGE_SIZE: u32 = 200;
+
+pub fn routes() -> Router<SharedHub> {
+    Router::new()
+        .route("/elements", get(list_elements).post(create_element))
+        .route("/elements/{key_or_id}", get(get_element).put(replace_element).delete(delete_element))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct ListParameters {
+    search: Option<String>,
+    hub: Option<String>,
+    auth_type: Option<String>,
+    page: Option<u32>,
+    page_size: Option<u32>,
+}
+
+impl ListParameters {
+    fn into_query(self) -> Result<ElementQuery, ApiError> {
+        let auth_type = self
+            .auth_type
+            .map(|text| {
+                AuthType::parse(&text).ok_or_else(|| {
+                    let known: Vec<&str> = AuthType::ALL.iter().map(|auth| auth.as_str()).collect();
+                    ApiError::bad_request(format!("authType: unknown auth type `{text}`; one of {}", known.join(", ")))
+                })
+            })
+            .transpose()?;
+        let page_size = self.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
+        if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
+            return Err(ApiError::bad_request(format!("pageSize: must be 1 to {MAX_PAGE_SIZE}")));
+        }
+        let page = self.page.unwrap_or(1);
+        if page == 0 {
+            return Err(ApiError::bad_request("page: starts at 1"));
+        }
+        Ok(ElementQuery { search: self.search, hub: self.hub, auth_type, page, page_size })
+    }
+}
+
+async fn list_elements(
+    State(hub): State<SharedHub>,
+    auth: ApiCaller,
+    ApiQuery(parameters): ApiQuery<ListParameters>,
+) -> ApiResult<Response> {
+    let page = hub.list_elements(&auth.caller, parameters.into_query()?).await?;
+    let mut response = Json(page.elements).into_response();
+    response.headers_mut().insert(HeaderName::from_static(TOTAL_COUNT_HEADER), HeaderValue::from(page.total));
+    Ok(response)
+}
+
+async fn get_element(
+    State(hub): State<SharedHub>,
+    auth: ApiCaller,
+    ApiPath(key_or_id): ApiPath<String>,
+) -> ApiResult<Json<Element>> {
+    Ok(Json(hub.element(&auth.caller, &key_or_id).await?))
+}
+
+async fn create_element(
+    State(hub): State<SharedHub>,
+    auth: ApiCaller,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Json<Element>> {
+    let definition = catalog::parse_definition(body)?;
+    Ok(Json(hub.create_element(&auth.caller, definition).await?))
+}
+
+async fn replace_element(
+    State(hub): State<SharedHub>,
+    auth: ApiCaller,
+    ApiPath(key_or_id): ApiPath<String>,
+    ApiJson(body): ApiJson<Value>,
+) -> ApiResult<Json<Element>> {
+    let definition = catalog::parse_definition(body)?;
+    Ok(Json(hub.replace_element(&auth.caller, &key_or_id, definition).await?))
+}
+
+async fn delete_element(
+    State(hub): State<SharedHub>,
+    auth: ApiCaller,
+    ApiPath(key_or_id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    hub.delete_element(&auth.caller, &key_or_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,163 @@
+//! The hub's element operations: listing and searching the catalog, and an organization's custom elements.
+
+use super::{HubService, OrInternal, conflict_or_internal};
+use crate::catalog::{self, CatalogEntry};
+use app::catalog::{Element, ElementCard, ElementDefinition, ElementPage, ElementQuery};
+use app::error::HubError;
+use app::service::Caller;
+use std::collections::BTreeSet;
+
+impl HubService {
+    /// The caller's organization's custom elements.
+    async fn custom_entries(&self, caller: &Caller) -> Result<Vec<CatalogEntry>, HubError> {
+        let custom = self.store.custom_elements(caller.organization_id).await.or_internal()?;
+        Ok(custom.into_iter().map(|(id, definition)| CatalogEntry::new(id, definition, true)).collect())
+    }
+
+    pub(super) async fn list_visible_elements(
+        &self,
+        caller: &Caller,
+        query: ElementQuery,
+    ) -> Result<ElementPage, HubError> {
+        let custom = self.custom_entries(caller).await?;
+        let visible = || self.catalog.built_in().iter().chain(&custom);
+        if let Some(hub) = &query.hub {
+            let hubs: BTreeSet<&str> = visible().map(|entry| entry.definition.hub.as_str()).collect();
+            if !hubs.contains(hub.as_str()) {
+                let known = hubs.into_iter().collect::<Vec<_>>().join(", ");
+                return Err(HubError::BadRequest(format!("hub: no element is in hub `{hub}`; the hubs are {known}")));
+            }
+        }
+        let (page, total) = catalog::search(visible(), &query);
+        Ok(ElementPage { elements: page.into_iter().map(CatalogEntry::to_element).collect(), total })
+    }
+
+    pub(super) async fn visible_element(&self, caller: &Caller, key_or_id: &str) -> Result<CatalogEntry, HubError> {
+        if let Some(entry) = self.catalog.find(key_or_id) {
+            return Ok(entry.clone());
+        }
+        self.custom_entries(caller)
+            .await?
+            .into_iter()
+            .find(|entry| entry.is_named(key_or_id))
+            .ok_or_else(|| HubError::NotFound(format!("No element with key or id {key_or_id}")))
+    }
+
+    pub(super) async fn visible_element_cards(&self, caller: &Caller) -> Result<Vec<ElementCard>, HubError> {
+        let custom = self.custom_entries(caller).await?;
+        let mut entries: Vec<&CatalogEntry> = custom.iter().chain(self.catalog.built_in()).collect();
+        // The organization's own elements first, then popular ones, then by name.
+        entries.sort_by_cached_key(|entry| {
+            (!entry.private, !entry.definition.popular, entry.definition.name.to_lowercase())
+        });
+        Ok(entries.into_iter().map(CatalogEntry::to_card).collect())
+    }
+
+    fn require_admin(caller: &Caller) -> Result<(), HubError> {
+        if caller.is_admin() {
+            Ok(())
+        } else {
+            Err(HubError::Forbidden("Only an organization admin may define elements".into()))
+        }
+    }
+
+    /// Refuses a definition whose key or aliases already name another visible element.
+    fn check_names_free(
+        &self,
+        definition: &ElementDefinition,
+        custom: &[CatalogEntry],
+        replacing: Option<&CatalogEntry>,
+    ) -> Result<(), HubError> {
+        let names = std::iter::once(&definition.key).chain(&definition.aliases);
+        for name in names {
+            let taken = self.catalog.find(name).is_some()
+                || custom
+                    .iter()
+                    .filter(|entry| replacing.is_none_or(|current| current.id != entry.id))
+                    .any(|entry| entry.names().any(|existing| existing == name));
+            if taken {
+                return Err(HubError::Conflict(format!("key: `{name}` already names an element")));
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) async fn create_custom_element(
+        &self,
+        caller: &Caller,
+        definition: ElementDefinition,
+    ) -> Result<Element, HubError> {
+        Self::require_admin(caller)?;
+        catalog::validate(&definition)?;
+        let custom = self.custom_entries(caller).await?;
+        self.check_names_free(&definition, &custom, None)?;
+        let id = self.store.insert_custom_element(caller.organization_id, &definition).await.map_err(|error| {
+            conflict_or_internal(error, || format!("key: `{}` already names an element", definition.key))
+        })?;
+        self.audit(
+            caller.organization_id,
+            format!("user:{}", caller.user_id),
+            "element.created",
+            format!("element:{id}"),
+        )
+        .await?;
+        Ok(CatalogEntry::new(id, definition, true).to_element())
+    }
+
+    /// The caller's custom element named `key_or_id`; a built-in one is `Forbidden`, anything else `NotFound`.
+    async fn own_custom_element(
+        &self,
+        caller: &Caller,
+        key_or_id: &str,
+    ) -> Result<(CatalogEntry, Vec<CatalogEntry>), HubError> {
+        if self.catalog.find(key_or_id).is_some() {
+            return Err(HubError::Forbidden(format!("{key_or_id} is a built-in element and cannot be changed")));
+        }
+        let custom = self.custom_entries(caller).await?;
+        let entry = custom
+            .iter()
+            .find(|entry| entry.is_named(key_or_id))
+            .cloned()
+            .ok_or_else(|| HubError::NotFound(format!("No element with key or id {key_or_id}")))?;
+        Ok((entry, custom))
+    }
+
+    pub(super) async fn replace_custom_element(
+        &self,
+        caller: &Caller,
+        key_or_id: &str,
+        definition: ElementDefinition,
+    ) -> Result<Element, HubError> {
+        Self::require_admin(caller)?;
+        catalog::validate(&definition)?;
+        let (current, custom) = self.own_custom_element(caller, key_or_id).await?;
+        self.check_names_free(&definition, &custom, Some(&current))?;
+        let updated = self.store.update_custom_element(caller.organization_id, current.id, &definition).await.map_err(
+            |error| conflict_or_internal(error, || format!("key: `{}` already names an element", definition.key)),
+        )?;
+        if !updated {
+            return Err(HubError::NotFound(format!("No element with key or id {key_or_id}")));
+        }
+        self.audit(
+            caller.organization_id,
+            format!("user:{}", caller.user_id),
+            "element.updated",
+            format!("element:{}", current.id),
+        )
+        .await?;
+        Ok(CatalogEntry::new(current.id, definition, true).to_element())
+    }
+
+    pub(super) async fn delete_custom_element(&self, caller: &Caller, key_or_id: &str) -> Result<(), HubError> {
+        Self::require_admin(caller)?;
+        let (current, _) = self.own_custom_element(caller, key_or_id).await?;
+        self.store.delete_custom_element(caller.organization_id, current.id).await.or_internal()?;
+        self.audit(
+            caller.organization_id,
+            format!("user:{}", caller.user_id),
+            "element.deleted",
+            format!("element:{}", current.id),
+        )
+        .await
+    }
+}
