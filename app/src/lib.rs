@@ -12,7 +12,7 @@ pub mod types;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
+    ParamSegment, StaticSegment,
     components::{ParentRoute, Route, Router, Routes},
 };
 
@@ -50,6 +50,7 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=StaticSegment("") view=pages::layout::ConsoleLayout>
                     <Route path=StaticSegment("") view=pages::catalog::CatalogPage/>
                     <Route path=StaticSegment("catalog") view=pages::catalog::CatalogPage/>
+                    <Route path=(StaticSegment("catalog"), ParamSegment("key")) view=pages::element::ElementPage/>
                     <Route path=StaticSegment("instances") view=pages::instances::InstancesPage/>
                     <Route path=StaticSegment("events") view=pages::events::EventsPage/>
                     <Route path=StaticSegment("account") view=pages::account::AccountPage/>

@@ -1,5 +1,6 @@
 //! The console's server functions: thin calls from the browser into the hub service.
 
+use crate::catalog::{Element, ElementCard};
 use crate::error::HubError;
 use crate::types::{Account, AccountId, ConsoleIdentity, TypedPassword, User};
 use leptos::prelude::*;
@@ -124,4 +125,18 @@ pub async fn list_accounts() -> Result<Vec<Account>, HubError> {
 pub async fn list_users(account: AccountId) -> Result<Vec<User>, HubError> {
     let (hub, caller) = session::caller().await?;
     hub.list_users(&caller, account).await
+}
+
+/// Every element the signed-in user can see, as cards for the catalog grid.
+#[server(endpoint = "element_cards")]
+pub async fn element_cards() -> Result<Vec<ElementCard>, HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.element_cards(&caller).await
+}
+
+/// One element, by key, alias or id.
+#[server(endpoint = "element_details")]
+pub async fn element_details(key_or_id: String) -> Result<Element, HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.element(&caller, &key_or_id).await
 }

@@ -1,20 +1,6 @@
 // The console's shell: sign-in with the first-start credentials, the session across reloads, hydration, sign-out.
-import { test, expect, Page } from '@playwright/test';
-
-const baseUrl = () => process.env.TETHER_BASE_URL!;
-const admin = () => ({ email: process.env.TETHER_ADMIN_EMAIL!, password: process.env.TETHER_ADMIN_PASSWORD! });
-
-async function waitForHydration(page: Page) {
-  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
-}
-
-async function signIn(page: Page, email: string, password: string) {
-  await page.goto(`${baseUrl()}/signin`);
-  await waitForHydration(page);
-  await page.getByLabel('Email').fill(email);
-  await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-}
+import { test, expect } from '@playwright/test';
+import { admin, baseUrl, signIn, waitForHydration } from '../support/console';
 
 test('a page load without a session goes to sign-in', async ({ page }) => {
   await page.goto(`${baseUrl()}/instances`);

@@ -7,7 +7,7 @@
 use crate::store::Store;
 use app::catalog::{
     AuthType, Authentication, BUILT_IN_PLACEHOLDERS, ConfigurationItem, CredentialPlacement, Element, ElementCard,
-    ElementDefinition, ElementId, ElementQuery, ParameterType, Template,
+    ElementDefinition, ElementId, ElementQuery, ParameterType, SearchText, Searchable, Template, rank,
 };
 use app::error::HubError;
 use serde_json::Value;
@@ -230,57 +230,6 @@ fn check_url(
     Ok(())
 }
 
-/// Precomputed lower-case text of an element, for fast search.
-#[derive(Clone, Debug)]
-pub struct SearchText {
-    key: String,
-    name: String,
-    hub: String,
-    description: String,
-    aliases: Vec<String>,
-}
-
-impl SearchText {
-    pub fn new(definition: &ElementDefinition) -> SearchText {
-        SearchText {
-            key: definition.key.to_lowercase(),
-            name: definition.name.to_lowercase(),
-            hub: definition.hub.to_lowercase(),
-            description: definition.description.to_lowercase(),
-            aliases: definition.aliases.iter().map(|alias| alias.to_lowercase()).collect(),
-        }
-    }
-
-    /// How well `term` (lower-case) matches: lower is better, `None` is no match.
-    ///
-    /// Exact key or alias, then key or name prefixes, then word prefixes in the name, then substrings, then the
-    /// hub, then the description.
-    pub fn rank(&self, term: &str) -> Option<u8> {
-        if term.is_empty() {
-            return Some(9);
-        }
-        let aliases = || self.aliases.iter();
-        if self.key == term || aliases().any(|alias| alias == term) || self.name == term {
-            Some(0)
-        } else if self.key.starts_with(term)
-            || self.name.starts_with(term)
-            || aliases().any(|alias| alias.starts_with(term))
-        {
-            Some(1)
-        } else if self.name.split(|c: char| !c.is_alphanumeric()).any(|word| word.starts_with(term)) {
-            Some(2)
-        } else if self.key.contains(term) || self.name.contains(term) || aliases().any(|alias| alias.contains(term)) {
-            Some(3)
-        } else if self.hub.starts_with(term) {
-            Some(4)
-        } else if self.description.contains(term) {
-            Some(5)
-        } else {
-            None
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -341,18 +290,6 @@ mod tests {
         assert_eq!(keys.len(), elements.len());
     }
 
-    #[test]
-    fn ranking_prefers_exact_then_prefix_then_words() {
-        let text = |key: &str, name: &str| {
-            SearchText::new(&parse_definition(definition(json!({"key": key, "name": name}))).unwrap())
-        };
-        assert_eq!(text("hubspot", "HubSpot").rank("hubspot"), Some(0));
-        assert_eq!(text("sfdc", "Salesforce").rank("sales"), Some(1));
-        assert_eq!(text("googledrive", "Google Drive").rank("drive"), Some(2));
-        assert_eq!(text("pipedrive", "Pipedrive").rank("drive"), Some(3));
-        assert_eq!(text("acme", "Acme").rank("crm"), Some(4));
-        assert_eq!(text("acme", "Acme").rank("zzz"), None);
-    }
 }
 
 /// One element ready to search and show.
@@ -367,7 +304,8 @@ pub struct CatalogEntry {
 
 impl CatalogEntry {
     pub fn new(id: ElementId, definition: ElementDefinition, private: bool) -> CatalogEntry {
-        CatalogEntry { id, search: SearchText::new(&definition), definition: Arc::new(definition), private }
+        let search = SearchText::new(&definition.key, &definition.name, &definition.hub, &definition.description, &definition.aliases);
+        CatalogEntry { id, search, definition: Arc::new(definition), private }
     }
 
     /// Whether `key_or_id` names this element: its id, key or one of its aliases.
@@ -509,28 +447,30 @@ impl Catalog {
     }
 }
 
+impl Searchable for CatalogEntry {
+    fn search_text(&self) -> &SearchText {
+        &self.search
+    }
+    fn name(&self) -> &str {
+        &self.definition.name
+    }
+    fn hub(&self) -> &str {
+        &self.definition.hub
+    }
+    fn auth(&self) -> AuthType {
+        self.definition.auth
+    }
+    fn popular(&self) -> bool {
+        self.definition.popular
+    }
+}
+
 /// Filters and ranks `entries` by `query`; returns the requested page and how many matched in all.
-///
-/// Among equal matches, popular elements come first, then by name.
-pub fn search<'a>(
-    entries: impl Iterator<Item = &'a CatalogEntry>,
-    query: &ElementQuery,
-) -> (Vec<&'a CatalogEntry>, usize) {
-    let term = query.search.as_deref().map(str::trim).unwrap_or_default().to_lowercase();
-    let mut matches: Vec<(u8, &CatalogEntry)> = entries
-        .filter(|entry| query.hub.as_ref().is_none_or(|hub| entry.definition.hub == *hub))
-        .filter(|entry| query.auth_type.is_none_or(|auth| entry.definition.auth == auth))
-        .filter_map(|entry| entry.search.rank(&term).map(|rank| (rank, entry)))
-        .collect();
-    matches.sort_by(|(rank_a, a), (rank_b, b)| {
-        rank_a
-            .cmp(rank_b)
-            .then(b.definition.popular.cmp(&a.definition.popular))
-            .then_with(|| a.definition.name.to_lowercase().cmp(&b.definition.name.to_lowercase()))
-    });
+pub fn search<'a>(entries: impl Iterator<Item = &'a CatalogEntry>, query: &ElementQuery) -> (Vec<&'a CatalogEntry>, usize) {
+    let term = query.search.as_deref().unwrap_or_default();
+    let matches = rank(entries, term, query.hub.as_deref(), query.auth_type);
     let total = matches.len();
     let size = query.page_size.clamp(1, MAX_PAGE_SIZE) as usize;
     let start = (query.page.max(1) as usize - 1).saturating_mul(size);
-    let page = matches.into_iter().skip(start).take(size).map(|(_, entry)| entry).collect();
-    (page, total)
+    (matches.into_iter().skip(start).take(size).collect(), total)
 }

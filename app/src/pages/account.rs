@@ -22,7 +22,7 @@ pub fn AccountPage() -> impl IntoView {
     view! {
         <PageHeader title="Account" summary="Your organization, its accounts and their users."/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
-            <ErrorBoundary fallback=|errors| view! { <p class="form-error">{move || errors.get().into_iter().map(|(_, e)| e.to_string()).collect::<Vec<_>>().join("; ")}</p> }>
+            <ErrorBoundary fallback=|errors| view! { <p class="form-error">{move || super::error_text(&errors.get())}</p> }>
                 {move || Suspend::new(async move {
                     let identity = who.await?;
                     Ok::<_, crate::error::HubError>(view! {

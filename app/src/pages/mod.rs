@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod catalog;
+pub mod element;
 pub mod events;
 pub mod instances;
 pub mod layout;
@@ -29,4 +30,9 @@ pub fn PageHeader(title: &'static str, summary: &'static str) -> impl IntoView {
             <p class="page-summary">{summary}</p>
         </header>
     }
+}
+
+/// The messages of the errors an `ErrorBoundary` caught, for its fallback.
+pub fn error_text(errors: &Errors) -> String {
+    errors.iter().map(|(_, error)| error.to_string()).collect::<Vec<_>>().join("; ")
 }
