@@ -6,7 +6,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 # cargo-leptos writes the console's assets under the workspace, whatever the cargo target folder.
 SITE_ROOT := $(CURDIR)/target/site
 
-.PHONY: help run build test setup
+.PHONY: help run build test setup bench
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -22,3 +22,6 @@ run: build ## Build and start Tether at http://127.0.0.1:3000 (TETHER_LISTEN, TE
 
 test: ## Install what the tests need and run every check
 	@scripts/test.sh
+
+bench: ## Measure catalog search on the server and the console's per-keystroke filter
+	@cargo bench -p tether --bench catalog

@@ -483,7 +483,6 @@ impl SearchText {
     }
 }
 
-
 /// Something the catalog search can rank: an element on the server, a card in the browser.
 pub trait Searchable {
     fn search_text(&self) -> &SearchText;
@@ -595,7 +594,8 @@ mod tests {
                 aliases: Vec::new(),
             })
         };
-        let cards = [card("salesloft", "Salesloft", false), card("sfdc", "Salesforce", true), card("crmx", "Sales CRM", false)];
+        let cards =
+            [card("salesloft", "Salesloft", false), card("sfdc", "Salesforce", true), card("crmx", "Sales CRM", false)];
         let ranked: Vec<&str> = rank(cards.iter(), "Sales", None, None).iter().map(|c| c.card.key.as_str()).collect();
         assert_eq!(ranked, vec!["sfdc", "crmx", "salesloft"]);
         assert!(rank(cards.iter(), "", Some("documents"), None).is_empty());

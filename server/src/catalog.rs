@@ -230,68 +230,6 @@ fn check_url(
     Ok(())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    fn definition(overrides: Value) -> Value {
-        let mut base = json!({
-            "key": "acme", "name": "Acme CRM", "hub": "crm", "auth": "oauth2",
-            "oauth": {"authorizationUrl": "https://{subdomain}.acme.example/oauth/authorize",
-                      "tokenUrl": "https://{subdomain}.acme.example/oauth/token"},
-            "api": {"baseUrl": "https://{subdomain}.acme.example/api", "credentials": {"in": "bearer"}},
-            "parameters": [{"key": "subdomain", "label": "Subdomain", "pattern": "^[a-z]+$"}]
-        });
-        merge(&mut base, &overrides);
-        base
-    }
-
-    fn problem(overrides: Value) -> String {
-        let parsed = parse_definition(definition(overrides));
-        match parsed {
-            Err(error) => error.to_string(),
-            Ok(definition) => validate(&definition).expect_err("should be refused").to_string(),
-        }
-    }
-
-    #[test]
-    fn a_good_definition_passes() {
-        validate(&parse_definition(definition(json!({}))).unwrap()).unwrap();
-    }
-
-    #[test]
-    fn problems_name_their_field() {
-        assert!(problem(json!({"key": "Bad Key"})).starts_with("key:"));
-        assert!(problem(json!({"name": ""})).starts_with("name:"));
-        assert!(problem(json!({"auth": "magic"})).starts_with("auth:"));
-        assert!(problem(json!({"oauth": {"tokenUrl": "http://acme.example/token"}})).starts_with("oauth.tokenUrl:"));
-        assert!(problem(json!({"oauth": {"tokenUrl": "https://{tenant}.acme.example/token"}})).contains("{tenant}"));
-        assert!(problem(json!({"api": {"baseUrl": "/relative"}})).starts_with("api.baseUrl:"));
-        assert!(problem(json!({"api": {"credentials": {"in": "basic"}}})).starts_with("api.credentials:"));
-        assert!(
-            problem(json!({"parameters": [{"key": "subdomain", "label": "S", "pattern": "(["}]}))
-                .starts_with("parameters[0].pattern:")
-        );
-        assert!(
-            problem(json!({"parameters": [{"key": "subdomain", "label": "S", "type": "choice"}]}))
-                .starts_with("parameters[0].options:")
-        );
-        assert!(problem(json!({"oauth": null})).starts_with("oauth:"));
-        assert!(problem(json!({"objects": [{"name": "x", "vendorName": "X"}]})).starts_with("objects[0]:"));
-        assert!(problem(json!({"colour": "blue"})).contains("unknown field `colour`"));
-    }
-
-    #[test]
-    fn every_built_in_element_is_valid_and_unique() {
-        let elements = built_in().expect("the built-in catalog loads");
-        assert!(elements.len() >= 300, "{} elements", elements.len());
-        let keys: HashSet<&str> = elements.iter().map(|element| element.key.as_str()).collect();
-        assert_eq!(keys.len(), elements.len());
-    }
-
-}
-
 /// One element ready to search and show.
 #[derive(Clone, Debug)]
 pub struct CatalogEntry {
@@ -304,7 +242,13 @@ pub struct CatalogEntry {
 
 impl CatalogEntry {
     pub fn new(id: ElementId, definition: ElementDefinition, private: bool) -> CatalogEntry {
-        let search = SearchText::new(&definition.key, &definition.name, &definition.hub, &definition.description, &definition.aliases);
+        let search = SearchText::new(
+            &definition.key,
+            &definition.name,
+            &definition.hub,
+            &definition.description,
+            &definition.aliases,
+        );
         CatalogEntry { id, search, definition: Arc::new(definition), private }
     }
 
@@ -466,11 +410,75 @@ impl Searchable for CatalogEntry {
 }
 
 /// Filters and ranks `entries` by `query`; returns the requested page and how many matched in all.
-pub fn search<'a>(entries: impl Iterator<Item = &'a CatalogEntry>, query: &ElementQuery) -> (Vec<&'a CatalogEntry>, usize) {
+pub fn search<'a>(
+    entries: impl Iterator<Item = &'a CatalogEntry>,
+    query: &ElementQuery,
+) -> (Vec<&'a CatalogEntry>, usize) {
     let term = query.search.as_deref().unwrap_or_default();
     let matches = rank(entries, term, query.hub.as_deref(), query.auth_type);
     let total = matches.len();
     let size = query.page_size.clamp(1, MAX_PAGE_SIZE) as usize;
     let start = (query.page.max(1) as usize - 1).saturating_mul(size);
     (matches.into_iter().skip(start).take(size).collect(), total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn definition(overrides: Value) -> Value {
+        let mut base = json!({
+            "key": "acme", "name": "Acme CRM", "hub": "crm", "auth": "oauth2",
+            "oauth": {"authorizationUrl": "https://{subdomain}.acme.example/oauth/authorize",
+                      "tokenUrl": "https://{subdomain}.acme.example/oauth/token"},
+            "api": {"baseUrl": "https://{subdomain}.acme.example/api", "credentials": {"in": "bearer"}},
+            "parameters": [{"key": "subdomain", "label": "Subdomain", "pattern": "^[a-z]+$"}]
+        });
+        merge(&mut base, &overrides);
+        base
+    }
+
+    fn problem(overrides: Value) -> String {
+        let parsed = parse_definition(definition(overrides));
+        match parsed {
+            Err(error) => error.to_string(),
+            Ok(definition) => validate(&definition).expect_err("should be refused").to_string(),
+        }
+    }
+
+    #[test]
+    fn a_good_definition_passes() {
+        validate(&parse_definition(definition(json!({}))).unwrap()).unwrap();
+    }
+
+    #[test]
+    fn problems_name_their_field() {
+        assert!(problem(json!({"key": "Bad Key"})).starts_with("key:"));
+        assert!(problem(json!({"name": ""})).starts_with("name:"));
+        assert!(problem(json!({"auth": "magic"})).starts_with("auth:"));
+        assert!(problem(json!({"oauth": {"tokenUrl": "http://acme.example/token"}})).starts_with("oauth.tokenUrl:"));
+        assert!(problem(json!({"oauth": {"tokenUrl": "https://{tenant}.acme.example/token"}})).contains("{tenant}"));
+        assert!(problem(json!({"api": {"baseUrl": "/relative"}})).starts_with("api.baseUrl:"));
+        assert!(problem(json!({"api": {"credentials": {"in": "basic"}}})).starts_with("api.credentials:"));
+        assert!(
+            problem(json!({"parameters": [{"key": "subdomain", "label": "S", "pattern": "(["}]}))
+                .starts_with("parameters[0].pattern:")
+        );
+        assert!(
+            problem(json!({"parameters": [{"key": "subdomain", "label": "S", "type": "choice"}]}))
+                .starts_with("parameters[0].options:")
+        );
+        assert!(problem(json!({"oauth": null})).starts_with("oauth:"));
+        assert!(problem(json!({"objects": [{"name": "x", "vendorName": "X"}]})).starts_with("objects[0]:"));
+        assert!(problem(json!({"colour": "blue"})).contains("unknown field `colour`"));
+    }
+
+    #[test]
+    fn every_built_in_element_is_valid_and_unique() {
+        let elements = built_in().expect("the built-in catalog loads");
+        assert!(elements.len() >= 300, "{} elements", elements.len());
+        let keys: HashSet<&str> = elements.iter().map(|element| element.key.as_str()).collect();
+        assert_eq!(keys.len(), elements.len());
+    }
 }

@@ -34,8 +34,10 @@ fn CatalogBrowser(index: Arc<Vec<IndexedCard>>) -> impl IntoView {
     let term = RwSignal::new(String::new());
     let hub = RwSignal::new(None::<String>);
     let auth = RwSignal::new(None::<AuthType>);
-    let hubs: Vec<String> = index.iter().map(|item| item.card.hub.clone()).collect::<BTreeSet<_>>().into_iter().collect();
-    let auths: Vec<AuthType> = AuthType::ALL.into_iter().filter(|kind| index.iter().any(|item| item.card.auth == *kind)).collect();
+    let hubs: Vec<String> =
+        index.iter().map(|item| item.card.hub.clone()).collect::<BTreeSet<_>>().into_iter().collect();
+    let auths: Vec<AuthType> =
+        AuthType::ALL.into_iter().filter(|kind| index.iter().any(|item| item.card.auth == *kind)).collect();
 
     let matches = {
         let index = index.clone();
