@@ -39,7 +39,8 @@ pub fn built_in() -> Result<Vec<ElementDefinition>, String> {
         let key = value["key"].as_str().unwrap_or("?").to_owned();
         let definition: ElementDefinition =
             parse_definition(value).map_err(|error| format!("element {key}: {}", error_text(&error)))?;
-        validate(&definition).map_err(|error| format!("element {key}: {}", error_text(&error)))?;
+        validate(&definition, HostPolicy::PublicOnly)
+            .map_err(|error| format!("element {key}: {}", error_text(&error)))?;
         for name in std::iter::once(&definition.key).chain(&definition.aliases) {
             if !names.insert(name.clone()) {
                 return Err(format!("element {key}: the key or alias {name} is used twice"));
@@ -79,8 +80,29 @@ fn bad(field: &str, problem: impl std::fmt::Display) -> HubError {
     HubError::BadRequest(format!("{field}: {problem}"))
 }
 
+/// Which hosts element URLs may name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostPolicy {
+    /// Public hosts over https only: the rule for the built-in catalog and, by default, for custom elements.
+    PublicOnly,
+    /// Loopback and private-network hosts too, and plain http on loopback (for tests and local providers).
+    AllowPrivate,
+}
+
+/// Whether a literal host names this machine or a private network.
+fn is_private_host(host: &url::Host<&str>) -> bool {
+    match host {
+        url::Host::Domain(name) => {
+            let name = name.to_ascii_lowercase();
+            name == "localhost" || name.ends_with(".localhost")
+        }
+        url::Host::Ipv4(ip) => ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified(),
+        url::Host::Ipv6(ip) => ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00,
+    }
+}
+
 /// Checks a definition: names, templates, parameters and their consistency. The error names the field.
-pub fn validate(definition: &ElementDefinition) -> Result<(), HubError> {
+pub fn validate(definition: &ElementDefinition, hosts: HostPolicy) -> Result<(), HubError> {
     let key_ok = |key: &str| {
         !key.is_empty()
             && key.len() <= 64
@@ -137,13 +159,13 @@ pub fn validate(definition: &ElementDefinition) -> Result<(), HubError> {
         (AuthType::OAuth2, Some(oauth)) => {
             known.insert("accessToken");
             known.extend(oauth.capture.iter().map(String::as_str));
-            check_url("oauth.authorizationUrl", &oauth.authorization_url, &known, definition)?;
-            check_url("oauth.tokenUrl", &oauth.token_url, &known, definition)?;
+            check_url("oauth.authorizationUrl", &oauth.authorization_url, &known, definition, hosts)?;
+            check_url("oauth.tokenUrl", &oauth.token_url, &known, definition, hosts)?;
             if let Some(url) = &oauth.refresh_url {
-                check_url("oauth.refreshUrl", url, &known, definition)?;
+                check_url("oauth.refreshUrl", url, &known, definition, hosts)?;
             }
             if let Some(url) = &oauth.revoke_url {
-                check_url("oauth.revokeUrl", url, &known, definition)?;
+                check_url("oauth.revokeUrl", url, &known, definition, hosts)?;
             }
             for (name, params) in [
                 ("authorizationParams", &oauth.authorization_params),
@@ -160,7 +182,7 @@ pub fn validate(definition: &ElementDefinition) -> Result<(), HubError> {
         (_, None) => {}
     }
 
-    check_url("api.baseUrl", &definition.api.base_url, &known, definition)?;
+    check_url("api.baseUrl", &definition.api.base_url, &known, definition, hosts)?;
     match &definition.api.credentials {
         CredentialPlacement::Bearer if definition.auth != AuthType::OAuth2 => {
             return Err(bad("api.credentials", "bearer placement carries an OAuth access token; use header or query"));
@@ -205,12 +227,14 @@ fn sample_value(name: &str, definition: &ElementDefinition) -> String {
     }
 }
 
-/// Checks a URL template: known placeholders, and every alternative an absolute https URL once filled.
+/// Checks a URL template: known placeholders, and every alternative an absolute https URL once filled, on a host
+/// the policy allows.
 fn check_url(
     field: &str,
     template: &Template,
     known: &HashSet<&str>,
     definition: &ElementDefinition,
+    hosts: HostPolicy,
 ) -> Result<(), HubError> {
     check_placeholders(field, template, known)?;
     for alternative in template.alternatives() {
@@ -223,7 +247,18 @@ fn check_url(
             .unwrap_or_default();
         let parsed =
             url::Url::parse(&filled).map_err(|error| bad(field, format!("{alternative} is not a URL ({error})")))?;
-        if parsed.scheme() != "https" || parsed.host_str().is_none_or(str::is_empty) {
+        let host = parsed.host().ok_or_else(|| bad(field, format!("{alternative} must be an absolute https URL")))?;
+        let private = is_private_host(&host);
+        if private && hosts == HostPolicy::PublicOnly {
+            return Err(bad(field, format!("{alternative} names a loopback or private-network host")));
+        }
+        let loopback = match &host {
+            url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+            url::Host::Ipv4(ip) => ip.is_loopback(),
+            url::Host::Ipv6(ip) => ip.is_loopback(),
+        };
+        let loopback_http = parsed.scheme() == "http" && loopback && hosts == HostPolicy::AllowPrivate;
+        if parsed.scheme() != "https" && !loopback_http {
             return Err(bad(field, format!("{alternative} must be an absolute https URL")));
         }
     }
@@ -443,13 +478,28 @@ mod tests {
         let parsed = parse_definition(definition(overrides));
         match parsed {
             Err(error) => error.to_string(),
-            Ok(definition) => validate(&definition).expect_err("should be refused").to_string(),
+            Ok(definition) => validate(&definition, HostPolicy::PublicOnly).expect_err("should be refused").to_string(),
         }
     }
 
     #[test]
     fn a_good_definition_passes() {
-        validate(&parse_definition(definition(json!({}))).unwrap()).unwrap();
+        validate(&parse_definition(definition(json!({}))).unwrap(), HostPolicy::PublicOnly).unwrap();
+    }
+
+    #[test]
+    fn private_hosts_need_the_policy_and_http_only_on_loopback() {
+        let local = |url: &str| parse_definition(definition(json!({"oauth": {"tokenUrl": url}}))).unwrap();
+        for url in
+            ["https://127.0.0.1/token", "https://localhost:8443/token", "https://10.1.2.3/token", "https://[::1]/token"]
+        {
+            let refused = validate(&local(url), HostPolicy::PublicOnly).unwrap_err().to_string();
+            assert!(refused.contains("private-network"), "{url}: {refused}");
+            validate(&local(url), HostPolicy::AllowPrivate).expect(url);
+        }
+        validate(&local("http://127.0.0.1:4000/token"), HostPolicy::AllowPrivate).unwrap();
+        let plain = validate(&local("http://10.0.0.5/token"), HostPolicy::AllowPrivate).unwrap_err().to_string();
+        assert!(plain.contains("https"), "{plain}");
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub struct Config {
     pub admin_email: String,
     /// The folder with the console's compiled assets (`pkg/`), as cargo-leptos writes it.
     pub site_root: PathBuf,
+    /// Lets custom elements name loopback and private-network hosts, and plain `http` on loopback
+    /// (`TETHER_ALLOW_PRIVATE_NETWORK`). Off by default: an organization must not reach Tether's own network.
+    pub allow_private_network: bool,
 }
 
 /// The defaults, written out so the file and the environment only name what they change.
@@ -44,6 +47,7 @@ struct Defaults {
     session_ttl_hours: i64,
     admin_email: &'static str,
     site_root: &'static str,
+    allow_private_network: bool,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -54,6 +58,7 @@ const DEFAULTS: Defaults = Defaults {
     session_ttl_hours: 7 * 24,
     admin_email: "admin@tether.local",
     site_root: "target/site",
+    allow_private_network: false,
 };
 
 /// The config file read when `--config` does not name one.
@@ -95,6 +100,7 @@ impl Config {
             session_ttl_hours: DEFAULTS.session_ttl_hours,
             admin_email: DEFAULTS.admin_email.into(),
             site_root: data_dir.join("site"),
+            allow_private_network: true,
         }
     }
 

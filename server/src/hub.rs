@@ -2,7 +2,7 @@
 
 mod elements;
 
-use crate::catalog::Catalog;
+use crate::catalog::{Catalog, HostPolicy};
 use crate::secrets::{self, MIN_PASSWORD_CHARS};
 use crate::store::audit::AuditEntry;
 use crate::store::tenants::{ProfileChange, UserRecord, create};
@@ -60,12 +60,29 @@ pub struct HubService {
     store: Store,
     vault: Vault,
     catalog: Catalog,
-    session_ttl: chrono::Duration,
+    settings: HubSettings,
+}
+
+/// The configuration the hub's operations follow.
+#[derive(Clone, Copy, Debug)]
+pub struct HubSettings {
+    pub session_ttl: chrono::Duration,
+    /// Which hosts custom elements may name.
+    pub element_hosts: HostPolicy,
+}
+
+impl HubSettings {
+    pub fn from_config(config: &crate::config::Config) -> HubSettings {
+        HubSettings {
+            session_ttl: chrono::Duration::hours(config.session_ttl_hours),
+            element_hosts: if config.allow_private_network { HostPolicy::AllowPrivate } else { HostPolicy::PublicOnly },
+        }
+    }
 }
 
 impl HubService {
-    pub fn new(store: Store, vault: Vault, catalog: Catalog, session_ttl_hours: i64) -> HubService {
-        HubService { store, vault, catalog, session_ttl: chrono::Duration::hours(session_ttl_hours) }
+    pub fn new(store: Store, vault: Vault, catalog: Catalog, settings: HubSettings) -> HubService {
+        HubService { store, vault, catalog, settings }
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -255,7 +272,7 @@ impl Hub for HubService {
         }
 
         let token = secrets::generate_secret();
-        let expires = chrono::Utc::now() + self.session_ttl;
+        let expires = chrono::Utc::now() + self.settings.session_ttl;
         self.store
             .insert_session(&secrets::digest(&token), candidate.caller.user_id, expires.timestamp_millis())
             .await

@@ -45,7 +45,7 @@ impl Tether {
         store.migrate().await?;
         let vault = Vault::open(store.clone(), master).await?;
         let catalog = catalog::Catalog::open(&store).await?;
-        let hub = Arc::new(HubService::new(store, vault, catalog, config.session_ttl_hours));
+        let hub = Arc::new(HubService::new(store, vault, catalog, hub::HubSettings::from_config(&config)));
         Ok(Tether { config, hub })
     }
 

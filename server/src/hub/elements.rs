@@ -88,7 +88,7 @@ impl HubService {
         definition: ElementDefinition,
     ) -> Result<Element, HubError> {
         Self::require_admin(caller)?;
-        catalog::validate(&definition)?;
+        catalog::validate(&definition, self.settings.element_hosts)?;
         let custom = self.custom_entries(caller).await?;
         self.check_names_free(&definition, &custom, None)?;
         let id = self.store.insert_custom_element(caller.organization_id, &definition).await.map_err(|error| {
@@ -129,7 +129,7 @@ impl HubService {
         definition: ElementDefinition,
     ) -> Result<Element, HubError> {
         Self::require_admin(caller)?;
-        catalog::validate(&definition)?;
+        catalog::validate(&definition, self.settings.element_hosts)?;
         let (current, custom) = self.own_custom_element(caller, key_or_id).await?;
         self.check_names_free(&definition, &custom, Some(&current))?;
         let updated = self.store.update_custom_element(caller.organization_id, current.id, &definition).await.map_err(

@@ -14,6 +14,7 @@ on_both_backends!(
     an_element_reads_in_the_cloud_elements_shape,
     custom_elements_round_trip_and_stay_private,
     broken_or_clashing_definitions_are_refused,
+    private_network_hosts_need_the_setting,
 );
 
 async fn list(app: &TestApp, query: &str) -> (Vec<Value>, usize) {
@@ -242,7 +243,7 @@ async fn broken_or_clashing_definitions_are_refused(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let mut cases: Vec<(Value, StatusCode, &str)> = Vec::new();
     let mut insecure = custom_definition("insecure");
-    insecure["oauth"]["tokenUrl"] = json!("http://{host}/token");
+    insecure["oauth"]["tokenUrl"] = json!("http://idp.example.com/token");
     cases.push((insecure, StatusCode::BAD_REQUEST, "oauth.tokenUrl:"));
     let mut unknown_placeholder = custom_definition("placeholder");
     unknown_placeholder["api"]["baseUrl"] = json!("https://{tenant}.example.com");
@@ -287,4 +288,14 @@ async fn broken_or_clashing_definitions_are_refused(backend: Backend) {
         .await
         .unwrap();
     expect_error(refused, StatusCode::FORBIDDEN, "admin").await;
+}
+
+async fn private_network_hosts_need_the_setting(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| config.allow_private_network = false).await;
+    let mut local = custom_definition("loopback-idp");
+    local["parameters"][0]["default"] = json!("127.0.0.1:4000");
+    let refused = app.as_admin(Method::POST, "/elements").json(&local).send().await.unwrap();
+    expect_error(refused, StatusCode::BAD_REQUEST, "oauth.authorizationUrl: https://{host}/auth names a loopback").await;
+    let (found, _) = list(&app, "search=local%20identity").await;
+    assert!(found.is_empty());
 }
