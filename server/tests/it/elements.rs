@@ -295,7 +295,8 @@ async fn private_network_hosts_need_the_setting(backend: Backend) {
     let mut local = custom_definition("loopback-idp");
     local["parameters"][0]["default"] = json!("127.0.0.1:4000");
     let refused = app.as_admin(Method::POST, "/elements").json(&local).send().await.unwrap();
-    expect_error(refused, StatusCode::BAD_REQUEST, "oauth.authorizationUrl: https://{host}/auth names a loopback").await;
+    expect_error(refused, StatusCode::BAD_REQUEST, "oauth.authorizationUrl: https://{host}/auth names a loopback")
+        .await;
     let (found, _) = list(&app, "search=local%20identity").await;
     assert!(found.is_empty());
 }
