@@ -5,6 +5,7 @@
 
 use crate::catalog::{Element, ElementCard, ElementDefinition, ElementPage, ElementQuery};
 use crate::error::HubError;
+use crate::oauth::{AuthorizationRequest, AuthorizationUrl};
 use crate::types::{
     Account, AccountId, ConsoleIdentity, CreatedUser, NewUser, OrganizationId, Role, User, UserId, UserPatch,
 };
@@ -104,6 +105,14 @@ pub trait Hub: Send + Sync + 'static {
 
     /// Removes a custom element (admins only).
     async fn delete_element(&self, caller: &Caller, key_or_id: &str) -> Result<(), HubError>;
+
+    /// Builds the provider's authorization URL for an OAuth 2.0 element and remembers the flow for 10 minutes.
+    async fn authorization_url(
+        &self,
+        caller: &Caller,
+        key_or_id: &str,
+        request: AuthorizationRequest,
+    ) -> Result<AuthorizationUrl, HubError>;
 }
 
 /// How the service travels in Leptos context and axum state.

@@ -1,6 +1,7 @@
 //! The hub service: Tether's operations over storage and the vault, behind the `Hub` interface both doors call.
 
 mod elements;
+pub mod oauth;
 
 use crate::catalog::{Catalog, HostPolicy};
 use crate::secrets::{self, MIN_PASSWORD_CHARS};
@@ -12,6 +13,7 @@ use crate::validate;
 use crate::vault::Vault;
 use app::catalog::{Element, ElementCard, ElementDefinition, ElementPage, ElementQuery};
 use app::error::HubError;
+use app::oauth::{AuthorizationRequest, AuthorizationUrl};
 use app::service::{ApiCredentials, Caller, ConsoleSession, Hub};
 use app::types::{
     Account, AccountId, ConsoleIdentity, CreatedUser, NewUser, Organization, OrganizationId, RevealedSecret, Role,
@@ -434,5 +436,14 @@ impl Hub for HubService {
 
     async fn delete_element(&self, caller: &Caller, key_or_id: &str) -> Result<(), HubError> {
         self.delete_custom_element(caller, key_or_id).await
+    }
+
+    async fn authorization_url(
+        &self,
+        caller: &Caller,
+        key_or_id: &str,
+        request: AuthorizationRequest,
+    ) -> Result<AuthorizationUrl, HubError> {
+        self.build_authorization_url(caller, key_or_id, request).await
     }
 }

@@ -95,6 +95,16 @@ impl Vault {
         }
     }
 
+    /// Encrypts a short-lived value kept outside the vault table, such as a pending flow's PKCE verifier.
+    pub fn seal(&self, secret: &SecretString) -> Result<Vec<u8>, VaultError> {
+        Ok(self.keyring.encrypt(secret)?)
+    }
+
+    /// Decrypts what [`Vault::seal`] made.
+    pub async fn unseal(&self, sealed: &[u8]) -> Result<SecretString, VaultError> {
+        self.decrypt(sealed).await
+    }
+
     pub async fn remove(&self, id: VaultId) -> Result<(), VaultError> {
         self.store.delete_vault_entry(id).await?;
         Ok(())

@@ -5,12 +5,15 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::catalog::{self, MAX_PAGE_SIZE};
 use app::catalog::{AuthType, Element, ElementQuery};
+use app::oauth::{AuthorizationRequest, AuthorizationUrl};
 use app::service::SharedHub;
+use axum::extract::RawQuery;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::Value;
 
@@ -23,6 +26,7 @@ pub fn routes() -> Router<SharedHub> {
     Router::new()
         .route("/elements", get(list_elements).post(create_element))
         .route("/elements/{key_or_id}", get(get_element).put(replace_element).delete(delete_element))
+        .route("/elements/{key_or_id}/oauth/url", get(authorization_url))
 }
 
 #[derive(Debug, Deserialize)]
@@ -103,4 +107,43 @@ async fn delete_element(
 ) -> ApiResult<StatusCode> {
     hub.delete_element(&auth.caller, &key_or_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// Reads the query of `oauth/url`: the known names, and every other name as an element parameter.
+fn authorization_request(query: &str) -> Result<AuthorizationRequest, ApiError> {
+    let mut request = AuthorizationRequest::default();
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        let value = value.into_owned();
+        match name.as_ref() {
+            "apiKey" => request.client_id = Some(value),
+            "apiSecret" => request.client_secret = Some(SecretString::from(value)),
+            "callbackUrl" => request.callback_url = Some(value),
+            "state" => request.state = Some(value),
+            "scope" => request.scope = Some(value),
+            "siteAddress" => request.site_address = Some(value),
+            "pkce" => {
+                request.pkce = match value.as_str() {
+                    "true" => true,
+                    "false" => false,
+                    _ => return Err(ApiError::bad_request("pkce: must be true or false")),
+                }
+            }
+            parameter => {
+                if request.parameters.insert(parameter.to_owned(), value).is_some() {
+                    return Err(ApiError::bad_request(format!("{parameter}: given twice")));
+                }
+            }
+        }
+    }
+    Ok(request)
+}
+
+async fn authorization_url(
+    State(hub): State<SharedHub>,
+    auth: ApiCaller,
+    ApiPath(key_or_id): ApiPath<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<AuthorizationUrl>> {
+    let request = authorization_request(query.as_deref().unwrap_or_default())?;
+    Ok(Json(hub.authorization_url(&auth.caller, &key_or_id, request).await?))
 }

@@ -7,6 +7,7 @@
 pub mod audit;
 pub mod elements;
 pub mod keys;
+pub mod oauth_flows;
 pub mod sessions;
 pub mod tenants;
 pub mod vault;

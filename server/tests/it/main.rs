@@ -7,6 +7,7 @@ mod cli;
 mod console;
 mod elements;
 mod logs;
+mod oauth;
 mod secrets_at_rest;
 mod storage;
 mod utils;

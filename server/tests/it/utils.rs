@@ -270,3 +270,79 @@ impl Drop for RunningBinary {
         }
     }
 }
+
+/// A real OAuth 2.0 / OpenID Connect provider (npm `oidc-provider`, see `end2end/oauth-provider/server.mjs`) on a
+/// free loopback port. Its clients are `tether-post` and `tether-basic`, with the secret [`OAUTH_CLIENT_SECRET`].
+pub struct OAuthProvider {
+    child: std::process::Child,
+    pub issuer: String,
+}
+
+pub const OAUTH_CLIENT_SECRET: &str = "tether-test-secret";
+
+impl OAuthProvider {
+    pub fn start(redirect_uris: &[&str], pkce_required: bool) -> OAuthProvider {
+        use std::io::BufRead;
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/oauth-provider/server.mjs");
+        let mut child = std::process::Command::new("node")
+            .arg(script)
+            .env("OAUTH_REDIRECT_URIS", redirect_uris.join(","))
+            .env("OAUTH_PKCE_REQUIRED", pkce_required.to_string())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("node runs the OAuth provider (make test installs its npm packages)");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut first_line = String::new();
+        std::io::BufReader::new(stdout).read_line(&mut first_line).expect("the provider prints its issuer");
+        let issuer = first_line
+            .strip_prefix("OAUTH_PROVIDER_READY ")
+            .unwrap_or_else(|| panic!("unexpected provider output: {first_line:?}"))
+            .trim()
+            .to_owned();
+        OAuthProvider { child, issuer }
+    }
+
+    /// Follows `authorization_url` through the provider's own sign-in and consent pages as `login`, approving or
+    /// denying, and returns the URL the provider finally redirects to (the client's callback).
+    pub async fn authorize(&self, authorization_url: &str, login: &str, approve: bool) -> reqwest::Url {
+        let browser =
+            reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let mut next = reqwest::Url::parse(authorization_url).expect("an absolute authorization URL");
+        for _ in 0..10 {
+            if !next.as_str().starts_with(&self.issuer) {
+                return next;
+            }
+            let page = browser.get(next.clone()).send().await.unwrap();
+            let response = if page.status().is_redirection() {
+                page
+            } else {
+                let body = page.text().await.unwrap();
+                let interaction = next.clone();
+                if !approve && body.contains("name=\"prompt\" value=\"consent\"") {
+                    browser.get(format!("{interaction}/abort")).send().await.unwrap()
+                } else {
+                    let prompt = if body.contains("name=\"login\"") { "login" } else { "consent" };
+                    let form = [("prompt", prompt), ("login", login), ("password", "any password")];
+                    browser.post(interaction).form(&form).send().await.unwrap()
+                }
+            };
+            let location = response
+                .headers()
+                .get("location")
+                .unwrap_or_else(|| panic!("the provider answered {} without a redirect", response.status()))
+                .to_str()
+                .unwrap()
+                .to_owned();
+            next = reqwest::Url::parse(&self.issuer).unwrap().join(&location).unwrap();
+        }
+        panic!("the provider did not send the browser back to the client");
+    }
+}
+
+impl Drop for OAuthProvider {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,54 @@
+// A real OAuth 2.0 / OpenID Connect provider (npm oidc-provider) on a free loopback port, for Tether's tests.
+//
+// Settings come from the environment:
+//   OAUTH_PORT            port to listen on (default 0: any free port)
+//   OAUTH_REDIRECT_URIS   comma-separated redirect URIs the test clients may use
+//   OAUTH_PKCE_REQUIRED   "true" to refuse authorization requests without a PKCE challenge
+//   OAUTH_ACCESS_TTL      access token lifetime in seconds (default 3600)
+// Two clients exist: `tether-post` (secret in the token request body) and `tether-basic` (HTTP basic), both with
+// the secret `tether-test-secret`. Any login and password are accepted on the provider's own sign-in page.
+// When it listens it prints `OAUTH_PROVIDER_READY <issuer>`; it stops on SIGTERM.
+import { createServer } from 'node:http';
+import Provider from 'oidc-provider';
+
+const redirectUris = (process.env.OAUTH_REDIRECT_URIS ?? 'http://127.0.0.1/callback').split(',').map((uri) => uri.trim());
+const pkceRequired = process.env.OAUTH_PKCE_REQUIRED === 'true';
+const accessTtl = Number(process.env.OAUTH_ACCESS_TTL ?? 3600);
+const secret = 'tether-test-secret';
+
+const client = (id, method) => ({
+  client_id: id,
+  client_secret: secret,
+  redirect_uris: redirectUris,
+  grant_types: ['authorization_code', 'refresh_token'],
+  response_types: ['code'],
+  token_endpoint_auth_method: method,
+});
+
+const server = createServer();
+await new Promise((resolve) => server.listen(Number(process.env.OAUTH_PORT ?? 0), '127.0.0.1', resolve));
+const issuer = `http://127.0.0.1:${server.address().port}`;
+
+const provider = new Provider(issuer, {
+  clients: [client('tether-post', 'client_secret_post'), client('tether-basic', 'client_secret_basic')],
+  cookies: { keys: ['tether-test-cookie-key'] },
+  features: {
+    devInteractions: { enabled: true },
+    revocation: { enabled: true },
+    introspection: { enabled: true },
+  },
+  pkce: { required: () => pkceRequired },
+  scopes: ['openid', 'offline_access', 'profile', 'email', 'api'],
+  issueRefreshToken: async (ctx, client, code) =>
+    client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
+  rotateRefreshToken: true,
+  ttl: { AccessToken: accessTtl, AuthorizationCode: 60, RefreshToken: 14 * 24 * 3600, Interaction: 600, Session: 3600, Grant: 14 * 24 * 3600 },
+  findAccount: async (ctx, id) => ({ accountId: id, claims: async () => ({ sub: id, email: `${id}@example.test` }) }),
+});
+provider.proxy = false;
+server.on('request', provider.callback());
+process.stdout.write(`OAUTH_PROVIDER_READY ${issuer}\n`);
+
+const stop = () => server.close(() => process.exit(0));
+process.on('SIGTERM', stop);
+process.on('SIGINT', stop);

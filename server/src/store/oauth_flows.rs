@@ -1,0 +1,76 @@
+//! Pending OAuth flows: what an authorization URL was made with, until the code comes back or 10 minutes pass.
+
+use super::{Store, StoreResult, now_millis};
+use app::catalog::ElementId;
+use app::types::OrganizationId;
+use sqlx::Row;
+
+/// A flow as stored. `sealed` holds the encrypted PKCE verifier and parameters.
+#[derive(Debug, Clone)]
+pub struct StoredFlow {
+    pub organization_id: OrganizationId,
+    pub element_id: ElementId,
+    pub state_hash: String,
+    pub client_id: String,
+    pub client_secret_hash: String,
+    pub callback_url: String,
+    pub pkce: bool,
+    pub sealed: Vec<u8>,
+    pub expires_at: i64,
+}
+
+impl Store {
+    /// Stores a flow, first dropping flows that have expired.
+    pub async fn insert_oauth_flow(&self, flow: &StoredFlow) -> StoreResult<()> {
+        sqlx::query("DELETE FROM oauth_flows WHERE expires_at < $1").bind(now_millis()).execute(self.pool()).await?;
+        sqlx::query(
+            "INSERT INTO oauth_flows (organization_id, element_id, state_hash, client_id, client_secret_hash, callback_url, \
+             pkce, sealed, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(flow.organization_id.0)
+        .bind(flow.element_id.0)
+        .bind(&flow.state_hash)
+        .bind(&flow.client_id)
+        .bind(&flow.client_secret_hash)
+        .bind(&flow.callback_url)
+        .bind(i64::from(flow.pkce))
+        .bind(flow.sealed.clone())
+        .bind(now_millis())
+        .bind(flow.expires_at)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// The newest unexpired flow of an organization with this state digest.
+    pub async fn pending_oauth_flow(
+        &self,
+        organization: OrganizationId,
+        state_hash: &str,
+    ) -> StoreResult<Option<StoredFlow>> {
+        let row = sqlx::query(
+            "SELECT organization_id, element_id, state_hash, client_id, client_secret_hash, callback_url, pkce, sealed, expires_at \
+             FROM oauth_flows WHERE organization_id = $1 AND state_hash = $2 AND expires_at >= $3 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(organization.0)
+        .bind(state_hash)
+        .bind(now_millis())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row
+            .map(|row| -> Result<StoredFlow, sqlx::Error> {
+                Ok(StoredFlow {
+                    organization_id: OrganizationId(row.try_get("organization_id")?),
+                    element_id: ElementId(row.try_get("element_id")?),
+                    state_hash: row.try_get("state_hash")?,
+                    client_id: row.try_get("client_id")?,
+                    client_secret_hash: row.try_get("client_secret_hash")?,
+                    callback_url: row.try_get("callback_url")?,
+                    pkce: super::flag(row.try_get("pkce")?),
+                    sealed: row.try_get("sealed")?,
+                    expires_at: row.try_get("expires_at")?,
+                })
+            })
+            .transpose()?)
+    }
+}
