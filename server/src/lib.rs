@@ -13,6 +13,7 @@ pub mod hub;
 pub mod secrets;
 pub mod store;
 pub mod telemetry;
+pub mod token_client;
 pub mod validate;
 pub mod vault;
 

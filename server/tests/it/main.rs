@@ -10,4 +10,5 @@ mod logs;
 mod oauth;
 mod secrets_at_rest;
 mod storage;
+mod token_client;
 mod utils;

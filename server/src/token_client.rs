@@ -1,0 +1,245 @@
+//! Talks to providers' OAuth 2.0 token endpoints: code exchange (with PKCE), refresh and revocation (RFC 7009),
+//! and sorts their failures into what a caller can act on.
+//!
+//! This is a small client over reqwest rather than a typed OAuth client, because the catalog's providers differ in
+//! ways such a client does not model in one path: JSON token bodies, extra token parameters, and response fields to
+//! capture (Salesforce's `instance_url`).
+
+use app::catalog::{TokenAuth, TokenBody};
+use chrono::{DateTime, Utc};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// A token endpoint and how to call it.
+#[derive(Clone, Debug)]
+pub struct TokenEndpoint {
+    pub url: String,
+    pub auth: TokenAuth,
+    pub body: TokenBody,
+    /// Extra parameters the provider wants in the request.
+    pub extra: BTreeMap<String, String>,
+}
+
+/// The OAuth app Tether acts as.
+#[derive(Debug)]
+pub struct ClientCredentials {
+    pub id: String,
+    pub secret: SecretString,
+}
+
+/// What a token endpoint granted. The tokens never print.
+#[derive(Debug)]
+pub struct TokenSet {
+    pub access_token: SecretString,
+    /// Absent when the provider did not send one; a caller keeps the refresh token it had.
+    pub refresh_token: Option<SecretString>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub scope: Option<String>,
+    /// The response fields the element asked to keep.
+    pub captured: BTreeMap<String, String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum TokenError {
+    /// The grant is gone: a used or expired code, a revoked or rotated refresh token.
+    #[error("invalid_grant: {description}")]
+    InvalidGrant { description: String },
+    /// Any other refusal: a wrong client secret, a mismatched redirect URI, a missing PKCE verifier.
+    #[error("{error}: {description}")]
+    Rejected { status: u16, error: String, description: String },
+    /// Worth retrying: the network failed, or the provider answered 5xx or 429.
+    #[error("the provider is unavailable: {detail}")]
+    Transient { detail: String, retry_after: Option<Duration> },
+    /// The provider answered 2xx with something that is not a token response.
+    #[error("the provider's answer is not a token response: {0}")]
+    Malformed(String),
+}
+
+/// Calls token endpoints with a timeout, never following redirects.
+#[derive(Clone, Debug)]
+pub struct TokenClient {
+    http: reqwest::Client,
+}
+
+impl TokenClient {
+    pub fn new(timeout: Duration) -> TokenClient {
+        let http = reqwest::Client::builder()
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .user_agent("Tether")
+            .build()
+            .expect("a client with a timeout builds");
+        TokenClient { http }
+    }
+
+    /// Exchanges an authorization code, with the PKCE verifier when the flow used one.
+    pub async fn exchange_code(
+        &self,
+        endpoint: &TokenEndpoint,
+        client: &ClientCredentials,
+        code: &SecretString,
+        redirect_uri: &str,
+        verifier: Option<&SecretString>,
+        capture: &[String],
+    ) -> Result<TokenSet, TokenError> {
+        let mut form = vec![
+            ("grant_type", "authorization_code".to_owned()),
+            ("code", code.expose_secret().to_owned()),
+            ("redirect_uri", redirect_uri.to_owned()),
+        ];
+        if let Some(verifier) = verifier {
+            form.push(("code_verifier", verifier.expose_secret().to_owned()));
+        }
+        self.token_request(endpoint, client, form, capture).await
+    }
+
+    pub async fn refresh(
+        &self,
+        endpoint: &TokenEndpoint,
+        client: &ClientCredentials,
+        refresh_token: &SecretString,
+        capture: &[String],
+    ) -> Result<TokenSet, TokenError> {
+        let form = vec![
+            ("grant_type", "refresh_token".to_owned()),
+            ("refresh_token", refresh_token.expose_secret().to_owned()),
+        ];
+        self.token_request(endpoint, client, form, capture).await
+    }
+
+    /// Revokes a token (RFC 7009). `hint` is `access_token` or `refresh_token`.
+    pub async fn revoke(
+        &self,
+        endpoint: &TokenEndpoint,
+        client: &ClientCredentials,
+        token: &SecretString,
+        hint: &str,
+    ) -> Result<(), TokenError> {
+        let form = vec![("token", token.expose_secret().to_owned()), ("token_type_hint", hint.to_owned())];
+        let response = self.send(endpoint, client, form).await?;
+        if response.status().is_success() { Ok(()) } else { Err(refusal(response).await) }
+    }
+
+    async fn send(
+        &self,
+        endpoint: &TokenEndpoint,
+        client: &ClientCredentials,
+        mut form: Vec<(&str, String)>,
+    ) -> Result<reqwest::Response, TokenError> {
+        form.extend(endpoint.extra.iter().map(|(name, value)| (name.as_str(), value.clone())));
+        let mut request = self.http.post(&endpoint.url).header("Accept", "application/json");
+        match endpoint.auth {
+            TokenAuth::Basic => {
+                request = request.basic_auth(form_encode(&client.id), Some(form_encode(client.secret.expose_secret())));
+            }
+            TokenAuth::Form => {
+                form.push(("client_id", client.id.clone()));
+                form.push(("client_secret", client.secret.expose_secret().to_owned()));
+            }
+        }
+        request = match endpoint.body {
+            TokenBody::Form => request.form(&form),
+            TokenBody::Json => request.json(&form.into_iter().collect::<BTreeMap<_, _>>()),
+        };
+        request.send().await.map_err(|error| TokenError::Transient { detail: without_url(&error), retry_after: None })
+    }
+
+    async fn token_request(
+        &self,
+        endpoint: &TokenEndpoint,
+        client: &ClientCredentials,
+        form: Vec<(&str, String)>,
+        capture: &[String],
+    ) -> Result<TokenSet, TokenError> {
+        let response = self.send(endpoint, client, form).await?;
+        if !response.status().is_success() {
+            return Err(refusal(response).await);
+        }
+        let body: Value = response.json().await.map_err(|error| TokenError::Malformed(without_url(&error)))?;
+        token_set(&body, capture)
+    }
+}
+
+/// RFC 6749 §2.3.1: the client id and secret are form-encoded before they go into the basic credentials.
+fn form_encode(text: &str) -> String {
+    url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
+}
+
+/// An error's text without the URL, which may carry parameters.
+fn without_url(error: &reqwest::Error) -> String {
+    let mut text = error.to_string();
+    if let Some(url) = error.url() {
+        text = text.replace(url.as_str(), "the token endpoint");
+    }
+    text
+}
+
+fn token_set(body: &Value, capture: &[String]) -> Result<TokenSet, TokenError> {
+    let text = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_owned);
+    let access_token = text("access_token").ok_or_else(|| TokenError::Malformed("no access_token".into()))?;
+    let expires_in = body.get("expires_in").and_then(|value| value.as_i64().or_else(|| value.as_str()?.parse().ok()));
+    let captured = capture
+        .iter()
+        .filter_map(|name| {
+            let value = body.get(name)?;
+            Some((name.clone(), value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string())))
+        })
+        .collect();
+    Ok(TokenSet {
+        access_token: SecretString::from(access_token),
+        refresh_token: text("refresh_token").map(SecretString::from),
+        expires_at: expires_in.map(|seconds| Utc::now() + chrono::Duration::seconds(seconds)),
+        scope: text("scope"),
+        captured,
+    })
+}
+
+/// Reads a non-2xx answer into a [`TokenError`].
+async fn refusal(response: reqwest::Response) -> TokenError {
+    let status = response.status();
+    let retry_after = response
+        .headers()
+        .get("retry-after")
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse().ok())
+        .map(Duration::from_secs);
+    let body: Value = response.json().await.unwrap_or(Value::Null);
+    let error = body.get("error").and_then(Value::as_str).unwrap_or("").to_owned();
+    let description = body.get("error_description").and_then(Value::as_str).unwrap_or("").to_owned();
+    if status.is_server_error() || status.as_u16() == 429 {
+        return TokenError::Transient {
+            detail: format!("HTTP {status} {error} {description}").trim().to_owned(),
+            retry_after,
+        };
+    }
+    if error == "invalid_grant" {
+        return TokenError::InvalidGrant { description };
+    }
+    TokenError::Rejected {
+        status: status.as_u16(),
+        error: if error.is_empty() { format!("HTTP {status}") } else { error },
+        description,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn token_responses_are_read_and_fields_captured() {
+        let body = json!({"access_token": "a", "refresh_token": "r", "expires_in": "3600", "instance_url": "https://eu.example.com", "n": 5});
+        let set = token_set(&body, &["instance_url".into(), "n".into(), "absent".into()]).unwrap();
+        assert_eq!(set.access_token.expose_secret(), "a");
+        assert_eq!(set.refresh_token.unwrap().expose_secret(), "r");
+        assert!(set.expires_at.unwrap() > Utc::now() + chrono::Duration::seconds(3500));
+        assert_eq!(set.captured["instance_url"], "https://eu.example.com");
+        assert_eq!(set.captured["n"], "5");
+        assert!(!set.captured.contains_key("absent"));
+        assert!(matches!(token_set(&json!({"token_type": "bearer"}), &[]), Err(TokenError::Malformed(_))));
+        assert!(!format!("{:?}", token_set(&body, &[]).unwrap()).contains("\"a\""));
+    }
+}
