@@ -38,9 +38,8 @@ pub fn built_in() -> Result<Vec<ElementDefinition>, String> {
     for value in raw {
         let key = value["key"].as_str().unwrap_or("?").to_owned();
         let definition: ElementDefinition =
-            parse_definition(value).map_err(|error| format!("element {key}: {}", error_text(&error)))?;
-        validate(&definition, HostPolicy::PublicOnly)
-            .map_err(|error| format!("element {key}: {}", error_text(&error)))?;
+            parse_definition(value).map_err(|error| format!("element {key}: {error}"))?;
+        validate(&definition, HostPolicy::PublicOnly).map_err(|error| format!("element {key}: {error}"))?;
         for name in std::iter::once(&definition.key).chain(&definition.aliases) {
             if !names.insert(name.clone()) {
                 return Err(format!("element {key}: the key or alias {name} is used twice"));
@@ -49,10 +48,6 @@ pub fn built_in() -> Result<Vec<ElementDefinition>, String> {
         definitions.push(definition);
     }
     Ok(definitions)
-}
-
-fn error_text(error: &HubError) -> String {
-    error.to_string()
 }
 
 /// Merges `extension` into `target`: objects field by field, everything else replaced.

@@ -46,8 +46,7 @@ pub fn parse_authorization(header: &str) -> Result<ApiCredentials, HubError> {
 /// The authenticated caller of a REST request.
 pub struct ApiCaller {
     pub caller: Caller,
-    /// The instance token, for routes that act through an element instance.
-    #[allow(dead_code)]
+    /// The instance token, for the routes that act through an element instance (none do yet).
     pub element: Option<SecretString>,
 }
 
