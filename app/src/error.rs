@@ -18,6 +18,9 @@ pub enum HubError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// The provider refused (400) or failed (502); `provider_message` is its own words.
+    #[error("{message}")]
+    Provider { status: u16, message: String, provider_message: String },
     /// Something failed inside Tether; the detail is logged where it happened, never answered.
     #[error("Internal error; the request id identifies it in the server log")]
     Internal,

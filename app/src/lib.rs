@@ -3,6 +3,7 @@
 
 pub mod catalog;
 pub mod error;
+pub mod instances;
 pub mod oauth;
 pub mod pages;
 pub mod server_fns;

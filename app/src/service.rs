@@ -5,6 +5,7 @@
 
 use crate::catalog::{Element, ElementCard, ElementDefinition, ElementPage, ElementQuery};
 use crate::error::HubError;
+use crate::instances::{Instance, InstanceId, NewInstance};
 use crate::oauth::{AuthorizationRequest, AuthorizationUrl};
 use crate::types::{
     Account, AccountId, ConsoleIdentity, CreatedUser, NewUser, OrganizationId, Role, User, UserId, UserPatch,
@@ -113,6 +114,18 @@ pub trait Hub: Send + Sync + 'static {
         key_or_id: &str,
         request: AuthorizationRequest,
     ) -> Result<AuthorizationUrl, HubError>;
+
+    /// Authenticates a new instance: exchanges the OAuth code, or takes the element's parameters.
+    /// `element_in_path` is the element of `POST /elements/{keyOrId}/instances`.
+    async fn create_instance(
+        &self,
+        caller: &Caller,
+        element_in_path: Option<&str>,
+        new_instance: NewInstance,
+    ) -> Result<Instance, HubError>;
+
+    /// One of the organization's instances.
+    async fn instance(&self, caller: &Caller, id: InstanceId) -> Result<Instance, HubError>;
 }
 
 /// How the service travels in Leptos context and axum state.

@@ -1,6 +1,7 @@
 //! The hub service: Tether's operations over storage and the vault, behind the `Hub` interface both doors call.
 
 mod elements;
+mod instances;
 pub mod oauth;
 
 use crate::catalog::{Catalog, HostPolicy};
@@ -9,10 +10,12 @@ use crate::store::audit::AuditEntry;
 use crate::store::tenants::{ProfileChange, UserRecord, create};
 use crate::store::{Store, StoreError};
 use crate::telemetry::current_request_id;
+use crate::token_client::TokenClient;
 use crate::validate;
 use crate::vault::Vault;
 use app::catalog::{Element, ElementCard, ElementDefinition, ElementPage, ElementQuery};
 use app::error::HubError;
+use app::instances::{Instance, InstanceId, NewInstance};
 use app::oauth::{AuthorizationRequest, AuthorizationUrl};
 use app::service::{ApiCredentials, Caller, ConsoleSession, Hub};
 use app::types::{
@@ -63,6 +66,7 @@ pub struct HubService {
     vault: Vault,
     catalog: Catalog,
     settings: HubSettings,
+    token_client: TokenClient,
 }
 
 /// The configuration the hub's operations follow.
@@ -84,7 +88,13 @@ impl HubSettings {
 
 impl HubService {
     pub fn new(store: Store, vault: Vault, catalog: Catalog, settings: HubSettings) -> HubService {
-        HubService { store, vault, catalog, settings }
+        HubService {
+            store,
+            vault,
+            catalog,
+            settings,
+            token_client: TokenClient::new(std::time::Duration::from_secs(30)),
+        }
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -445,5 +455,18 @@ impl Hub for HubService {
         request: AuthorizationRequest,
     ) -> Result<AuthorizationUrl, HubError> {
         self.build_authorization_url(caller, key_or_id, request).await
+    }
+
+    async fn create_instance(
+        &self,
+        caller: &Caller,
+        element_in_path: Option<&str>,
+        new_instance: NewInstance,
+    ) -> Result<Instance, HubError> {
+        self.create_new_instance(caller, element_in_path, new_instance).await
+    }
+
+    async fn instance(&self, caller: &Caller, id: InstanceId) -> Result<Instance, HubError> {
+        self.read_instance(caller, id).await
     }
 }

@@ -12,11 +12,12 @@ use serde::Serialize;
 pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
+    pub provider_message: Option<String>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError { status, message: message.into() }
+        ApiError { status, message: message.into(), provider_message: None }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -32,6 +33,10 @@ impl From<HubError> for ApiError {
             HubError::Forbidden(_) => StatusCode::FORBIDDEN,
             HubError::NotFound(_) => StatusCode::NOT_FOUND,
             HubError::Conflict(_) => StatusCode::CONFLICT,
+            HubError::Provider { status, message, provider_message } => {
+                let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY);
+                return ApiError { status, message: message.clone(), provider_message: Some(provider_message.clone()) };
+            }
             HubError::Internal | HubError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
         ApiError::new(status, error.to_string())
@@ -43,6 +48,8 @@ impl From<HubError> for ApiError {
 struct ErrorBody<'a> {
     request_id: String,
     message: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    provider_message: Option<&'a str>,
 }
 
 impl IntoResponse for ApiError {
@@ -52,7 +59,11 @@ impl IntoResponse for ApiError {
         } else {
             tracing::debug!(status = self.status.as_u16(), message = %self.message, "request refused");
         }
-        let body = ErrorBody { request_id: current_request_id().unwrap_or_default(), message: &self.message };
+        let body = ErrorBody {
+            request_id: current_request_id().unwrap_or_default(),
+            message: &self.message,
+            provider_message: self.provider_message.as_deref(),
+        };
         (self.status, Json(body)).into_response()
     }
 }

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod elements;
 pub mod error;
 pub mod extract;
+pub mod instances;
 
 use app::service::SharedHub;
 use axum::Router;
@@ -20,6 +21,7 @@ pub fn router(hub: SharedHub, max_body_bytes: usize) -> Router {
     Router::new()
         .merge(accounts::routes())
         .merge(elements::routes())
+        .merge(instances::routes())
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(max_body_bytes))

@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod elements;
+pub mod instances;
 pub mod keys;
 pub mod oauth_flows;
 pub mod sessions;

@@ -73,4 +73,14 @@ impl Store {
             })
             .transpose()?)
     }
+
+    /// Removes an organization's flows with this state digest, once their code has been used.
+    pub async fn delete_oauth_flows(&self, organization: OrganizationId, state_hash: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM oauth_flows WHERE organization_id = $1 AND state_hash = $2")
+            .bind(organization.0)
+            .bind(state_hash)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
 }

@@ -6,6 +6,7 @@ mod accounts;
 mod cli;
 mod console;
 mod elements;
+mod instances;
 mod logs;
 mod oauth;
 mod secrets_at_rest;

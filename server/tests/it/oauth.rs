@@ -12,10 +12,10 @@ on_both_backends!(
     bad_authorization_requests_name_the_problem,
 );
 
-const CALLBACK: &str = "http://127.0.0.1:9/callback";
+pub const CALLBACK: &str = "http://127.0.0.1:9/callback";
 
 /// A custom element for the provider, as an organization would define it.
-fn provider_element(provider: &OAuthProvider) -> Value {
+pub fn provider_element(provider: &OAuthProvider) -> Value {
     json!({
         "key": "test-idp",
         "name": "Test identity provider",
@@ -32,7 +32,7 @@ fn provider_element(provider: &OAuthProvider) -> Value {
     })
 }
 
-async fn setup(backend: Backend, pkce_required: bool) -> (TestApp, OAuthProvider) {
+pub async fn setup(backend: Backend, pkce_required: bool) -> (TestApp, OAuthProvider) {
     let provider = OAuthProvider::start(&[CALLBACK], pkce_required);
     let app = TestApp::spawn(backend).await;
     let created = app.as_admin(Method::POST, "/elements").json(&provider_element(&provider)).send().await.unwrap();
@@ -40,18 +40,18 @@ async fn setup(backend: Backend, pkce_required: bool) -> (TestApp, OAuthProvider
     (app, provider)
 }
 
-fn query_of(url: &Url) -> HashMap<String, String> {
+pub fn query_of(url: &Url) -> HashMap<String, String> {
     url.query_pairs().into_owned().collect()
 }
 
-async fn authorization_url(app: &TestApp, query: &str) -> Url {
+pub async fn authorization_url(app: &TestApp, query: &str) -> Url {
     let response = app.as_admin(Method::GET, &format!("/elements/test-idp/oauth/url?{query}")).send().await.unwrap();
     let body = expect_json(response, StatusCode::OK).await;
     assert_eq!(body["element"], "test-idp");
     Url::parse(body["oauthUrl"].as_str().unwrap()).unwrap()
 }
 
-fn seed_query() -> String {
+pub fn seed_query() -> String {
     format!("apiKey=tether-post&apiSecret={OAUTH_CLIENT_SECRET}&callbackUrl={}", urlencode(CALLBACK))
 }
 

@@ -1,0 +1,246 @@
+//! Authenticating element instances over the REST API, against a real OAuth provider on loopback.
+
+use crate::oauth::{CALLBACK, authorization_url, query_of, seed_query, setup};
+use crate::on_both_backends;
+use crate::utils::{Backend, OAUTH_CLIENT_SECRET, OAuthProvider, TestApp, expect_error, expect_json};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+on_both_backends!(
+    the_seed_flow_creates_an_instance_with_every_seed_field,
+    a_pkce_flow_needs_its_state_and_is_single_use,
+    a_reused_code_or_a_different_callback_stores_nothing,
+    basic_instances_take_validated_parameters,
+    an_existing_refresh_token_provisions_an_instance,
+);
+
+async fn code_from(app: &TestApp, provider: &OAuthProvider, extra_query: &str) -> (String, String) {
+    let url = authorization_url(app, &format!("{}{extra_query}", seed_query())).await;
+    let callback = provider.authorize(url.as_str(), "alice", true).await;
+    let returned = query_of(&callback);
+    (returned["code"].clone(), returned["state"].clone())
+}
+
+fn oauth_configuration() -> Value {
+    json!({"oauth.api.key": "tether-post", "oauth.api.secret": OAUTH_CLIENT_SECRET, "oauth.callback.url": CALLBACK})
+}
+
+async fn instance_count(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM instances").fetch_one(app.hub.store().pool()).await.unwrap()
+}
+
+async fn the_seed_flow_creates_an_instance_with_every_seed_field(backend: Backend) {
+    let (app, provider) = setup(backend, false).await;
+    let (code, state) = code_from(&app, &provider, "").await;
+    assert_eq!(state, "test-idp");
+    let body = json!({
+        "element": {"key": "test-idp"},
+        "providerData": {"code": code},
+        "configuration": oauth_configuration(),
+        "tags": ["Docs"],
+        "name": "API Instance",
+        "retrieveObjectsAfterInstantiation": true
+    });
+    let created =
+        expect_json(app.as_admin(Method::POST, "/instances").json(&body).send().await.unwrap(), StatusCode::OK).await;
+    for field in [
+        "id",
+        "name",
+        "createdDate",
+        "token",
+        "element",
+        "elementId",
+        "tags",
+        "provisionInteractions",
+        "valid",
+        "disabled",
+        "maxCacheSize",
+        "cacheTimeToLive",
+        "providerData",
+        "configuration",
+        "eventsEnabled",
+        "traceLoggingEnabled",
+        "cachingEnabled",
+        "externalAuthentication",
+        "user",
+    ] {
+        assert!(created.get(field).is_some(), "{field} missing from {created}");
+    }
+    assert_eq!(created["name"], "API Instance");
+    assert_eq!(created["tags"], json!(["Docs"]));
+    assert_eq!(created["valid"], true);
+    assert_eq!(created["element"]["key"], "test-idp");
+    assert_eq!(created["externalAuthentication"], "none");
+    assert_eq!(created["user"]["id"], json!(app.first.admin.id.0));
+    let token = created["token"].as_str().unwrap().to_owned();
+    assert_eq!(token.len(), 43);
+    let configuration = &created["configuration"];
+    assert_eq!(configuration["oauth.api.key"], "tether-post");
+    assert_eq!(configuration["oauth.callback.url"], CALLBACK);
+    for secret in ["oauth.api.secret", "oauth.user.token", "oauth.user.refresh_token"] {
+        assert_eq!(configuration[secret], "********", "{secret} is masked");
+    }
+    assert!(configuration["oauth.user.token.expires_at"].is_string());
+
+    let id = created["id"].as_i64().unwrap();
+    let read =
+        expect_json(app.as_admin(Method::GET, &format!("/instances/{id}")).send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(read["token"], token.as_str());
+    assert_eq!(read["configuration"], created["configuration"]);
+
+    // The instance table holds no provider token or instance token in the clear.
+    let stored: String =
+        sqlx::query_scalar("SELECT configuration FROM instances").fetch_one(app.hub.store().pool()).await.unwrap();
+    assert!(!stored.contains(OAUTH_CLIENT_SECRET) && !stored.contains(&token));
+
+    let other = app.hub.create_organization("Other", "boss@other.example", "test").await.unwrap();
+    let hidden = app.as_tenant(&other, Method::GET, &format!("/instances/{id}")).send().await.unwrap();
+    expect_error(hidden, StatusCode::NOT_FOUND, "No instance").await;
+}
+
+async fn a_pkce_flow_needs_its_state_and_is_single_use(backend: Backend) {
+    let (app, provider) = setup(backend, true).await;
+    let (code, state) = code_from(&app, &provider, "&pkce=true").await;
+    let body = |code: &str, state: &str| json!({"name": "PKCE", "providerData": {"code": code, "state": state}, "configuration": oauth_configuration()});
+    let unknown = app
+        .as_admin(Method::POST, "/elements/test-idp/instances")
+        .json(&body(&code, "not-the-state"))
+        .send()
+        .await
+        .unwrap();
+    expect_error(unknown, StatusCode::BAD_REQUEST, "providerData.state:").await;
+    let created =
+        app.as_admin(Method::POST, "/elements/test-idp/instances").json(&body(&code, &state)).send().await.unwrap();
+    expect_json(created, StatusCode::OK).await;
+    let replayed =
+        app.as_admin(Method::POST, "/elements/test-idp/instances").json(&body(&code, &state)).send().await.unwrap();
+    expect_error(replayed, StatusCode::BAD_REQUEST, "providerData.state:").await;
+    assert_eq!(instance_count(&app).await, 1);
+}
+
+async fn a_reused_code_or_a_different_callback_stores_nothing(backend: Backend) {
+    let (app, provider) = setup(backend, false).await;
+    let (code, _) = code_from(&app, &provider, "").await;
+    let body = json!({"element": {"key": "test-idp"}, "name": "First", "providerData": {"code": code}, "configuration": oauth_configuration()});
+    expect_json(app.as_admin(Method::POST, "/instances").json(&body).send().await.unwrap(), StatusCode::OK).await;
+    let reused = app.as_admin(Method::POST, "/instances").json(&body).send().await.unwrap();
+    let message = expect_error(reused, StatusCode::BAD_REQUEST, "refused").await;
+    assert!(!message.is_empty());
+    assert_eq!(instance_count(&app).await, 1);
+
+    let (code, _) = code_from(&app, &provider, "").await;
+    let mut configuration = oauth_configuration();
+    configuration["oauth.callback.url"] = json!("http://127.0.0.1:9/elsewhere");
+    let body = json!({"element": {"key": "test-idp"}, "name": "Second", "providerData": {"code": code}, "configuration": configuration});
+    let mismatched = app.as_admin(Method::POST, "/instances").json(&body).send().await.unwrap();
+    expect_error(mismatched, StatusCode::BAD_REQUEST, "configuration.oauth.callback.url: differs").await;
+    assert_eq!(instance_count(&app).await, 1);
+
+    for (body, needle) in [
+        (json!({"name": "x", "configuration": oauth_configuration()}), "element: required"),
+        (json!({"element": {"key": "test-idp"}, "configuration": oauth_configuration()}), "missing field `name`"),
+        (
+            json!({"element": {"key": "test-idp"}, "name": "x", "configuration": oauth_configuration()}),
+            "providerData.code: required",
+        ),
+        (
+            json!({"element": {"key": "test-idp"}, "name": "x", "providerData": {"code": "c"}}),
+            "configuration.oauth.api.key: required",
+        ),
+        (json!({"element": {"key": "nope"}, "name": "x"}), "No element"),
+        (
+            json!({"element": {"key": "test-idp"}, "name": "x", "configuration": {"colour": "red"}}),
+            "configuration.colour:",
+        ),
+        (json!({"element": {"key": "test-idp"}, "name": 5}), "name: invalid type"),
+    ] {
+        let response = app.as_admin(Method::POST, "/instances").json(&body).send().await.unwrap();
+        let status = response.status();
+        assert!(status.is_client_error(), "{body}: {status}");
+        expect_error(response, status, needle).await;
+    }
+    assert_eq!(instance_count(&app).await, 1);
+}
+
+async fn basic_instances_take_validated_parameters(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let element = json!({
+        "key": "test-basic", "name": "Basic service", "hub": "general", "auth": "basic",
+        "api": {"baseUrl": "https://{account}.example.com/api", "credentials": {"in": "basic"}},
+        "parameters": [
+            {"key": "account", "label": "Account", "pattern": "^[a-z]+$"},
+            {"key": "username", "label": "User name"},
+            {"key": "password", "label": "Password", "type": "password", "secret": true}
+        ],
+        "objects": [{"name": "contacts", "vendorName": "Contact", "type": "object"}]
+    });
+    expect_json(app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap(), StatusCode::OK).await;
+    let body = |configuration: Value| json!({"name": "Basic", "configuration": configuration, "retrieveObjectsAfterInstantiation": true});
+    let created = app
+        .as_admin(Method::POST, "/elements/test-basic/instances")
+        .json(&body(json!({"account": "acme", "username": "ada", "password": "hunter2-hunter2"})))
+        .send()
+        .await
+        .unwrap();
+    let created = expect_json(created, StatusCode::OK).await;
+    assert_eq!(created["configuration"]["username"], "ada");
+    assert_eq!(created["configuration"]["password"], "********");
+    assert_eq!(created["objects"][0]["name"], "contacts");
+    let missing = app
+        .as_admin(Method::POST, "/elements/test-basic/instances")
+        .json(&body(json!({"account": "acme", "username": "ada"})))
+        .send()
+        .await
+        .unwrap();
+    expect_error(missing, StatusCode::BAD_REQUEST, "configuration.password: required").await;
+    let pattern = app
+        .as_admin(Method::POST, "/elements/test-basic/instances")
+        .json(&body(json!({"account": "ACME!", "username": "ada", "password": "p"})))
+        .send()
+        .await
+        .unwrap();
+    expect_error(pattern, StatusCode::BAD_REQUEST, "account: does not match").await;
+    let unknown = app
+        .as_admin(Method::POST, "/elements/test-basic/instances")
+        .json(&body(json!({"colour": "red"})))
+        .send()
+        .await
+        .unwrap();
+    expect_error(unknown, StatusCode::BAD_REQUEST, "colour: is not a parameter").await;
+    assert_eq!(instance_count(&app).await, 1);
+}
+
+async fn an_existing_refresh_token_provisions_an_instance(backend: Backend) {
+    let (app, provider) = setup(backend, false).await;
+    let (code, _) = code_from(&app, &provider, "").await;
+    let tokens: Value = reqwest::Client::new()
+        .post(format!("{}/token", provider.issuer))
+        .form(&[
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", CALLBACK),
+            ("client_id", "tether-post"),
+            ("client_secret", OAUTH_CLIENT_SECRET),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut configuration = oauth_configuration();
+    configuration["oauth.user.refresh_token"] = tokens["refresh_token"].clone();
+    let body = json!({"element": {"key": "test-idp"}, "name": "Imported", "externalAuthentication": "initial", "configuration": configuration});
+    let created =
+        expect_json(app.as_admin(Method::POST, "/instances").json(&body).send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(created["externalAuthentication"], "initial");
+    assert_eq!(created["configuration"]["oauth.user.refresh_token"], "********");
+
+    let mut bogus = oauth_configuration();
+    bogus["oauth.user.refresh_token"] = json!("not-a-refresh-token");
+    let body = json!({"element": {"key": "test-idp"}, "name": "Bogus", "externalAuthentication": "initial", "configuration": bogus});
+    let refused = app.as_admin(Method::POST, "/instances").json(&body).send().await.unwrap();
+    let response: Value = refused.json().await.unwrap();
+    assert!(response["providerMessage"].as_str().unwrap().contains("invalid_grant"), "{response}");
+    assert_eq!(instance_count(&app).await, 1);
+}
