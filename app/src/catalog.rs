@@ -7,21 +7,14 @@
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use std::collections::BTreeMap;
-use std::fmt;
 
 /// Values Tether fills in itself, whatever the element.
 pub const BUILT_IN_PLACEHOLDERS: [&str; 3] = ["clientId", "clientSecret", "random"];
 
-/// Identifies an element, built-in or custom.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct ElementId(pub i64);
-
-impl fmt::Display for ElementId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+numeric_id!(
+    /// Identifies an element, built-in or custom.
+    ElementId
+);
 
 /// How a user proves who they are to the provider.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]

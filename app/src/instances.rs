@@ -9,16 +9,10 @@ use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fmt;
 
-/// Identifies an instance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct InstanceId(pub i64);
-
-impl fmt::Display for InstanceId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        self.0.fmt(f)
-    }
-}
+numeric_id!(
+    /// Identifies an instance.
+    InstanceId
+);
 
 /// What the masked value of a secret configuration item reads.
 pub const MASK: &str = "********";

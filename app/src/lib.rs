@@ -1,6 +1,22 @@
 //! Tether's console: the pages and components, the domain types both doors share, the hub service interface
 //! (`service`, server side only) and the server functions the pages call.
 
+/// Declares a numeric id newtype. Ids are numbers, as in Cloud Elements' API, so existing clients keep parsing them.
+macro_rules! numeric_id {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[serde(transparent)]
+        pub struct $name(pub i64);
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                self.0.fmt(f)
+            }
+        }
+    };
+}
+
 pub mod catalog;
 pub mod error;
 pub mod instances;

@@ -213,21 +213,7 @@ async fn basic_instances_take_validated_parameters(backend: Backend) {
 async fn an_existing_refresh_token_provisions_an_instance(backend: Backend) {
     let (app, provider) = setup(backend, false).await;
     let (code, _) = code_from(&app, &provider, "").await;
-    let tokens: Value = reqwest::Client::new()
-        .post(format!("{}/token", provider.issuer))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", code.as_str()),
-            ("redirect_uri", CALLBACK),
-            ("client_id", "tether-post"),
-            ("client_secret", OAUTH_CLIENT_SECRET),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tokens: Value = provider.exchange(&code, CALLBACK).await.json().await.unwrap();
     let mut configuration = oauth_configuration();
     configuration["oauth.user.refresh_token"] = tokens["refresh_token"].clone();
     let body = json!({"element": {"key": "test-idp"}, "name": "Imported", "externalAuthentication": "initial", "configuration": configuration});

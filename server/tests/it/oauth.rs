@@ -79,21 +79,7 @@ async fn the_seed_flow_url_leads_to_a_code_the_provider_exchanges(backend: Backe
     assert_eq!(returned["iss"], provider.issuer, "RFC 9207 issuer in the response");
 
     // The code is real: the provider exchanges it for tokens.
-    let tokens: Value = reqwest::Client::new()
-        .post(format!("{}/token", provider.issuer))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", returned["code"].as_str()),
-            ("redirect_uri", CALLBACK),
-            ("client_id", "tether-post"),
-            ("client_secret", OAUTH_CLIENT_SECRET),
-        ])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let tokens: Value = provider.exchange(&returned["code"], CALLBACK).await.json().await.unwrap();
     assert!(tokens["access_token"].is_string() && tokens["refresh_token"].is_string(), "{tokens}");
 
     // The caller's state and scope are passed through.
@@ -121,18 +107,7 @@ async fn pkce_on_request_adds_a_challenge_the_provider_enforces(backend: Backend
     assert_eq!(returned["state"], query["state"]);
 
     // The provider will not exchange that code without the verifier, which only Tether holds, encrypted.
-    let without_verifier = reqwest::Client::new()
-        .post(format!("{}/token", provider.issuer))
-        .form(&[
-            ("grant_type", "authorization_code"),
-            ("code", returned["code"].as_str()),
-            ("redirect_uri", CALLBACK),
-            ("client_id", "tether-post"),
-            ("client_secret", OAUTH_CLIENT_SECRET),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let without_verifier = provider.exchange(&returned["code"], CALLBACK).await;
     assert_eq!(without_verifier.status(), StatusCode::BAD_REQUEST);
     let pending: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM oauth_flows WHERE pkce = 1")
         .fetch_one(app.hub.store().pool())

@@ -340,6 +340,24 @@ impl OAuthProvider {
     }
 }
 
+impl OAuthProvider {
+    /// Exchanges a code at the provider directly, as the `tether-post` client sent back to `redirect_uri`.
+    pub async fn exchange(&self, code: &str, redirect_uri: &str) -> reqwest::Response {
+        reqwest::Client::new()
+            .post(format!("{}/token", self.issuer))
+            .form(&[
+                ("grant_type", "authorization_code"),
+                ("code", code),
+                ("redirect_uri", redirect_uri),
+                ("client_id", "tether-post"),
+                ("client_secret", OAUTH_CLIENT_SECRET),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+}
+
 impl Drop for OAuthProvider {
     fn drop(&mut self) {
         let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
