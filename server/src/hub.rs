@@ -24,17 +24,20 @@ use app::types::{
 };
 use secrecy::{ExposeSecret, SecretString};
 
-/// Turns an unexpected failure into `HubError::Internal`, logging the detail once, here.
+/// Logs an unexpected failure's detail, once, here, and answers the generic `HubError::Internal`.
+pub fn internal_error(error: impl std::fmt::Display) -> HubError {
+    tracing::error!(%error, "internal error");
+    HubError::Internal
+}
+
+/// Turns an unexpected failure into `HubError::Internal` through [`internal_error`].
 pub trait OrInternal<T> {
     fn or_internal(self) -> Result<T, HubError>;
 }
 
 impl<T, E: std::fmt::Display> OrInternal<T> for Result<T, E> {
     fn or_internal(self) -> Result<T, HubError> {
-        self.map_err(|error| {
-            tracing::error!(%error, "internal error");
-            HubError::Internal
-        })
+        self.map_err(internal_error)
     }
 }
 
@@ -223,7 +226,7 @@ fn user_record<'a>(
 fn conflict_or_internal(error: StoreError, message: impl FnOnce() -> String) -> HubError {
     match error {
         StoreError::Conflict => HubError::Conflict(message()),
-        other => Err::<(), _>(other).or_internal().unwrap_err(),
+        other => internal_error(other),
     }
 }
 
