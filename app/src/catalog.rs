@@ -176,6 +176,9 @@ pub struct OAuthSettings {
     /// Whether the provider accepts PKCE (S256).
     #[serde(default = "yes")]
     pub pkce: bool,
+    /// The issuer the provider names in `iss` on its redirect (RFC 9207); a redirect naming another is refused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issuer: Option<String>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub authorization_params: BTreeMap<String, Template>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
@@ -404,6 +407,9 @@ pub struct ElementCard {
     pub popular: bool,
     pub private: bool,
     pub aliases: Vec<String>,
+    /// How many instances of it the caller's organization has.
+    #[serde(default)]
+    pub instances: u32,
 }
 
 /// The filters and page of an element listing.
@@ -585,6 +591,7 @@ mod tests {
                 popular,
                 private: false,
                 aliases: Vec::new(),
+                instances: 0,
             })
         };
         let cards =

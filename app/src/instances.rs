@@ -1,7 +1,7 @@
 //! Element instances as both doors see them: the request that creates one, and the instance in the Cloud Elements
 //! shape (seed 003).
 
-use crate::catalog::{Element, ElementId, ElementObject};
+use crate::catalog::{AuthType, Element, ElementId, ElementObject};
 use crate::types::UserId;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -101,4 +101,199 @@ pub struct Instance {
     pub user: InstanceUser,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub objects: Vec<ElementObject>,
+}
+
+/// Which instance a management call acts on: one named by id, or the one whose token the call carries
+/// (`Authorization: …, Element <token>` on the id-less routes).
+#[derive(Debug)]
+pub enum InstanceTarget {
+    Id(InstanceId),
+    Token(secrecy::SecretString),
+}
+
+/// The filters and page of `GET /instances`.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct InstanceQuery {
+    /// Only instances carrying every one of these tags.
+    pub tags: Vec<String>,
+    /// Only instances of this element (key, alias or id).
+    pub element: Option<String>,
+    /// Starts at 1.
+    pub page: u32,
+    /// At most [`MAX_INSTANCE_PAGE`]; 0 means the default of 200.
+    pub page_size: u32,
+}
+
+/// The most instances one page holds.
+pub const MAX_INSTANCE_PAGE: u32 = 500;
+
+/// The body of `PATCH /instances/{id}`: each field present is changed, the others are kept.
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct InstancePatch {
+    /// Accepted for compatibility; when present it must name the instance's own element.
+    #[serde(default)]
+    pub element: Option<ElementReference>,
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Replaces every tag.
+    #[serde(default)]
+    pub tags: Option<Vec<String>>,
+    /// Values to change, by key. With `providerData.code` the instance re-authenticates.
+    #[serde(default)]
+    pub configuration: Option<BTreeMap<String, Value>>,
+    #[serde(default)]
+    pub provider_data: Option<ProviderData>,
+}
+
+/// One configuration value of an instance, as `GET /instances/{id}/configuration` lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceConfigurationItem {
+    /// Stable for a key: derived from it, so the same key has the same id on every instance.
+    pub id: i64,
+    pub key: String,
+    pub name: String,
+    /// The value, or `********` for a secret.
+    pub property_value: String,
+    pub secret: bool,
+}
+
+/// The item named by its id or its key.
+pub fn find_configuration_item<'a>(
+    items: &'a [InstanceConfigurationItem],
+    item: &str,
+) -> Result<&'a InstanceConfigurationItem, crate::error::HubError> {
+    items
+        .iter()
+        .find(|candidate| candidate.key == item || candidate.id.to_string() == item)
+        .ok_or_else(|| crate::error::HubError::NotFound(format!("The instance has no configuration item {item}")))
+}
+
+/// The body of `PATCH /instances/{id}/configuration/{configId}`.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ConfigurationChange {
+    pub property_value: Value,
+}
+
+/// An organization's saved OAuth app for an element, as answered: the secret is never shown.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct OAuthApp {
+    pub element: String,
+    pub api_key: String,
+    /// Always `********`.
+    pub api_secret: String,
+    pub callback_url: String,
+}
+
+/// The body of `PUT /elements/{keyOrId}/oauth/app`.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct NewOAuthApp {
+    pub api_key: String,
+    pub api_secret: secrecy::SecretString,
+    pub callback_url: String,
+}
+
+impl fmt::Debug for NewOAuthApp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewOAuthApp")
+            .field("api_key", &self.api_key)
+            .field("api_secret", &MASK)
+            .field("callback_url", &self.callback_url)
+            .finish()
+    }
+}
+
+/// What the console's authenticate form sends: a new instance, or the re-authentication of `instance`.
+/// The browser sends it to the server on purpose, so it serializes; its values never print.
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConsoleAuthentication {
+    pub element: String,
+    /// Set to re-authenticate this instance instead of creating one.
+    pub instance: Option<InstanceId>,
+    pub name: String,
+    pub tags: Vec<String>,
+    /// The element's parameters and the OAuth app (`oauth.api.key`, `oauth.api.secret`), by key.
+    pub configuration: BTreeMap<String, String>,
+    /// Saves the OAuth app as the organization's for this element.
+    pub save_oauth_app: bool,
+}
+
+impl fmt::Debug for ConsoleAuthentication {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConsoleAuthentication")
+            .field("element", &self.element)
+            .field("instance", &self.instance)
+            .field("name", &self.name)
+            .field("tags", &self.tags)
+            .field("configuration", &self.configuration.keys().collect::<Vec<_>>())
+            .field("save_oauth_app", &self.save_oauth_app)
+            .finish()
+    }
+}
+
+/// Where the console goes after its authenticate form.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ConsoleNext {
+    /// To the provider, to sign in and consent.
+    Provider { url: String },
+    /// Straight to the instance, which needed no provider.
+    Instance { id: InstanceId },
+}
+
+/// What the provider put on the console's `/oauth/callback` URL.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct OAuthCallback {
+    pub code: Option<String>,
+    pub state: Option<String>,
+    /// The issuer (RFC 9207), when the provider names itself.
+    pub iss: Option<String>,
+    pub error: Option<String>,
+    pub error_description: Option<String>,
+}
+
+impl fmt::Debug for OAuthCallback {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OAuthCallback")
+            .field("code", &self.code.as_ref().map(|_| MASK))
+            .field("state", &self.state.as_ref().map(|_| MASK))
+            .field("iss", &self.iss)
+            .field("error", &self.error)
+            .finish()
+    }
+}
+
+/// An instance as the console's cards show it: no token, no configuration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceCard {
+    pub id: InstanceId,
+    pub name: String,
+    pub element_key: String,
+    pub element_name: String,
+    pub oauth: bool,
+    pub tags: Vec<String>,
+    pub valid: bool,
+    pub disabled: bool,
+    pub created_date: DateTime<Utc>,
+}
+
+impl From<&Instance> for InstanceCard {
+    fn from(instance: &Instance) -> InstanceCard {
+        InstanceCard {
+            id: instance.id,
+            name: instance.name.clone(),
+            element_key: instance.element.key.clone(),
+            element_name: instance.element.name.clone(),
+            oauth: instance.element.authentication.kind == AuthType::OAuth2,
+            tags: instance.tags.clone(),
+            valid: instance.valid,
+            disabled: instance.disabled,
+            created_date: instance.created_date,
+        }
+    }
 }

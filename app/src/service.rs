@@ -5,7 +5,10 @@
 
 use crate::catalog::{Element, ElementCard, ElementDefinition, ElementPage, ElementQuery};
 use crate::error::HubError;
-use crate::instances::{Instance, InstanceId, NewInstance};
+use crate::instances::{
+    ConsoleAuthentication, ConsoleNext, Instance, InstanceConfigurationItem, InstanceId, InstancePatch, InstanceQuery,
+    InstanceTarget, NewInstance, NewOAuthApp, OAuthApp, OAuthCallback,
+};
 use crate::oauth::{AuthorizationRequest, AuthorizationUrl};
 use crate::types::{
     Account, AccountId, ConsoleIdentity, CreatedUser, NewUser, OrganizationId, Role, User, UserId, UserPatch,
@@ -124,8 +127,73 @@ pub trait Hub: Send + Sync + 'static {
         new_instance: NewInstance,
     ) -> Result<Instance, HubError>;
 
+    /// The organization's instances, filtered by tags and element, one page at a time.
+    async fn list_instances(&self, caller: &Caller, query: InstanceQuery) -> Result<Vec<Instance>, HubError>;
+
     /// One of the organization's instances.
-    async fn instance(&self, caller: &Caller, id: InstanceId) -> Result<Instance, HubError>;
+    async fn instance(&self, caller: &Caller, target: &InstanceTarget) -> Result<Instance, HubError>;
+
+    /// Changes an instance's name, tags or configuration; with `providerData.code` it re-authenticates,
+    /// keeping its id and token.
+    async fn update_instance(
+        &self,
+        caller: &Caller,
+        target: &InstanceTarget,
+        patch: InstancePatch,
+    ) -> Result<Instance, HubError>;
+
+    /// Deletes an instance, first revoking its grant at the provider when the element can; its token dies with it.
+    async fn delete_instance(&self, caller: &Caller, target: &InstanceTarget) -> Result<(), HubError>;
+
+    /// Enables or disables an instance; a disabled instance's token is refused.
+    async fn set_instance_enabled(
+        &self,
+        caller: &Caller,
+        target: &InstanceTarget,
+        enabled: bool,
+    ) -> Result<Instance, HubError>;
+
+    /// An instance's configuration values, secrets masked.
+    async fn instance_configuration(
+        &self,
+        caller: &Caller,
+        target: &InstanceTarget,
+    ) -> Result<Vec<InstanceConfigurationItem>, HubError>;
+
+    /// Changes one configuration value, named by item id or key.
+    async fn update_instance_configuration(
+        &self,
+        caller: &Caller,
+        target: &InstanceTarget,
+        item: &str,
+        value: serde_json::Value,
+    ) -> Result<InstanceConfigurationItem, HubError>;
+
+    /// The organization's saved OAuth app for an element, secret masked.
+    async fn oauth_app(&self, caller: &Caller, key_or_id: &str) -> Result<OAuthApp, HubError>;
+
+    /// Saves the organization's OAuth app for an element (admins only).
+    async fn save_oauth_app(&self, caller: &Caller, key_or_id: &str, app: NewOAuthApp) -> Result<OAuthApp, HubError>;
+
+    async fn delete_oauth_app(&self, caller: &Caller, key_or_id: &str) -> Result<(), HubError>;
+
+    /// The console's authenticate form: where the browser goes next. `session` is the console session token,
+    /// which the OAuth flow is bound to; `console_origin` is where the console is reached, for its callback URL.
+    async fn begin_console_authentication(
+        &self,
+        caller: &Caller,
+        session: &SecretString,
+        console_origin: &str,
+        form: ConsoleAuthentication,
+    ) -> Result<ConsoleNext, HubError>;
+
+    /// The console's `/oauth/callback`: completes the flow this session started, once.
+    async fn complete_console_authorization(
+        &self,
+        caller: &Caller,
+        session: &SecretString,
+        callback: OAuthCallback,
+    ) -> Result<InstanceId, HubError>;
 }
 
 /// How the service travels in Leptos context and axum state.

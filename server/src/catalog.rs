@@ -333,6 +333,7 @@ impl CatalogEntry {
             popular: definition.popular,
             private: self.private,
             aliases: definition.aliases.clone(),
+            instances: 0,
         }
     }
 }

@@ -15,7 +15,10 @@ use crate::validate;
 use crate::vault::Vault;
 use app::catalog::{Element, ElementCard, ElementDefinition, ElementPage, ElementQuery};
 use app::error::HubError;
-use app::instances::{Instance, InstanceId, NewInstance};
+use app::instances::{
+    ConsoleAuthentication, ConsoleNext, Instance, InstanceConfigurationItem, InstanceId, InstancePatch, InstanceQuery,
+    InstanceTarget, NewInstance, NewOAuthApp, OAuthApp, OAuthCallback,
+};
 use app::oauth::{AuthorizationRequest, AuthorizationUrl};
 use app::service::{ApiCredentials, Caller, ConsoleSession, Hub};
 use app::types::{
@@ -73,11 +76,13 @@ pub struct HubService {
 }
 
 /// The configuration the hub's operations follow.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct HubSettings {
     pub session_ttl: chrono::Duration,
     /// Which hosts custom elements may name.
     pub element_hosts: HostPolicy,
+    /// Where users reach Tether (`public_url`), for the console's OAuth callback; else the request's own origin.
+    pub public_url: Option<String>,
 }
 
 impl HubSettings {
@@ -85,6 +90,7 @@ impl HubSettings {
         HubSettings {
             session_ttl: chrono::Duration::hours(config.session_ttl_hours),
             element_hosts: if config.allow_private_network { HostPolicy::AllowPrivate } else { HostPolicy::PublicOnly },
+            public_url: config.public_url.as_ref().map(|url| url.trim_end_matches('/').to_owned()),
         }
     }
 }
@@ -469,7 +475,82 @@ impl Hub for HubService {
         self.create_new_instance(caller, element_in_path, new_instance).await
     }
 
-    async fn instance(&self, caller: &Caller, id: InstanceId) -> Result<Instance, HubError> {
-        self.read_instance(caller, id).await
+    async fn list_instances(&self, caller: &Caller, query: InstanceQuery) -> Result<Vec<Instance>, HubError> {
+        self.list_visible_instances(caller, query).await
+    }
+
+    async fn instance(&self, caller: &Caller, target: &InstanceTarget) -> Result<Instance, HubError> {
+        self.read_instance(caller, target).await
+    }
+
+    async fn update_instance(
+        &self,
+        caller: &Caller,
+        target: &InstanceTarget,
+        patch: InstancePatch,
+    ) -> Result<Instance, HubError> {
+        self.patch_instance(caller, target, patch).await
+    }
+
+    async fn delete_instance(&self, caller: &Caller, target: &InstanceTarget) -> Result<(), HubError> {
+        self.remove_instance(caller, target).await
+    }
+
+    async fn set_instance_enabled(
+        &self,
+        caller: &Caller,
+        target: &InstanceTarget,
+        enabled: bool,
+    ) -> Result<Instance, HubError> {
+        self.change_instance_enabled(caller, target, enabled).await
+    }
+
+    async fn instance_configuration(
+        &self,
+        caller: &Caller,
+        target: &InstanceTarget,
+    ) -> Result<Vec<InstanceConfigurationItem>, HubError> {
+        self.configuration_items(caller, target).await
+    }
+
+    async fn update_instance_configuration(
+        &self,
+        caller: &Caller,
+        target: &InstanceTarget,
+        item: &str,
+        value: serde_json::Value,
+    ) -> Result<InstanceConfigurationItem, HubError> {
+        self.change_configuration_item(caller, target, item, value).await
+    }
+
+    async fn oauth_app(&self, caller: &Caller, key_or_id: &str) -> Result<OAuthApp, HubError> {
+        self.saved_app(caller, key_or_id).await
+    }
+
+    async fn save_oauth_app(&self, caller: &Caller, key_or_id: &str, app: NewOAuthApp) -> Result<OAuthApp, HubError> {
+        self.save_app(caller, key_or_id, app).await
+    }
+
+    async fn delete_oauth_app(&self, caller: &Caller, key_or_id: &str) -> Result<(), HubError> {
+        self.delete_saved_app(caller, key_or_id).await
+    }
+
+    async fn begin_console_authentication(
+        &self,
+        caller: &Caller,
+        session: &SecretString,
+        console_origin: &str,
+        form: ConsoleAuthentication,
+    ) -> Result<ConsoleNext, HubError> {
+        self.begin_console_flow(caller, session, console_origin, form).await
+    }
+
+    async fn complete_console_authorization(
+        &self,
+        caller: &Caller,
+        session: &SecretString,
+        callback: OAuthCallback,
+    ) -> Result<InstanceId, HubError> {
+        self.complete_console_flow(caller, session, callback).await
     }
 }

@@ -5,6 +5,7 @@ use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::catalog::{self, MAX_PAGE_SIZE};
 use app::catalog::{AuthType, Element, ElementQuery};
+use app::instances::{NewOAuthApp, OAuthApp};
 use app::oauth::{AuthorizationRequest, AuthorizationUrl};
 use app::service::SharedHub;
 use axum::extract::RawQuery;
@@ -27,6 +28,7 @@ pub fn routes() -> Router<SharedHub> {
         .route("/elements", get(list_elements).post(create_element))
         .route("/elements/{key_or_id}", get(get_element).put(replace_element).delete(delete_element))
         .route("/elements/{key_or_id}/oauth/url", get(authorization_url))
+        .route("/elements/{key_or_id}/oauth/app", get(saved_oauth_app).put(save_oauth_app).delete(delete_oauth_app))
 }
 
 #[derive(Debug, Deserialize)]
@@ -146,4 +148,30 @@ async fn authorization_url(
 ) -> ApiResult<Json<AuthorizationUrl>> {
     let request = authorization_request(query.as_deref().unwrap_or_default())?;
     Ok(Json(hub.authorization_url(&auth.caller, &key_or_id, request).await?))
+}
+
+async fn saved_oauth_app(
+    State(hub): State<SharedHub>,
+    auth: ApiCaller,
+    ApiPath(key_or_id): ApiPath<String>,
+) -> ApiResult<Json<OAuthApp>> {
+    Ok(Json(hub.oauth_app(&auth.caller, &key_or_id).await?))
+}
+
+async fn save_oauth_app(
+    State(hub): State<SharedHub>,
+    auth: ApiCaller,
+    ApiPath(key_or_id): ApiPath<String>,
+    ApiJson(app): ApiJson<NewOAuthApp>,
+) -> ApiResult<Json<OAuthApp>> {
+    Ok(Json(hub.save_oauth_app(&auth.caller, &key_or_id, app).await?))
+}
+
+async fn delete_oauth_app(
+    State(hub): State<SharedHub>,
+    auth: ApiCaller,
+    ApiPath(key_or_id): ApiPath<String>,
+) -> ApiResult<StatusCode> {
+    hub.delete_oauth_app(&auth.caller, &key_or_id).await?;
+    Ok(StatusCode::NO_CONTENT)
 }

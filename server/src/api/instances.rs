@@ -1,19 +1,78 @@
-//! `/instances`: authenticating element instances and reading them back.
+//! `/instances`: authenticating element instances, and reading, listing, changing, disabling and deleting them,
+//! by id or through the `Element` token of the id-less routes.
 
 use super::auth::ApiCaller;
-use super::error::ApiResult;
+use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath};
-use app::instances::{Instance, InstanceId, NewInstance};
+use app::error::HubError;
+use app::instances::{
+    ConfigurationChange, Instance, InstanceConfigurationItem, InstanceId, InstancePatch, InstanceQuery, InstanceTarget,
+    MAX_INSTANCE_PAGE, NewInstance, find_configuration_item,
+};
 use app::service::SharedHub;
-use axum::extract::State;
-use axum::routing::{get, post};
+use axum::extract::{RawQuery, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post, put};
 use axum::{Json, Router};
 
 pub fn routes() -> Router<SharedHub> {
     Router::new()
-        .route("/instances", post(create_instance))
+        .route(
+            "/instances",
+            post(create_instance)
+                .get(list_or_token_instance)
+                .patch(update_token_instance)
+                .put(update_token_instance)
+                .delete(delete_token_instance),
+        )
+        .route("/instances/configuration", get(token_instance_configuration))
         .route("/elements/{key_or_id}/instances", post(create_element_instance))
-        .route("/instances/{id}", get(get_instance))
+        .route("/instances/{id}", get(get_instance).patch(update_instance).put(update_instance).delete(delete_instance))
+        .route("/instances/{id}/enabled", put(enable_instance).delete(disable_instance))
+        .route("/instances/{id}/configuration", get(instance_configuration))
+        .route(
+            "/instances/{id}/configuration/{item}",
+            get(instance_configuration_item).patch(update_instance_configuration_item),
+        )
+}
+
+/// The instance the id-less routes act on: the one whose token the `Authorization` header carries.
+fn token_target(auth: ApiCaller) -> Result<(app::service::Caller, InstanceTarget), ApiError> {
+    let token = auth.element.ok_or_else(|| {
+        HubError::Unauthorized("this route acts on the instance named by `Authorization: …, Element <token>`".into())
+    })?;
+    Ok((auth.caller, InstanceTarget::Token(token)))
+}
+
+/// Reads `tags[]` (repeatable), `element`, `page` and `pageSize`; anything else is refused by name.
+fn parse_instance_query(raw: Option<&str>) -> Result<InstanceQuery, ApiError> {
+    let mut query = InstanceQuery::default();
+    let number = |name: &str, value: &str| {
+        value
+            .parse::<u32>()
+            .map_err(|_| ApiError::bad_request(format!("{name}: must be a whole number, not `{value}`")))
+    };
+    for (name, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        match name.as_ref() {
+            "tags[]" | "tags" => query.tags.push(value.into_owned()),
+            "element" => query.element = Some(value.into_owned()),
+            "page" => query.page = number("page", &value)?,
+            "pageSize" => query.page_size = number("pageSize", &value)?,
+            other => {
+                return Err(ApiError::bad_request(format!(
+                    "{other}: unknown query parameter; use tags[], element, page or pageSize"
+                )));
+            }
+        }
+    }
+    if raw.is_some_and(|raw| raw.contains("page=")) && query.page == 0 {
+        return Err(ApiError::bad_request("page: starts at 1"));
+    }
+    if query.page_size > MAX_INSTANCE_PAGE {
+        return Err(ApiError::bad_request(format!("pageSize: at most {MAX_INSTANCE_PAGE}")));
+    }
+    Ok(query)
 }
 
 async fn create_instance(
@@ -33,10 +92,131 @@ async fn create_element_instance(
     Ok(Json(hub.create_instance(&auth.caller, Some(&key_or_id), new_instance).await?))
 }
 
+/// With an `Element` token, that instance; without, the organization's instances.
+async fn list_or_token_instance(
+    State(hub): State<SharedHub>,
+    auth: ApiCaller,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Response> {
+    if auth.element.is_some() {
+        let (caller, target) = token_target(auth)?;
+        return Ok(Json(hub.instance(&caller, &target).await?).into_response());
+    }
+    let query = parse_instance_query(raw.as_deref())?;
+    Ok(Json(hub.list_instances(&auth.caller, query).await?).into_response())
+}
+
 async fn get_instance(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
     ApiPath(id): ApiPath<InstanceId>,
 ) -> ApiResult<Json<Instance>> {
-    Ok(Json(hub.instance(&auth.caller, id).await?))
+    Ok(Json(hub.instance(&auth.caller, &InstanceTarget::Id(id)).await?))
+}
+
+async fn update_instance(
+    State(hub): State<SharedHub>,
+    auth: ApiCaller,
+    ApiPath(id): ApiPath<InstanceId>,
+    ApiJson(patch): ApiJson<InstancePatch>,
+) -> ApiResult<Json<Instance>> {
+    Ok(Json(hub.update_instance(&auth.caller, &InstanceTarget::Id(id), patch).await?))
+}
+
+async fn update_token_instance(
+    State(hub): State<SharedHub>,
+    auth: ApiCaller,
+    ApiJson(patch): ApiJson<InstancePatch>,
+) -> ApiResult<Json<Instance>> {
+    let (caller, target) = token_target(auth)?;
+    Ok(Json(hub.update_instance(&caller, &target, patch).await?))
+}
+
+async fn delete_instance(
+    State(hub): State<SharedHub>,
+    auth: ApiCaller,
+    ApiPath(id): ApiPath<InstanceId>,
+) -> ApiResult<StatusCode> {
+    hub.delete_instance(&auth.caller, &InstanceTarget::Id(id)).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn delete_token_instance(State(hub): State<SharedHub>, auth: ApiCaller) -> ApiResult<StatusCode> {
+    let (caller, target) = token_target(auth)?;
+    hub.delete_instance(&caller, &target).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn enable_instance(
+    State(hub): State<SharedHub>,
+    auth: ApiCaller,
+    ApiPath(id): ApiPath<InstanceId>,
+) -> ApiResult<Json<Instance>> {
+    Ok(Json(hub.set_instance_enabled(&auth.caller, &InstanceTarget::Id(id), true).await?))
+}
+
+async fn disable_instance(
+    State(hub): State<SharedHub>,
+    auth: ApiCaller,
+    ApiPath(id): ApiPath<InstanceId>,
+) -> ApiResult<Json<Instance>> {
+    Ok(Json(hub.set_instance_enabled(&auth.caller, &InstanceTarget::Id(id), false).await?))
+}
+
+async fn instance_configuration(
+    State(hub): State<SharedHub>,
+    auth: ApiCaller,
+    ApiPath(id): ApiPath<InstanceId>,
+) -> ApiResult<Json<Vec<InstanceConfigurationItem>>> {
+    Ok(Json(hub.instance_configuration(&auth.caller, &InstanceTarget::Id(id)).await?))
+}
+
+async fn token_instance_configuration(
+    State(hub): State<SharedHub>,
+    auth: ApiCaller,
+) -> ApiResult<Json<Vec<InstanceConfigurationItem>>> {
+    let (caller, target) = token_target(auth)?;
+    Ok(Json(hub.instance_configuration(&caller, &target).await?))
+}
+
+async fn instance_configuration_item(
+    State(hub): State<SharedHub>,
+    auth: ApiCaller,
+    ApiPath((id, item)): ApiPath<(InstanceId, String)>,
+) -> ApiResult<Json<InstanceConfigurationItem>> {
+    let items = hub.instance_configuration(&auth.caller, &InstanceTarget::Id(id)).await?;
+    Ok(Json(find_configuration_item(&items, &item)?.clone()))
+}
+
+async fn update_instance_configuration_item(
+    State(hub): State<SharedHub>,
+    auth: ApiCaller,
+    ApiPath((id, item)): ApiPath<(InstanceId, String)>,
+    ApiJson(change): ApiJson<ConfigurationChange>,
+) -> ApiResult<Json<InstanceConfigurationItem>> {
+    let target = InstanceTarget::Id(id);
+    Ok(Json(hub.update_instance_configuration(&auth.caller, &target, &item, change.property_value).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_list_query_reads_repeated_tags_and_refuses_the_unknown() {
+        let query = parse_instance_query(Some("tags%5B%5D=a&tags[]=b&element=sfdc&page=2&pageSize=5")).unwrap();
+        assert_eq!(query.tags, vec!["a", "b"]);
+        assert_eq!(query.element.as_deref(), Some("sfdc"));
+        assert_eq!((query.page, query.page_size), (2, 5));
+        assert_eq!(parse_instance_query(None).unwrap(), InstanceQuery::default());
+        for (raw, needle) in [
+            ("colour=red", "colour: unknown query parameter"),
+            ("page=x", "page: must be a whole number"),
+            ("page=0", "page: starts at 1"),
+            ("pageSize=100000", "pageSize: at most"),
+        ] {
+            let error = parse_instance_query(Some(raw)).unwrap_err();
+            assert!(error.message.contains(needle), "{raw}: {}", error.message);
+        }
+    }
 }

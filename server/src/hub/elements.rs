@@ -50,7 +50,15 @@ impl HubService {
         entries.sort_by_cached_key(|entry| {
             (!entry.private, !entry.definition.popular, entry.definition.name.to_lowercase())
         });
-        Ok(entries.into_iter().map(CatalogEntry::to_card).collect())
+        let counts = self.store.instance_counts(caller.organization_id).await.or_internal()?;
+        Ok(entries
+            .into_iter()
+            .map(|entry| {
+                let mut card = entry.to_card();
+                card.instances = counts.get(&entry.id).map_or(0, |count| u32::try_from(*count).unwrap_or(u32::MAX));
+                card
+            })
+            .collect())
     }
 
     fn require_admin(caller: &Caller) -> Result<(), HubError> {

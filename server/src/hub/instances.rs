@@ -1,7 +1,7 @@
 //! The hub's element instances: creating one (exchanging an OAuth code, or taking basic, API-key and custom
-//! parameters) and reading it back in the Cloud Elements shape.
+//! parameters), and reading, listing, changing, re-authenticating, disabling and deleting them.
 
-use super::oauth::{SealedFlow, resolve_parameters};
+use super::oauth::{ConsolePending, SealedFlow, resolve_parameters};
 use super::{HubService, OrInternal};
 use crate::catalog::CatalogEntry;
 use crate::secrets;
@@ -9,22 +9,29 @@ use crate::store::instances::InstanceRecord;
 use crate::store::oauth_flows::StoredFlow;
 use crate::token_client::{ClientCredentials, TokenEndpoint, TokenError, TokenSet};
 use crate::validate;
-use app::catalog::{AuthType, OAuthSettings, Template};
+use app::catalog::{AuthType, ElementDefinition, OAuthSettings, Template};
 use app::error::HubError;
-use app::instances::{Instance, InstanceId, InstanceUser, MASK, NewInstance};
+use app::instances::{
+    Instance, InstanceConfigurationItem, InstanceId, InstancePatch, InstanceQuery, InstanceTarget, InstanceUser, MASK,
+    MAX_INSTANCE_PAGE, NewInstance, OAuthCallback, find_configuration_item,
+};
 use app::service::Caller;
 use app::types::RevealedSecret;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
 fn bad(field: &str, problem: impl std::fmt::Display) -> HubError {
     HubError::BadRequest(format!("{field}: {problem}"))
 }
 
-/// The OAuth configuration keys an instance takes, besides the element's own parameters.
+/// The OAuth configuration keys a caller may give, besides the element's own parameters.
 const OAUTH_KEYS: [&str; 5] =
     ["oauth.api.key", "oauth.api.secret", "oauth.callback.url", "oauth.scope", "oauth.user.refresh_token"];
+
+/// How many instances a page holds when the caller does not say.
+const DEFAULT_INSTANCE_PAGE: u32 = 200;
 
 /// A provider's failure as the API answers it: refusals are the caller's to fix (400), the rest are 502.
 fn provider_error(error: TokenError) -> HubError {
@@ -37,15 +44,16 @@ fn provider_error(error: TokenError) -> HubError {
 
 /// Configuration values as text: strings, numbers and booleans are accepted.
 fn configuration_text(configuration: BTreeMap<String, Value>) -> Result<BTreeMap<String, String>, HubError> {
-    configuration
-        .into_iter()
-        .map(|(key, value)| match value {
-            Value::String(text) => Ok((key, text)),
-            Value::Number(number) => Ok((key, number.to_string())),
-            Value::Bool(flag) => Ok((key, flag.to_string())),
-            _ => Err(bad(&format!("configuration.{key}"), "must be a string, number or boolean")),
-        })
-        .collect()
+    configuration.into_iter().map(|(key, value)| Ok((key.clone(), value_text(&key, value)?))).collect()
+}
+
+fn value_text(key: &str, value: Value) -> Result<String, HubError> {
+    match value {
+        Value::String(text) => Ok(text),
+        Value::Number(number) => Ok(number.to_string()),
+        Value::Bool(flag) => Ok(flag.to_string()),
+        _ => Err(bad(&format!("configuration.{key}"), "must be a string, number or boolean")),
+    }
 }
 
 /// The configuration as stored and answered (secrets masked), and the secret values for the vault.
@@ -57,12 +65,39 @@ struct SplitConfiguration {
 
 impl SplitConfiguration {
     fn plain(&mut self, key: &str, value: String) {
+        self.secrets.remove(key);
         self.shown.insert(key.to_owned(), value);
     }
 
     fn secret(&mut self, key: &str, value: &SecretString) {
         self.shown.insert(key.to_owned(), MASK.to_owned());
         self.secrets.insert(key.to_owned(), value.expose_secret().to_owned());
+    }
+
+    /// Every value in the clear: the shown ones with the secrets in place of their masks.
+    fn values(&self) -> BTreeMap<String, String> {
+        let mut values = self.shown.clone();
+        values.extend(self.secrets.iter().map(|(key, value)| (key.clone(), value.clone())));
+        values
+    }
+
+    /// Adds the element's parameter values, masking the secret ones; a required parameter must have a value.
+    fn parameters(
+        &mut self,
+        definition: &ElementDefinition,
+        values: &BTreeMap<String, String>,
+    ) -> Result<(), HubError> {
+        for parameter in &definition.parameters {
+            match values.get(&parameter.key) {
+                Some(value) if parameter.secret => self.secret(&parameter.key, &SecretString::from(value.clone())),
+                Some(value) => self.plain(&parameter.key, value.clone()),
+                None if parameter.required => {
+                    return Err(bad(&format!("configuration.{}", parameter.key), "required"));
+                }
+                None => {}
+            }
+        }
+        Ok(())
     }
 }
 
@@ -80,18 +115,62 @@ fn fill(field: &str, template: &Template, values: &BTreeMap<String, String>) -> 
         .ok_or_else(|| bad(field, "needs parameters the instance does not have"))
 }
 
-fn token_endpoint(oauth: &OAuthSettings, values: &BTreeMap<String, String>) -> Result<TokenEndpoint, HubError> {
+/// A provider endpoint that takes the OAuth client's credentials: the token URL, or the revoke URL.
+fn client_endpoint(
+    field: &str,
+    url: &Template,
+    oauth: &OAuthSettings,
+    values: &BTreeMap<String, String>,
+) -> Result<TokenEndpoint, HubError> {
     let extra = oauth
         .token_params
         .iter()
         .map(|(name, template)| Ok((name.clone(), fill(&format!("oauth.tokenParams.{name}"), template, values)?)))
         .collect::<Result<_, HubError>>()?;
-    Ok(TokenEndpoint {
-        url: fill("oauth.tokenUrl", &oauth.token_url, values)?,
-        auth: oauth.token_auth,
-        body: oauth.token_body,
-        extra,
-    })
+    Ok(TokenEndpoint { url: fill(field, url, values)?, auth: oauth.token_auth, body: oauth.token_body, extra })
+}
+
+fn validate_tags(tags: &[String]) -> Result<Vec<String>, HubError> {
+    tags.iter().enumerate().map(|(index, tag)| validate::required_name(&format!("tags[{index}]"), tag, 64)).collect()
+}
+
+/// A configuration item's id: derived from its key, so the same key has the same id on every instance.
+fn configuration_item_id(key: &str) -> i64 {
+    let digest = Sha256::digest(key.as_bytes());
+    i64::from(u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]))
+}
+
+fn oauth_settings(entry: &CatalogEntry) -> Result<&OAuthSettings, HubError> {
+    match (entry.definition.auth, &entry.definition.oauth) {
+        (AuthType::OAuth2, Some(oauth)) => Ok(oauth),
+        _ => Err(bad("element", format!("{} does not authenticate with OAuth 2.0", entry.definition.key))),
+    }
+}
+
+/// Refuses configuration keys that are neither OAuth settings nor the element's parameters.
+fn refuse_unknown_oauth_settings(
+    definition: &ElementDefinition,
+    given: &BTreeMap<String, String>,
+) -> Result<(), HubError> {
+    match given
+        .keys()
+        .find(|key| !OAUTH_KEYS.contains(&key.as_str()) && !definition.parameters.iter().any(|p| &p.key == *key))
+    {
+        Some(unknown) => {
+            Err(bad(&format!("configuration.{unknown}"), format!("is not a setting of element {}", definition.key)))
+        }
+        None => Ok(()),
+    }
+}
+
+/// How an instance gets its provider tokens.
+pub(super) enum Grant {
+    /// A code from the API flow; its pending flow, if any, is found by `state` (or the element key).
+    Code { code: SecretString, state: Option<String> },
+    /// A code from the console flow, whose pending flow was already checked and used up.
+    CheckedCode { code: SecretString, verifier: Option<String>, parameters: BTreeMap<String, String> },
+    /// `externalAuthentication: initial`: the refresh token given in the configuration.
+    RefreshToken,
 }
 
 impl HubService {
@@ -139,17 +218,35 @@ impl HubService {
         Ok(Some((flow, sealed)))
     }
 
-    /// Gets the tokens of a new OAuth 2.0 instance, and fills its configuration.
-    async fn authorize_oauth_instance(
+    /// Fills in the organization's saved OAuth app when the caller names no client.
+    pub(super) async fn with_saved_app(
         &self,
         caller: &Caller,
         entry: &CatalogEntry,
-        new: &NewInstance,
-        given: &BTreeMap<String, String>,
-        split: &mut SplitConfiguration,
+        given: &mut BTreeMap<String, String>,
     ) -> Result<(), HubError> {
-        let oauth = entry.definition.oauth.as_ref().ok_or(HubError::Internal)?;
-        let initial = new.external_authentication.as_deref() == Some("initial");
+        if given.contains_key("oauth.api.key") || given.contains_key("oauth.api.secret") {
+            return Ok(());
+        }
+        if let Some((client, callback_url)) = self.saved_oauth_client(caller, entry).await? {
+            given.insert("oauth.api.key".into(), client.id);
+            given.insert("oauth.api.secret".into(), client.secret.expose_secret().to_owned());
+            given.entry("oauth.callback.url".into()).or_insert(callback_url);
+        }
+        Ok(())
+    }
+
+    /// Gets an OAuth 2.0 instance's tokens, and fills its configuration.
+    async fn authorize_oauth(
+        &self,
+        caller: &Caller,
+        entry: &CatalogEntry,
+        grant: Grant,
+        given: &BTreeMap<String, String>,
+    ) -> Result<SplitConfiguration, HubError> {
+        let oauth = oauth_settings(entry)?;
+        let definition = &*entry.definition;
+        refuse_unknown_oauth_settings(definition, given)?;
         let client = ClientCredentials {
             id: required(given, "oauth.api.key", "the OAuth client id")?,
             secret: SecretString::from(required(given, "oauth.api.secret", "the OAuth client secret")?),
@@ -159,28 +256,28 @@ impl HubService {
             .filter(|(key, _)| !OAUTH_KEYS.contains(&key.as_str()))
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
-        let tokens: TokenSet = if initial {
-            let refresh_token =
-                SecretString::from(required(given, "oauth.user.refresh_token", "the refresh token to provision from")?);
-            let values = resolve_parameters(&entry.definition, &parameters)?;
-            let endpoint = token_endpoint(oauth, &values)?;
-            self.token_client
-                .refresh(&endpoint, &client, &refresh_token, &oauth.capture)
-                .await
-                .map_err(provider_error)?
-        } else {
-            let code = new
-                .provider_data
-                .code
-                .clone()
-                .ok_or_else(|| bad("providerData.code", "required: the code the provider sent to the callback"))?;
-            let callback_url = required(given, "oauth.callback.url", "the redirect URI")?;
-            let flow =
-                self.matching_flow(caller, entry, new.provider_data.state.as_deref(), &client, &callback_url).await?;
-            let verifier = match &flow {
-                Some((stored, sealed)) => {
-                    for (key, value) in &sealed.parameters {
-                        parameters.entry(key.clone()).or_insert_with(|| value.clone());
+        let mut split = SplitConfiguration::default();
+        let tokens: TokenSet = match grant {
+            Grant::RefreshToken => {
+                let refresh_token = SecretString::from(required(
+                    given,
+                    "oauth.user.refresh_token",
+                    "the refresh token to provision from",
+                )?);
+                let values = resolve_parameters(definition, &parameters)?;
+                let endpoint = client_endpoint("oauth.tokenUrl", &oauth.token_url, oauth, &values)?;
+                self.token_client
+                    .refresh(&endpoint, &client, &refresh_token, &oauth.capture)
+                    .await
+                    .map_err(provider_error)?
+            }
+            Grant::Code { code, state } => {
+                let callback_url = required(given, "oauth.callback.url", "the redirect URI")?;
+                let flow = self.matching_flow(caller, entry, state.as_deref(), &client, &callback_url).await?;
+                let mut verifier = None;
+                if let Some((stored, sealed)) = flow {
+                    for (key, value) in sealed.parameters {
+                        parameters.entry(key).or_insert(value);
                     }
                     if stored.pkce {
                         // A PKCE flow is single-use: its code is exchanged once, whatever the outcome.
@@ -189,28 +286,21 @@ impl HubService {
                             .await
                             .or_internal()?;
                     }
-                    sealed.verifier.clone().map(SecretString::from)
+                    verifier = sealed.verifier.map(SecretString::from);
                 }
-                None => None,
-            };
-            let values = resolve_parameters(&entry.definition, &parameters)?;
-            let endpoint = token_endpoint(oauth, &values)?;
-            split.plain("oauth.callback.url", callback_url.clone());
-            self.token_client
-                .exchange_code(&endpoint, &client, &code, &callback_url, verifier.as_ref(), &oauth.capture)
-                .await
-                .map_err(provider_error)?
-        };
-        let values = resolve_parameters(&entry.definition, &parameters)?;
-        for parameter in &entry.definition.parameters {
-            if let Some(value) = values.get(&parameter.key) {
-                if parameter.secret {
-                    split.secret(&parameter.key, &SecretString::from(value.clone()));
-                } else {
-                    split.plain(&parameter.key, value.clone());
-                }
+                self.exchange(entry, &client, &code, &callback_url, verifier, &parameters, &mut split).await?
             }
-        }
+            Grant::CheckedCode { code, verifier, parameters: flow_parameters } => {
+                let callback_url = required(given, "oauth.callback.url", "the redirect URI")?;
+                for (key, value) in flow_parameters {
+                    parameters.entry(key).or_insert(value);
+                }
+                let verifier = verifier.map(SecretString::from);
+                self.exchange(entry, &client, &code, &callback_url, verifier, &parameters, &mut split).await?
+            }
+        };
+        let values = resolve_parameters(definition, &parameters)?;
+        split.parameters(definition, &values)?;
         split.plain("oauth.api.key", client.id.clone());
         split.secret("oauth.api.secret", &client.secret);
         split.plain("oauth.scope", tokens.scope.clone().unwrap_or_else(|| oauth.scopes.join(&oauth.scope_separator)));
@@ -218,7 +308,7 @@ impl HubService {
         let refresh = tokens
             .refresh_token
             .clone()
-            .or_else(|| initial.then(|| SecretString::from(given["oauth.user.refresh_token"].clone())));
+            .or_else(|| given.get("oauth.user.refresh_token").map(|token| SecretString::from(token.clone())));
         if let Some(refresh) = &refresh {
             split.secret("oauth.user.refresh_token", refresh);
         }
@@ -228,7 +318,41 @@ impl HubService {
         for (field, value) in &tokens.captured {
             split.plain(field, value.clone());
         }
-        Ok(())
+        Ok(split)
+    }
+
+    /// Exchanges a code at the element's token endpoint.
+    #[allow(clippy::too_many_arguments)]
+    async fn exchange(
+        &self,
+        entry: &CatalogEntry,
+        client: &ClientCredentials,
+        code: &SecretString,
+        callback_url: &str,
+        verifier: Option<SecretString>,
+        parameters: &BTreeMap<String, String>,
+        split: &mut SplitConfiguration,
+    ) -> Result<TokenSet, HubError> {
+        let oauth = oauth_settings(entry)?;
+        let values = resolve_parameters(&entry.definition, parameters)?;
+        let endpoint = client_endpoint("oauth.tokenUrl", &oauth.token_url, oauth, &values)?;
+        split.plain("oauth.callback.url", callback_url.to_owned());
+        self.token_client
+            .exchange_code(&endpoint, client, code, callback_url, verifier.as_ref(), &oauth.capture)
+            .await
+            .map_err(provider_error)
+    }
+
+    /// Takes a basic, API-key or custom element's parameters.
+    fn take_parameters(entry: &CatalogEntry, given: &BTreeMap<String, String>) -> Result<SplitConfiguration, HubError> {
+        let definition = &*entry.definition;
+        if matches!(definition.auth, AuthType::OAuth1 | AuthType::OAuth2) {
+            return Err(bad("element", format!("{} uses an authentication Tether cannot perform yet", definition.key)));
+        }
+        let values = resolve_parameters(definition, given)?;
+        let mut split = SplitConfiguration::default();
+        split.parameters(definition, &values)?;
+        Ok(split)
     }
 
     pub(super) async fn create_new_instance(
@@ -248,54 +372,48 @@ impl HubService {
         };
         let entry = self.visible_element(caller, &key_or_id).await?;
         let name = validate::required_name("name", &new.name, 200)?;
-        for (index, tag) in new.tags.iter().enumerate() {
-            validate::required_name(&format!("tags[{index}]"), tag, 64)?;
-        }
+        let tags = validate_tags(&new.tags)?;
         let external = new.external_authentication.clone().unwrap_or_else(|| "none".into());
-        if !matches!(external.as_str(), "none" | "initial") {
-            return Err(bad("externalAuthentication", "must be none or initial"));
-        }
-        let given = configuration_text(new.configuration.clone())?;
-        let definition = &*entry.definition;
-        let mut split = SplitConfiguration::default();
-        match (definition.auth, &definition.oauth) {
-            (AuthType::OAuth2, Some(_)) => {
-                if let Some(unknown) = given.keys().find(|key| {
-                    !OAUTH_KEYS.contains(&key.as_str()) && !definition.parameters.iter().any(|p| &p.key == *key)
-                }) {
-                    return Err(bad(
-                        &format!("configuration.{unknown}"),
-                        format!("is not a setting of element {}", definition.key),
-                    ));
-                }
-                self.authorize_oauth_instance(caller, &entry, &new, &given, &mut split).await?;
+        let initial = match external.as_str() {
+            "none" => false,
+            "initial" => true,
+            _ => return Err(bad("externalAuthentication", "must be none or initial")),
+        };
+        let mut given = configuration_text(new.configuration)?;
+        let split = match (&entry.definition.oauth, entry.definition.auth) {
+            (Some(_), AuthType::OAuth2) => {
+                refuse_unknown_oauth_settings(&entry.definition, &given)?;
+                self.with_saved_app(caller, &entry, &mut given).await?;
+                let grant = if initial {
+                    Grant::RefreshToken
+                } else {
+                    let code = new.provider_data.code.clone().ok_or_else(|| {
+                        bad("providerData.code", "required: the code the provider sent to the callback")
+                    })?;
+                    Grant::Code { code, state: new.provider_data.state.clone() }
+                };
+                self.authorize_oauth(caller, &entry, grant, &given).await?
             }
-            (AuthType::OAuth1, _) | (AuthType::OAuth2, None) => {
-                return Err(bad(
-                    "element",
-                    format!("{} uses an authentication Tether cannot perform yet", definition.key),
-                ));
-            }
-            _ => {
-                if external == "initial" {
-                    return Err(bad("externalAuthentication", "initial needs an OAuth 2.0 element"));
-                }
-                let values = resolve_parameters(definition, &given)?;
-                for parameter in &definition.parameters {
-                    match values.get(&parameter.key) {
-                        Some(value) if parameter.secret => {
-                            split.secret(&parameter.key, &SecretString::from(value.clone()))
-                        }
-                        Some(value) => split.plain(&parameter.key, value.clone()),
-                        None if parameter.required => {
-                            return Err(bad(&format!("configuration.{}", parameter.key), "required"));
-                        }
-                        None => {}
-                    }
-                }
-            }
-        }
+            _ if initial => return Err(bad("externalAuthentication", "initial needs an OAuth 2.0 element")),
+            _ => Self::take_parameters(&entry, &given)?,
+        };
+        let objects =
+            if new.retrieve_objects_after_instantiation { entry.definition.objects.clone() } else { Vec::new() };
+        self.insert_new_instance(caller, &entry, name, tags, split, objects, external).await
+    }
 
+    /// Stores a new instance with a fresh token, and answers it.
+    #[allow(clippy::too_many_arguments)]
+    async fn insert_new_instance(
+        &self,
+        caller: &Caller,
+        entry: &CatalogEntry,
+        name: String,
+        tags: Vec<String>,
+        split: SplitConfiguration,
+        objects: Vec<app::catalog::ElementObject>,
+        external_authentication: String,
+    ) -> Result<Instance, HubError> {
         let token = secrets::generate_secret();
         let token_vault_id =
             self.vault.put(Some(caller.organization_id), "instance.token", &token).await.or_internal()?;
@@ -316,22 +434,29 @@ impl HubService {
             token_vault_id,
             secrets_vault_id,
             configuration: split.shown,
-            tags: new.tags.clone(),
-            objects: if new.retrieve_objects_after_instantiation { definition.objects.clone() } else { Vec::new() },
+            tags,
+            objects,
             valid: true,
             disabled: false,
-            external_authentication: external,
+            external_authentication,
             created_at: 0,
         };
-        let stored = self.store.insert_instance(&record).await.or_internal()?;
-        self.audit(
-            caller.organization_id,
-            format!("user:{}", caller.user_id),
-            "instance.created",
-            format!("instance:{}", stored.id),
-        )
-        .await?;
-        self.instance_view(stored, &entry, token).await
+        let stored = match self.store.insert_instance(&record).await {
+            Ok(stored) => stored,
+            Err(error) => {
+                // Nothing refers to the new vault entries; drop them rather than leave them behind.
+                for id in [token_vault_id, secrets_vault_id] {
+                    let _ = self.vault.remove(id).await;
+                }
+                return Err(super::internal_error(error));
+            }
+        };
+        self.audit_instance(caller, "instance.created", stored.id).await?;
+        self.instance_view(stored, entry, token).await
+    }
+
+    async fn audit_instance(&self, caller: &Caller, action: &str, id: InstanceId) -> Result<(), HubError> {
+        self.audit(caller.organization_id, format!("user:{}", caller.user_id), action, format!("instance:{id}")).await
     }
 
     async fn instance_view(
@@ -370,11 +495,377 @@ impl HubService {
         })
     }
 
-    pub(super) async fn read_instance(&self, caller: &Caller, id: InstanceId) -> Result<Instance, HubError> {
-        let not_found = || HubError::NotFound(format!("No instance with id {id}"));
-        let record = self.store.instance(caller.organization_id, id).await.or_internal()?.ok_or_else(not_found)?;
+    /// The instance a call names: by id within the caller's organization, or by the `Element` token it carries.
+    /// A token is found by its digest through a unique index, so the lookup's time tells nothing about the token.
+    pub(super) async fn target_instance(
+        &self,
+        caller: &Caller,
+        target: &InstanceTarget,
+    ) -> Result<(InstanceRecord, CatalogEntry), HubError> {
+        let record = match target {
+            InstanceTarget::Id(id) => self
+                .store
+                .instance(caller.organization_id, *id)
+                .await
+                .or_internal()?
+                .ok_or_else(|| HubError::NotFound(format!("No instance with id {id}")))?,
+            InstanceTarget::Token(token) => {
+                let record = self
+                    .store
+                    .instance_by_token_hash(&secrets::digest(token))
+                    .await
+                    .or_internal()?
+                    .filter(|record| record.organization_id == caller.organization_id)
+                    .ok_or_else(|| {
+                        HubError::Unauthorized("The Element token names no instance of this organization".into())
+                    })?;
+                if record.disabled {
+                    return Err(HubError::Forbidden(format!("Instance {} is disabled", record.id)));
+                }
+                record
+            }
+        };
         let entry = self.visible_element(caller, &record.element_id.to_string()).await?;
+        Ok((record, entry))
+    }
+
+    async fn view_of(
+        &self,
+        caller: &Caller,
+        record: InstanceRecord,
+        entry: &CatalogEntry,
+    ) -> Result<Instance, HubError> {
         let token = self.vault.read(record.token_vault_id, &format!("user:{}", caller.user_id)).await.or_internal()?;
-        self.instance_view(record, &entry, token).await
+        self.instance_view(record, entry, token).await
+    }
+
+    pub(super) async fn read_instance(&self, caller: &Caller, target: &InstanceTarget) -> Result<Instance, HubError> {
+        let (record, entry) = self.target_instance(caller, target).await?;
+        self.view_of(caller, record, &entry).await
+    }
+
+    pub(super) async fn list_visible_instances(
+        &self,
+        caller: &Caller,
+        query: InstanceQuery,
+    ) -> Result<Vec<Instance>, HubError> {
+        let element = match &query.element {
+            Some(key_or_id) => Some(self.visible_element(caller, key_or_id).await?.id),
+            None => None,
+        };
+        if query.page_size > MAX_INSTANCE_PAGE {
+            return Err(bad("pageSize", format!("at most {MAX_INSTANCE_PAGE}")));
+        }
+        let page_size = if query.page_size == 0 { DEFAULT_INSTANCE_PAGE } else { query.page_size } as usize;
+        let skip = (query.page.max(1) as usize - 1) * page_size;
+        let records = self.store.instances(caller.organization_id, element).await.or_internal()?;
+        let mut instances = Vec::new();
+        for record in records
+            .into_iter()
+            .filter(|record| query.tags.iter().all(|tag| record.tags.contains(tag)))
+            .skip(skip)
+            .take(page_size)
+        {
+            let entry = self.visible_element(caller, &record.element_id.to_string()).await?;
+            instances.push(self.view_of(caller, record, &entry).await?);
+        }
+        Ok(instances)
+    }
+
+    /// An instance's configuration with its secrets in the clear, for re-authenticating and revoking.
+    async fn configuration_of(&self, caller: &Caller, record: &InstanceRecord) -> Result<SplitConfiguration, HubError> {
+        let secrets =
+            self.vault.read(record.secrets_vault_id, &format!("user:{}", caller.user_id)).await.or_internal()?;
+        let secrets: BTreeMap<String, String> = serde_json::from_str(secrets.expose_secret()).or_internal()?;
+        Ok(SplitConfiguration { shown: record.configuration.clone(), secrets })
+    }
+
+    /// Writes a changed instance and its secrets, and answers it.
+    async fn store_changes(
+        &self,
+        caller: &Caller,
+        mut record: InstanceRecord,
+        entry: &CatalogEntry,
+        split: Option<SplitConfiguration>,
+    ) -> Result<Instance, HubError> {
+        if let Some(split) = split {
+            let secrets_json = SecretString::from(serde_json::to_string(&split.secrets).or_internal()?);
+            self.vault.replace(record.secrets_vault_id, &secrets_json).await.or_internal()?;
+            record.configuration = split.shown;
+        }
+        if !self.store.update_instance(&record).await.or_internal()? {
+            return Err(HubError::NotFound(format!("No instance with id {}", record.id)));
+        }
+        self.audit_instance(caller, "instance.updated", record.id).await?;
+        self.view_of(caller, record, entry).await
+    }
+
+    /// New provider tokens for an existing instance: same id, same token, `valid` again.
+    async fn reauthenticate(
+        &self,
+        caller: &Caller,
+        mut record: InstanceRecord,
+        entry: &CatalogEntry,
+        grant: Grant,
+        changes: BTreeMap<String, String>,
+    ) -> Result<Instance, HubError> {
+        let current = self.configuration_of(caller, &record).await?.values();
+        let definition = &*entry.definition;
+        let mut given: BTreeMap<String, String> = current
+            .into_iter()
+            .filter(|(key, _)| {
+                matches!(key.as_str(), "oauth.api.key" | "oauth.api.secret" | "oauth.callback.url")
+                    || definition.parameters.iter().any(|parameter| &parameter.key == key)
+            })
+            .collect();
+        given.extend(changes);
+        let split = self.authorize_oauth(caller, entry, grant, &given).await?;
+        record.valid = true;
+        let instance = self.store_changes(caller, record, entry, Some(split)).await?;
+        self.audit_instance(caller, "instance.reauthenticated", instance.id).await?;
+        Ok(instance)
+    }
+
+    pub(super) async fn patch_instance(
+        &self,
+        caller: &Caller,
+        target: &InstanceTarget,
+        patch: InstancePatch,
+    ) -> Result<Instance, HubError> {
+        let (mut record, entry) = self.target_instance(caller, target).await?;
+        if let Some(reference) = &patch.element {
+            let named = reference.key.clone().or(reference.id.map(|id| id.to_string()));
+            if named.is_some_and(|named| !entry.is_named(&named)) {
+                return Err(bad("element", format!("instance {} is of element {}", record.id, entry.definition.key)));
+            }
+        }
+        if patch.name.is_none()
+            && patch.tags.is_none()
+            && patch.configuration.is_none()
+            && patch.provider_data.as_ref().is_none_or(|data| data.code.is_none())
+        {
+            return Err(bad("body", "nothing to change; send name, tags, configuration or providerData.code"));
+        }
+        if let Some(name) = &patch.name {
+            record.name = validate::required_name("name", name, 200)?;
+        }
+        if let Some(tags) = &patch.tags {
+            record.tags = validate_tags(tags)?;
+        }
+        let changes = configuration_text(patch.configuration.unwrap_or_default())?;
+        if let Some(code) = patch.provider_data.as_ref().and_then(|data| data.code.clone()) {
+            oauth_settings(&entry)?;
+            let state = patch.provider_data.and_then(|data| data.state);
+            return self.reauthenticate(caller, record, &entry, Grant::Code { code, state }, changes).await;
+        }
+        let split = if changes.is_empty() {
+            None
+        } else {
+            Some(self.changed_parameters(caller, &record, &entry, changes).await?)
+        };
+        self.store_changes(caller, record, &entry, split).await
+    }
+
+    /// Applies changed parameter values without re-authenticating; OAuth settings need a new code.
+    async fn changed_parameters(
+        &self,
+        caller: &Caller,
+        record: &InstanceRecord,
+        entry: &CatalogEntry,
+        changes: BTreeMap<String, String>,
+    ) -> Result<SplitConfiguration, HubError> {
+        let definition = &*entry.definition;
+        for key in changes.keys() {
+            if definition.parameters.iter().any(|parameter| &parameter.key == key) {
+                continue;
+            }
+            let problem = if key.starts_with("oauth.") {
+                "changes only by re-authenticating: send it with providerData.code".to_owned()
+            } else {
+                format!("is not a setting of element {}", definition.key)
+            };
+            return Err(bad(&format!("configuration.{key}"), problem));
+        }
+        let mut split = self.configuration_of(caller, record).await?;
+        let mut parameters: BTreeMap<String, String> = split
+            .values()
+            .into_iter()
+            .filter(|(key, _)| definition.parameters.iter().any(|parameter| &parameter.key == key))
+            .collect();
+        parameters.extend(changes);
+        let values = resolve_parameters(definition, &parameters)?;
+        split.parameters(definition, &values)?;
+        Ok(split)
+    }
+
+    pub(super) async fn change_instance_enabled(
+        &self,
+        caller: &Caller,
+        target: &InstanceTarget,
+        enabled: bool,
+    ) -> Result<Instance, HubError> {
+        let (mut record, entry) = match target {
+            // Enabling must reach a disabled instance, which its own token cannot name.
+            InstanceTarget::Token(_) if enabled => {
+                return Err(bad("instance", "enable a disabled instance through /instances/{id}/enabled"));
+            }
+            _ => self.target_instance(caller, target).await?,
+        };
+        record.disabled = !enabled;
+        self.store_changes(caller, record, &entry, None).await
+    }
+
+    pub(super) async fn remove_instance(&self, caller: &Caller, target: &InstanceTarget) -> Result<(), HubError> {
+        let (record, entry) = self.target_instance(caller, target).await?;
+        if let (Some(oauth), AuthType::OAuth2) = (&entry.definition.oauth, entry.definition.auth)
+            && let Some(revoke_url) = &oauth.revoke_url
+        {
+            let values = self.configuration_of(caller, &record).await?.values();
+            self.revoke_grant(oauth, revoke_url, &values, record.id).await;
+        }
+        if !self.store.delete_instance(caller.organization_id, record.id).await.or_internal()? {
+            return Err(HubError::NotFound(format!("No instance with id {}", record.id)));
+        }
+        for id in [record.token_vault_id, record.secrets_vault_id] {
+            self.vault.remove(id).await.or_internal()?;
+        }
+        self.audit_instance(caller, "instance.deleted", record.id).await
+    }
+
+    /// Revokes the instance's grant at the provider (RFC 7009): the refresh token, else the access token.
+    /// A provider that fails to answer does not keep the instance alive; the failure is logged.
+    async fn revoke_grant(
+        &self,
+        oauth: &OAuthSettings,
+        revoke_url: &Template,
+        values: &BTreeMap<String, String>,
+        id: InstanceId,
+    ) {
+        let (Some(client_id), Some(client_secret)) = (values.get("oauth.api.key"), values.get("oauth.api.secret"))
+        else {
+            return;
+        };
+        let client = ClientCredentials { id: client_id.clone(), secret: SecretString::from(client_secret.clone()) };
+        let (token, hint) = match (values.get("oauth.user.refresh_token"), values.get("oauth.user.token")) {
+            (Some(refresh), _) => (refresh, "refresh_token"),
+            (None, Some(access)) => (access, "access_token"),
+            (None, None) => return,
+        };
+        let outcome = match client_endpoint("oauth.revokeUrl", revoke_url, oauth, values) {
+            Ok(endpoint) => self
+                .token_client
+                .revoke(&endpoint, &client, &SecretString::from(token.clone()), hint)
+                .await
+                .map_err(|error| error.to_string()),
+            Err(error) => Err(error.to_string()),
+        };
+        if let Err(error) = outcome {
+            tracing::warn!(instance = %id, %error, "revoking the instance's grant at the provider failed");
+        }
+    }
+
+    pub(super) async fn configuration_items(
+        &self,
+        caller: &Caller,
+        target: &InstanceTarget,
+    ) -> Result<Vec<InstanceConfigurationItem>, HubError> {
+        let (record, entry) = self.target_instance(caller, target).await?;
+        let names: BTreeMap<String, String> =
+            entry.to_element().configuration.into_iter().map(|item| (item.key, item.name)).collect();
+        Ok(record
+            .configuration
+            .into_iter()
+            .map(|(key, value)| InstanceConfigurationItem {
+                id: configuration_item_id(&key),
+                name: names.get(&key).cloned().unwrap_or_else(|| key.clone()),
+                secret: value == MASK,
+                property_value: value,
+                key,
+            })
+            .collect())
+    }
+
+    /// Changes one configuration value, named by its item id or its key.
+    pub(super) async fn change_configuration_item(
+        &self,
+        caller: &Caller,
+        target: &InstanceTarget,
+        item: &str,
+        value: Value,
+    ) -> Result<InstanceConfigurationItem, HubError> {
+        let items = self.configuration_items(caller, target).await?;
+        let found = find_configuration_item(&items, item)?;
+        let value = value_text(&found.key, value)?;
+        let patch = InstancePatch {
+            configuration: Some(BTreeMap::from([(found.key.clone(), Value::String(value))])),
+            ..InstancePatch::default()
+        };
+        let instance = self.patch_instance(caller, target, patch).await?;
+        let property_value = instance.configuration.get(&found.key).cloned().unwrap_or_default();
+        Ok(InstanceConfigurationItem { property_value, ..found.clone() })
+    }
+
+    /// Completes the console's authorization: checks the flow is this session's and unused, then creates or
+    /// re-authenticates the instance.
+    pub(super) async fn complete_console_flow(
+        &self,
+        caller: &Caller,
+        session: &SecretString,
+        callback: OAuthCallback,
+    ) -> Result<InstanceId, HubError> {
+        const EXPIRED: &str = "This authorization has expired or was already completed; start it again";
+        let state = callback.state.filter(|state| !state.is_empty()).ok_or_else(|| bad("state", "missing"))?;
+        let state_hash = secrets::digest(&SecretString::from(state));
+        let flow = self
+            .store
+            .pending_oauth_flow(caller.organization_id, &state_hash)
+            .await
+            .or_internal()?
+            .ok_or_else(|| HubError::BadRequest(EXPIRED.into()))?;
+        let sealed = self.vault.unseal(&flow.sealed).await.or_internal()?;
+        let sealed: SealedFlow = serde_json::from_str(sealed.expose_secret()).or_internal()?;
+        let pending: ConsolePending = match sealed.console {
+            Some(pending) if pending.session_hash == secrets::digest(session) => pending,
+            _ => return Err(HubError::BadRequest(EXPIRED.into())),
+        };
+        // Used once, whatever happens next.
+        self.store.delete_oauth_flows(caller.organization_id, &state_hash).await.or_internal()?;
+        if let Some(error) = callback.error {
+            let detail = callback.error_description.map(|text| format!(": {text}")).unwrap_or_default();
+            let message = if error == "access_denied" {
+                format!("Access was denied at the provider ({error}{detail}); no instance was created")
+            } else {
+                format!("The provider did not authorize ({error}{detail})")
+            };
+            return Err(HubError::BadRequest(message));
+        }
+        let entry = self.visible_element(caller, &flow.element_id.to_string()).await?;
+        let oauth = oauth_settings(&entry)?;
+        if let (Some(expected), Some(named)) = (&oauth.issuer, &callback.iss)
+            && expected != named
+        {
+            return Err(bad("iss", format!("the redirect names issuer {named}, not the element's {expected}")));
+        }
+        let code = SecretString::from(callback.code.ok_or_else(|| bad("code", "missing from the redirect"))?);
+        let grant = Grant::CheckedCode { code, verifier: sealed.verifier, parameters: sealed.parameters };
+        match pending.instance {
+            Some(id) => {
+                let (record, entry) = self.target_instance(caller, &InstanceTarget::Id(id)).await?;
+                Ok(self.reauthenticate(caller, record, &entry, grant, pending.configuration).await?.id)
+            }
+            None => {
+                let split = self.authorize_oauth(caller, &entry, grant, &pending.configuration).await?;
+                let created = self.insert_new_instance(
+                    caller,
+                    &entry,
+                    pending.name,
+                    pending.tags,
+                    split,
+                    Vec::new(),
+                    "none".into(),
+                );
+                Ok(created.await?.id)
+            }
+        }
     }
 }

@@ -1,11 +1,17 @@
-//! The hub's OAuth 2.0 authorization step: the provider URL a user is sent to, and the pending flow behind it.
+//! The hub's OAuth 2.0 authorization step: the provider URL a user is sent to, the pending flow behind it, the
+//! console's own flow, and the OAuth apps organizations save.
 
 use super::{HubService, OrInternal};
 use crate::catalog::CatalogEntry;
 use crate::secrets;
+use crate::store::oauth_apps::OAuthAppRecord;
 use crate::store::oauth_flows::StoredFlow;
+use crate::token_client::ClientCredentials;
 use app::catalog::{AuthType, ElementDefinition, Template};
 use app::error::HubError;
+use app::instances::{
+    ConsoleAuthentication, ConsoleNext, InstanceId, InstanceTarget, MASK, NewInstance, NewOAuthApp, OAuthApp,
+};
 use app::oauth::{AuthorizationRequest, AuthorizationUrl};
 use app::service::Caller;
 use base64::Engine as _;
@@ -29,6 +35,32 @@ pub struct SealedFlow {
     pub verifier: Option<String>,
     /// The element parameter values the URL was made with.
     pub parameters: BTreeMap<String, String>,
+    /// Set for the console's own flow.
+    #[serde(default)]
+    pub console: Option<ConsolePending>,
+}
+
+/// What the console's flow carries to its callback: whose session started it, and the instance to make.
+#[derive(Serialize, Deserialize)]
+pub struct ConsolePending {
+    /// The digest of the console session that started the flow; only that session may complete it.
+    pub session_hash: String,
+    /// The instance to re-authenticate, or none to create one.
+    pub instance: Option<InstanceId>,
+    pub name: String,
+    pub tags: Vec<String>,
+    /// The OAuth app and parameter values, by configuration key.
+    pub configuration: BTreeMap<String, String>,
+}
+
+/// The path of the console's OAuth redirect landing page.
+pub const CONSOLE_CALLBACK_PATH: &str = "/oauth/callback";
+
+fn callback_url_problem(callback_url: &str) -> Option<&'static str> {
+    match url::Url::parse(callback_url) {
+        Ok(parsed) if matches!(parsed.scheme(), "https" | "http") && parsed.fragment().is_none() => None,
+        _ => Some("must be an absolute http(s) URL without a fragment"),
+    }
 }
 
 /// The S256 challenge of a PKCE verifier.
@@ -89,9 +121,28 @@ impl HubService {
         &self,
         caller: &Caller,
         key_or_id: &str,
-        request: AuthorizationRequest,
+        mut request: AuthorizationRequest,
     ) -> Result<AuthorizationUrl, HubError> {
         let entry: CatalogEntry = self.visible_element(caller, key_or_id).await?;
+        if request.client_id.is_none()
+            && request.client_secret.is_none()
+            && let Some((client, callback_url)) = self.saved_oauth_client(caller, &entry).await?
+        {
+            request.client_id = Some(client.id);
+            request.client_secret = Some(client.secret);
+            request.callback_url = request.callback_url.or(Some(callback_url));
+        }
+        self.start_flow(caller, &entry, request, None).await
+    }
+
+    /// Builds the provider URL and stores the pending flow; `console` marks the console's own flow.
+    async fn start_flow(
+        &self,
+        caller: &Caller,
+        entry: &CatalogEntry,
+        request: AuthorizationRequest,
+        console: Option<ConsolePending>,
+    ) -> Result<AuthorizationUrl, HubError> {
         let definition = &*entry.definition;
         let oauth = match (definition.auth, &definition.oauth) {
             (AuthType::OAuth2, Some(oauth)) => oauth,
@@ -106,9 +157,8 @@ impl HubService {
             .filter(|secret| !secret.expose_secret().trim().is_empty())
             .ok_or_else(|| bad("apiSecret", "required: the OAuth client secret"))?;
         let callback_url = request.callback_url.ok_or_else(|| bad("callbackUrl", "required: the redirect URI"))?;
-        match url::Url::parse(&callback_url) {
-            Ok(parsed) if matches!(parsed.scheme(), "https" | "http") && parsed.fragment().is_none() => {}
-            _ => return Err(bad("callbackUrl", "must be an absolute http(s) URL without a fragment")),
+        if let Some(problem) = callback_url_problem(&callback_url) {
+            return Err(bad("callbackUrl", problem));
         }
 
         let mut given = request.parameters;
@@ -132,10 +182,10 @@ impl HubService {
         let mut url = url::Url::parse(&base).map_err(|error| bad("oauth.authorizationUrl", error))?;
 
         let verifier = request.pkce.then(secrets::generate_secret);
-        let state = match (request.state, &verifier) {
-            (Some(state), _) if !state.is_empty() => state,
-            // A PKCE flow is found again by its state, so each one needs its own.
-            (_, Some(_)) => secrets::generate_secret().expose_secret().to_owned(),
+        let state = match request.state {
+            Some(state) if !state.is_empty() => state,
+            // A PKCE flow and a console flow are found again by their state, so each one needs its own.
+            _ if verifier.is_some() || console.is_some() => secrets::generate_secret().expose_secret().to_owned(),
             _ => definition.key.clone(),
         };
         let scope = request.scope.unwrap_or_else(|| oauth.scopes.join(&oauth.scope_separator));
@@ -160,7 +210,8 @@ impl HubService {
             }
         }
 
-        let sealed = SealedFlow { verifier: verifier.map(|v| v.expose_secret().to_owned()), parameters: values };
+        let sealed =
+            SealedFlow { verifier: verifier.map(|v| v.expose_secret().to_owned()), parameters: values, console };
         let sealed = SecretString::from(serde_json::to_string(&sealed).or_internal()?);
         let flow = StoredFlow {
             organization_id: caller.organization_id,
@@ -175,6 +226,210 @@ impl HubService {
         };
         self.store.insert_oauth_flow(&flow).await.or_internal()?;
         Ok(AuthorizationUrl { oauth_url: url.to_string(), element: definition.key.clone() })
+    }
+
+    /// The console's authenticate form: an OAuth 2.0 element sends the browser to the provider (always with a
+    /// fresh state bound to this session, and with PKCE unless the provider refuses it); any other element's
+    /// instance is made, or re-configured, at once.
+    pub(super) async fn begin_console_flow(
+        &self,
+        caller: &Caller,
+        session: &SecretString,
+        console_origin: &str,
+        form: ConsoleAuthentication,
+    ) -> Result<ConsoleNext, HubError> {
+        let entry = self.visible_element(caller, &form.element).await?;
+        let existing = match form.instance {
+            Some(id) => {
+                let (record, of) = self.target_instance(caller, &InstanceTarget::Id(id)).await?;
+                if of.id != entry.id {
+                    return Err(bad("instance", format!("instance {id} is not of element {}", entry.definition.key)));
+                }
+                Some(record)
+            }
+            None => None,
+        };
+        let mut configuration = form.configuration;
+        configuration.retain(|_, value| !value.trim().is_empty());
+        let oauth = match (&entry.definition.oauth, entry.definition.auth) {
+            (Some(oauth), AuthType::OAuth2) => oauth,
+            _ => {
+                let id = match existing {
+                    Some(record) => {
+                        let patch = app::instances::InstancePatch {
+                            configuration: Some(configuration.into_iter().map(|(k, v)| (k, v.into())).collect()),
+                            ..Default::default()
+                        };
+                        self.patch_instance(caller, &InstanceTarget::Id(record.id), patch).await?.id
+                    }
+                    None => {
+                        let new = NewInstance {
+                            element: None,
+                            name: form.name,
+                            provider_data: Default::default(),
+                            configuration: configuration.into_iter().map(|(k, v)| (k, v.into())).collect(),
+                            tags: form.tags,
+                            external_authentication: None,
+                            retrieve_objects_after_instantiation: false,
+                        };
+                        self.create_new_instance(caller, Some(&entry.id.to_string()), new).await?.id
+                    }
+                };
+                return Ok(ConsoleNext::Instance { id });
+            }
+        };
+        let (name, tags) = match &existing {
+            Some(record) => (record.name.clone(), record.tags.clone()),
+            None => (
+                crate::validate::required_name("name", &form.name, 200)?,
+                form.tags
+                    .iter()
+                    .enumerate()
+                    .map(|(index, tag)| crate::validate::required_name(&format!("tags[{index}]"), tag, 64))
+                    .collect::<Result<_, _>>()?,
+            ),
+        };
+        let callback_url =
+            format!("{}{CONSOLE_CALLBACK_PATH}", self.settings.public_url.as_deref().unwrap_or(console_origin));
+        if let Some(problem) = callback_url_problem(&callback_url) {
+            return Err(bad("callbackUrl", problem));
+        }
+        if form.save_oauth_app {
+            let app = NewOAuthApp {
+                api_key: configuration.get("oauth.api.key").cloned().unwrap_or_default(),
+                api_secret: SecretString::from(configuration.get("oauth.api.secret").cloned().unwrap_or_default()),
+                callback_url: callback_url.clone(),
+            };
+            self.save_app(caller, &entry.id.to_string(), app).await?;
+        }
+        self.with_saved_app(caller, &entry, &mut configuration).await?;
+        for (key, what) in [("oauth.api.key", "the OAuth client id"), ("oauth.api.secret", "the OAuth client secret")] {
+            if !configuration.contains_key(key) {
+                return Err(bad(&format!("configuration.{key}"), format!("required: {what}, or a saved OAuth app")));
+            }
+        }
+        configuration.insert("oauth.callback.url".into(), callback_url.clone());
+        let parameters = configuration
+            .iter()
+            .filter(|(key, _)| !key.starts_with("oauth."))
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        let request = AuthorizationRequest {
+            client_id: configuration.get("oauth.api.key").cloned(),
+            client_secret: configuration.get("oauth.api.secret").cloned().map(SecretString::from),
+            callback_url: Some(callback_url),
+            state: None,
+            scope: configuration.get("oauth.scope").cloned(),
+            site_address: None,
+            pkce: oauth.pkce,
+            parameters,
+        };
+        let pending = ConsolePending {
+            session_hash: secrets::digest(session),
+            instance: existing.map(|record| record.id),
+            name,
+            tags,
+            configuration,
+        };
+        let url = self.start_flow(caller, &entry, request, Some(pending)).await?;
+        Ok(ConsoleNext::Provider { url: url.oauth_url })
+    }
+
+    /// The organization's saved OAuth client for the element, and its callback URL.
+    pub(super) async fn saved_oauth_client(
+        &self,
+        caller: &Caller,
+        entry: &CatalogEntry,
+    ) -> Result<Option<(ClientCredentials, String)>, HubError> {
+        let Some(app) = self.store.oauth_app(caller.organization_id, entry.id).await.or_internal()? else {
+            return Ok(None);
+        };
+        let secret = self.vault.read(app.secret_vault_id, &format!("user:{}", caller.user_id)).await.or_internal()?;
+        Ok(Some((ClientCredentials { id: app.client_id, secret }, app.callback_url)))
+    }
+
+    fn app_view(entry: &CatalogEntry, app: OAuthAppRecord) -> OAuthApp {
+        OAuthApp {
+            element: entry.definition.key.clone(),
+            api_key: app.client_id,
+            api_secret: MASK.into(),
+            callback_url: app.callback_url,
+        }
+    }
+
+    pub(super) async fn saved_app(&self, caller: &Caller, key_or_id: &str) -> Result<OAuthApp, HubError> {
+        let entry = self.visible_element(caller, key_or_id).await?;
+        let app = self.store.oauth_app(caller.organization_id, entry.id).await.or_internal()?.ok_or_else(|| {
+            HubError::NotFound(format!("The organization has no saved OAuth app for {}", entry.definition.key))
+        })?;
+        Ok(Self::app_view(&entry, app))
+    }
+
+    /// Saves (or replaces) the organization's OAuth app for an element; admins only.
+    pub(super) async fn save_app(
+        &self,
+        caller: &Caller,
+        key_or_id: &str,
+        app: NewOAuthApp,
+    ) -> Result<OAuthApp, HubError> {
+        if !caller.is_admin() {
+            return Err(HubError::Forbidden("Only an organization admin may save an OAuth app".into()));
+        }
+        let entry = self.visible_element(caller, key_or_id).await?;
+        if entry.definition.auth != AuthType::OAuth2 {
+            return Err(bad("element", format!("{} does not authenticate with OAuth 2.0", entry.definition.key)));
+        }
+        let client_id = crate::validate::required_name("apiKey", &app.api_key, 500)?;
+        if app.api_secret.expose_secret().trim().is_empty() {
+            return Err(bad("apiSecret", "required: the OAuth client secret"));
+        }
+        if let Some(problem) = callback_url_problem(&app.callback_url) {
+            return Err(bad("callbackUrl", problem));
+        }
+        let secret_vault_id = match self.store.oauth_app(caller.organization_id, entry.id).await.or_internal()? {
+            Some(existing) => {
+                self.vault.replace(existing.secret_vault_id, &app.api_secret).await.or_internal()?;
+                existing.secret_vault_id
+            }
+            None => {
+                self.vault.put(Some(caller.organization_id), "oauth_app.secret", &app.api_secret).await.or_internal()?
+            }
+        };
+        let record = OAuthAppRecord {
+            organization_id: caller.organization_id,
+            element_id: entry.id,
+            client_id,
+            secret_vault_id,
+            callback_url: app.callback_url,
+        };
+        self.store.save_oauth_app(&record).await.or_internal()?;
+        self.audit(
+            caller.organization_id,
+            format!("user:{}", caller.user_id),
+            "oauth_app.saved",
+            format!("element:{}", entry.id),
+        )
+        .await?;
+        Ok(Self::app_view(&entry, record))
+    }
+
+    pub(super) async fn delete_saved_app(&self, caller: &Caller, key_or_id: &str) -> Result<(), HubError> {
+        if !caller.is_admin() {
+            return Err(HubError::Forbidden("Only an organization admin may remove an OAuth app".into()));
+        }
+        let entry = self.visible_element(caller, key_or_id).await?;
+        let app = self.store.oauth_app(caller.organization_id, entry.id).await.or_internal()?.ok_or_else(|| {
+            HubError::NotFound(format!("The organization has no saved OAuth app for {}", entry.definition.key))
+        })?;
+        self.store.delete_oauth_app(caller.organization_id, entry.id).await.or_internal()?;
+        self.vault.remove(app.secret_vault_id).await.or_internal()?;
+        self.audit(
+            caller.organization_id,
+            format!("user:{}", caller.user_id),
+            "oauth_app.deleted",
+            format!("element:{}", entry.id),
+        )
+        .await
     }
 }
 

@@ -95,4 +95,74 @@ impl Store {
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(organization.0).bind(id.0).fetch_optional(self.pool()).await?;
         Ok(row.as_ref().map(record_from_row).transpose()?)
     }
+
+    /// The instance whose token has this digest, in any organization. The digest is looked up through the unique
+    /// index, so the time taken does not depend on how much of a guessed token is right.
+    pub async fn instance_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<InstanceRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM instances WHERE token_hash = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(token_hash).fetch_optional(self.pool()).await?;
+        Ok(row.as_ref().map(record_from_row).transpose()?)
+    }
+
+    /// The organization's instances, oldest first, optionally of one element only.
+    pub async fn instances(
+        &self,
+        organization: OrganizationId,
+        element: Option<ElementId>,
+    ) -> StoreResult<Vec<InstanceRecord>> {
+        let sql = format!(
+            "SELECT {COLUMNS} FROM instances WHERE organization_id = $1 AND ($2 = 0 OR element_id = $2) ORDER BY id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(organization.0)
+            .bind(element.map_or(0, |element| element.0))
+            .fetch_all(self.pool())
+            .await?;
+        Ok(rows.iter().map(record_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// How many instances the organization has of each element.
+    pub async fn instance_counts(&self, organization: OrganizationId) -> StoreResult<BTreeMap<ElementId, i64>> {
+        let rows = sqlx::query(
+            "SELECT element_id, COUNT(*) AS count FROM instances WHERE organization_id = $1 GROUP BY element_id",
+        )
+        .bind(organization.0)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| Ok((ElementId(row.try_get("element_id")?), row.try_get("count")?)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(Into::into)
+    }
+
+    /// Writes an instance's changeable fields: name, configuration, tags, objects and the state flags.
+    pub async fn update_instance(&self, record: &InstanceRecord) -> StoreResult<bool> {
+        let updated = sqlx::query(
+            "UPDATE instances SET name = $1, configuration = $2, tags = $3, objects = $4, valid = $5, disabled = $6, \
+             external_authentication = $7, updated_at = $8 WHERE organization_id = $9 AND id = $10",
+        )
+        .bind(&record.name)
+        .bind(serde_json::to_string(&record.configuration).expect("strings serialize"))
+        .bind(serde_json::to_string(&record.tags).expect("strings serialize"))
+        .bind(serde_json::to_string(&record.objects).expect("objects serialize"))
+        .bind(i64::from(record.valid))
+        .bind(i64::from(record.disabled))
+        .bind(&record.external_authentication)
+        .bind(now_millis())
+        .bind(record.organization_id.0)
+        .bind(record.id.0)
+        .execute(self.pool())
+        .await?;
+        Ok(updated.rows_affected() == 1)
+    }
+
+    /// Removes an instance's row; its vault entries are the caller's to remove.
+    pub async fn delete_instance(&self, organization: OrganizationId, id: InstanceId) -> StoreResult<bool> {
+        let deleted = sqlx::query("DELETE FROM instances WHERE organization_id = $1 AND id = $2")
+            .bind(organization.0)
+            .bind(id.0)
+            .execute(self.pool())
+            .await?;
+        Ok(deleted.rows_affected() == 1)
+    }
 }

@@ -14,18 +14,18 @@ on_both_backends!(
     an_existing_refresh_token_provisions_an_instance,
 );
 
-async fn code_from(app: &TestApp, provider: &OAuthProvider, extra_query: &str) -> (String, String) {
+pub async fn code_from(app: &TestApp, provider: &OAuthProvider, extra_query: &str) -> (String, String) {
     let url = authorization_url(app, &format!("{}{extra_query}", seed_query())).await;
     let callback = provider.authorize(url.as_str(), "alice", true).await;
     let returned = query_of(&callback);
     (returned["code"].clone(), returned["state"].clone())
 }
 
-fn oauth_configuration() -> Value {
+pub fn oauth_configuration() -> Value {
     json!({"oauth.api.key": "tether-post", "oauth.api.secret": OAUTH_CLIENT_SECRET, "oauth.callback.url": CALLBACK})
 }
 
-async fn instance_count(app: &TestApp) -> i64 {
+pub async fn instance_count(app: &TestApp) -> i64 {
     sqlx::query_scalar("SELECT COUNT(*) FROM instances").fetch_one(app.hub.store().pool()).await.unwrap()
 }
 
@@ -162,9 +162,9 @@ async fn a_reused_code_or_a_different_callback_stores_nothing(backend: Backend) 
     assert_eq!(instance_count(&app).await, 1);
 }
 
-async fn basic_instances_take_validated_parameters(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let element = json!({
+/// A basic-auth custom element, `test-basic`, with a patterned, a plain and a secret parameter.
+pub fn basic_element() -> Value {
+    json!({
         "key": "test-basic", "name": "Basic service", "hub": "general", "auth": "basic",
         "api": {"baseUrl": "https://{account}.example.com/api", "credentials": {"in": "basic"}},
         "parameters": [
@@ -173,8 +173,13 @@ async fn basic_instances_take_validated_parameters(backend: Backend) {
             {"key": "password", "label": "Password", "type": "password", "secret": true}
         ],
         "objects": [{"name": "contacts", "vendorName": "Contact", "type": "object"}]
-    });
-    expect_json(app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap(), StatusCode::OK).await;
+    })
+}
+
+async fn basic_instances_take_validated_parameters(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    expect_json(app.as_admin(Method::POST, "/elements").json(&basic_element()).send().await.unwrap(), StatusCode::OK)
+        .await;
     let body = |configuration: Value| json!({"name": "Basic", "configuration": configuration, "retrieveObjectsAfterInstantiation": true});
     let created = app
         .as_admin(Method::POST, "/elements/test-basic/instances")

@@ -6,6 +6,7 @@ mod accounts;
 mod cli;
 mod console;
 mod elements;
+mod instance_management;
 mod instances;
 mod logs;
 mod oauth;

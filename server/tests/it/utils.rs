@@ -150,6 +150,13 @@ impl TestApp {
         )
     }
 
+    /// A request to the REST API as the first organization's admin, through an instance's `Element` token.
+    pub fn as_instance(&self, token: &str, method: Method, path: &str) -> RequestBuilder {
+        let tenant = &self.first;
+        let header = authorization(tenant.user_secret.expose_secret(), tenant.organization_secret.expose_secret());
+        self.api(method, path).header("Authorization", format!("{header}, Element {token}"))
+    }
+
     pub fn account_id(&self) -> i64 {
         self.first.account.id.0
     }
@@ -292,9 +299,11 @@ impl OAuthProvider {
             .stderr(std::process::Stdio::null())
             .spawn()
             .expect("node runs the OAuth provider (make test installs its npm packages)");
-        let stdout = child.stdout.take().expect("stdout");
+        let mut stdout = std::io::BufReader::new(child.stdout.take().expect("stdout"));
         let mut first_line = String::new();
-        std::io::BufReader::new(stdout).read_line(&mut first_line).expect("the provider prints its issuer");
+        stdout.read_line(&mut first_line).expect("the provider prints its issuer");
+        // Keep reading what it prints later, such as warnings: a closed pipe would stop the provider.
+        std::thread::spawn(move || std::io::copy(&mut stdout, &mut std::io::sink()));
         let issuer = first_line
             .strip_prefix("OAUTH_PROVIDER_READY ")
             .unwrap_or_else(|| panic!("unexpected provider output: {first_line:?}"))
@@ -343,18 +352,19 @@ impl OAuthProvider {
 impl OAuthProvider {
     /// Exchanges a code at the provider directly, as the `tether-post` client sent back to `redirect_uri`.
     pub async fn exchange(&self, code: &str, redirect_uri: &str) -> reqwest::Response {
-        reqwest::Client::new()
-            .post(format!("{}/token", self.issuer))
-            .form(&[
-                ("grant_type", "authorization_code"),
-                ("code", code),
-                ("redirect_uri", redirect_uri),
-                ("client_id", "tether-post"),
-                ("client_secret", OAUTH_CLIENT_SECRET),
-            ])
-            .send()
+        self.token_request(&[("grant_type", "authorization_code"), ("code", code), ("redirect_uri", redirect_uri)])
             .await
-            .unwrap()
+    }
+
+    /// Uses a refresh token at the provider directly, as the `tether-post` client.
+    pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
+        self.token_request(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await
+    }
+
+    async fn token_request(&self, grant: &[(&str, &str)]) -> reqwest::Response {
+        let mut form = grant.to_vec();
+        form.extend([("client_id", "tether-post"), ("client_secret", OAUTH_CLIENT_SECRET)]);
+        reqwest::Client::new().post(format!("{}/token", self.issuer)).form(&form).send().await.unwrap()
     }
 }
 
