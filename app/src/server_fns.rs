@@ -2,6 +2,7 @@
 
 use crate::catalog::{Element, ElementCard};
 use crate::error::HubError;
+use crate::instances::{ConsoleAuthentication, ConsoleNext, InstanceCard, InstanceId, OAuthApp, OAuthCallback};
 use crate::types::{Account, AccountId, ConsoleIdentity, TypedPassword, User};
 use leptos::prelude::*;
 
@@ -45,10 +46,27 @@ pub mod session {
 
     /// The hub and the caller behind the session cookie, or `Unauthorized`.
     pub async fn caller() -> Result<(SharedHub, Caller), HubError> {
+        let (hub, caller, _) = caller_and_session().await?;
+        Ok((hub, caller))
+    }
+
+    /// The hub, the caller, and the session token itself, for flows bound to the session.
+    pub async fn caller_and_session() -> Result<(SharedHub, Caller, SecretString), HubError> {
         let hub = hub()?;
         let token = token().ok_or_else(|| HubError::Unauthorized("Sign in first".into()))?;
         let caller = hub.resume_session(&token).await?;
-        Ok((hub, caller))
+        Ok((hub, caller, token))
+    }
+
+    /// Where the browser reached the console: `http://` and the request's `Host`.
+    pub fn origin() -> Result<String, HubError> {
+        let parts = use_context::<Parts>().ok_or(HubError::Internal)?;
+        let host = parts
+            .headers
+            .get(axum::http::header::HOST)
+            .and_then(|host| host.to_str().ok())
+            .ok_or_else(|| HubError::BadRequest("the request names no Host".into()))?;
+        Ok(format!("http://{host}"))
     }
 
     fn set_cookie(cookie: Cookie<'_>) -> Result<(), HubError> {
@@ -139,4 +157,74 @@ pub async fn element_cards() -> Result<Vec<ElementCard>, HubError> {
 pub async fn element_details(key_or_id: String) -> Result<Element, HubError> {
     let (hub, caller) = session::caller().await?;
     hub.element(&caller, &key_or_id).await
+}
+
+/// The organization's instances, as cards: no tokens, no configuration.
+#[server(endpoint = "instance_cards")]
+pub async fn instance_cards() -> Result<Vec<InstanceCard>, HubError> {
+    let (hub, caller) = session::caller().await?;
+    let instances = hub.list_instances(&caller, crate::instances::InstanceQuery::default()).await?;
+    Ok(instances.iter().map(InstanceCard::from).collect())
+}
+
+/// Reveals one instance's token, on the user's request.
+#[server(endpoint = "instance_token")]
+pub async fn instance_token(id: InstanceId) -> Result<String, HubError> {
+    let (hub, caller) = session::caller().await?;
+    let instance = hub.instance(&caller, &crate::instances::InstanceTarget::Id(id)).await?;
+    Ok(instance.token.as_str().to_owned())
+}
+
+/// Renames an instance and replaces its tags.
+#[server(endpoint = "update_instance")]
+pub async fn update_instance(id: InstanceId, name: String, tags: Vec<String>) -> Result<InstanceCard, HubError> {
+    let (hub, caller) = session::caller().await?;
+    let patch = crate::instances::InstancePatch { name: Some(name), tags: Some(tags), ..Default::default() };
+    let instance = hub.update_instance(&caller, &crate::instances::InstanceTarget::Id(id), patch).await?;
+    Ok(InstanceCard::from(&instance))
+}
+
+#[server(endpoint = "set_instance_enabled")]
+pub async fn set_instance_enabled(id: InstanceId, enabled: bool) -> Result<InstanceCard, HubError> {
+    let (hub, caller) = session::caller().await?;
+    let instance = hub.set_instance_enabled(&caller, &crate::instances::InstanceTarget::Id(id), enabled).await?;
+    Ok(InstanceCard::from(&instance))
+}
+
+#[server(endpoint = "delete_instance")]
+pub async fn delete_instance(id: InstanceId) -> Result<(), HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.delete_instance(&caller, &crate::instances::InstanceTarget::Id(id)).await
+}
+
+/// The organization's saved OAuth app for an element, if it has one.
+#[server(endpoint = "saved_oauth_app")]
+pub async fn saved_oauth_app(element: String) -> Result<Option<OAuthApp>, HubError> {
+    let (hub, caller) = session::caller().await?;
+    match hub.oauth_app(&caller, &element).await {
+        Ok(app) => Ok(Some(app)),
+        Err(HubError::NotFound(_)) => Ok(None),
+        Err(error) => Err(error),
+    }
+}
+
+/// The console's callback URL, shown on the authenticate form for registering with the provider.
+#[server(endpoint = "console_callback_url")]
+pub async fn console_callback_url() -> Result<String, HubError> {
+    let (hub, _) = session::caller().await?;
+    Ok(hub.console_callback_url(&session::origin()?))
+}
+
+/// Submits the authenticate form: where the browser goes next.
+#[server(endpoint = "begin_authentication")]
+pub async fn begin_authentication(form: ConsoleAuthentication) -> Result<ConsoleNext, HubError> {
+    let (hub, caller, session_token) = session::caller_and_session().await?;
+    hub.begin_console_authentication(&caller, &session_token, &session::origin()?, form).await
+}
+
+/// Completes the provider's redirect to `/oauth/callback`.
+#[server(endpoint = "complete_authorization")]
+pub async fn complete_authorization(callback: OAuthCallback) -> Result<InstanceId, HubError> {
+    let (hub, caller, session_token) = session::caller_and_session().await?;
+    hub.complete_console_authorization(&caller, &session_token, callback).await
 }

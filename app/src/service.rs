@@ -187,6 +187,9 @@ pub trait Hub: Send + Sync + 'static {
         form: ConsoleAuthentication,
     ) -> Result<ConsoleNext, HubError>;
 
+    /// The console's OAuth redirect URI: `public_url` when configured, else `console_origin`, then `/oauth/callback`.
+    fn console_callback_url(&self, console_origin: &str) -> String;
+
     /// The console's `/oauth/callback`: completes the flow this session started, once.
     async fn complete_console_authorization(
         &self,

@@ -545,6 +545,11 @@ impl Hub for HubService {
         self.begin_console_flow(caller, session, console_origin, form).await
     }
 
+    fn console_callback_url(&self, console_origin: &str) -> String {
+        let base = self.settings.public_url.as_deref().unwrap_or(console_origin);
+        format!("{base}{}", oauth::CONSOLE_CALLBACK_PATH)
+    }
+
     async fn complete_console_authorization(
         &self,
         caller: &Caller,

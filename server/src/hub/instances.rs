@@ -58,7 +58,7 @@ fn value_text(key: &str, value: Value) -> Result<String, HubError> {
 
 /// The configuration as stored and answered (secrets masked), and the secret values for the vault.
 #[derive(Default)]
-struct SplitConfiguration {
+pub(super) struct SplitConfiguration {
     shown: BTreeMap<String, String>,
     secrets: BTreeMap<String, String>,
 }
@@ -75,7 +75,7 @@ impl SplitConfiguration {
     }
 
     /// Every value in the clear: the shown ones with the secrets in place of their masks.
-    fn values(&self) -> BTreeMap<String, String> {
+    pub(super) fn values(&self) -> BTreeMap<String, String> {
         let mut values = self.shown.clone();
         values.extend(self.secrets.iter().map(|(key, value)| (key.clone(), value.clone())));
         values
@@ -573,7 +573,11 @@ impl HubService {
     }
 
     /// An instance's configuration with its secrets in the clear, for re-authenticating and revoking.
-    async fn configuration_of(&self, caller: &Caller, record: &InstanceRecord) -> Result<SplitConfiguration, HubError> {
+    pub(super) async fn configuration_of(
+        &self,
+        caller: &Caller,
+        record: &InstanceRecord,
+    ) -> Result<SplitConfiguration, HubError> {
         let secrets =
             self.vault.read(record.secrets_vault_id, &format!("user:{}", caller.user_id)).await.or_internal()?;
         let secrets: BTreeMap<String, String> = serde_json::from_str(secrets.expose_secret()).or_internal()?;

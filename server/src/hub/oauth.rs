@@ -289,8 +289,7 @@ impl HubService {
                     .collect::<Result<_, _>>()?,
             ),
         };
-        let callback_url =
-            format!("{}{CONSOLE_CALLBACK_PATH}", self.settings.public_url.as_deref().unwrap_or(console_origin));
+        let callback_url = app::service::Hub::console_callback_url(self, console_origin);
         if let Some(problem) = callback_url_problem(&callback_url) {
             return Err(bad("callbackUrl", problem));
         }
@@ -301,6 +300,18 @@ impl HubService {
                 callback_url: callback_url.clone(),
             };
             self.save_app(caller, &entry.id.to_string(), app).await?;
+        }
+        if let Some(record) = &existing
+            && !configuration.contains_key("oauth.api.key")
+        {
+            // Re-authenticating keeps the instance's own OAuth app and parameters unless the form names others.
+            for (key, value) in self.configuration_of(caller, record).await?.values() {
+                let kept = matches!(key.as_str(), "oauth.api.key" | "oauth.api.secret")
+                    || entry.definition.parameters.iter().any(|parameter| parameter.key == key);
+                if kept {
+                    configuration.entry(key).or_insert(value);
+                }
+            }
         }
         self.with_saved_app(caller, &entry, &mut configuration).await?;
         for (key, what) in [("oauth.api.key", "the OAuth client id"), ("oauth.api.secret", "the OAuth client secret")] {

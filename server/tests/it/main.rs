@@ -5,6 +5,7 @@
 mod accounts;
 mod cli;
 mod console;
+mod console_flow;
 mod elements;
 mod instance_management;
 mod instances;
