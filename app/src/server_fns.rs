@@ -5,6 +5,7 @@ use crate::error::HubError;
 use crate::instances::{ConsoleAuthentication, ConsoleNext, InstanceCard, InstanceId, OAuthApp, OAuthCallback};
 use crate::types::{Account, AccountId, ConsoleIdentity, TypedPassword, User};
 use leptos::prelude::*;
+use leptos::server_fn::codec::Json;
 
 /// The name of the console's session cookie.
 pub const SESSION_COOKIE: &str = "tether_session";
@@ -176,7 +177,7 @@ pub async fn instance_token(id: InstanceId) -> Result<String, HubError> {
 }
 
 /// Renames an instance and replaces its tags.
-#[server(endpoint = "update_instance")]
+#[server(endpoint = "update_instance", input = Json)]
 pub async fn update_instance(id: InstanceId, name: String, tags: Vec<String>) -> Result<InstanceCard, HubError> {
     let (hub, caller) = session::caller().await?;
     let patch = crate::instances::InstancePatch { name: Some(name), tags: Some(tags), ..Default::default() };
@@ -216,14 +217,14 @@ pub async fn console_callback_url() -> Result<String, HubError> {
 }
 
 /// Submits the authenticate form: where the browser goes next.
-#[server(endpoint = "begin_authentication")]
+#[server(endpoint = "begin_authentication", input = Json)]
 pub async fn begin_authentication(form: ConsoleAuthentication) -> Result<ConsoleNext, HubError> {
     let (hub, caller, session_token) = session::caller_and_session().await?;
     hub.begin_console_authentication(&caller, &session_token, &session::origin()?, form).await
 }
 
 /// Completes the provider's redirect to `/oauth/callback`.
-#[server(endpoint = "complete_authorization")]
+#[server(endpoint = "complete_authorization", input = Json)]
 pub async fn complete_authorization(callback: OAuthCallback) -> Result<InstanceId, HubError> {
     let (hub, caller, session_token) = session::caller_and_session().await?;
     hub.complete_console_authorization(&caller, &session_token, callback).await

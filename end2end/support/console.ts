@@ -16,3 +16,13 @@ export async function signIn(page: Page, email: string = admin().email, password
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Sign in' }).click();
 }
+
+/** Calls Tether's REST API as the first organization's admin. */
+export async function api(method: string, path: string, body?: unknown): Promise<Response> {
+  const authorization = `User ${process.env.TETHER_USER_SECRET}, Organization ${process.env.TETHER_ORGANIZATION_SECRET}`;
+  return fetch(`${baseUrl()}/elements/api-v2${path}`, {
+    method,
+    headers: { Authorization: authorization, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}

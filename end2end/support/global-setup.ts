@@ -6,6 +6,8 @@ export default async function globalSetup() {
   process.env.TETHER_BASE_URL = tether.baseUrl;
   process.env.TETHER_ADMIN_EMAIL = tether.email;
   process.env.TETHER_ADMIN_PASSWORD = tether.password;
+  process.env.TETHER_ORGANIZATION_SECRET = tether.organizationSecret;
+  process.env.TETHER_USER_SECRET = tether.userSecret;
   return async () => {
     await tether.stop();
   };

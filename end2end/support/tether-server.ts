@@ -48,6 +48,8 @@ export async function startTether(): Promise<RunningTether> {
     TETHER_LISTEN: `127.0.0.1:${port}`,
     TETHER_DATA_DIR: dataDir,
     TETHER_SITE_ROOT: siteRoot,
+    // The tests' OAuth provider runs on loopback, which elements may name only with this setting.
+    TETHER_ALLOW_PRIVATE_NETWORK: 'true',
   };
   delete env.DATABASE_URL;
   const child: ChildProcess = spawn(binary, ['serve'], {

@@ -133,6 +133,11 @@ fn Card(card: ElementCard) -> impl IntoView {
                 <span class="element-name">{card.name}</span>
                 <span class="element-meta">{card.hub} " · " {card.auth.label()}</span>
                 {card.private.then(|| view! { <span class="badge">"Custom"</span> })}
+                {(card.instances > 0).then(|| view! {
+                    <span class="instances-banner" data-testid="instance-count">
+                        {if card.instances == 1 { "1 instance".to_owned() } else { format!("{} instances", card.instances) }}
+                    </span>
+                })}
             </a>
         </li>
     }

@@ -1,9 +1,13 @@
 //! An element's page: what it connects to, how it authenticates, the parameters an instance needs, its events.
 
-use crate::catalog::{AuthType, Element, ParameterType};
-use crate::server_fns::element_details;
+use super::tags::TagInput;
+use crate::catalog::{AuthType, Element, ParameterDefinition, ParameterType};
+use crate::instances::{ConsoleAuthentication, ConsoleNext};
+use crate::server_fns::{begin_authentication, console_callback_url, element_details, saved_oauth_app};
 use leptos::prelude::*;
-use leptos_router::hooks::use_params_map;
+use leptos::task::spawn_local;
+use leptos_router::hooks::{use_navigate, use_params_map};
+use std::collections::BTreeMap;
 
 #[component]
 pub fn ElementPage() -> impl IntoView {
@@ -35,6 +39,7 @@ fn parameter_type(kind: ParameterType) -> &'static str {
 
 #[component]
 fn ElementDetails(element: Element) -> impl IntoView {
+    let element_for_form = element.clone();
     let definition = element.definition;
     let oauth = definition.oauth.clone();
     let parameters = definition.parameters.clone();
@@ -61,10 +66,7 @@ fn ElementDetails(element: Element) -> impl IntoView {
                 <dd>{definition.aliases.join(", ")}</dd>
             })}
         </dl>
-        <p class="authenticate">
-            <button type="button" disabled=true aria-describedby="authenticate-note">"Authenticate"</button>
-            <span id="authenticate-note" class="muted">" Authenticating instances from the console is not available yet."</span>
-        </p>
+        <AuthenticateSection element=element_for_form/>
         <h2 id="parameters-heading">"Parameters"</h2>
         {if parameters.is_empty() {
             view! { <p class="muted">"An instance needs no parameters beyond its authentication."</p> }.into_any()
@@ -106,4 +108,187 @@ fn ElementDetails(element: Element) -> impl IntoView {
             </ul>
         })}
     }
+}
+
+/// The "Authenticate" button, and the form it opens.
+#[component]
+fn AuthenticateSection(element: Element) -> impl IntoView {
+    let open = RwSignal::new(false);
+    let supported = matches!(element.definition.auth, AuthType::Basic | AuthType::ApiKey | AuthType::Custom)
+        || (element.definition.auth == AuthType::OAuth2 && element.definition.oauth.is_some());
+    if !supported {
+        return view! {
+            <p class="authenticate muted">"Tether cannot authenticate " {element.definition.auth.label()} " elements yet."</p>
+        }
+        .into_any();
+    }
+    view! {
+        <section class="authenticate">
+            <Show
+                when=move || open.get()
+                fallback=move || view! { <button type="button" on:click=move |_| open.set(true)>"Authenticate"</button> }
+            >
+                {view! { <AuthenticateForm element=element.clone()/> }.into_any()}
+            </Show>
+        </section>
+    }
+    .into_any()
+}
+
+fn input_type(kind: ParameterType) -> &'static str {
+    match kind {
+        ParameterType::Password => "password",
+        ParameterType::Url => "url",
+        ParameterType::Number => "number",
+        _ => "text",
+    }
+}
+
+/// One parameter's input, writing into `values` under its key.
+#[component]
+fn ParameterField(parameter: ParameterDefinition, values: RwSignal<BTreeMap<String, String>>) -> impl IntoView {
+    let key = parameter.key.clone();
+    let set = move |value: String| {
+        let key = key.clone();
+        values.update(move |values| {
+            values.insert(key, value);
+        })
+    };
+    let choices: Vec<String> = match parameter.kind {
+        ParameterType::Boolean => vec!["true".into(), "false".into()],
+        ParameterType::Choice => parameter.options.clone(),
+        _ => Vec::new(),
+    };
+    let input = if choices.is_empty() {
+        view! {
+            <input
+                type=input_type(parameter.kind)
+                name=parameter.key.clone()
+                required=parameter.required
+                placeholder=parameter.default.clone().unwrap_or_default()
+                autocomplete="off"
+                on:input=move |event| set(event_target_value(&event))
+            />
+        }
+        .into_any()
+    } else {
+        view! {
+            <select name=parameter.key.clone() required=parameter.required on:change=move |event| set(event_target_value(&event))>
+                <option value="">"Choose…"</option>
+                {choices.into_iter().map(|choice| view! { <option value=choice.clone()>{choice.clone()}</option> }).collect_view()}
+            </select>
+        }
+        .into_any()
+    };
+    view! {
+        <label>
+            {parameter.label.clone()}
+            {parameter.prefix.clone().map(|prefix| view! { <span class="muted">" (" {prefix} "…)"</span> })}
+            {input}
+            {parameter.description.clone().map(|text| view! { <small class="muted">{text}</small> })}
+        </label>
+    }
+}
+
+/// The authenticate form, generated from the element's parameters.
+#[component]
+fn AuthenticateForm(element: Element) -> impl IntoView {
+    let definition = element.definition.clone();
+    let oauth = definition.auth == AuthType::OAuth2;
+    let name = RwSignal::new(String::new());
+    let tags = RwSignal::new(Vec::<String>::new());
+    let values = RwSignal::new(BTreeMap::<String, String>::new());
+    let save_app = RwSignal::new(false);
+    let failure = RwSignal::new(None::<String>);
+    let pending = RwSignal::new(false);
+    let saved = Resource::new(|| (), {
+        let key = definition.key.clone();
+        move |_| saved_oauth_app(key.clone())
+    });
+    let callback = Resource::new(|| (), |_| console_callback_url());
+    let (required, optional): (Vec<_>, Vec<_>) = definition.parameters.iter().cloned().partition(|p| p.required);
+    let navigate = use_navigate();
+    let element_key = definition.key.clone();
+
+    let submit = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        pending.set(true);
+        failure.set(None);
+        let form = ConsoleAuthentication {
+            element: element_key.clone(),
+            instance: None,
+            name: name.get_untracked(),
+            tags: tags.get_untracked(),
+            configuration: values.get_untracked(),
+            save_oauth_app: save_app.get_untracked(),
+        };
+        let navigate = navigate.clone();
+        spawn_local(async move {
+            match begin_authentication(form).await {
+                Ok(ConsoleNext::Provider { url }) => super::go_to(&url),
+                Ok(ConsoleNext::Instance { id }) => navigate(&format!("/instances?instance={id}"), Default::default()),
+                Err(error) => {
+                    failure.set(Some(error.to_string()));
+                    pending.set(false);
+                }
+            }
+        });
+    };
+    let set_value = move |key: &'static str| {
+        move |event: leptos::ev::Event| {
+            let value = event_target_value(&event);
+            values.update(|values| {
+                values.insert(key.to_owned(), value);
+            })
+        }
+    };
+
+    view! {
+        <form class="authenticate-form" on:submit=submit>
+            <h2>"Authenticate an instance"</h2>
+            <label>
+                "Name"
+                <input type="text" name="name" required autocomplete="off" on:input=move |event| name.set(event_target_value(&event))/>
+            </label>
+            {required.into_iter().map(|parameter| view! { <ParameterField parameter values/> }.into_any()).collect_view()}
+            {(!optional.is_empty()).then(|| view! {
+                <details class="optional-fields">
+                    <summary>"Show optional fields"</summary>
+                    {optional.into_iter().map(|parameter| view! { <ParameterField parameter values/> }).collect_view()}
+                </details>
+            }.into_any())}
+            <TagInput tags label="Add a tag"/>
+            {oauth.then(|| view! {
+                <fieldset class="oauth-app">
+                    <legend>"OAuth app"</legend>
+                    <Suspense fallback=|| ()>
+                        {move || saved.get().and_then(Result::ok).flatten().map(|app| view! {
+                            <p class="muted" data-testid="saved-oauth-app">
+                                "The organization's saved app (" <code>{app.api_key}</code> ") is used when these are left empty."
+                            </p>
+                        })}
+                    </Suspense>
+                    <label>"Client id" <input type="text" name="oauth.api.key" autocomplete="off" on:input=set_value("oauth.api.key")/></label>
+                    <label>"Client secret" <input type="password" name="oauth.api.secret" autocomplete="off" on:input=set_value("oauth.api.secret")/></label>
+                    <label class="checkbox">
+                        <input type="checkbox" name="save-oauth-app" on:change=move |event| save_app.set(event_target_checked(&event))/>
+                        "Save as the organization's OAuth app for this element"
+                    </label>
+                    <p class="muted">
+                        "Register this callback URL with the provider: "
+                        <Suspense fallback=|| ()>
+                            <code data-testid="callback-url">{move || callback.get().and_then(Result::ok)}</code>
+                        </Suspense>
+                    </p>
+                </fieldset>
+            }.into_any())}
+            <button type="submit" disabled=move || pending.get()>
+                {if oauth { "Continue to the provider" } else { "Authenticate" }}
+            </button>
+            <Show when=move || failure.get().is_some()>
+                <p class="form-error" role="alert">{move || failure.get()}</p>
+            </Show>
+        </form>
+    }
+    .into_any()
 }

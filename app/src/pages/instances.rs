@@ -1,14 +1,239 @@
-//! The instances page: the authenticated connections of this account.
+//! The instances page: the organization's authenticated connections, filtered by element and tag, each with its
+//! health and its actions (view token, edit, re-authenticate, disable or enable, delete).
 
 use super::PageHeader;
+use super::tags::TagInput;
+use crate::error::HubError;
+use crate::instances::{ConsoleAuthentication, ConsoleNext, InstanceCard, InstanceId};
+use crate::server_fns::{
+    begin_authentication, delete_instance, instance_cards, instance_token, set_instance_enabled, update_instance,
+};
 use leptos::prelude::*;
+use leptos::task::spawn_local;
+use leptos_router::hooks::use_query_map;
+use std::collections::BTreeSet;
 
 #[component]
 pub fn InstancesPage() -> impl IntoView {
+    let cards = Resource::new(|| (), |_| instance_cards());
     view! {
         <PageHeader title="Instances" summary="Element instances: one user's authenticated connection to one provider."/>
-        <section class="empty-state">
-            <p>"No element instances yet."</p>
-        </section>
+        <Suspense fallback=|| view! { <p>"Loading instances…"</p> }>
+            <ErrorBoundary fallback=|errors| view! { <p class="form-error">{move || super::error_text(&errors.get())}</p> }>
+                {move || Suspend::new(async move {
+                    let cards = cards.await?;
+                    Ok::<_, HubError>(view! { <InstanceList cards/> })
+                })}
+            </ErrorBoundary>
+        </Suspense>
     }
+}
+
+/// What a card shows about an instance's state.
+fn health(card: &InstanceCard) -> (&'static str, &'static str) {
+    match (card.disabled, card.valid) {
+        (true, _) => ("Disabled", "health health-disabled"),
+        (false, false) => ("Needs re-authentication", "health health-invalid"),
+        (false, true) => ("Healthy", "health health-ok"),
+    }
+}
+
+#[component]
+fn InstanceList(cards: Vec<InstanceCard>) -> impl IntoView {
+    let query = use_query_map();
+    let items = RwSignal::new(cards);
+    let element = RwSignal::new(query.with_untracked(|query| query.get("element")).unwrap_or_default());
+    let tag = RwSignal::new(query.with_untracked(|query| query.get("tag")).unwrap_or_default());
+    let highlighted = query.with_untracked(|query| query.get("instance")).and_then(|id| id.parse::<i64>().ok());
+    let elements = move || {
+        items.read().iter().map(|card| (card.element_key.clone(), card.element_name.clone())).collect::<BTreeSet<_>>()
+    };
+    let all_tags = move || items.read().iter().flat_map(|card| card.tags.clone()).collect::<BTreeSet<_>>();
+    let visible = move || {
+        let (element, tag) = (element.get(), tag.get());
+        items
+            .read()
+            .iter()
+            .filter(|card| element.is_empty() || card.element_key == element)
+            .filter(|card| tag.is_empty() || card.tags.contains(&tag))
+            .map(|card| card.id)
+            .collect::<Vec<_>>()
+    };
+    view! {
+        <div class="instance-filters">
+            <label>
+                "Element"
+                <select aria-label="Filter by element" prop:value=move || element.get() on:change=move |event| element.set(event_target_value(&event))>
+                    <option value="">"All elements"</option>
+                    {move || elements().into_iter().map(|(key, name)| view! { <option value=key>{name}</option> }).collect_view()}
+                </select>
+            </label>
+            <label>
+                "Tag"
+                <select aria-label="Filter by tag" prop:value=move || tag.get() on:change=move |event| tag.set(event_target_value(&event))>
+                    <option value="">"All tags"</option>
+                    {move || all_tags().into_iter().map(|tag| view! { <option value=tag.clone()>{tag.clone()}</option> }).collect_view()}
+                </select>
+            </label>
+        </div>
+        <Show
+            when=move || !visible().is_empty()
+            fallback=|| view! { <section class="empty-state"><p>"No element instances match."</p></section> }
+        >
+            <ul class="instance-list">
+                <For
+                    each=visible
+                    key=|id: &InstanceId| *id
+                    children=move |id: InstanceId| view! { <InstanceCardView id items highlighted=highlighted == Some(id.0)/> }
+                />
+            </ul>
+        </Show>
+    }
+}
+
+/// Replaces the card with this id by what the server answered.
+fn replace_card(items: RwSignal<Vec<InstanceCard>>, updated: InstanceCard) {
+    items.update(|cards| {
+        if let Some(card) = cards.iter_mut().find(|card| card.id == updated.id) {
+            *card = updated;
+        }
+    });
+}
+
+#[component]
+fn InstanceCardView(id: InstanceId, items: RwSignal<Vec<InstanceCard>>, highlighted: bool) -> impl IntoView {
+    let card = move || items.read().iter().find(|card| card.id == id).cloned();
+    let token = RwSignal::new(None::<String>);
+    let copied = RwSignal::new(None::<&'static str>);
+    let editing = RwSignal::new(false);
+    let confirming = RwSignal::new(false);
+    let failure = RwSignal::new(None::<String>);
+    let name = RwSignal::new(String::new());
+    let tags = RwSignal::new(Vec::<String>::new());
+    let fail = move |error: HubError| failure.set(Some(error.to_string()));
+
+    let reveal = move |_| {
+        spawn_local(async move {
+            match instance_token(id).await {
+                Ok(value) => token.set(Some(value)),
+                Err(error) => fail(error),
+            }
+        })
+    };
+    let copy = move |_| {
+        let Some(value) = token.get_untracked() else { return };
+        let promise = window().navigator().clipboard().write_text(&value);
+        spawn_local(async move {
+            let outcome = wasm_bindgen_futures::JsFuture::from(promise).await;
+            copied.set(Some(if outcome.is_ok() { "Copied" } else { "Copy failed" }));
+        });
+    };
+    let start_edit = move |_| {
+        if let Some(card) = card() {
+            name.set(card.name);
+            tags.set(card.tags);
+            editing.set(true);
+        }
+    };
+    let save = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        spawn_local(async move {
+            match update_instance(id, name.get_untracked(), tags.get_untracked()).await {
+                Ok(updated) => {
+                    replace_card(items, updated);
+                    editing.set(false);
+                    failure.set(None);
+                }
+                Err(error) => fail(error),
+            }
+        })
+    };
+    let toggle = move |enabled: bool| {
+        spawn_local(async move {
+            match set_instance_enabled(id, enabled).await {
+                Ok(updated) => replace_card(items, updated),
+                Err(error) => fail(error),
+            }
+        })
+    };
+    let reauthenticate = move |_| {
+        let Some(card) = card() else { return };
+        let form = ConsoleAuthentication { element: card.element_key, instance: Some(id), ..Default::default() };
+        spawn_local(async move {
+            match begin_authentication(form).await {
+                Ok(ConsoleNext::Provider { url }) => super::go_to(&url),
+                Ok(ConsoleNext::Instance { .. }) => {}
+                Err(error) => fail(error),
+            }
+        })
+    };
+    let remove = move |_| {
+        spawn_local(async move {
+            match delete_instance(id).await {
+                Ok(()) => items.update(|cards| cards.retain(|card| card.id != id)),
+                Err(error) => fail(error),
+            }
+        })
+    };
+
+    view! {
+        <li class="instance-card" class:highlighted=highlighted data-instance-id=id.0>
+            {move || card().map(|card| {
+                let (label, class) = health(&card);
+                view! {
+                    <div class="instance-head">
+                        <h2 class="instance-name">{card.name.clone()}</h2>
+                        <span class=class data-testid="health">{label}</span>
+                    </div>
+                    <p class="instance-meta">
+                        "#" {card.id.0} " · " {card.element_name.clone()} " (" <code>{card.element_key.clone()}</code> ")"
+                    </p>
+                    <ul class="chips instance-tags" aria-label="Tags">
+                        {card.tags.iter().map(|tag| view! { <li class="chip">{tag.clone()}</li> }).collect_view()}
+                    </ul>
+                    <div class="instance-actions">
+                        <button type="button" on:click=reveal>"View token"</button>
+                        <button type="button" on:click=start_edit>"Edit"</button>
+                        {card.oauth.then(|| view! { <button type="button" on:click=reauthenticate>"Re-authenticate"</button> })}
+                        {if card.disabled {
+                            view! { <button type="button" on:click=move |_| toggle(true)>"Enable"</button> }.into_any()
+                        } else {
+                            view! { <button type="button" on:click=move |_| toggle(false)>"Disable"</button> }.into_any()
+                        }}
+                        <button type="button" class="danger" on:click=move |_| confirming.set(true)>"Delete"</button>
+                    </div>
+                }
+                .into_any()
+            })}
+            <Show when=move || token.get().is_some()>
+                <p class="instance-token">
+                    <code data-testid="instance-token">{move || token.get()}</code>
+                    <button type="button" on:click=copy>"Copy"</button>
+                    <span class="muted" aria-live="polite">{move || copied.get()}</span>
+                </p>
+            </Show>
+            <Show when=move || editing.get()>
+                <form class="instance-edit" on:submit=save>
+                    <label>
+                        "Name"
+                        <input type="text" required prop:value=move || name.get() on:input=move |event| name.set(event_target_value(&event))/>
+                    </label>
+                    <TagInput tags label="Add a tag"/>
+                    <button type="submit">"Update"</button>
+                    <button type="button" on:click=move |_| editing.set(false)>"Cancel"</button>
+                </form>
+            </Show>
+            <Show when=move || confirming.get()>
+                <div class="confirm" role="alertdialog" aria-label="Confirm deletion">
+                    <p>"Delete this instance? Its token stops working and its grant is revoked at the provider."</p>
+                    <button type="button" class="danger" on:click=remove>"Delete instance"</button>
+                    <button type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                </div>
+            </Show>
+            <Show when=move || failure.get().is_some()>
+                <p class="form-error" role="alert">{move || failure.get()}</p>
+            </Show>
+        </li>
+    }
+    .into_any()
 }

@@ -6,7 +6,9 @@ pub mod element;
 pub mod events;
 pub mod instances;
 pub mod layout;
+pub mod oauth_callback;
 pub mod signin;
+pub mod tags;
 
 use leptos::prelude::*;
 
@@ -35,4 +37,11 @@ pub fn PageHeader(title: &'static str, summary: &'static str) -> impl IntoView {
 /// The messages of the errors an `ErrorBoundary` caught, for its fallback.
 pub fn error_text(errors: &Errors) -> String {
     errors.iter().map(|(_, error)| error.to_string()).collect::<Vec<_>>().join("; ")
+}
+
+/// Sends the browser to another site, such as a provider's sign-in page.
+pub fn go_to(url: &str) {
+    if let Err(error) = window().location().set_href(url) {
+        leptos::logging::error!("could not leave for {url}: {error:?}");
+    }
 }

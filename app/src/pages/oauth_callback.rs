@@ -1,0 +1,49 @@
+//! The OAuth redirect landing page: completes the console's authorization once, then opens the instance; a denied
+//! consent, an expired or a replayed `state` shows what happened and the way back. It only ever leads to the
+//! console's own pages, never to an address taken from the URL.
+
+use crate::instances::{InstanceId, OAuthCallback};
+use crate::server_fns::complete_authorization;
+use leptos::prelude::*;
+use leptos_router::hooks::{use_navigate, use_query_map};
+
+/// The console page that shows an instance.
+pub fn instance_path(id: InstanceId) -> String {
+    format!("/instances?instance={id}")
+}
+
+#[component]
+pub fn OAuthCallbackPage() -> impl IntoView {
+    let query = use_query_map();
+    let callback = query.with_untracked(|query| OAuthCallback {
+        code: query.get("code"),
+        state: query.get("state"),
+        iss: query.get("iss"),
+        error: query.get("error"),
+        error_description: query.get("error_description"),
+    });
+    let outcome = Resource::new(|| (), move |_| complete_authorization(callback.clone()));
+    let navigate = use_navigate();
+    Effect::new(move |_| {
+        if let Some(Ok(id)) = outcome.get() {
+            navigate(&instance_path(id), Default::default());
+        }
+    });
+    view! {
+        <section class="oauth-callback">
+            <Suspense fallback=|| view! { <p>"Completing the authorization…"</p> }>
+                {move || outcome.get().map(|result| match result {
+                    Ok(id) => view! {
+                        <h1>"Instance authenticated"</h1>
+                        <p><a href=instance_path(id)>"Open the instance"</a></p>
+                    }.into_any(),
+                    Err(error) => view! {
+                        <h1>"Authentication failed"</h1>
+                        <p class="form-error" role="alert" data-testid="oauth-error">{error.to_string()}</p>
+                        <p><a href="/catalog">"Back to the catalog"</a> " · " <a href="/instances">"Instances"</a></p>
+                    }.into_any(),
+                })}
+            </Suspense>
+        </section>
+    }
+}
