@@ -43,6 +43,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(ApiError::bad_request("body: expected a JSON object, found nothing"));
     }
+    // Every body Tether takes is an object; an array would otherwise be read field by field, by position.
+    if bytes.iter().find(|byte| !byte.is_ascii_whitespace()) != Some(&b'{') {
+        return Err(ApiError::bad_request("body: expected a JSON object"));
+    }
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -108,5 +112,6 @@ mod tests {
         assert!(message(r#"{"emailAddress": "a", "count": "x"}"#).starts_with("count: invalid type"));
         assert_eq!(message("{"), "body: EOF while parsing an object");
         assert_eq!(message("  "), "body: expected a JSON object, found nothing");
+        assert_eq!(message("[1]"), "body: expected a JSON object");
     }
 }

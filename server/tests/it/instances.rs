@@ -12,6 +12,7 @@ on_both_backends!(
     a_reused_code_or_a_different_callback_stores_nothing,
     basic_instances_take_validated_parameters,
     an_existing_refresh_token_provisions_an_instance,
+    bad_instance_requests_name_the_problem,
 );
 
 pub async fn code_from(app: &TestApp, provider: &OAuthProvider, extra_query: &str) -> (String, String) {
@@ -136,29 +137,6 @@ async fn a_reused_code_or_a_different_callback_stores_nothing(backend: Backend) 
     expect_error(mismatched, StatusCode::BAD_REQUEST, "configuration.oauth.callback.url: differs").await;
     assert_eq!(instance_count(&app).await, 1);
 
-    for (body, needle) in [
-        (json!({"name": "x", "configuration": oauth_configuration()}), "element: required"),
-        (json!({"element": {"key": "test-idp"}, "configuration": oauth_configuration()}), "missing field `name`"),
-        (
-            json!({"element": {"key": "test-idp"}, "name": "x", "configuration": oauth_configuration()}),
-            "providerData.code: required",
-        ),
-        (
-            json!({"element": {"key": "test-idp"}, "name": "x", "providerData": {"code": "c"}}),
-            "configuration.oauth.api.key: required",
-        ),
-        (json!({"element": {"key": "nope"}, "name": "x"}), "No element"),
-        (
-            json!({"element": {"key": "test-idp"}, "name": "x", "configuration": {"colour": "red"}}),
-            "configuration.colour:",
-        ),
-        (json!({"element": {"key": "test-idp"}, "name": 5}), "name: invalid type"),
-    ] {
-        let response = app.as_admin(Method::POST, "/instances").json(&body).send().await.unwrap();
-        let status = response.status();
-        assert!(status.is_client_error(), "{body}: {status}");
-        expect_error(response, status, needle).await;
-    }
     assert_eq!(instance_count(&app).await, 1);
 }
 
@@ -234,4 +212,111 @@ async fn an_existing_refresh_token_provisions_an_instance(backend: Backend) {
     let response: Value = refused.json().await.unwrap();
     assert!(response["providerMessage"].as_str().unwrap().contains("invalid_grant"), "{response}");
     assert_eq!(instance_count(&app).await, 1);
+}
+
+/// Every required field missing in turn, wrong types, unknown elements, malformed and oversized bodies: each is a
+/// 4xx JSON error naming the problem, and nothing is stored.
+async fn bad_instance_requests_name_the_problem(backend: Backend) {
+    let provider = OAuthProvider::start(&[CALLBACK], false);
+    let app = TestApp::spawn_with(backend, |config| config.max_body_bytes = 16 * 1024).await;
+    for element in [crate::oauth::provider_element(&provider), basic_element()] {
+        expect_json(app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap(), StatusCode::OK).await;
+    }
+    let complete = json!({
+        "element": {"key": "test-idp"},
+        "name": "x",
+        "providerData": {"code": "a-code"},
+        "configuration": oauth_configuration()
+    });
+    let without = |pointer: &str| {
+        let mut body = complete.clone();
+        let (parent, field) = pointer.rsplit_once('/').unwrap();
+        body.pointer_mut(parent).unwrap().as_object_mut().unwrap().remove(field);
+        body
+    };
+    let with = |pointer: &str, value: Value| {
+        let mut body = complete.clone();
+        let (parent, field) = pointer.rsplit_once('/').unwrap();
+        body.pointer_mut(parent).unwrap().as_object_mut().unwrap().insert(field.to_owned(), value);
+        body
+    };
+    let basic =
+        |configuration: Value| json!({"element": {"key": "test-basic"}, "name": "b", "configuration": configuration});
+    let cases: Vec<(Value, StatusCode, &str)> = vec![
+        (without("/element"), StatusCode::BAD_REQUEST, "element: required"),
+        (without("/name"), StatusCode::BAD_REQUEST, "missing field `name`"),
+        (without("/providerData"), StatusCode::BAD_REQUEST, "providerData.code: required"),
+        (without("/configuration/oauth.api.key"), StatusCode::BAD_REQUEST, "configuration.oauth.api.key: required"),
+        (
+            without("/configuration/oauth.api.secret"),
+            StatusCode::BAD_REQUEST,
+            "configuration.oauth.api.secret: required",
+        ),
+        (
+            without("/configuration/oauth.callback.url"),
+            StatusCode::BAD_REQUEST,
+            "configuration.oauth.callback.url: required",
+        ),
+        (
+            basic(json!({"account": "acme", "password": "p"})),
+            StatusCode::BAD_REQUEST,
+            "configuration.username: required",
+        ),
+        (
+            basic(json!({"account": "acme", "username": "u"})),
+            StatusCode::BAD_REQUEST,
+            "configuration.password: required",
+        ),
+        (with("/name", json!(5)), StatusCode::BAD_REQUEST, "name: invalid type"),
+        (with("/name", json!("  ")), StatusCode::BAD_REQUEST, "name:"),
+        (with("/tags", json!("docs")), StatusCode::BAD_REQUEST, "tags: invalid type"),
+        (with("/tags", json!([""])), StatusCode::BAD_REQUEST, "tags[0]:"),
+        (with("/providerData", json!("code")), StatusCode::BAD_REQUEST, "providerData: invalid type"),
+        (with("/providerData/code", json!(7)), StatusCode::BAD_REQUEST, "providerData.code: invalid type"),
+        (with("/configuration", json!([])), StatusCode::BAD_REQUEST, "configuration: invalid type"),
+        (
+            with("/configuration/oauth.api.key", json!({"a": 1})),
+            StatusCode::BAD_REQUEST,
+            "configuration.oauth.api.key: must be",
+        ),
+        (
+            with("/configuration/colour", json!("red")),
+            StatusCode::BAD_REQUEST,
+            "configuration.colour: is not a setting",
+        ),
+        (with("/externalAuthentication", json!("later")), StatusCode::BAD_REQUEST, "externalAuthentication: must be"),
+        (
+            with("/retrieveObjectsAfterInstantiation", json!("yes")),
+            StatusCode::BAD_REQUEST,
+            "retrieveObjectsAfterInstantiation: invalid type",
+        ),
+        (
+            with("/element", json!({"key": "no-such-element"})),
+            StatusCode::NOT_FOUND,
+            "No element with key or id no-such-element",
+        ),
+        (with("/element", json!({"name": "test-idp"})), StatusCode::BAD_REQUEST, "element.name: unknown field"),
+        (with("/nickname", json!("x")), StatusCode::BAD_REQUEST, "nickname: unknown field"),
+        (json!([complete.clone()]), StatusCode::BAD_REQUEST, "body: expected a JSON object"),
+        (with("/name", json!("x".repeat(20 * 1024))), StatusCode::PAYLOAD_TOO_LARGE, "body: larger than"),
+    ];
+    for (body, status, needle) in cases {
+        let response = app.as_admin(Method::POST, "/instances").json(&body).send().await.unwrap();
+        expect_error(response, status, needle).await;
+    }
+    for (content_type, body, status, needle) in [
+        ("application/json", "{\"name\": ", StatusCode::BAD_REQUEST, "name: EOF while parsing"),
+        ("application/json", "", StatusCode::BAD_REQUEST, "body: expected a JSON object"),
+        ("text/plain", "name=x", StatusCode::UNSUPPORTED_MEDIA_TYPE, "Content-Type must be application/json"),
+    ] {
+        let response = app
+            .as_admin(Method::POST, "/instances")
+            .header("Content-Type", content_type)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        expect_error(response, status, needle).await;
+    }
+    assert_eq!(instance_count(&app).await, 0);
 }

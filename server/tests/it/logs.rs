@@ -1,13 +1,16 @@
 //! Logs at debug level carry request ids and never a secret: the real binary's output is captured and searched.
 
-use crate::utils::{RunningBinary, authorization};
+use crate::instances::{basic_element, oauth_configuration};
+use crate::oauth::{CALLBACK, provider_element, query_of, seed_query};
+use crate::utils::{OAUTH_CLIENT_SECRET, OAuthProvider, RunningBinary, authorization};
 use serde_json::{Value, json};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn debug_logs_name_requests_and_hide_every_secret() {
     let dir = tempfile::tempdir().unwrap();
     let data_dir = dir.path().join("data");
-    let server = RunningBinary::start(&data_dir, &[("TETHER_LOG", "debug")]);
+    let provider = OAuthProvider::start(&[CALLBACK], false);
+    let server = RunningBinary::start(&data_dir, &[("TETHER_LOG", "debug"), ("TETHER_ALLOW_PRIVATE_NETWORK", "true")]);
     let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let base = server.base_url.clone();
     let organization_secret = server.printed("organization secret");
@@ -63,6 +66,46 @@ async fn debug_logs_name_requests_and_hide_every_secret() {
         .unwrap();
     assert!(!refused.status().is_success());
 
+    // Instances: a basic one with a password, an OAuth one from a code, read by id and by token, then deleted.
+    let api = |method: reqwest::Method, path: &str| {
+        http.request(method, format!("{base}/elements/api-v2{path}")).header("Authorization", &header)
+    };
+    for element in [basic_element(), provider_element(&provider)] {
+        assert_eq!(api(reqwest::Method::POST, "/elements").json(&element).send().await.unwrap().status(), 200);
+    }
+    let basic = json!({"name": "Logged", "configuration": {"account": "acme", "username": "ada", "password": "instance-password-8080"}});
+    let basic: Value = api(reqwest::Method::POST, "/elements/test-basic/instances")
+        .json(&basic)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let basic_token = basic["token"].as_str().expect("created").to_owned();
+    let url: Value = api(reqwest::Method::GET, &format!("/elements/test-idp/oauth/url?{}", seed_query()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let code = query_of(&provider.authorize(url["oauthUrl"].as_str().unwrap(), "alice", true).await)["code"].clone();
+    let oauth = json!({"element": {"key": "test-idp"}, "name": "OAuth", "providerData": {"code": code}, "configuration": oauth_configuration()});
+    let oauth: Value =
+        api(reqwest::Method::POST, "/instances").json(&oauth).send().await.unwrap().json().await.unwrap();
+    let oauth_token = oauth["token"].as_str().expect("created").to_owned();
+    let by_token = http
+        .get(format!("{base}/elements/api-v2/instances"))
+        .header("Authorization", format!("{header}, Element {basic_token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(by_token.status(), 200);
+    for id in [&basic["id"], &oauth["id"]] {
+        assert_eq!(api(reqwest::Method::DELETE, &format!("/instances/{id}")).send().await.unwrap().status(), 204);
+    }
+
     let (stdout, logs) = server.stop();
     assert!(logs.contains("DEBUG"), "debug logging was on: {logs:.2000}");
     let lines_with_id = logs.lines().filter(|line| line.contains(&request_id)).count();
@@ -78,6 +121,11 @@ async fn debug_logs_name_requests_and_hide_every_secret() {
         "guessed-user-secret-000",
         "chosen-password-4711",
         "wrong-password-31337",
+        "instance-password-8080",
+        &basic_token,
+        &oauth_token,
+        &code,
+        OAUTH_CLIENT_SECRET,
     ] {
         assert!(secret.len() >= 12);
         assert!(!logs.contains(secret), "a secret starting {:.5} reached the log", secret);
