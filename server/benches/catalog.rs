@@ -6,37 +6,17 @@
 
 use app::catalog::{ElementId, IndexedCard, rank};
 use std::hint::black_box;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tether::catalog::{CatalogEntry, search};
 
+mod measure;
+use measure::{median, micros, p95};
+
+fn timings(work: impl FnMut()) -> Vec<Duration> {
+    measure::timings(ROUNDS, work)
+}
+
 const ROUNDS: usize = 400;
-
-fn timings(mut work: impl FnMut()) -> Vec<Duration> {
-    for _ in 0..20 {
-        work();
-    }
-    let mut samples: Vec<Duration> = (0..ROUNDS)
-        .map(|_| {
-            let started = Instant::now();
-            work();
-            started.elapsed()
-        })
-        .collect();
-    samples.sort();
-    samples
-}
-
-fn median(samples: &[Duration]) -> Duration {
-    samples[samples.len() / 2]
-}
-
-fn p95(samples: &[Duration]) -> Duration {
-    samples[samples.len() * 95 / 100]
-}
-
-fn micros(duration: Duration) -> f64 {
-    duration.as_secs_f64() * 1e6
-}
 
 fn main() {
     let definitions = tether::catalog::built_in().expect("the built-in catalog loads");

@@ -1,0 +1,53 @@
+//! Timing helpers shared by the benches: warm up, take sorted samples, read medians and 95th percentiles.
+
+// Each bench uses only some of these helpers.
+#![allow(dead_code)]
+
+use std::time::{Duration, Instant};
+
+/// Runs `work` a few times to warm up, then `rounds` times, and returns the durations sorted.
+pub fn timings(rounds: usize, mut work: impl FnMut()) -> Vec<Duration> {
+    for _ in 0..rounds.min(20) {
+        work();
+    }
+    let mut samples: Vec<Duration> = (0..rounds)
+        .map(|_| {
+            let started = Instant::now();
+            work();
+            started.elapsed()
+        })
+        .collect();
+    samples.sort();
+    samples
+}
+
+/// [`timings`] for asynchronous work.
+pub async fn async_timings<F: Future<Output = ()>>(rounds: usize, mut work: impl FnMut() -> F) -> Vec<Duration> {
+    for _ in 0..rounds.min(20) {
+        work().await;
+    }
+    let mut samples = Vec::with_capacity(rounds);
+    for _ in 0..rounds {
+        let started = Instant::now();
+        work().await;
+        samples.push(started.elapsed());
+    }
+    samples.sort();
+    samples
+}
+
+pub fn median(samples: &[Duration]) -> Duration {
+    samples[samples.len() / 2]
+}
+
+pub fn p95(samples: &[Duration]) -> Duration {
+    samples[samples.len() * 95 / 100]
+}
+
+pub fn micros(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e6
+}
+
+pub fn millis(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e3
+}
