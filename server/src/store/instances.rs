@@ -30,6 +30,17 @@ pub struct InstanceRecord {
     pub created_at: i64,
 }
 
+impl InstanceRecord {
+    /// The configuration, tags and objects as the JSON text their columns hold.
+    fn json_columns(&self) -> [String; 3] {
+        [
+            serde_json::to_string(&self.configuration).expect("strings serialize"),
+            serde_json::to_string(&self.tags).expect("strings serialize"),
+            serde_json::to_string(&self.objects).expect("objects serialize"),
+        ]
+    }
+}
+
 const COLUMNS: &str = "id, organization_id, account_id, user_id, element_id, name, token_hash, token_vault_id, \
      secrets_vault_id, configuration, tags, objects, valid, disabled, external_authentication, created_at";
 
@@ -63,6 +74,7 @@ impl Store {
     /// Stores a new instance; `record.id` and `record.created_at` are ignored and returned filled.
     pub async fn insert_instance(&self, record: &InstanceRecord) -> StoreResult<InstanceRecord> {
         let now = now_millis();
+        let [configuration, tags, objects] = record.json_columns();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO instances (organization_id, account_id, user_id, element_id, name, token_hash, token_vault_id, \
              secrets_vault_id, configuration, tags, objects, valid, disabled, external_authentication, created_at, updated_at) \
@@ -76,9 +88,9 @@ impl Store {
         .bind(&record.token_hash)
         .bind(record.token_vault_id.0)
         .bind(record.secrets_vault_id.0)
-        .bind(serde_json::to_string(&record.configuration).expect("strings serialize"))
-        .bind(serde_json::to_string(&record.tags).expect("strings serialize"))
-        .bind(serde_json::to_string(&record.objects).expect("objects serialize"))
+        .bind(configuration)
+        .bind(tags)
+        .bind(objects)
         .bind(i64::from(record.valid))
         .bind(i64::from(record.disabled))
         .bind(&record.external_authentication)
@@ -137,14 +149,15 @@ impl Store {
 
     /// Writes an instance's changeable fields: name, configuration, tags, objects and the state flags.
     pub async fn update_instance(&self, record: &InstanceRecord) -> StoreResult<bool> {
+        let [configuration, tags, objects] = record.json_columns();
         let updated = sqlx::query(
             "UPDATE instances SET name = $1, configuration = $2, tags = $3, objects = $4, valid = $5, disabled = $6, \
              external_authentication = $7, updated_at = $8 WHERE organization_id = $9 AND id = $10",
         )
         .bind(&record.name)
-        .bind(serde_json::to_string(&record.configuration).expect("strings serialize"))
-        .bind(serde_json::to_string(&record.tags).expect("strings serialize"))
-        .bind(serde_json::to_string(&record.objects).expect("objects serialize"))
+        .bind(configuration)
+        .bind(tags)
+        .bind(objects)
         .bind(i64::from(record.valid))
         .bind(i64::from(record.disabled))
         .bind(&record.external_authentication)

@@ -5,6 +5,10 @@ use crate::oauth::{CALLBACK, provider_element, query_of, seed_query};
 use crate::utils::{OAUTH_CLIENT_SECRET, OAuthProvider, RunningBinary, authorization};
 use serde_json::{Value, json};
 
+async fn json_of(request: reqwest::RequestBuilder) -> Value {
+    request.send().await.unwrap().json().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn debug_logs_name_requests_and_hide_every_secret() {
     let dir = tempfile::tempdir().unwrap();
@@ -33,16 +37,12 @@ async fn debug_logs_name_requests_and_hide_every_secret() {
         .unwrap();
     assert_eq!(wrong.status(), 401);
 
-    let created: Value = http
-        .post(format!("{base}/elements/api-v2/accounts/{account}/users"))
-        .header("Authorization", &header)
-        .json(&json!({"emailAddress": "grace@example.com", "password": "chosen-password-4711"}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let created = json_of(
+        http.post(format!("{base}/elements/api-v2/accounts/{account}/users"))
+            .header("Authorization", &header)
+            .json(&json!({"emailAddress": "grace@example.com", "password": "chosen-password-4711"})),
+    )
+    .await;
     let new_secret = created["secret"].as_str().expect("created").to_owned();
 
     let signed_in = http
@@ -74,26 +74,12 @@ async fn debug_logs_name_requests_and_hide_every_secret() {
         assert_eq!(api(reqwest::Method::POST, "/elements").json(&element).send().await.unwrap().status(), 200);
     }
     let basic = json!({"name": "Logged", "configuration": {"account": "acme", "username": "ada", "password": "instance-password-8080"}});
-    let basic: Value = api(reqwest::Method::POST, "/elements/test-basic/instances")
-        .json(&basic)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let basic = json_of(api(reqwest::Method::POST, "/elements/test-basic/instances").json(&basic)).await;
     let basic_token = basic["token"].as_str().expect("created").to_owned();
-    let url: Value = api(reqwest::Method::GET, &format!("/elements/test-idp/oauth/url?{}", seed_query()))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let url = json_of(api(reqwest::Method::GET, &format!("/elements/test-idp/oauth/url?{}", seed_query()))).await;
     let code = query_of(&provider.authorize(url["oauthUrl"].as_str().unwrap(), "alice", true).await)["code"].clone();
     let oauth = json!({"element": {"key": "test-idp"}, "name": "OAuth", "providerData": {"code": code}, "configuration": oauth_configuration()});
-    let oauth: Value =
-        api(reqwest::Method::POST, "/instances").json(&oauth).send().await.unwrap().json().await.unwrap();
+    let oauth = json_of(api(reqwest::Method::POST, "/instances").json(&oauth)).await;
     let oauth_token = oauth["token"].as_str().expect("created").to_owned();
     let by_token = http
         .get(format!("{base}/elements/api-v2/instances"))
