@@ -12,6 +12,7 @@ on_both_backends!(
     a_reused_code_or_a_different_callback_stores_nothing,
     basic_instances_take_validated_parameters,
     an_existing_refresh_token_provisions_an_instance,
+    custom_parameter_instances_take_choices_and_defaults,
     bad_instance_requests_name_the_problem,
 );
 
@@ -319,4 +320,36 @@ async fn bad_instance_requests_name_the_problem(backend: Backend) {
         expect_error(response, status, needle).await;
     }
     assert_eq!(instance_count(&app).await, 0);
+}
+
+async fn custom_parameter_instances_take_choices_and_defaults(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let element = json!({
+        "key": "test-custom", "name": "Custom service", "hub": "general", "auth": "custom",
+        "api": {"baseUrl": "https://{subdomain}.example.com/{region}", "credentials": {"in": "header", "name": "X-Api-Token", "value": "{token}"}},
+        "parameters": [
+            {"key": "subdomain", "label": "Subdomain", "pattern": "^[a-z0-9-]+$"},
+            {"key": "token", "label": "API token", "type": "password", "secret": true},
+            {"key": "region", "label": "Region", "type": "choice", "options": ["eu", "us"], "required": false, "default": "eu"},
+            {"key": "sandbox", "label": "Sandbox", "type": "boolean", "required": false}
+        ]
+    });
+    expect_json(app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap(), StatusCode::OK).await;
+    let create = |configuration: Value| {
+        app.as_admin(Method::POST, "/elements/test-custom/instances")
+            .json(&json!({"name": "Custom", "configuration": configuration}))
+            .send()
+    };
+    let created = create(json!({"subdomain": "acme", "token": "custom-token-value", "sandbox": true})).await.unwrap();
+    let created = expect_json(created, StatusCode::OK).await;
+    let configuration = &created["configuration"];
+    assert_eq!(configuration["subdomain"], "acme");
+    assert_eq!(configuration["token"], "********");
+    assert_eq!(configuration["region"], "eu", "the default fills an absent optional parameter");
+    assert_eq!(configuration["sandbox"], "true", "booleans are kept as text");
+    let wrong_choice = create(json!({"subdomain": "acme", "token": "t", "region": "mars"})).await.unwrap();
+    expect_error(wrong_choice, StatusCode::BAD_REQUEST, "region: must be one of eu, us").await;
+    let missing = create(json!({"subdomain": "acme"})).await.unwrap();
+    expect_error(missing, StatusCode::BAD_REQUEST, "configuration.token: required").await;
+    assert_eq!(instance_count(&app).await, 1);
 }
