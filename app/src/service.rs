@@ -47,6 +47,31 @@ pub struct ConsoleSession {
     pub token: SecretString,
 }
 
+/// What a proxied call through an instance needs: where the provider's API is, and the credentials to add.
+/// The credentials never print.
+pub struct ProviderCall {
+    pub instance_id: InstanceId,
+    /// The element's API base URL, filled in for the instance, without a trailing slash.
+    pub base_url: String,
+    pub headers: Vec<(String, SecretString)>,
+    pub query: Vec<(String, SecretString)>,
+    /// The digest of the access token used, for an OAuth 2.0 instance: a refresh after the provider refused it
+    /// happens only if nobody replaced it meanwhile.
+    pub access_token_digest: Option<String>,
+}
+
+impl std::fmt::Debug for ProviderCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names = |pairs: &[(String, SecretString)]| pairs.iter().map(|(name, _)| name.clone()).collect::<Vec<_>>();
+        f.debug_struct("ProviderCall")
+            .field("instance_id", &self.instance_id)
+            .field("base_url", &self.base_url)
+            .field("headers", &names(&self.headers))
+            .field("query", &names(&self.query))
+            .finish()
+    }
+}
+
 /// The hub's operations. Every method checks that the caller may do what it asks.
 #[async_trait::async_trait]
 pub trait Hub: Send + Sync + 'static {
@@ -186,6 +211,20 @@ pub trait Hub: Send + Sync + 'static {
         console_origin: &str,
         form: ConsoleAuthentication,
     ) -> Result<ConsoleNext, HubError>;
+
+    /// The provider API and credentials for a call through the instance named by `token`, whose element is in
+    /// `hub`. OAuth tokens about to expire are refreshed first.
+    async fn provider_call(&self, caller: &Caller, token: &SecretString, hub: &str) -> Result<ProviderCall, HubError>;
+
+    /// The provider refused `call`'s credentials: refreshes once, unless someone already replaced them, and
+    /// answers the call to retry. A grant the provider no longer honours is `Unauthorized` with
+    /// `INVALID_ACCESS_TOKEN`.
+    async fn provider_refused(
+        &self,
+        caller: &Caller,
+        token: &SecretString,
+        call: &ProviderCall,
+    ) -> Result<ProviderCall, HubError>;
 
     /// The console's OAuth redirect URI: `public_url` when configured, else `console_origin`, then `/oauth/callback`.
     fn console_callback_url(&self, console_origin: &str) -> String;

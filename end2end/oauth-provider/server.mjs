@@ -7,7 +7,8 @@
 //   OAUTH_ACCESS_TTL      access token lifetime in seconds (default 3600)
 // Two clients exist: `tether-post` (secret in the token request body) and `tether-basic` (HTTP basic), both with
 // the secret `tether-test-secret`. Any login and password are accepted on the provider's own sign-in page.
-// When it listens it prints `OAUTH_PROVIDER_READY <issuer>`; it stops on SIGTERM.
+// When it listens it prints `OAUTH_PROVIDER_READY <issuer>`; it stops on SIGTERM. GET /test/grants counts the
+// token requests per grant type, so tests can tell how many refreshes reached the provider.
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
 
@@ -42,11 +43,30 @@ const provider = new Provider(issuer, {
   issueRefreshToken: async (ctx, client, code) =>
     client.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access'),
   rotateRefreshToken: true,
+  // Tokens expire exactly when their lifetime ends, so tests of expiry need not wait out a tolerance.
+  clockTolerance: 0,
   ttl: { AccessToken: accessTtl, AuthorizationCode: 60, RefreshToken: 14 * 24 * 3600, Interaction: 600, Session: 3600, Grant: 14 * 24 * 3600 },
   findAccount: async (ctx, id) => ({ accountId: id, claims: async () => ({ sub: id, email: `${id}@example.test` }) }),
 });
 provider.proxy = false;
-server.on('request', provider.callback());
+
+// How many token requests of each grant type arrived, succeeded or not: GET /test/grants.
+const grants = {};
+const countGrant = (ctx) => {
+  const type = ctx.oidc?.params?.grant_type;
+  if (type) grants[type] = (grants[type] ?? 0) + 1;
+};
+provider.on('grant.success', countGrant);
+provider.on('grant.error', countGrant);
+const handle = provider.callback();
+server.on('request', (req, res) => {
+  if (req.method === 'GET' && req.url === '/test/grants') {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify(grants));
+    return;
+  }
+  handle(req, res);
+});
 process.stdout.write(`OAUTH_PROVIDER_READY ${issuer}\n`);
 
 const stop = () => server.close(() => process.exit(0));

@@ -240,24 +240,35 @@ fn check_url(
                 Some(if Some(name) == leading { "https://example.com".into() } else { sample_value(name, definition) })
             })
             .unwrap_or_default();
-        let parsed =
-            url::Url::parse(&filled).map_err(|error| bad(field, format!("{alternative} is not a URL ({error})")))?;
-        let host = parsed.host().ok_or_else(|| bad(field, format!("{alternative} must be an absolute https URL")))?;
-        let private = is_private_host(&host);
-        if private && hosts == HostPolicy::PublicOnly {
-            return Err(bad(field, format!("{alternative} names a loopback or private-network host")));
-        }
-        let loopback = match &host {
-            url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
-            url::Host::Ipv4(ip) => ip.is_loopback(),
-            url::Host::Ipv6(ip) => ip.is_loopback(),
-        };
-        let loopback_http = parsed.scheme() == "http" && loopback && hosts == HostPolicy::AllowPrivate;
-        if parsed.scheme() != "https" && !loopback_http {
-            return Err(bad(field, format!("{alternative} must be an absolute https URL")));
-        }
+        check_reachable(field, &filled, hosts).map_err(|_| {
+            let problem = match url::Url::parse(&filled).ok().and_then(|url| url.host().map(|h| is_private_host(&h))) {
+                Some(true) if hosts == HostPolicy::PublicOnly => "names a loopback or private-network host",
+                _ => "must be an absolute https URL",
+            };
+            bad(field, format!("{alternative} {problem}"))
+        })?;
     }
     Ok(())
+}
+
+/// Checks a filled-in URL against the host policy: https to a public host, or, when private hosts are allowed,
+/// also plain http on loopback. The error names the field and the URL.
+pub fn check_reachable(field: &str, url: &str, hosts: HostPolicy) -> Result<url::Url, HubError> {
+    let parsed = url::Url::parse(url).map_err(|error| bad(field, format!("{url} is not a URL ({error})")))?;
+    let host = parsed.host().ok_or_else(|| bad(field, format!("{url} must be an absolute https URL")))?;
+    if is_private_host(&host) && hosts == HostPolicy::PublicOnly {
+        return Err(bad(field, format!("{url} names a loopback or private-network host")));
+    }
+    let loopback = match &host {
+        url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
+        url::Host::Ipv4(ip) => ip.is_loopback(),
+        url::Host::Ipv6(ip) => ip.is_loopback(),
+    };
+    let loopback_http = parsed.scheme() == "http" && loopback && hosts == HostPolicy::AllowPrivate;
+    if parsed.scheme() != "https" && !loopback_http {
+        return Err(bad(field, format!("{url} must be an absolute https URL")));
+    }
+    Ok(parsed)
 }
 
 /// One element ready to search and show.

@@ -35,6 +35,9 @@ pub struct Config {
     /// Lets custom elements name loopback and private-network hosts, and plain `http` on loopback
     /// (`TETHER_ALLOW_PRIVATE_NETWORK`). Off by default: an organization must not reach Tether's own network.
     pub allow_private_network: bool,
+    /// How many seconds before its expiry an access token is refreshed ahead of a proxied call
+    /// (`TETHER_REFRESH_MARGIN_SECONDS`).
+    pub refresh_margin_seconds: i64,
 }
 
 /// The defaults, written out so the file and the environment only name what they change.
@@ -48,6 +51,7 @@ struct Defaults {
     admin_email: &'static str,
     site_root: &'static str,
     allow_private_network: bool,
+    refresh_margin_seconds: i64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -59,6 +63,7 @@ const DEFAULTS: Defaults = Defaults {
     admin_email: "admin@tether.local",
     site_root: "target/site",
     allow_private_network: false,
+    refresh_margin_seconds: 300,
 };
 
 /// The config file read when `--config` does not name one.
@@ -101,6 +106,7 @@ impl Config {
             admin_email: DEFAULTS.admin_email.into(),
             site_root: data_dir.join("site"),
             allow_private_network: true,
+            refresh_margin_seconds: DEFAULTS.refresh_margin_seconds,
         }
     }
 

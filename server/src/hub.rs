@@ -3,6 +3,8 @@
 mod elements;
 mod instances;
 pub mod oauth;
+mod proxy;
+pub mod tokens;
 
 use crate::catalog::{Catalog, HostPolicy};
 use crate::secrets::{self, MIN_PASSWORD_CHARS};
@@ -20,7 +22,7 @@ use app::instances::{
     InstanceTarget, NewInstance, NewOAuthApp, OAuthApp, OAuthCallback,
 };
 use app::oauth::{AuthorizationRequest, AuthorizationUrl};
-use app::service::{ApiCredentials, Caller, ConsoleSession, Hub};
+use app::service::{ApiCredentials, Caller, ConsoleSession, Hub, ProviderCall};
 use app::types::{
     Account, AccountId, ConsoleIdentity, CreatedUser, NewUser, Organization, OrganizationId, RevealedSecret, Role,
     User, UserId, UserPatch,
@@ -73,6 +75,9 @@ pub struct HubService {
     catalog: Catalog,
     settings: HubSettings,
     token_client: TokenClient,
+    refresh_locks: tokens::RefreshLocks,
+    /// Names this process in refresh leases.
+    node_id: String,
 }
 
 /// The configuration the hub's operations follow.
@@ -83,6 +88,8 @@ pub struct HubSettings {
     pub element_hosts: HostPolicy,
     /// Where users reach Tether (`public_url`), for the console's OAuth callback; else the request's own origin.
     pub public_url: Option<String>,
+    /// How close to its expiry an access token is refreshed before a proxied call.
+    pub refresh_margin: chrono::Duration,
 }
 
 impl HubSettings {
@@ -91,6 +98,7 @@ impl HubSettings {
             session_ttl: chrono::Duration::hours(config.session_ttl_hours),
             element_hosts: if config.allow_private_network { HostPolicy::AllowPrivate } else { HostPolicy::PublicOnly },
             public_url: config.public_url.as_ref().map(|url| url.trim_end_matches('/').to_owned()),
+            refresh_margin: chrono::Duration::seconds(config.refresh_margin_seconds),
         }
     }
 }
@@ -103,6 +111,8 @@ impl HubService {
             catalog,
             settings,
             token_client: TokenClient::new(std::time::Duration::from_secs(30)),
+            refresh_locks: tokens::RefreshLocks::default(),
+            node_id: format!("{}-{}", std::process::id(), secrets::generate_secret().expose_secret()),
         }
     }
 
@@ -543,6 +553,19 @@ impl Hub for HubService {
         form: ConsoleAuthentication,
     ) -> Result<ConsoleNext, HubError> {
         self.begin_console_flow(caller, session, console_origin, form).await
+    }
+
+    async fn provider_call(&self, caller: &Caller, token: &SecretString, hub: &str) -> Result<ProviderCall, HubError> {
+        self.prepare_provider_call(caller, token, hub).await
+    }
+
+    async fn provider_refused(
+        &self,
+        caller: &Caller,
+        token: &SecretString,
+        call: &ProviderCall,
+    ) -> Result<ProviderCall, HubError> {
+        self.refresh_refused_call(caller, token, call).await
     }
 
     fn console_callback_url(&self, console_origin: &str) -> String {

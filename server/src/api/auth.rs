@@ -3,7 +3,7 @@
 use super::error::ApiError;
 use app::error::HubError;
 use app::service::{ApiCredentials, Caller, SharedHub};
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use secrecy::SecretString;
@@ -46,14 +46,18 @@ pub fn parse_authorization(header: &str) -> Result<ApiCredentials, HubError> {
 /// The authenticated caller of a REST request.
 pub struct ApiCaller {
     pub caller: Caller,
-    /// The instance token, for the routes that act through an element instance (none do yet).
+    /// The instance token, for the routes that act through an element instance.
     pub element: Option<SecretString>,
 }
 
-impl FromRequestParts<SharedHub> for ApiCaller {
+impl<S: Send + Sync> FromRequestParts<S> for ApiCaller
+where
+    SharedHub: FromRef<S>,
+{
     type Rejection = ApiError;
 
-    async fn from_request_parts(parts: &mut Parts, hub: &SharedHub) -> Result<Self, ApiError> {
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        let hub = SharedHub::from_ref(state);
         let header = parts
             .headers
             .get(AUTHORIZATION)

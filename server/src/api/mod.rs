@@ -6,6 +6,7 @@ pub mod elements;
 pub mod error;
 pub mod extract;
 pub mod instances;
+pub mod proxy;
 
 use app::service::SharedHub;
 use axum::Router;
@@ -22,10 +23,11 @@ pub fn router(hub: SharedHub, max_body_bytes: usize) -> Router {
         .merge(accounts::routes())
         .merge(elements::routes())
         .merge(instances::routes())
+        .with_state(hub.clone())
+        .merge(proxy::routes(hub))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(max_body_bytes))
-        .with_state(hub)
 }
 
 async fn unknown_route(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {

@@ -34,7 +34,7 @@ const OAUTH_KEYS: [&str; 5] =
 const DEFAULT_INSTANCE_PAGE: u32 = 200;
 
 /// A provider's failure as the API answers it: refusals are the caller's to fix (400), the rest are 502.
-fn provider_error(error: TokenError) -> HubError {
+pub(super) fn provider_error(error: TokenError) -> HubError {
     let (status, provider_message) = match &error {
         TokenError::InvalidGrant { .. } | TokenError::Rejected { .. } => (400, error.to_string()),
         TokenError::Transient { .. } | TokenError::Malformed(_) => (502, error.to_string()),
@@ -64,12 +64,23 @@ pub(super) struct SplitConfiguration {
 }
 
 impl SplitConfiguration {
-    fn plain(&mut self, key: &str, value: String) {
+    /// An instance's configuration from its record and its decrypted secrets.
+    fn of(record: &InstanceRecord, secrets: &SecretString) -> Result<SplitConfiguration, HubError> {
+        let secrets: BTreeMap<String, String> = serde_json::from_str(secrets.expose_secret()).or_internal()?;
+        Ok(SplitConfiguration { shown: record.configuration.clone(), secrets })
+    }
+
+    pub(super) fn remove(&mut self, key: &str) {
+        self.shown.remove(key);
+        self.secrets.remove(key);
+    }
+
+    pub(super) fn plain(&mut self, key: &str, value: String) {
         self.secrets.remove(key);
         self.shown.insert(key.to_owned(), value);
     }
 
-    fn secret(&mut self, key: &str, value: &SecretString) {
+    pub(super) fn secret(&mut self, key: &str, value: &SecretString) {
         self.shown.insert(key.to_owned(), MASK.to_owned());
         self.secrets.insert(key.to_owned(), value.expose_secret().to_owned());
     }
@@ -109,7 +120,7 @@ fn required(values: &BTreeMap<String, String>, key: &str, what: &str) -> Result<
         .ok_or_else(|| bad(&format!("configuration.{key}"), format!("required: {what}")))
 }
 
-fn fill(field: &str, template: &Template, values: &BTreeMap<String, String>) -> Result<String, HubError> {
+pub(super) fn fill(field: &str, template: &Template, values: &BTreeMap<String, String>) -> Result<String, HubError> {
     template
         .fill(|name| values.get(name).cloned())
         .ok_or_else(|| bad(field, "needs parameters the instance does not have"))
@@ -122,10 +133,33 @@ fn client_endpoint(
     oauth: &OAuthSettings,
     values: &BTreeMap<String, String>,
 ) -> Result<TokenEndpoint, HubError> {
-    let extra = oauth
-        .token_params
+    endpoint_with_params(field, url, ("oauth.tokenParams", &oauth.token_params), oauth, values)
+}
+
+/// Where refresh tokens are used: the refresh URL and parameters when the element has them, else the token URL's.
+pub(super) fn refresh_endpoint(
+    oauth: &OAuthSettings,
+    values: &BTreeMap<String, String>,
+) -> Result<TokenEndpoint, HubError> {
+    let url = oauth.refresh_url.as_ref().unwrap_or(&oauth.token_url);
+    let params = if oauth.refresh_params.is_empty() {
+        ("oauth.tokenParams", &oauth.token_params)
+    } else {
+        ("oauth.refreshParams", &oauth.refresh_params)
+    };
+    endpoint_with_params("oauth.refreshUrl", url, params, oauth, values)
+}
+
+fn endpoint_with_params(
+    field: &str,
+    url: &Template,
+    (params_field, params): (&str, &BTreeMap<String, Template>),
+    oauth: &OAuthSettings,
+    values: &BTreeMap<String, String>,
+) -> Result<TokenEndpoint, HubError> {
+    let extra = params
         .iter()
-        .map(|(name, template)| Ok((name.clone(), fill(&format!("oauth.tokenParams.{name}"), template, values)?)))
+        .map(|(name, template)| Ok((name.clone(), fill(&format!("{params_field}.{name}"), template, values)?)))
         .collect::<Result<_, HubError>>()?;
     Ok(TokenEndpoint { url: fill(field, url, values)?, auth: oauth.token_auth, body: oauth.token_body, extra })
 }
@@ -140,7 +174,7 @@ fn configuration_item_id(key: &str) -> i64 {
     i64::from(u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]))
 }
 
-fn oauth_settings(entry: &CatalogEntry) -> Result<&OAuthSettings, HubError> {
+pub(super) fn oauth_settings(entry: &CatalogEntry) -> Result<&OAuthSettings, HubError> {
     match (entry.definition.auth, &entry.definition.oauth) {
         (AuthType::OAuth2, Some(oauth)) => Ok(oauth),
         _ => Err(bad("element", format!("{} does not authenticate with OAuth 2.0", entry.definition.key))),
@@ -265,7 +299,7 @@ impl HubService {
                     "the refresh token to provision from",
                 )?);
                 let values = resolve_parameters(definition, &parameters)?;
-                let endpoint = client_endpoint("oauth.tokenUrl", &oauth.token_url, oauth, &values)?;
+                let endpoint = refresh_endpoint(oauth, &values)?;
                 self.token_client
                     .refresh(&endpoint, &client, &refresh_token, &oauth.capture)
                     .await
@@ -580,8 +614,27 @@ impl HubService {
     ) -> Result<SplitConfiguration, HubError> {
         let secrets =
             self.vault.read(record.secrets_vault_id, &format!("user:{}", caller.user_id)).await.or_internal()?;
-        let secrets: BTreeMap<String, String> = serde_json::from_str(secrets.expose_secret()).or_internal()?;
-        Ok(SplitConfiguration { shown: record.configuration.clone(), secrets })
+        SplitConfiguration::of(record, &secrets)
+    }
+
+    /// The same for Tether's own use on every proxied call and refresh, not audited one by one.
+    pub(super) async fn configuration_in_use(&self, record: &InstanceRecord) -> Result<SplitConfiguration, HubError> {
+        let secrets = self.vault.use_secret(record.secrets_vault_id).await.or_internal()?;
+        SplitConfiguration::of(record, &secrets)
+    }
+
+    /// Writes new secrets first, then the rest of the record: a rotated refresh token is durable before the
+    /// record says anything changed.
+    pub(super) async fn write_configuration(
+        &self,
+        record: &mut InstanceRecord,
+        split: SplitConfiguration,
+    ) -> Result<(), HubError> {
+        let secrets_json = SecretString::from(serde_json::to_string(&split.secrets).or_internal()?);
+        self.vault.replace(record.secrets_vault_id, &secrets_json).await.or_internal()?;
+        record.configuration = split.shown;
+        self.store.update_instance(record).await.or_internal()?;
+        Ok(())
     }
 
     /// Writes a changed instance and its secrets, and answers it.
@@ -592,13 +645,13 @@ impl HubService {
         entry: &CatalogEntry,
         split: Option<SplitConfiguration>,
     ) -> Result<Instance, HubError> {
-        if let Some(split) = split {
-            let secrets_json = SecretString::from(serde_json::to_string(&split.secrets).or_internal()?);
-            self.vault.replace(record.secrets_vault_id, &secrets_json).await.or_internal()?;
-            record.configuration = split.shown;
-        }
-        if !self.store.update_instance(&record).await.or_internal()? {
-            return Err(HubError::NotFound(format!("No instance with id {}", record.id)));
+        match split {
+            Some(split) => self.write_configuration(&mut record, split).await?,
+            None => {
+                if !self.store.update_instance(&record).await.or_internal()? {
+                    return Err(HubError::NotFound(format!("No instance with id {}", record.id)));
+                }
+            }
         }
         self.audit_instance(caller, "instance.updated", record.id).await?;
         self.view_of(caller, record, entry).await

@@ -10,6 +10,7 @@ pub mod instances;
 pub mod keys;
 pub mod oauth_apps;
 pub mod oauth_flows;
+pub mod refresh_leases;
 pub mod sessions;
 pub mod tenants;
 pub mod vault;

@@ -44,7 +44,7 @@ async fn get(app: &TestApp, path: &str) -> Value {
 }
 
 /// The instance's secrets as the vault holds them.
-async fn stored_secrets(app: &TestApp, id: i64) -> Value {
+pub async fn stored_secrets(app: &TestApp, id: i64) -> Value {
     let vault_id: i64 = sqlx::query_scalar("SELECT secrets_vault_id FROM instances WHERE id = $1")
         .bind(id)
         .fetch_one(app.hub.store().pool())

@@ -11,6 +11,7 @@ mod instance_management;
 mod instances;
 mod logs;
 mod oauth;
+mod proxy;
 mod secrets_at_rest;
 mod storage;
 mod token_client;

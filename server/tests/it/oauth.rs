@@ -28,7 +28,7 @@ pub fn provider_element(provider: &OAuthProvider) -> Value {
             "scopes": ["openid", "offline_access"],
             "authorizationParams": {"prompt": "consent"}
         },
-        "api": {"baseUrl": format!("{}/me", provider.issuer), "credentials": {"in": "bearer"}}
+        "api": {"baseUrl": provider.issuer, "credentials": {"in": "bearer"}}
     })
 }
 

@@ -289,12 +289,22 @@ pub const OAUTH_CLIENT_SECRET: &str = "tether-test-secret";
 
 impl OAuthProvider {
     pub fn start(redirect_uris: &[&str], pkce_required: bool) -> OAuthProvider {
+        Self::start_with_access_ttl(redirect_uris, pkce_required, 3600)
+    }
+
+    /// The provider with access tokens that live `access_ttl_seconds`.
+    pub fn start_with_access_ttl(
+        redirect_uris: &[&str],
+        pkce_required: bool,
+        access_ttl_seconds: u32,
+    ) -> OAuthProvider {
         use std::io::BufRead;
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/oauth-provider/server.mjs");
         let mut child = std::process::Command::new("node")
             .arg(script)
             .env("OAUTH_REDIRECT_URIS", redirect_uris.join(","))
             .env("OAUTH_PKCE_REQUIRED", pkce_required.to_string())
+            .env("OAUTH_ACCESS_TTL", access_ttl_seconds.to_string())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -359,6 +369,36 @@ impl OAuthProvider {
     /// Uses a refresh token at the provider directly, as the `tether-post` client.
     pub async fn refresh(&self, refresh_token: &str) -> reqwest::Response {
         self.token_request(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token)]).await
+    }
+
+    /// How many token requests of each grant type reached the provider (`refresh_token`, `authorization_code`).
+    pub async fn grants(&self, grant_type: &str) -> u64 {
+        let counts: serde_json::Value =
+            reqwest::get(format!("{}/test/grants", self.issuer)).await.unwrap().json().await.unwrap();
+        counts[grant_type].as_u64().unwrap_or(0)
+    }
+
+    /// Whether the provider still accepts a token (RFC 7662 introspection).
+    pub async fn is_active(&self, token: &str) -> bool {
+        let form = [("token", token), ("client_id", "tether-post"), ("client_secret", OAUTH_CLIENT_SECRET)];
+        let answer: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/token/introspection", self.issuer))
+            .form(&form)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        answer["active"] == true
+    }
+
+    /// Revokes a token at the provider (RFC 7009), as the `tether-post` client.
+    pub async fn revoke(&self, token: &str) {
+        let form = [("token", token), ("client_id", "tether-post"), ("client_secret", OAUTH_CLIENT_SECRET)];
+        let response =
+            reqwest::Client::new().post(format!("{}/token/revocation", self.issuer)).form(&form).send().await.unwrap();
+        assert!(response.status().is_success(), "revocation answered {}", response.status());
     }
 
     async fn token_request(&self, grant: &[(&str, &str)]) -> reqwest::Response {

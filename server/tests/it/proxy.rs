@@ -1,0 +1,181 @@
+//! Calls through an instance to the provider's API: pass-through with the credentials injected, refresh on
+//! demand with one refresh for many concurrent calls, and a revoked grant answered with `INVALID_ACCESS_TOKEN`.
+
+use crate::instance_management::stored_secrets;
+use crate::instances::{code_from, oauth_configuration};
+use crate::oauth::{CALLBACK, provider_element, setup};
+use crate::on_both_backends;
+use crate::utils::{Backend, OAuthProvider, TestApp, expect_error, expect_json};
+use axum::body::Bytes;
+use axum::http::{HeaderMap, Method as AxumMethod, Uri};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+on_both_backends!(
+    calls_pass_through_with_the_credentials_injected,
+    fifty_concurrent_calls_on_an_expired_token_refresh_once,
+    a_revoked_grant_gets_invalid_access_token_until_reauthenticated,
+);
+
+/// An upstream API on loopback that answers 201 with a description of the request it got.
+async fn echo_upstream() -> String {
+    async fn echo(method: AxumMethod, uri: Uri, headers: HeaderMap, body: Bytes) -> (StatusCode, HeaderMap, String) {
+        let names: serde_json::Map<String, Value> =
+            headers.iter().map(|(name, value)| (name.to_string(), json!(value.to_str().unwrap_or_default()))).collect();
+        let description = json!({
+            "method": method.as_str(),
+            "path": uri.path(),
+            "query": uri.query(),
+            "headers": names,
+            "body": String::from_utf8_lossy(&body),
+        });
+        let mut answer = HeaderMap::new();
+        answer.insert("x-upstream", "echo".parse().unwrap());
+        answer.insert("content-type", "application/json".parse().unwrap());
+        (StatusCode::CREATED, answer, description.to_string())
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(echo)).await.unwrap() });
+    base
+}
+
+async fn calls_pass_through_with_the_credentials_injected(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let upstream = echo_upstream().await;
+    let element = json!({
+        "key": "test-echo", "name": "Echo", "hub": "general", "auth": "custom",
+        "api": {"baseUrl": format!("{upstream}/api/{{tenant}}"), "credentials": {"in": "header", "name": "X-Api-Token", "value": "Token {token}"},
+            "headers": {"X-Tenant": "{tenant}"}},
+        "parameters": [{"key": "tenant", "label": "Tenant"}, {"key": "token", "label": "Token", "secret": true}]
+    });
+    expect_json(app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap(), StatusCode::OK).await;
+    let body = json!({"name": "Echo", "configuration": {"tenant": "acme", "token": "upstream-secret"}});
+    let created = app.as_admin(Method::POST, "/elements/test-echo/instances").json(&body).send().await.unwrap();
+    let created = expect_json(created, StatusCode::OK).await;
+    let token = created["token"].as_str().unwrap().to_owned();
+
+    let response = app
+        .as_instance(&token, Method::POST, "/hubs/general/things/42?limit=5&q=a%20b")
+        .header("x-trace", "trace-1")
+        .header("connection", "x-private")
+        .header("x-private", "hop")
+        .header("content-type", "application/json")
+        .body(r#"{"hello":"world"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED, "the provider's status comes back");
+    assert_eq!(response.headers()["x-upstream"], "echo");
+    assert_eq!(response.headers()["elements-element-instance-id"], created["id"].to_string().as_str());
+    let seen: Value = response.json().await.unwrap();
+    assert_eq!(seen["method"], "POST");
+    assert_eq!(seen["path"], "/api/acme/things/42");
+    assert_eq!(seen["query"], "limit=5&q=a%20b");
+    assert_eq!(seen["body"], r#"{"hello":"world"}"#);
+    let headers = &seen["headers"];
+    assert_eq!(headers["x-api-token"], "Token upstream-secret");
+    assert_eq!(headers["x-tenant"], "acme");
+    assert_eq!(headers["x-trace"], "trace-1");
+    assert!(headers.get("authorization").is_none(), "Tether's own credentials stay behind: {headers}");
+    assert!(headers.get("x-private").is_none(), "headers named by Connection stay behind");
+
+    let id = created["id"].as_i64().unwrap();
+    let wrong_hub = app.as_instance(&token, Method::GET, "/hubs/crm/things").send().await.unwrap();
+    expect_error(wrong_hub, StatusCode::NOT_FOUND, "not crm").await;
+    let without = app.as_admin(Method::GET, "/hubs/general/things").send().await.unwrap();
+    expect_error(without, StatusCode::UNAUTHORIZED, "Element <token>").await;
+    app.as_admin(Method::DELETE, &format!("/instances/{id}/enabled")).send().await.unwrap();
+    let disabled = app.as_instance(&token, Method::GET, "/hubs/general/things").send().await.unwrap();
+    expect_error(disabled, StatusCode::FORBIDDEN, "disabled").await;
+    app.as_admin(Method::DELETE, &format!("/instances/{id}")).send().await.unwrap();
+    let deleted = app.as_instance(&token, Method::GET, "/hubs/general/things").send().await.unwrap();
+    expect_error(deleted, StatusCode::UNAUTHORIZED, "names no instance").await;
+}
+
+/// An OAuth instance of the `test-idp` element, whose API is the provider itself (`/me`, the userinfo endpoint).
+async fn oauth_instance(app: &TestApp, provider: &OAuthProvider) -> (i64, String) {
+    let (code, _) = code_from(app, provider, "").await;
+    let body = json!({"element": {"key": "test-idp"}, "name": "Proxied", "providerData": {"code": code}, "configuration": oauth_configuration()});
+    let created =
+        expect_json(app.as_admin(Method::POST, "/instances").json(&body).send().await.unwrap(), StatusCode::OK).await;
+    (created["id"].as_i64().unwrap(), created["token"].as_str().unwrap().to_owned())
+}
+
+/// Sets when Tether believes the instance's access token expires.
+async fn believe_expiry(app: &TestApp, id: i64, expires_at: &str) {
+    let configuration: String = sqlx::query_scalar("SELECT configuration FROM instances WHERE id = $1")
+        .bind(id)
+        .fetch_one(app.hub.store().pool())
+        .await
+        .unwrap();
+    let mut configuration: Value = serde_json::from_str(&configuration).unwrap();
+    configuration["oauth.user.token.expires_at"] = json!(expires_at);
+    sqlx::query("UPDATE instances SET configuration = $1 WHERE id = $2")
+        .bind(configuration.to_string())
+        .bind(id)
+        .execute(app.hub.store().pool())
+        .await
+        .unwrap();
+}
+
+/// Fifty calls at once through the instance: every one must succeed.
+async fn fifty_calls(app: &TestApp, token: &str) {
+    let calls = (0..50).map(|_| app.as_instance(token, Method::GET, "/hubs/general/me").send());
+    for answer in futures::future::join_all(calls).await {
+        assert_eq!(expect_json(answer.unwrap(), StatusCode::OK).await["sub"], "alice");
+    }
+}
+
+async fn fifty_concurrent_calls_on_an_expired_token_refresh_once(backend: Backend) {
+    let provider = OAuthProvider::start_with_access_ttl(&[CALLBACK], false, 2);
+    let app = TestApp::spawn_with(backend, |config| config.refresh_margin_seconds = 0).await;
+    let created = app.as_admin(Method::POST, "/elements").json(&provider_element(&provider)).send().await.unwrap();
+    expect_json(created, StatusCode::OK).await;
+    let (id, token) = oauth_instance(&app, &provider).await;
+    let first = app.as_instance(&token, Method::GET, "/hubs/general/me").send().await.unwrap();
+    assert_eq!(expect_json(first, StatusCode::OK).await["sub"], "alice", "the provider's API answers through Tether");
+    assert_eq!(provider.grants("refresh_token").await, 0);
+
+    // The provider refuses the expired token while Tether still believes in it: the 401 path.
+    let access_token = stored_secrets(&app, id).await["oauth.user.token"].as_str().unwrap().to_owned();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while provider.is_active(&access_token).await {
+        assert!(std::time::Instant::now() < deadline, "the access token never expired at the provider");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    believe_expiry(&app, id, "2999-01-01T00:00:00Z").await;
+    fifty_calls(&app, &token).await;
+    assert_eq!(provider.grants("refresh_token").await, 1, "one refresh for fifty refused calls");
+
+    // Tether sees the expiry itself: the refresh-ahead path, again once, with the rotated refresh token.
+    believe_expiry(&app, id, "2020-01-01T00:00:00Z").await;
+    fifty_calls(&app, &token).await;
+    assert_eq!(provider.grants("refresh_token").await, 2, "one refresh for fifty calls on an expired token");
+}
+
+async fn a_revoked_grant_gets_invalid_access_token_until_reauthenticated(backend: Backend) {
+    let (app, provider) = setup(backend, false).await;
+    let (id, token) = oauth_instance(&app, &provider).await;
+    let refresh_token = stored_secrets(&app, id).await["oauth.user.refresh_token"].as_str().unwrap().to_owned();
+    provider.revoke(&refresh_token).await;
+    believe_expiry(&app, id, "2020-01-01T00:00:00Z").await;
+
+    let refused = app.as_instance(&token, Method::GET, "/hubs/general/me").send().await.unwrap();
+    expect_error(refused, StatusCode::UNAUTHORIZED, "INVALID_ACCESS_TOKEN").await;
+    assert_eq!(provider.grants("refresh_token").await, 1, "a refused grant is not retried");
+    let instance =
+        expect_json(app.as_admin(Method::GET, &format!("/instances/{id}")).send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(instance["valid"], false);
+    let still = app.as_instance(&token, Method::GET, "/hubs/general/me").send().await.unwrap();
+    expect_error(still, StatusCode::UNAUTHORIZED, "INVALID_ACCESS_TOKEN").await;
+    assert_eq!(provider.grants("refresh_token").await, 1, "an invalid instance is not refreshed again");
+
+    let (code, _) = code_from(&app, &provider, "").await;
+    let patch = json!({"providerData": {"code": code}});
+    let restored = app.as_admin(Method::PATCH, &format!("/instances/{id}")).json(&patch).send().await.unwrap();
+    let restored = expect_json(restored, StatusCode::OK).await;
+    assert_eq!((restored["valid"].as_bool(), restored["token"].as_str()), (Some(true), Some(token.as_str())));
+    let works = app.as_instance(&token, Method::GET, "/hubs/general/me").send().await.unwrap();
+    assert_eq!(expect_json(works, StatusCode::OK).await["sub"], "alice");
+}
