@@ -69,6 +69,10 @@ server.on('request', (req, res) => {
 });
 process.stdout.write(`OAUTH_PROVIDER_READY ${issuer}\n`);
 
-const stop = () => server.close(() => process.exit(0));
+// Kept-alive client connections would hold `close` open; they are cut too.
+const stop = () => {
+  server.close(() => process.exit(0));
+  server.closeAllConnections();
+};
 process.on('SIGTERM', stop);
 process.on('SIGINT', stop);

@@ -55,7 +55,7 @@ impl HubService {
         let values = self.configuration_in_use(&record).await?.values();
         let (record, values) = if is_oauth(&entry) && expires_within(&record, self.settings.refresh_margin) {
             let seen = access_token_digest(&values);
-            self.refresh_tokens(&entry, record, seen).await?
+            self.refresh_tokens(&entry, record, seen, false).await?
         } else {
             (record, values)
         };
@@ -75,7 +75,7 @@ impl HubService {
                 record.id
             )));
         }
-        let (record, values) = self.refresh_tokens(&entry, record, call.access_token_digest.clone()).await?;
+        let (record, values) = self.refresh_tokens(&entry, record, call.access_token_digest.clone(), true).await?;
         self.call_with(&entry, &record, values)
     }
 

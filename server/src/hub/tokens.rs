@@ -60,12 +60,15 @@ fn invalid_grant(id: InstanceId, detail: &str) -> HubError {
 
 impl HubService {
     /// Refreshes the instance's tokens unless they changed since the caller saw them (`seen`, the access token's
-    /// digest) and are not about to expire. Answers the configuration to use.
+    /// digest) or, when the refresh is for an expiry rather than a provider's refusal (`refused`), unless they no
+    /// longer expire soon. Answers the configuration to use. The decision is taken again under the lock, where
+    /// the secrets and the expiry are read as one refresh left them.
     pub(super) async fn refresh_tokens(
         &self,
         entry: &CatalogEntry,
         record: InstanceRecord,
         seen: Option<String>,
+        refused: bool,
     ) -> Result<(InstanceRecord, BTreeMap<String, String>), HubError> {
         let lock = self.refresh_locks.of(record.id);
         let _one_at_a_time_here = lock.lock().await;
@@ -73,8 +76,10 @@ impl HubService {
         let record = loop {
             let current = self.reread(&record).await?;
             let values = self.configuration_in_use(&current).await?.values();
-            if access_token_digest(&values) != seen && !expires_within(&current, self.settings.refresh_margin) {
-                // Someone refreshed while this call waited: use their tokens.
+            let replaced = access_token_digest(&values) != seen;
+            if replaced || (!refused && !expires_within(&current, self.settings.refresh_margin)) {
+                // Someone refreshed since this call looked: use their tokens. Should they too be refused, the
+                // call comes back with them as `seen`.
                 return Ok((current, values));
             }
             if !current.valid {

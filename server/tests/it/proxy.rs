@@ -14,6 +14,8 @@ use serde_json::{Value, json};
 on_both_backends!(
     calls_pass_through_with_the_credentials_injected,
     fifty_concurrent_calls_on_an_expired_token_refresh_once,
+    two_nodes_on_one_database_refresh_once,
+    an_expiring_token_is_refreshed_ahead_once,
     a_revoked_grant_gets_invalid_access_token_until_reauthenticated,
 );
 
@@ -127,7 +129,9 @@ async fn fifty_calls(app: &TestApp, token: &str) {
     }
 }
 
-async fn fifty_concurrent_calls_on_an_expired_token_refresh_once(backend: Backend) {
+/// Tether with refresh-ahead off, and the provider with two-second access tokens; an instance whose access token
+/// has just expired at the provider while Tether still believes in it.
+async fn expired_at_the_provider(backend: Backend) -> (TestApp, OAuthProvider, i64, String) {
     let provider = OAuthProvider::start_with_access_ttl(&[CALLBACK], false, 2);
     let app = TestApp::spawn_with(backend, |config| config.refresh_margin_seconds = 0).await;
     let created = app.as_admin(Method::POST, "/elements").json(&provider_element(&provider)).send().await.unwrap();
@@ -136,8 +140,6 @@ async fn fifty_concurrent_calls_on_an_expired_token_refresh_once(backend: Backen
     let first = app.as_instance(&token, Method::GET, "/hubs/general/me").send().await.unwrap();
     assert_eq!(expect_json(first, StatusCode::OK).await["sub"], "alice", "the provider's API answers through Tether");
     assert_eq!(provider.grants("refresh_token").await, 0);
-
-    // The provider refuses the expired token while Tether still believes in it: the 401 path.
     let access_token = stored_secrets(&app, id).await["oauth.user.token"].as_str().unwrap().to_owned();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
     while provider.is_active(&access_token).await {
@@ -145,13 +147,44 @@ async fn fifty_concurrent_calls_on_an_expired_token_refresh_once(backend: Backen
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     believe_expiry(&app, id, "2999-01-01T00:00:00Z").await;
+    (app, provider, id, token)
+}
+
+async fn two_nodes_on_one_database_refresh_once(backend: Backend) {
+    let (app, provider, id, token) = expired_at_the_provider(backend).await;
+    let other = app.another_node(|config| config.refresh_margin_seconds = 0).await;
+    let calls = (0..50).map(|call| {
+        let base = if call % 2 == 0 { &app.base_url } else { &other.base_url };
+        app.as_instance_at(base, &token, Method::GET, "/hubs/general/me").send()
+    });
+    for answer in futures::future::join_all(calls).await {
+        assert_eq!(expect_json(answer.unwrap(), StatusCode::OK).await["sub"], "alice");
+    }
+    assert_eq!(provider.grants("refresh_token").await, 1, "one refresh across both nodes");
+
+    // The grant survived: the other node refreshes it again with the rotated refresh token.
+    believe_expiry(&app, id, "2020-01-01T00:00:00Z").await;
+    let again = app.as_instance_at(&other.base_url, &token, Method::GET, "/hubs/general/me").send().await.unwrap();
+    assert_eq!(expect_json(again, StatusCode::OK).await["sub"], "alice");
+    assert_eq!(provider.grants("refresh_token").await, 2);
+}
+
+async fn fifty_concurrent_calls_on_an_expired_token_refresh_once(backend: Backend) {
+    // The provider refuses the expired token while Tether still believes in it: the 401 path.
+    let (app, provider, _, token) = expired_at_the_provider(backend).await;
     fifty_calls(&app, &token).await;
     assert_eq!(provider.grants("refresh_token").await, 1, "one refresh for fifty refused calls");
+}
 
-    // Tether sees the expiry itself: the refresh-ahead path, again once, with the rotated refresh token.
-    believe_expiry(&app, id, "2020-01-01T00:00:00Z").await;
-    fifty_calls(&app, &token).await;
-    assert_eq!(provider.grants("refresh_token").await, 2, "one refresh for fifty calls on an expired token");
+async fn an_expiring_token_is_refreshed_ahead_once(backend: Backend) {
+    let (app, provider) = setup(backend, false).await;
+    let (id, token) = oauth_instance(&app, &provider).await;
+    for refreshes in 1..=2 {
+        // Tether sees the expiry itself; the second round uses the rotated refresh token of the first.
+        believe_expiry(&app, id, "2020-01-01T00:00:00Z").await;
+        fifty_calls(&app, &token).await;
+        assert_eq!(provider.grants("refresh_token").await, refreshes, "one refresh for fifty calls");
+    }
 }
 
 async fn a_revoked_grant_gets_invalid_access_token_until_reauthenticated(backend: Backend) {

@@ -117,20 +117,29 @@ impl TestApp {
             .await
             .expect("first start")
             .expect("a new database has no organization");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("free port");
-        let base_url = format!("http://{}", listener.local_addr().unwrap());
-        let (shutdown, stopped) = oneshot::channel::<()>();
         let hub = tether.hub.clone();
-        tokio::spawn(async move {
-            tether
-                .serve(listener, async {
-                    let _ = stopped.await;
-                })
-                .await
-                .expect("server runs");
-        });
+        let (base_url, shutdown) = serve(tether).await;
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         TestApp { base_url, hub, first, http, shutdown: Some(shutdown), db }
+    }
+
+    /// A second Tether on the same database and master key, as another node of one deployment would be.
+    pub async fn another_node(&self, adjust: impl FnOnce(&mut Config)) -> OtherNode {
+        let mut config = self.db.config();
+        adjust(&mut config);
+        let tether = Tether::open(config).await.expect("the second node opens");
+        let (base_url, shutdown) = serve(tether).await;
+        OtherNode { base_url, shutdown: Some(shutdown) }
+    }
+
+    /// A request to the REST API of the node at `base_url`, as the first organization's admin, through an
+    /// instance's `Element` token.
+    pub fn as_instance_at(&self, base_url: &str, token: &str, method: Method, path: &str) -> RequestBuilder {
+        let tenant = &self.first;
+        let header = authorization(tenant.user_secret.expose_secret(), tenant.organization_secret.expose_secret());
+        self.http
+            .request(method, format!("{base_url}/elements/api-v2{path}"))
+            .header("Authorization", format!("{header}, Element {token}"))
     }
 
     /// A request to the REST API, without credentials.
@@ -152,13 +161,41 @@ impl TestApp {
 
     /// A request to the REST API as the first organization's admin, through an instance's `Element` token.
     pub fn as_instance(&self, token: &str, method: Method, path: &str) -> RequestBuilder {
-        let tenant = &self.first;
-        let header = authorization(tenant.user_secret.expose_secret(), tenant.organization_secret.expose_secret());
-        self.api(method, path).header("Authorization", format!("{header}, Element {token}"))
+        self.as_instance_at(&self.base_url, token, method, path)
     }
 
     pub fn account_id(&self) -> i64 {
         self.first.account.id.0
+    }
+}
+
+/// Serves an opened Tether on a free loopback port until the returned sender is used or dropped.
+async fn serve(tether: Tether) -> (String, oneshot::Sender<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("free port");
+    let base_url = format!("http://{}", listener.local_addr().unwrap());
+    let (shutdown, stopped) = oneshot::channel::<()>();
+    tokio::spawn(async move {
+        tether
+            .serve(listener, async {
+                let _ = stopped.await;
+            })
+            .await
+            .expect("server runs");
+    });
+    (base_url, shutdown)
+}
+
+/// Another node serving the same database; it stops when dropped.
+pub struct OtherNode {
+    pub base_url: String,
+    shutdown: Option<oneshot::Sender<()>>,
+}
+
+impl Drop for OtherNode {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
     }
 }
 
