@@ -101,6 +101,47 @@ pub struct Instance {
     pub user: InstanceUser,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub objects: Vec<ElementObject>,
+    pub health: InstanceHealth,
+}
+
+/// Where an instance stands, worst first in the order a user must act on it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HealthState {
+    /// Someone turned it off; its token is refused.
+    Disabled,
+    /// The provider no longer honours its grant: re-authenticate it.
+    Invalid,
+    /// Refreshing its tokens failed and will be tried again.
+    RefreshFailing,
+    /// Its access token expires within the refresh margin.
+    Expiring,
+    Valid,
+}
+
+impl HealthState {
+    pub fn label(self) -> &'static str {
+        match self {
+            HealthState::Disabled => "Disabled",
+            HealthState::Invalid => "Needs re-authentication",
+            HealthState::RefreshFailing => "Refresh failing",
+            HealthState::Expiring => "Expiring",
+            HealthState::Valid => "Healthy",
+        }
+    }
+}
+
+/// An instance's health: its state and what it is made of.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceHealth {
+    pub state: HealthState,
+    pub access_token_expires_at: Option<DateTime<Utc>>,
+    pub last_refreshed_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+    pub last_error_at: Option<DateTime<Utc>>,
+    /// Refreshes that failed in a row.
+    pub failed_refreshes: i64,
 }
 
 /// Which instance a management call acts on: one named by id, or the one whose token the call carries
@@ -279,6 +320,7 @@ pub struct InstanceCard {
     pub tags: Vec<String>,
     pub valid: bool,
     pub disabled: bool,
+    pub health: HealthState,
     pub created_date: DateTime<Utc>,
 }
 
@@ -293,6 +335,7 @@ impl From<&Instance> for InstanceCard {
             tags: instance.tags.clone(),
             valid: instance.valid,
             disabled: instance.disabled,
+            health: instance.health.state,
             created_date: instance.created_date,
         }
     }

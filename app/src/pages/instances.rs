@@ -4,7 +4,7 @@
 use super::PageHeader;
 use super::tags::TagInput;
 use crate::error::HubError;
-use crate::instances::{ConsoleAuthentication, ConsoleNext, InstanceCard, InstanceId};
+use crate::instances::{ConsoleAuthentication, ConsoleNext, HealthState, InstanceCard, InstanceId};
 use crate::server_fns::{
     begin_authentication, delete_instance, instance_cards, instance_token, set_instance_enabled, update_instance,
 };
@@ -29,13 +29,15 @@ pub fn InstancesPage() -> impl IntoView {
     }
 }
 
-/// What a card shows about an instance's state.
+/// What a card shows about an instance's state: the words, and the class that colours them.
 fn health(card: &InstanceCard) -> (&'static str, &'static str) {
-    match (card.disabled, card.valid) {
-        (true, _) => ("Disabled", "health health-disabled"),
-        (false, false) => ("Needs re-authentication", "health health-invalid"),
-        (false, true) => ("Healthy", "health health-ok"),
-    }
+    let class = match card.health {
+        HealthState::Disabled => "health health-disabled",
+        HealthState::Invalid | HealthState::RefreshFailing => "health health-invalid",
+        HealthState::Expiring => "health health-expiring",
+        HealthState::Valid => "health health-ok",
+    };
+    (card.health.label(), class)
 }
 
 #[component]

@@ -12,8 +12,8 @@ use crate::validate;
 use app::catalog::{AuthType, ElementDefinition, OAuthSettings, Template};
 use app::error::HubError;
 use app::instances::{
-    Instance, InstanceConfigurationItem, InstanceId, InstancePatch, InstanceQuery, InstanceTarget, InstanceUser, MASK,
-    MAX_INSTANCE_PAGE, NewInstance, OAuthCallback, find_configuration_item,
+    HealthState, Instance, InstanceConfigurationItem, InstanceHealth, InstanceId, InstancePatch, InstanceQuery,
+    InstanceTarget, InstanceUser, MASK, MAX_INSTANCE_PAGE, NewInstance, OAuthCallback, find_configuration_item,
 };
 use app::service::Caller;
 use app::types::RevealedSecret;
@@ -474,6 +474,10 @@ impl HubService {
             disabled: false,
             external_authentication,
             created_at: 0,
+            last_refreshed_at: None,
+            last_error: None,
+            last_error_at: None,
+            refresh_failures: 0,
         };
         let stored = match self.store.insert_instance(&record).await {
             Ok(stored) => stored,
@@ -500,6 +504,7 @@ impl HubService {
         token: SecretString,
     ) -> Result<Instance, HubError> {
         let user = self.store.user(record.user_id).await.or_internal()?.ok_or(HubError::Internal)?;
+        let health = self.health_of(&record);
         Ok(Instance {
             id: record.id,
             name: record.name,
@@ -525,8 +530,32 @@ impl HubService {
                 first_name: user.first_name,
                 last_name: user.last_name,
             },
+            health,
             objects: record.objects,
         })
+    }
+
+    fn health_of(&self, record: &InstanceRecord) -> InstanceHealth {
+        let state = if record.disabled {
+            HealthState::Disabled
+        } else if !record.valid {
+            HealthState::Invalid
+        } else if record.refresh_failures > 0 {
+            HealthState::RefreshFailing
+        } else if super::tokens::expires_within(record, self.settings.refresh_margin) {
+            HealthState::Expiring
+        } else {
+            HealthState::Valid
+        };
+        let time = |millis: Option<i64>| millis.map(crate::store::from_millis);
+        InstanceHealth {
+            state,
+            access_token_expires_at: super::tokens::access_token_expiry(record),
+            last_refreshed_at: time(record.last_refreshed_at),
+            last_error: record.last_error.clone(),
+            last_error_at: time(record.last_error_at),
+            failed_refreshes: record.refresh_failures,
+        }
     }
 
     /// The instance a call names: by id within the caller's organization, or by the `Element` token it carries.
@@ -678,6 +707,7 @@ impl HubService {
         given.extend(changes);
         let split = self.authorize_oauth(caller, entry, grant, &given).await?;
         record.valid = true;
+        record.refresh_failures = 0;
         let instance = self.store_changes(caller, record, entry, Some(split)).await?;
         self.audit_instance(caller, "instance.reauthenticated", instance.id).await?;
         Ok(instance)

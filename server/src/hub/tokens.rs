@@ -43,13 +43,18 @@ pub(super) fn access_token_digest(values: &BTreeMap<String, String>) -> Option<S
     values.get("oauth.user.token").map(|token| secrets::digest(&SecretString::from(token.clone())))
 }
 
-/// Whether the access token expires within `margin` from now.
-pub(super) fn expires_within(record: &InstanceRecord, margin: chrono::Duration) -> bool {
+/// When the instance's access token expires, if the provider said.
+pub(super) fn access_token_expiry(record: &InstanceRecord) -> Option<chrono::DateTime<chrono::Utc>> {
     record
         .configuration
         .get("oauth.user.token.expires_at")
         .and_then(|text| chrono::DateTime::parse_from_rfc3339(text).ok())
-        .is_some_and(|expires_at| expires_at.with_timezone(&chrono::Utc) <= chrono::Utc::now() + margin)
+        .map(|at| at.with_timezone(&chrono::Utc))
+}
+
+/// Whether the access token expires within `margin` from now.
+pub(super) fn expires_within(record: &InstanceRecord, margin: chrono::Duration) -> bool {
+    access_token_expiry(record).is_some_and(|expires_at| expires_at <= chrono::Utc::now() + margin)
 }
 
 fn invalid_grant(id: InstanceId, detail: &str) -> HubError {
@@ -149,6 +154,8 @@ impl HubService {
                     split.plain(field, value.clone());
                 }
                 record.valid = true;
+                record.refresh_failures = 0;
+                record.last_refreshed_at = Some(chrono::Utc::now().timestamp_millis());
                 self.write_configuration(&mut record, split).await?;
                 let values = self.configuration_in_use(&record).await?.values();
                 tracing::info!(instance = %id, "refreshed an instance's OAuth tokens");
@@ -163,12 +170,25 @@ impl HubService {
                 }
                 let mut invalid = current;
                 invalid.valid = false;
-                self.store.update_instance(&invalid).await.or_internal()?;
+                self.record_failure(&mut invalid, format!("invalid_grant: {description}")).await?;
                 tracing::warn!(instance = %id, "the provider refused an instance's refresh token; marked invalid");
                 Err(invalid_grant(id, &description))
             }
-            Err(error) => Err(provider_error(error)),
+            Err(error) => {
+                let mut failing = self.reread(&record).await?;
+                failing.refresh_failures += 1;
+                self.record_failure(&mut failing, error.to_string()).await?;
+                Err(provider_error(error))
+            }
         }
+    }
+
+    /// Notes a failure on the instance, for its health.
+    async fn record_failure(&self, record: &mut InstanceRecord, error: String) -> Result<(), HubError> {
+        record.last_error = Some(error);
+        record.last_error_at = Some(chrono::Utc::now().timestamp_millis());
+        self.store.update_instance(record).await.or_internal()?;
+        Ok(())
     }
 }
 

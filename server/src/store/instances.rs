@@ -28,6 +28,13 @@ pub struct InstanceRecord {
     pub disabled: bool,
     pub external_authentication: String,
     pub created_at: i64,
+    /// When the OAuth tokens were last refreshed (Unix milliseconds).
+    pub last_refreshed_at: Option<i64>,
+    /// The last failure to refresh or call the provider, and when it happened.
+    pub last_error: Option<String>,
+    pub last_error_at: Option<i64>,
+    /// Refreshes that failed in a row; back to 0 on success.
+    pub refresh_failures: i64,
 }
 
 impl InstanceRecord {
@@ -42,7 +49,8 @@ impl InstanceRecord {
 }
 
 const COLUMNS: &str = "id, organization_id, account_id, user_id, element_id, name, token_hash, token_vault_id, \
-     secrets_vault_id, configuration, tags, objects, valid, disabled, external_authentication, created_at";
+     secrets_vault_id, configuration, tags, objects, valid, disabled, external_authentication, created_at, \
+     last_refreshed_at, last_error, last_error_at, refresh_failures";
 
 fn json_column<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<T, sqlx::Error> {
     let text: String = row.try_get(column)?;
@@ -67,6 +75,10 @@ fn record_from_row(row: &AnyRow) -> Result<InstanceRecord, sqlx::Error> {
         disabled: flag(row.try_get("disabled")?),
         external_authentication: row.try_get("external_authentication")?,
         created_at: row.try_get("created_at")?,
+        last_refreshed_at: row.try_get("last_refreshed_at")?,
+        last_error: row.try_get("last_error")?,
+        last_error_at: row.try_get("last_error_at")?,
+        refresh_failures: row.try_get("refresh_failures")?,
     })
 }
 
@@ -152,7 +164,8 @@ impl Store {
         let [configuration, tags, objects] = record.json_columns();
         let updated = sqlx::query(
             "UPDATE instances SET name = $1, configuration = $2, tags = $3, objects = $4, valid = $5, disabled = $6, \
-             external_authentication = $7, updated_at = $8 WHERE organization_id = $9 AND id = $10",
+             external_authentication = $7, updated_at = $8, last_refreshed_at = $9, last_error = $10, \
+             last_error_at = $11, refresh_failures = $12 WHERE organization_id = $13 AND id = $14",
         )
         .bind(&record.name)
         .bind(configuration)
@@ -162,6 +175,10 @@ impl Store {
         .bind(i64::from(record.disabled))
         .bind(&record.external_authentication)
         .bind(now_millis())
+        .bind(record.last_refreshed_at)
+        .bind(record.last_error.as_deref())
+        .bind(record.last_error_at)
+        .bind(record.refresh_failures)
         .bind(record.organization_id.0)
         .bind(record.id.0)
         .execute(self.pool())

@@ -143,7 +143,8 @@ async fn the_element_token_names_its_instance_until_disabled_or_deleted(backend:
     expect_error(forged, StatusCode::UNAUTHORIZED, "names no instance").await;
 
     let disabled = app.as_admin(Method::DELETE, &format!("/instances/{id}/enabled")).send().await.unwrap();
-    assert_eq!(expect_json(disabled, StatusCode::OK).await["disabled"], true);
+    let disabled = expect_json(disabled, StatusCode::OK).await;
+    assert_eq!((disabled["disabled"].as_bool(), disabled["health"]["state"].as_str()), (Some(true), Some("disabled")));
     let refused = app.as_instance(token, Method::GET, "/instances").send().await.unwrap();
     expect_error(refused, StatusCode::FORBIDDEN, "disabled").await;
     let enabled = app.as_admin(Method::PUT, &format!("/instances/{id}/enabled")).send().await.unwrap();

@@ -121,6 +121,10 @@ async fn believe_expiry(app: &TestApp, id: i64, expires_at: &str) {
         .unwrap();
 }
 
+async fn read_instance(app: &TestApp, id: i64) -> Value {
+    expect_json(app.as_admin(Method::GET, &format!("/instances/{id}")).send().await.unwrap(), StatusCode::OK).await
+}
+
 /// Fifty calls at once through the instance: every one must succeed.
 async fn fifty_calls(app: &TestApp, token: &str) {
     let calls = (0..50).map(|_| app.as_instance(token, Method::GET, "/hubs/general/me").send());
@@ -179,11 +183,18 @@ async fn fifty_concurrent_calls_on_an_expired_token_refresh_once(backend: Backen
 async fn an_expiring_token_is_refreshed_ahead_once(backend: Backend) {
     let (app, provider) = setup(backend, false).await;
     let (id, token) = oauth_instance(&app, &provider).await;
+    assert_eq!(read_instance(&app, id).await["health"]["lastRefreshedAt"], Value::Null);
     for refreshes in 1..=2 {
         // Tether sees the expiry itself; the second round uses the rotated refresh token of the first.
         believe_expiry(&app, id, "2020-01-01T00:00:00Z").await;
+        let expiring = read_instance(&app, id).await;
+        assert_eq!(expiring["health"]["state"], "expiring");
+        assert_eq!(expiring["health"]["accessTokenExpiresAt"], "2020-01-01T00:00:00Z");
         fifty_calls(&app, &token).await;
         assert_eq!(provider.grants("refresh_token").await, refreshes, "one refresh for fifty calls");
+        let refreshed = read_instance(&app, id).await;
+        assert_eq!(refreshed["health"]["state"], "valid", "{refreshed}");
+        assert!(refreshed["health"]["lastRefreshedAt"].is_string());
     }
 }
 
@@ -197,9 +208,11 @@ async fn a_revoked_grant_gets_invalid_access_token_until_reauthenticated(backend
     let refused = app.as_instance(&token, Method::GET, "/hubs/general/me").send().await.unwrap();
     expect_error(refused, StatusCode::UNAUTHORIZED, "INVALID_ACCESS_TOKEN").await;
     assert_eq!(provider.grants("refresh_token").await, 1, "a refused grant is not retried");
-    let instance =
-        expect_json(app.as_admin(Method::GET, &format!("/instances/{id}")).send().await.unwrap(), StatusCode::OK).await;
+    let instance = read_instance(&app, id).await;
     assert_eq!(instance["valid"], false);
+    assert_eq!(instance["health"]["state"], "invalid");
+    assert!(instance["health"]["lastError"].as_str().unwrap().starts_with("invalid_grant"), "{instance}");
+    assert!(instance["health"]["lastErrorAt"].is_string());
     let still = app.as_instance(&token, Method::GET, "/hubs/general/me").send().await.unwrap();
     expect_error(still, StatusCode::UNAUTHORIZED, "INVALID_ACCESS_TOKEN").await;
     assert_eq!(provider.grants("refresh_token").await, 1, "an invalid instance is not refreshed again");
@@ -209,6 +222,7 @@ async fn a_revoked_grant_gets_invalid_access_token_until_reauthenticated(backend
     let restored = app.as_admin(Method::PATCH, &format!("/instances/{id}")).json(&patch).send().await.unwrap();
     let restored = expect_json(restored, StatusCode::OK).await;
     assert_eq!((restored["valid"].as_bool(), restored["token"].as_str()), (Some(true), Some(token.as_str())));
+    assert_eq!(restored["health"]["state"], "valid");
     let works = app.as_instance(&token, Method::GET, "/hubs/general/me").send().await.unwrap();
     assert_eq!(expect_json(works, StatusCode::OK).await["sub"], "alice");
 }
