@@ -120,6 +120,25 @@ pub enum HealthState {
 }
 
 impl HealthState {
+    pub const ALL: [HealthState; 5] = [
+        HealthState::Disabled,
+        HealthState::Invalid,
+        HealthState::RefreshFailing,
+        HealthState::Expiring,
+        HealthState::Valid,
+    ];
+
+    /// The name in the API and in metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HealthState::Disabled => "disabled",
+            HealthState::Invalid => "invalid",
+            HealthState::RefreshFailing => "refresh_failing",
+            HealthState::Expiring => "expiring",
+            HealthState::Valid => "valid",
+        }
+    }
+
     pub fn label(self) -> &'static str {
         match self {
             HealthState::Disabled => "Disabled",

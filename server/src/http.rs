@@ -33,11 +33,28 @@ pub fn router(hub: Arc<HubService>, config: &Config) -> Router {
         .build();
     let cookies = CookiePolicy { secure: config.serves_https(), max_age_seconds: config.session_ttl_hours * 3600 };
     Router::new()
-        .route("/healthz", get(move || healthz(hub.clone())))
-        .route("/metrics", get(move || async move { prometheus.render() }))
+        .route(
+            "/healthz",
+            get({
+                let hub = hub.clone();
+                move || healthz(hub.clone())
+            }),
+        )
+        .route("/metrics", get(move || render_metrics(hub.clone(), prometheus)))
         .nest(api::BASE_PATH, api::router(shared.clone(), config.max_body_bytes))
         .merge(console::router(shared, options, cookies))
         .layer(middleware::from_fn(request_context))
+}
+
+/// Prometheus metrics, with the instance health gauges brought up to date first.
+async fn render_metrics(
+    hub: Arc<HubService>,
+    prometheus: &'static metrics_exporter_prometheus::PrometheusHandle,
+) -> String {
+    if let Err(error) = hub.publish_health_metrics().await {
+        tracing::warn!(%error, "could not count instance health for /metrics");
+    }
+    prometheus.render()
 }
 
 async fn healthz(hub: Arc<HubService>) -> Response {

@@ -535,6 +535,21 @@ impl HubService {
         })
     }
 
+    /// Sets the `tether_instances{state}` gauges: how many instances, across all organizations, are in each state.
+    pub async fn publish_health_metrics(&self) -> Result<(), HubError> {
+        let mut counts: BTreeMap<&'static str, f64> = BTreeMap::new();
+        for state in HealthState::ALL {
+            counts.insert(state.as_str(), 0.0);
+        }
+        for record in self.store.all_instances().await.or_internal()? {
+            *counts.entry(self.health_of(&record).state.as_str()).or_default() += 1.0;
+        }
+        for (state, count) in counts {
+            metrics::gauge!("tether_instances", "state" => state).set(count);
+        }
+        Ok(())
+    }
+
     fn health_of(&self, record: &InstanceRecord) -> InstanceHealth {
         let state = if record.disabled {
             HealthState::Disabled

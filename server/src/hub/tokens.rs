@@ -159,6 +159,7 @@ impl HubService {
                 self.write_configuration(&mut record, split).await?;
                 let values = self.configuration_in_use(&record).await?.values();
                 tracing::info!(instance = %id, "refreshed an instance's OAuth tokens");
+                metrics::counter!("tether_token_refreshes_total", "outcome" => "ok").increment(1);
                 Ok((record, values))
             }
             Err(TokenError::InvalidGrant { description }) => {
@@ -171,6 +172,7 @@ impl HubService {
                 let mut invalid = current;
                 invalid.valid = false;
                 self.record_failure(&mut invalid, format!("invalid_grant: {description}")).await?;
+                metrics::counter!("tether_token_refreshes_total", "outcome" => "invalid_grant").increment(1);
                 tracing::warn!(instance = %id, "the provider refused an instance's refresh token; marked invalid");
                 Err(invalid_grant(id, &description))
             }
@@ -178,6 +180,7 @@ impl HubService {
                 let mut failing = self.reread(&record).await?;
                 failing.refresh_failures += 1;
                 self.record_failure(&mut failing, error.to_string()).await?;
+                metrics::counter!("tether_token_refreshes_total", "outcome" => "failed").increment(1);
                 Err(provider_error(error))
             }
         }

@@ -145,6 +145,13 @@ impl Store {
         Ok(rows.iter().map(record_from_row).collect::<Result<_, _>>()?)
     }
 
+    /// Every instance of every organization, for operator-wide figures such as the health metrics.
+    pub async fn all_instances(&self) -> StoreResult<Vec<InstanceRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM instances ORDER BY id");
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(self.pool()).await?;
+        Ok(rows.iter().map(record_from_row).collect::<Result<_, _>>()?)
+    }
+
     /// How many instances the organization has of each element.
     pub async fn instance_counts(&self, organization: OrganizationId) -> StoreResult<BTreeMap<ElementId, i64>> {
         let rows = sqlx::query(

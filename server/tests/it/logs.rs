@@ -1,4 +1,5 @@
 //! Logs at debug level carry request ids and never a secret: the real binary's output is captured and searched.
+//! The same run reads the instance health gauges from `/metrics`, in a process of their own.
 
 use crate::instances::{basic_element, oauth_configuration};
 use crate::oauth::{CALLBACK, provider_element, query_of, seed_query};
@@ -88,6 +89,16 @@ async fn debug_logs_name_requests_and_hide_every_secret() {
         .await
         .unwrap();
     assert_eq!(by_token.status(), 200);
+    let disabled = api(reqwest::Method::DELETE, &format!("/instances/{}/enabled", basic["id"])).send().await.unwrap();
+    assert_eq!(disabled.status(), 200);
+    let metrics = http.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    for line in [
+        "tether_instances{state=\"valid\"} 1",
+        "tether_instances{state=\"disabled\"} 1",
+        "tether_instances{state=\"invalid\"} 0",
+    ] {
+        assert!(metrics.lines().any(|found| found == line), "/metrics lacks {line}:\n{metrics}");
+    }
     for id in [&basic["id"], &oauth["id"]] {
         assert_eq!(api(reqwest::Method::DELETE, &format!("/instances/{id}")).send().await.unwrap().status(), 204);
     }
