@@ -341,6 +341,8 @@ pub struct InstanceCard {
     pub disabled: bool,
     pub health: HealthState,
     pub created_date: DateTime<Utc>,
+    /// Paths to try: the element's objects.
+    pub quick_paths: Vec<String>,
 }
 
 impl From<&Instance> for InstanceCard {
@@ -356,6 +358,33 @@ impl From<&Instance> for InstanceCard {
             disabled: instance.disabled,
             health: instance.health.state,
             created_date: instance.created_date,
+            quick_paths: instance.element.definition.objects.iter().map(|object| object.name.clone()).collect(),
         }
     }
+}
+
+/// A request the console's "Try it out" sends through an instance, relative to its element's API base URL.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TryRequest {
+    pub method: String,
+    pub path: String,
+    /// As in a URL, without the `?`.
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    /// Sent as `application/json` unless a `Content-Type` header says otherwise.
+    pub body: String,
+}
+
+/// What the provider answered to a [`TryRequest`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TryResponse {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    /// Pretty-printed when it is JSON.
+    pub body: String,
+    /// Whether the body was longer than the console shows.
+    pub truncated: bool,
+    pub millis: f64,
 }

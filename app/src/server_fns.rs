@@ -2,7 +2,9 @@
 
 use crate::catalog::{Element, ElementCard};
 use crate::error::HubError;
-use crate::instances::{ConsoleAuthentication, ConsoleNext, InstanceCard, InstanceId, OAuthApp, OAuthCallback};
+use crate::instances::{
+    ConsoleAuthentication, ConsoleNext, InstanceCard, InstanceId, OAuthApp, OAuthCallback, TryRequest, TryResponse,
+};
 use crate::types::{Account, AccountId, ConsoleIdentity, TypedPassword, User};
 use leptos::prelude::*;
 use leptos::server_fn::codec::Json;
@@ -228,4 +230,11 @@ pub async fn begin_authentication(form: ConsoleAuthentication) -> Result<Console
 pub async fn complete_authorization(callback: OAuthCallback) -> Result<InstanceId, HubError> {
     let (hub, caller, session_token) = session::caller_and_session().await?;
     hub.complete_console_authorization(&caller, &session_token, callback).await
+}
+
+/// "Try it out": one request through an instance to its provider's API.
+#[server(endpoint = "try_it_out", input = Json)]
+pub async fn try_it_out(id: InstanceId, request: TryRequest) -> Result<TryResponse, HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.try_request(&caller, id, request).await
 }

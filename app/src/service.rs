@@ -7,7 +7,7 @@ use crate::catalog::{Element, ElementCard, ElementDefinition, ElementPage, Eleme
 use crate::error::HubError;
 use crate::instances::{
     ConsoleAuthentication, ConsoleNext, Instance, InstanceConfigurationItem, InstanceId, InstancePatch, InstanceQuery,
-    InstanceTarget, NewInstance, NewOAuthApp, OAuthApp, OAuthCallback,
+    InstanceTarget, NewInstance, NewOAuthApp, OAuthApp, OAuthCallback, TryRequest, TryResponse,
 };
 use crate::oauth::{AuthorizationRequest, AuthorizationUrl};
 use crate::types::{
@@ -225,6 +225,9 @@ pub trait Hub: Send + Sync + 'static {
         token: &SecretString,
         call: &ProviderCall,
     ) -> Result<ProviderCall, HubError>;
+
+    /// Sends the console's "Try it out" request through one of the organization's instances, as the proxy would.
+    async fn try_request(&self, caller: &Caller, id: InstanceId, request: TryRequest) -> Result<TryResponse, HubError>;
 
     /// The console's OAuth redirect URI: `public_url` when configured, else `console_origin`, then `/oauth/callback`.
     fn console_callback_url(&self, console_origin: &str) -> String;

@@ -1,6 +1,6 @@
 // Authenticating and managing an instance through the console, against a real OAuth provider on loopback:
 // the provider's own sign-in and consent pages, the /oauth/callback landing, token, tags, re-authentication,
-// disable and enable, delete, and a denied consent that creates nothing.
+// "Try it out" through the proxy, disable and enable, delete, and a denied consent that creates nothing.
 import { test, expect, Page } from '@playwright/test';
 import { api, baseUrl, signIn, waitForHydration } from '../support/console';
 import { startOAuthProvider, RunningProvider } from '../support/oauth-provider';
@@ -25,7 +25,7 @@ test.beforeAll(async () => {
       scopes: ['openid', 'offline_access'],
       authorizationParams: { prompt: 'consent' },
     },
-    api: { baseUrl: `${provider.issuer}/me`, credentials: { in: 'bearer' } },
+    api: { baseUrl: provider.issuer, credentials: { in: 'bearer' } },
   };
   const created = await api('POST', '/elements', element);
   expect(created.status, await created.text()).toBe(200);
@@ -67,7 +67,7 @@ async function openAuthenticateForm(page: Page) {
   await expect(page.getByTestId('callback-url')).toHaveText(`${baseUrl()}/oauth/callback`);
 }
 
-test('authenticate, view the token, tag, re-authenticate, disable, enable and delete', async ({ page, context }) => {
+test('authenticate, view the token, tag, re-authenticate, try it out, disable, enable and delete', async ({ page, context }) => {
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseUrl() });
   await signIn(page);
   await expect(page).toHaveURL(`${baseUrl()}/`);
@@ -118,9 +118,18 @@ test('authenticate, view the token, tag, re-authenticate, disable, enable and de
   await card.getByRole('button', { name: 'View token' }).click();
   await expect(card.getByTestId('instance-token')).toHaveText(tokenBefore!);
 
+  // Try it out: the provider's userinfo endpoint, through the proxy, with the instance's access token.
+  await card.getByRole('button', { name: 'Try it out' }).click();
+  const tryForm = card.getByRole('form', { name: 'Try it out' });
+  await tryForm.getByLabel('Path').fill('me');
+  await tryForm.getByRole('button', { name: 'Send' }).click();
+  await expect(tryForm.getByTestId('try-status')).toHaveText('200');
+  await expect(tryForm.getByTestId('try-body')).toContainText('"sub": "alice"');
+
   // Disable, then enable.
   await card.getByRole('button', { name: 'Disable' }).click();
   await expect(card.getByTestId('health')).toHaveText('Disabled');
+  await expect(card.getByTestId('health')).toHaveClass(/health-disabled/);
   await card.getByRole('button', { name: 'Enable' }).click();
   await expect(card.getByTestId('health')).toHaveText('Healthy');
 

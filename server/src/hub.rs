@@ -19,7 +19,7 @@ use app::catalog::{Element, ElementCard, ElementDefinition, ElementPage, Element
 use app::error::HubError;
 use app::instances::{
     ConsoleAuthentication, ConsoleNext, Instance, InstanceConfigurationItem, InstanceId, InstancePatch, InstanceQuery,
-    InstanceTarget, NewInstance, NewOAuthApp, OAuthApp, OAuthCallback,
+    InstanceTarget, NewInstance, NewOAuthApp, OAuthApp, OAuthCallback, TryRequest, TryResponse,
 };
 use app::oauth::{AuthorizationRequest, AuthorizationUrl};
 use app::service::{ApiCredentials, Caller, ConsoleSession, Hub, ProviderCall};
@@ -76,6 +76,8 @@ pub struct HubService {
     settings: HubSettings,
     token_client: TokenClient,
     refresh_locks: tokens::RefreshLocks,
+    /// Calls providers' APIs for the console's "Try it out".
+    provider_http: reqwest::Client,
     /// Names this process in refresh leases.
     node_id: String,
 }
@@ -112,6 +114,7 @@ impl HubService {
             settings,
             token_client: TokenClient::new(std::time::Duration::from_secs(30)),
             refresh_locks: tokens::RefreshLocks::default(),
+            provider_http: crate::provider_client::http_client(),
             node_id: format!("{}-{}", std::process::id(), secrets::generate_secret().expose_secret()),
         }
     }
@@ -566,6 +569,10 @@ impl Hub for HubService {
         call: &ProviderCall,
     ) -> Result<ProviderCall, HubError> {
         self.refresh_refused_call(caller, token, call).await
+    }
+
+    async fn try_request(&self, caller: &Caller, id: InstanceId, request: TryRequest) -> Result<TryResponse, HubError> {
+        self.try_instance_request(caller, id, request).await
     }
 
     fn console_callback_url(&self, console_origin: &str) -> String {

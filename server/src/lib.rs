@@ -10,6 +10,7 @@ pub mod console;
 pub mod crypto;
 pub mod http;
 pub mod hub;
+pub mod provider_client;
 pub mod secrets;
 pub mod store;
 pub mod telemetry;

@@ -4,9 +4,12 @@
 use super::PageHeader;
 use super::tags::TagInput;
 use crate::error::HubError;
-use crate::instances::{ConsoleAuthentication, ConsoleNext, HealthState, InstanceCard, InstanceId};
+use crate::instances::{
+    ConsoleAuthentication, ConsoleNext, HealthState, InstanceCard, InstanceId, TryRequest, TryResponse,
+};
 use crate::server_fns::{
-    begin_authentication, delete_instance, instance_cards, instance_token, set_instance_enabled, update_instance,
+    begin_authentication, delete_instance, instance_cards, instance_token, set_instance_enabled, try_it_out,
+    update_instance,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -109,6 +112,7 @@ fn InstanceCardView(id: InstanceId, items: RwSignal<Vec<InstanceCard>>, highligh
     let copied = RwSignal::new(None::<&'static str>);
     let editing = RwSignal::new(false);
     let confirming = RwSignal::new(false);
+    let trying = RwSignal::new(false);
     let failure = RwSignal::new(None::<String>);
     let name = RwSignal::new(String::new());
     let tags = RwSignal::new(Vec::<String>::new());
@@ -196,6 +200,7 @@ fn InstanceCardView(id: InstanceId, items: RwSignal<Vec<InstanceCard>>, highligh
                     <div class="instance-actions">
                         <button type="button" on:click=reveal>"View token"</button>
                         <button type="button" on:click=start_edit>"Edit"</button>
+                        <button type="button" on:click=move |_| trying.update(|open| *open = !*open)>"Try it out"</button>
                         {card.oauth.then(|| view! { <button type="button" on:click=reauthenticate>"Re-authenticate"</button> })}
                         {if card.disabled {
                             view! { <button type="button" on:click=move |_| toggle(true)>"Enable"</button> }.into_any()
@@ -225,6 +230,9 @@ fn InstanceCardView(id: InstanceId, items: RwSignal<Vec<InstanceCard>>, highligh
                     <button type="button" on:click=move |_| editing.set(false)>"Cancel"</button>
                 </form>
             </Show>
+            <Show when=move || trying.get()>
+                {move || card().map(|card| view! { <TryItOut id quick_paths=card.quick_paths/> }.into_any())}
+            </Show>
             <Show when=move || confirming.get()>
                 <div class="confirm" role="alertdialog" aria-label="Confirm deletion">
                     <p>"Delete this instance? Its token stops working and its grant is revoked at the provider."</p>
@@ -238,4 +246,101 @@ fn InstanceCardView(id: InstanceId, items: RwSignal<Vec<InstanceCard>>, highligh
         </li>
     }
     .into_any()
+}
+
+/// Reads `Name: value` lines into header pairs; blank lines are skipped.
+fn header_lines(text: &str) -> Result<Vec<(String, String)>, String> {
+    text.lines()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| {
+            line.split_once(':')
+                .map(|(name, value)| (name.trim().to_owned(), value.trim().to_owned()))
+                .ok_or_else(|| format!("`{line}` is not `Name: value`"))
+        })
+        .collect()
+}
+
+/// "Try it out": a request through the instance to its provider's API, and the answer.
+#[component]
+fn TryItOut(id: InstanceId, quick_paths: Vec<String>) -> impl IntoView {
+    let method = RwSignal::new("GET".to_owned());
+    let path = RwSignal::new(String::new());
+    let query = RwSignal::new(String::new());
+    let headers = RwSignal::new(String::new());
+    let body = RwSignal::new(String::new());
+    let answer = RwSignal::new(None::<Result<TryResponse, String>>);
+    let sending = RwSignal::new(false);
+    let send = move |event: leptos::ev::SubmitEvent| {
+        event.prevent_default();
+        let headers = match header_lines(&headers.get_untracked()) {
+            Ok(headers) => headers,
+            Err(problem) => return answer.set(Some(Err(problem))),
+        };
+        let request = TryRequest {
+            method: method.get_untracked(),
+            path: path.get_untracked(),
+            query: query.get_untracked(),
+            headers,
+            body: body.get_untracked(),
+        };
+        sending.set(true);
+        spawn_local(async move {
+            answer.set(Some(try_it_out(id, request).await.map_err(|error| error.to_string())));
+            sending.set(false);
+        });
+    };
+    view! {
+        <form class="try-it-out" on:submit=send aria-label="Try it out">
+            <div class="try-line">
+                <select aria-label="Method" on:change=move |event| method.set(event_target_value(&event))>
+                    {["GET", "POST", "PUT", "PATCH", "DELETE"].map(|verb| view! { <option value=verb>{verb}</option> }).collect_view()}
+                </select>
+                <input type="text" aria-label="Path" placeholder="contacts/42" prop:value=move || path.get() on:input=move |event| path.set(event_target_value(&event))/>
+                <button type="submit" disabled=move || sending.get()>"Send"</button>
+            </div>
+            {(!quick_paths.is_empty()).then(|| view! {
+                <div class="chips" role="group" aria-label="Objects">
+                    {quick_paths.into_iter().map(|quick| {
+                        let chosen = quick.clone();
+                        view! { <button type="button" class="chip" on:click=move |_| path.set(chosen.clone())>{quick}</button> }
+                    }).collect_view()}
+                </div>
+            })}
+            <input type="text" aria-label="Query" placeholder="where=name%3D'Ada'&pageSize=5" on:input=move |event| query.set(event_target_value(&event))/>
+            <textarea aria-label="Headers" placeholder="Accept: application/json" rows="2" on:input=move |event| headers.set(event_target_value(&event))></textarea>
+            <textarea aria-label="JSON body" placeholder="{}" rows="3" on:input=move |event| body.set(event_target_value(&event))></textarea>
+            {move || answer.get().map(|result| match result {
+                Ok(response) => view! {
+                    <div class="try-answer">
+                        <p>
+                            <strong data-testid="try-status">{response.status}</strong>
+                            <span class="muted">" in " {format!("{:.0} ms", response.millis)}</span>
+                        </p>
+                        <details>
+                            <summary>"Headers"</summary>
+                            <ul>{response.headers.into_iter().map(|(name, value)| view! { <li><code>{name} ": " {value}</code></li> }).collect_view()}</ul>
+                        </details>
+                        <pre data-testid="try-body">{response.body}</pre>
+                        {response.truncated.then(|| view! { <p class="muted">"The answer was longer; its start is shown."</p> })}
+                    </div>
+                }.into_any(),
+                Err(problem) => view! { <p class="form-error" role="alert">{problem}</p> }.into_any(),
+            })}
+        </form>
+    }
+    .into_any()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::header_lines;
+
+    #[test]
+    fn header_lines_read_name_and_value() {
+        assert_eq!(
+            header_lines("Accept: application/json\n\nX-Trace:  1 ").unwrap(),
+            [("Accept".to_owned(), "application/json".to_owned()), ("X-Trace".to_owned(), "1".to_owned())]
+        );
+        assert!(header_lines("no colon here").unwrap_err().contains("no colon here"));
+    }
 }

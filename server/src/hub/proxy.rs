@@ -1,16 +1,19 @@
 //! The hub's side of a proxied call: the instance behind an `Element` token, its provider API base URL, and the
 //! credentials to inject as the element says, with OAuth tokens refreshed when they are about to expire or were
-//! just refused.
+//! just refused; and the console's "Try it out", which takes the same path.
 
-use super::HubService;
 use super::instances::fill;
 use super::tokens::{INVALID_ACCESS_TOKEN, access_token_digest, expires_within};
+use super::{HubService, OrInternal};
 use crate::catalog::{CatalogEntry, check_reachable};
+use crate::provider_client::{Outgoing, call_through, check_path};
 use crate::store::instances::InstanceRecord;
 use app::catalog::{AuthType, CredentialPlacement};
 use app::error::HubError;
 use app::instances::InstanceTarget;
+use app::instances::{InstanceId, TryRequest, TryResponse};
 use app::service::{Caller, ProviderCall};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use secrecy::SecretString;
@@ -130,5 +133,67 @@ impl HubService {
             query,
             access_token_digest: access_token_digest(&values),
         })
+    }
+}
+
+/// The most of a provider's answer the console shows.
+const TRY_BODY_LIMIT: usize = 256 * 1024;
+
+fn try_headers(pairs: &[(String, String)]) -> Result<HeaderMap, HubError> {
+    let mut headers = HeaderMap::new();
+    for (name, value) in pairs.iter().filter(|(name, _)| !name.trim().is_empty()) {
+        let header = HeaderName::try_from(name.trim())
+            .map_err(|_| HubError::BadRequest(format!("headers: `{name}` is not a header name")))?;
+        let value = HeaderValue::try_from(value.trim())
+            .map_err(|_| HubError::BadRequest(format!("headers: the value of `{name}` is not valid")))?;
+        headers.append(header, value);
+    }
+    Ok(headers)
+}
+
+impl HubService {
+    pub(super) async fn try_instance_request(
+        &self,
+        caller: &Caller,
+        id: InstanceId,
+        request: TryRequest,
+    ) -> Result<TryResponse, HubError> {
+        let (record, entry) = self.target_instance(caller, &InstanceTarget::Id(id)).await?;
+        if record.disabled {
+            return Err(HubError::Forbidden(format!("Instance {id} is disabled")));
+        }
+        let method = Method::from_bytes(request.method.trim().to_ascii_uppercase().as_bytes())
+            .map_err(|_| HubError::BadRequest(format!("method: `{}` is not an HTTP method", request.method)))?;
+        let path = request.path.trim().trim_start_matches('/');
+        check_path(path)?;
+        let mut headers = try_headers(&request.headers)?;
+        if !request.body.is_empty() && !headers.contains_key("content-type") {
+            headers.insert("content-type", HeaderValue::from_static("application/json"));
+        }
+        let token = self.vault.use_secret(record.token_vault_id).await.or_internal()?;
+        let query = request.query.trim().trim_start_matches('?');
+        let outgoing = Outgoing { method, path, query: Some(query), headers, body: request.body.into() };
+        let started = std::time::Instant::now();
+        let (_, response) =
+            call_through(self, &self.provider_http, caller, &token, &entry.definition.hub, &outgoing).await?;
+        let status = response.status().as_u16();
+        let headers = response
+            .headers()
+            .iter()
+            .map(|(name, value)| (name.to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned()))
+            .collect();
+        let bytes = response.bytes().await.map_err(|_| HubError::Provider {
+            status: 502,
+            message: "The provider's answer broke off".into(),
+            provider_message: String::new(),
+        })?;
+        let millis = started.elapsed().as_secs_f64() * 1e3;
+        let truncated = bytes.len() > TRY_BODY_LIMIT;
+        let shown = &bytes[..bytes.len().min(TRY_BODY_LIMIT)];
+        let body = serde_json::from_slice::<serde_json::Value>(shown)
+            .ok()
+            .and_then(|json| serde_json::to_string_pretty(&json).ok())
+            .unwrap_or_else(|| String::from_utf8_lossy(shown).into_owned());
+        Ok(TryResponse { status, headers, body, truncated, millis })
     }
 }

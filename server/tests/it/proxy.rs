@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 on_both_backends!(
     calls_pass_through_with_the_credentials_injected,
+    try_it_out_takes_the_proxy_path,
     fifty_concurrent_calls_on_an_expired_token_refresh_once,
     two_nodes_on_one_database_refresh_once,
     an_expiring_token_is_refreshed_ahead_once,
@@ -225,4 +226,51 @@ async fn a_revoked_grant_gets_invalid_access_token_until_reauthenticated(backend
     assert_eq!(restored["health"]["state"], "valid");
     let works = app.as_instance(&token, Method::GET, "/hubs/general/me").send().await.unwrap();
     assert_eq!(expect_json(works, StatusCode::OK).await["sub"], "alice");
+}
+
+async fn try_it_out_takes_the_proxy_path(backend: Backend) {
+    use app::instances::{InstanceId, TryRequest};
+    use app::service::Hub;
+    let app = TestApp::spawn(backend).await;
+    let upstream = echo_upstream().await;
+    let element = json!({
+        "key": "test-echo", "name": "Echo", "hub": "general", "auth": "apiKey",
+        "api": {"baseUrl": format!("{upstream}/api"), "credentials": {"in": "query", "name": "key", "value": "{apiKey}"}},
+        "parameters": [{"key": "apiKey", "label": "API key", "secret": true}],
+        "objects": [{"name": "things", "vendorName": "Thing", "type": "object"}]
+    });
+    expect_json(app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap(), StatusCode::OK).await;
+    let body = json!({"name": "Echo", "configuration": {"apiKey": "query-secret"}});
+    let created = app.as_admin(Method::POST, "/elements/test-echo/instances").json(&body).send().await.unwrap();
+    let id = InstanceId(expect_json(created, StatusCode::OK).await["id"].as_i64().unwrap());
+    let session = app.hub.sign_in(&app.first.admin.email_address, &app.first.password).await.unwrap();
+    let request = TryRequest {
+        method: "post".into(),
+        path: "/things/7".into(),
+        query: "?a=1".into(),
+        headers: vec![("X-Trace".into(), "t-1".into())],
+        body: r#"{"x":1}"#.into(),
+    };
+    let answer = app.hub.try_request(&session.caller, id, request.clone()).await.unwrap();
+    assert_eq!(answer.status, 201);
+    assert!(answer.headers.iter().any(|(name, value)| name == "x-upstream" && value == "echo"));
+    assert!(answer.body.contains("\n  \""), "JSON comes back pretty-printed: {}", answer.body);
+    let seen: Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!((seen["method"].as_str(), seen["path"].as_str()), (Some("POST"), Some("/api/things/7")));
+    assert_eq!(seen["query"], "a=1&key=query-secret", "the credential joins the caller's query");
+    assert_eq!(seen["headers"]["x-trace"], "t-1");
+    assert_eq!(seen["headers"]["content-type"], "application/json");
+    assert_eq!(seen["body"], r#"{"x":1}"#);
+
+    for (change, needle) in [
+        (TryRequest { method: "FETCH ME".into(), ..request.clone() }, "method:"),
+        (TryRequest { path: "a/../../admin".into(), ..request.clone() }, "segments are not allowed"),
+        (TryRequest { headers: vec![("bad header".into(), "x".into())], ..request.clone() }, "headers:"),
+    ] {
+        let refused = app.hub.try_request(&session.caller, id, change).await.unwrap_err();
+        assert!(refused.to_string().contains(needle), "{refused}");
+    }
+    app.as_admin(Method::DELETE, &format!("/instances/{id}/enabled")).send().await.unwrap();
+    let disabled = app.hub.try_request(&session.caller, id, request).await.unwrap_err();
+    assert!(matches!(disabled, app::error::HubError::Forbidden(_)), "{disabled}");
 }

@@ -1,0 +1,157 @@
+//! Sends requests to a provider's API with an instance's credentials: the one path both the REST proxy and the
+//! console's "Try it out" take. Hop-by-hop headers and Tether's own `Authorization` stay behind; when the
+//! provider answers 401, the hub refreshes an OAuth instance once and the request goes once more.
+
+use app::error::HubError;
+use app::service::{Caller, Hub, ProviderCall};
+use axum::body::Bytes;
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+
+/// Headers that belong to one connection, never forwarded (RFC 9110 section 7.6.1), and the ones Tether sets.
+const NOT_FORWARDED: [&str; 11] = [
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+    "authorization",
+];
+
+/// The client for providers' APIs: no redirects followed, a bounded connect time.
+pub fn http_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .build()
+        .expect("the HTTP client builds")
+}
+
+/// The headers to forward: all but the hop-by-hop ones, those the `Connection` header names, Tether's own, and
+/// `extra_excluded`.
+pub fn forwarded_headers(headers: &HeaderMap, extra_excluded: &[&str]) -> HeaderMap {
+    let named_by_connection: Vec<String> = headers
+        .get_all("connection")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(|name| name.trim().to_ascii_lowercase())
+        .collect();
+    headers
+        .iter()
+        .filter(|(name, _)| {
+            let name = name.as_str();
+            !NOT_FORWARDED.contains(&name)
+                && !extra_excluded.contains(&name)
+                && !named_by_connection.iter().any(|named| named == name)
+        })
+        .map(|(name, value)| (name.clone(), value.clone()))
+        .collect()
+}
+
+/// Refuses `.` and `..` segments, which would climb out of the element's API base URL.
+pub fn check_path(path: &str) -> Result<(), HubError> {
+    let climbs = |segment: &str| {
+        matches!(segment.to_ascii_lowercase().as_str(), "." | ".." | "%2e" | "%2e%2e" | ".%2e" | "%2e.")
+    };
+    if path.split('/').any(climbs) {
+        return Err(HubError::BadRequest("path: `.` and `..` segments are not allowed".into()));
+    }
+    Ok(())
+}
+
+/// A request for the provider, relative to the element's API base URL.
+pub struct Outgoing<'a> {
+    pub method: Method,
+    /// Still percent-encoded, without a leading slash.
+    pub path: &'a str,
+    pub query: Option<&'a str>,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+async fn send(
+    http: &reqwest::Client,
+    call: &ProviderCall,
+    outgoing: &Outgoing<'_>,
+) -> Result<reqwest::Response, HubError> {
+    let mut url = reqwest::Url::parse(&format!("{}/{}", call.base_url, outgoing.path))
+        .map_err(|error| HubError::BadRequest(format!("path: not a valid URL path ({error})")))?;
+    if let Some(query) = outgoing.query.filter(|query| !query.is_empty()) {
+        url.set_query(Some(query));
+    }
+    if !call.query.is_empty() {
+        let mut pairs = url.query_pairs_mut();
+        for (name, value) in &call.query {
+            pairs.append_pair(name, value.expose_secret());
+        }
+    }
+    let injected: Vec<&str> = call.headers.iter().map(|(name, _)| name.as_str()).collect();
+    let mut headers = forwarded_headers(&outgoing.headers, &injected);
+    for (name, value) in &call.headers {
+        let name = HeaderName::try_from(name.as_str()).map_err(|_| HubError::Internal)?;
+        let mut value = HeaderValue::try_from(value.expose_secret()).map_err(|_| HubError::Internal)?;
+        value.set_sensitive(true);
+        headers.insert(name, value);
+    }
+    let request = http.request(outgoing.method.clone(), url).headers(headers).body(outgoing.body.clone());
+    request.send().await.map_err(|error| {
+        let detail = if error.is_timeout() { "timed out" } else { "could not be reached" };
+        HubError::Provider {
+            status: 502,
+            message: format!("The provider's API {detail}"),
+            provider_message: String::new(),
+        }
+    })
+}
+
+/// Sends `outgoing` through the instance named by `token`, whose element is in `hub_name`: credentials added,
+/// refreshed once after a 401. Answers the call that was used and the provider's response.
+pub async fn call_through(
+    hub: &dyn Hub,
+    http: &reqwest::Client,
+    caller: &Caller,
+    token: &SecretString,
+    hub_name: &str,
+    outgoing: &Outgoing<'_>,
+) -> Result<(ProviderCall, reqwest::Response), HubError> {
+    let call = hub.provider_call(caller, token, hub_name).await?;
+    let response = send(http, &call, outgoing).await?;
+    if response.status() != StatusCode::UNAUTHORIZED {
+        return Ok((call, response));
+    }
+    let call = hub.provider_refused(caller, token, &call).await?;
+    let response = send(http, &call, outgoing).await?;
+    Ok((call, response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hop_by_hop_and_connection_named_headers_stay_behind() {
+        let mut headers = HeaderMap::new();
+        for (name, value) in [
+            ("connection", "keep-alive, x-private"),
+            ("x-private", "1"),
+            ("keep-alive", "timeout=5"),
+            ("authorization", "User u, Organization o"),
+            ("transfer-encoding", "chunked"),
+            ("accept", "application/json"),
+            ("x-trace", "abc"),
+            ("x-api-key", "the caller's"),
+        ] {
+            headers.append(HeaderName::from_static(name), HeaderValue::from_static(value));
+        }
+        let forwarded = forwarded_headers(&headers, &["x-api-key"]);
+        let mut names: Vec<&str> = forwarded.keys().map(HeaderName::as_str).collect();
+        names.sort();
+        assert_eq!(names, ["accept", "x-trace"]);
+    }
+}
