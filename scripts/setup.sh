@@ -2,7 +2,8 @@
 # Installs what Tether needs, skipping whatever is already there. Safe to run again and again.
 #
 #   scripts/setup.sh build   the Rust WASM target, cargo-leptos, the wasm-bindgen CLI and wasm-opt
-#   scripts/setup.sh test    all of the above, plus Chromium, PostgreSQL and the end-to-end npm packages
+#   scripts/setup.sh test    all of the above, plus Chromium, PostgreSQL, the end-to-end npm packages and the
+#                            SMTP sink's Python package (aiosmtpd)
 #
 # Tools that cargo installs go to ~/.cargo/bin; wasm-opt comes from npm into $TETHER_TOOLS_DIR.
 # Source scripts/env.sh afterwards to put them on PATH.
@@ -13,6 +14,7 @@ source "$here/scripts/env.sh"
 
 CARGO_LEPTOS_VERSION=0.3.5
 BINARYEN_VERSION=132
+AIOSMTPD_VERSION=1.4.6
 # The CLI must match the wasm-bindgen the workspace pins.
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' "$here/Cargo.toml")
 
@@ -55,6 +57,10 @@ build_tools() {
 
 test_tools() {
     apt_install chromium postgresql
+    if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
+        say "installing aiosmtpd $AIOSMTPD_VERSION (the tests' SMTP sink)"
+        python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "aiosmtpd==$AIOSMTPD_VERSION"
+    fi
     if [ ! -d "$here/end2end/node_modules/@playwright/test" ] || [ "$here/end2end/package-lock.json" -nt "$here/end2end/node_modules/.package-lock.json" ]; then
         say "installing the end-to-end test packages"
         (cd "$here/end2end" && npm ci --no-audit --no-fund --silent)

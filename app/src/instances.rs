@@ -388,3 +388,22 @@ pub struct TryResponse {
     pub truncated: bool,
     pub millis: f64,
 }
+
+/// A notice Tether sent, or keeps in the outbox, about one of the organization's instances.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Notice {
+    pub id: i64,
+    /// `instance.disabled`, `instance.invalid` or `instance.recovered`.
+    pub kind: String,
+    pub instance_id: Option<InstanceId>,
+    pub recipients: Vec<String>,
+    pub subject: String,
+    pub body: String,
+    pub created_at: DateTime<Utc>,
+    /// When it was mailed; `None` while it waits in the outbox.
+    pub sent_at: Option<DateTime<Utc>>,
+    pub attempts: i64,
+    /// Why the last mailing failed.
+    pub last_error: Option<String>,
+}

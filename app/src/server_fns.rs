@@ -170,6 +170,13 @@ pub async fn instance_cards() -> Result<Vec<InstanceCard>, HubError> {
     Ok(instances.iter().map(InstanceCard::from).collect())
 }
 
+/// The organization's notices about its instances, newest first.
+#[server(endpoint = "notices")]
+pub async fn notices() -> Result<Vec<crate::instances::Notice>, HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.notices(&caller).await
+}
+
 /// Reveals one instance's token, on the user's request.
 #[server(endpoint = "instance_token")]
 pub async fn instance_token(id: InstanceId) -> Result<String, HubError> {

@@ -229,6 +229,9 @@ pub trait Hub: Send + Sync + 'static {
     /// Sends the console's "Try it out" request through one of the organization's instances, as the proxy would.
     async fn try_request(&self, caller: &Caller, id: InstanceId, request: TryRequest) -> Result<TryResponse, HubError>;
 
+    /// The organization's newest notices about its instances, newest first: mailed, or kept in the outbox.
+    async fn notices(&self, caller: &Caller) -> Result<Vec<crate::instances::Notice>, HubError>;
+
     /// The console's OAuth redirect URI: `public_url` when configured, else `console_origin`, then `/oauth/callback`.
     fn console_callback_url(&self, console_origin: &str) -> String;
 

@@ -9,6 +9,9 @@
 // the secret `tether-test-secret`. Any login and password are accepted on the provider's own sign-in page.
 // When it listens it prints `OAUTH_PROVIDER_READY <issuer>`; it stops on SIGTERM. GET /test/grants counts the
 // token requests per grant type, so tests can tell how many refreshes reached the provider.
+// An outage of the token endpoint can be staged: PUT /test/token-outage with {"status": 503, "retryAfter": 2}
+// (retryAfter optional) makes POST /token answer that status until DELETE /test/token-outage, and
+// GET /test/token-outage lists when each refused token request arrived (Unix milliseconds).
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
 
@@ -59,11 +62,49 @@ const countGrant = (ctx) => {
 provider.on('grant.success', countGrant);
 provider.on('grant.error', countGrant);
 const handle = provider.callback();
-server.on('request', (req, res) => {
-  if (req.method === 'GET' && req.url === '/test/grants') {
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify(grants));
-    return;
+let outage = null;
+const refusedAt = [];
+const json = (res, status, value) => {
+  res.statusCode = status;
+  res.setHeader('content-type', 'application/json');
+  res.end(JSON.stringify(value));
+};
+const readJson = (req) =>
+  new Promise((resolve, reject) => {
+    const chunks = [];
+    req.on('data', (chunk) => chunks.push(chunk));
+    req.on('end', () => {
+      try {
+        resolve(JSON.parse(Buffer.concat(chunks).toString() || '{}'));
+      } catch (error) {
+        reject(error);
+      }
+    });
+  });
+server.on('request', async (req, res) => {
+  if (req.method === 'GET' && req.url === '/test/grants') return json(res, 200, grants);
+  if (req.url === '/test/token-outage') {
+    if (req.method === 'GET') return json(res, 200, { refusedAt });
+    if (req.method === 'DELETE') {
+      outage = null;
+      return json(res, 200, {});
+    }
+    if (req.method === 'PUT') {
+      try {
+        const body = await readJson(req);
+        if (!Number.isInteger(body.status) || body.status < 400) return json(res, 400, { error: 'status: an HTTP error status' });
+        outage = { status: body.status, retryAfter: body.retryAfter };
+        return json(res, 200, outage);
+      } catch {
+        return json(res, 400, { error: 'a JSON body' });
+      }
+    }
+  }
+  if (outage && req.method === 'POST' && req.url === '/token') {
+    refusedAt.push(Date.now());
+    if (outage.retryAfter !== undefined) res.setHeader('retry-after', String(outage.retryAfter));
+    req.resume();
+    return json(res, outage.status, { error: 'temporarily_unavailable', error_description: 'staged outage' });
   }
   handle(req, res);
 });

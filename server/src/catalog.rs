@@ -427,6 +427,11 @@ impl Catalog {
         &self.built_in
     }
 
+    /// The built-in element with this id.
+    pub fn by_id(&self, id: ElementId) -> Option<&CatalogEntry> {
+        self.built_in.iter().find(|entry| entry.id == id)
+    }
+
     /// The built-in element a key, alias or id names.
     pub fn find(&self, key_or_id: &str) -> Option<&CatalogEntry> {
         self.built_in.iter().find(|entry| entry.is_named(key_or_id))

@@ -38,6 +38,27 @@ pub struct Config {
     /// How many seconds before its expiry an access token is refreshed ahead of a proxied call
     /// (`TETHER_REFRESH_MARGIN_SECONDS`).
     pub refresh_margin_seconds: i64,
+    /// How many refresh attempts in a row may fail transiently (network, timeout, 5xx, 429) before the instance
+    /// is disabled and its organization told (`TETHER_REFRESH_ATTEMPTS`).
+    pub refresh_attempts: u32,
+    /// The wait between those attempts, in seconds; a longer `Retry-After` wins (`TETHER_REFRESH_RETRY_SECONDS`).
+    pub refresh_retry_seconds: f64,
+    /// The UTC hour at which the nightly sweep refreshes every refreshable instance (`TETHER_REFRESH_SWEEP_HOUR`).
+    pub refresh_sweep_hour: u32,
+    /// The sweep starts at a random moment up to this many minutes after that hour (`TETHER_REFRESH_SWEEP_JITTER_MINUTES`).
+    pub refresh_sweep_jitter_minutes: u32,
+    /// How many refreshes the background refresher runs at once (`TETHER_REFRESH_CONCURRENCY`).
+    pub refresh_concurrency: usize,
+    /// Whether this node runs the background workers: refresher and mailer (`TETHER_WORKERS`). Every node may;
+    /// their work is claimed in the database, so each item is done once.
+    pub workers: bool,
+    /// How often the workers look for due work, in milliseconds (`TETHER_WORKER_TICK_MILLIS`).
+    pub worker_tick_millis: u64,
+    /// The SMTP server for notices, as `smtp://user:password@host:port` (STARTTLS with `?tls=required`) or
+    /// `smtps://…` (`TETHER_SMTP_URL`). Without it, notices stay in the console's outbox.
+    pub smtp_url: Option<SecretString>,
+    /// The sender of notices (`TETHER_MAIL_FROM`).
+    pub mail_from: String,
 }
 
 /// The defaults, written out so the file and the environment only name what they change.
@@ -52,6 +73,14 @@ struct Defaults {
     site_root: &'static str,
     allow_private_network: bool,
     refresh_margin_seconds: i64,
+    refresh_attempts: u32,
+    refresh_retry_seconds: f64,
+    refresh_sweep_hour: u32,
+    refresh_sweep_jitter_minutes: u32,
+    refresh_concurrency: usize,
+    workers: bool,
+    worker_tick_millis: u64,
+    mail_from: &'static str,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -64,6 +93,14 @@ const DEFAULTS: Defaults = Defaults {
     site_root: "target/site",
     allow_private_network: false,
     refresh_margin_seconds: 300,
+    refresh_attempts: 5,
+    refresh_retry_seconds: 10.0,
+    refresh_sweep_hour: 3,
+    refresh_sweep_jitter_minutes: 30,
+    refresh_concurrency: 8,
+    workers: true,
+    worker_tick_millis: 1000,
+    mail_from: "Tether <tether@localhost>",
 };
 
 /// The config file read when `--config` does not name one.
@@ -107,6 +144,16 @@ impl Config {
             site_root: data_dir.join("site"),
             allow_private_network: true,
             refresh_margin_seconds: DEFAULTS.refresh_margin_seconds,
+            refresh_attempts: DEFAULTS.refresh_attempts,
+            refresh_retry_seconds: DEFAULTS.refresh_retry_seconds,
+            refresh_sweep_hour: DEFAULTS.refresh_sweep_hour,
+            refresh_sweep_jitter_minutes: DEFAULTS.refresh_sweep_jitter_minutes,
+            refresh_concurrency: DEFAULTS.refresh_concurrency,
+            // Tests that want the background workers turn them on; the rest stay free of their timing.
+            workers: false,
+            worker_tick_millis: 50,
+            smtp_url: None,
+            mail_from: DEFAULTS.mail_from.into(),
         }
     }
 
@@ -124,6 +171,24 @@ impl Config {
         }
         if !self.admin_email.contains('@') {
             anyhow::bail!("admin_email must be an email address");
+        }
+        if self.refresh_attempts == 0 {
+            anyhow::bail!("refresh_attempts must be at least 1");
+        }
+        if !(self.refresh_retry_seconds.is_finite() && self.refresh_retry_seconds >= 0.0) {
+            anyhow::bail!("refresh_retry_seconds must be a number of seconds, 0 or more");
+        }
+        if self.refresh_sweep_hour > 23 {
+            anyhow::bail!("refresh_sweep_hour must be an hour of the day, 0 to 23");
+        }
+        if self.refresh_concurrency == 0 {
+            anyhow::bail!("refresh_concurrency must be at least 1");
+        }
+        if self.worker_tick_millis == 0 {
+            anyhow::bail!("worker_tick_millis must be greater than zero");
+        }
+        if !self.mail_from.contains('@') {
+            anyhow::bail!("mail_from must name an email address");
         }
         Ok(())
     }

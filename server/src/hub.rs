@@ -68,6 +68,9 @@ struct ValidUser {
 
 const NAME_LIMIT: usize = 100;
 
+/// How many of the newest notices the console shows.
+const NOTICES_SHOWN: i64 = 200;
+
 /// The hub's implementation over a [`Store`] and a [`Vault`].
 pub struct HubService {
     store: Store,
@@ -92,6 +95,10 @@ pub struct HubSettings {
     pub public_url: Option<String>,
     /// How close to its expiry an access token is refreshed before a proxied call.
     pub refresh_margin: chrono::Duration,
+    /// How many transient refresh failures in a row disable an instance.
+    pub refresh_attempts: u32,
+    /// The wait between those attempts.
+    pub refresh_retry: std::time::Duration,
 }
 
 impl HubSettings {
@@ -101,6 +108,8 @@ impl HubSettings {
             element_hosts: if config.allow_private_network { HostPolicy::AllowPrivate } else { HostPolicy::PublicOnly },
             public_url: config.public_url.as_ref().map(|url| url.trim_end_matches('/').to_owned()),
             refresh_margin: chrono::Duration::seconds(config.refresh_margin_seconds),
+            refresh_attempts: config.refresh_attempts,
+            refresh_retry: std::time::Duration::from_secs_f64(config.refresh_retry_seconds),
         }
     }
 }
@@ -573,6 +582,26 @@ impl Hub for HubService {
 
     async fn try_request(&self, caller: &Caller, id: InstanceId, request: TryRequest) -> Result<TryResponse, HubError> {
         self.try_instance_request(caller, id, request).await
+    }
+
+    async fn notices(&self, caller: &Caller) -> Result<Vec<app::instances::Notice>, HubError> {
+        let records = self.store.notifications(caller.organization_id, NOTICES_SHOWN).await.or_internal()?;
+        let time = crate::store::from_millis;
+        Ok(records
+            .into_iter()
+            .map(|record| app::instances::Notice {
+                id: record.id,
+                kind: record.notice.kind,
+                instance_id: record.notice.instance_id,
+                recipients: record.notice.recipients,
+                subject: record.notice.subject,
+                body: record.notice.body,
+                created_at: time(record.created_at),
+                sent_at: record.sent_at.map(time),
+                attempts: record.attempts,
+                last_error: record.last_error,
+            })
+            .collect())
     }
 
     fn console_callback_url(&self, console_origin: &str) -> String {

@@ -10,6 +10,8 @@ pub mod console;
 pub mod crypto;
 pub mod http;
 pub mod hub;
+pub mod jobs;
+pub mod notify;
 pub mod provider_client;
 pub mod secrets;
 pub mod store;
@@ -51,14 +53,21 @@ impl Tether {
         Ok(Tether { config, hub })
     }
 
-    /// Serves both doors on `listener` until `shutdown` resolves, then finishes in-flight requests.
+    /// Serves both doors on `listener`, and the background workers when configured, until `shutdown` resolves;
+    /// then finishes in-flight requests and passes.
     pub async fn serve(
         &self,
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
         let router = http::router(self.hub.clone(), &self.config);
-        axum::serve(listener, router).with_graceful_shutdown(shutdown).await?;
+        let workers =
+            if self.config.workers { Some(jobs::Workers::start(self.hub.clone(), &self.config)?) } else { None };
+        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+        if let Some(workers) = workers {
+            workers.stop().await;
+        }
+        served?;
         Ok(())
     }
 }

@@ -23,6 +23,7 @@ pub fn ConsoleLayout() -> impl IntoView {
                     <A href="/catalog">"Catalog"</A>
                     <A href="/instances">"Instances"</A>
                     <A href="/events">"Events"</A>
+                    <A href="/notices">"Notices"</A>
                     <A href="/account">"Account"</A>
                 </nav>
                 <div class="usermenu">

@@ -6,6 +6,7 @@ pub mod element;
 pub mod events;
 pub mod instances;
 pub mod layout;
+pub mod notices;
 pub mod oauth_callback;
 pub mod signin;
 pub mod tags;

@@ -2,9 +2,10 @@
 
 use super::{HubService, OrInternal, conflict_or_internal};
 use crate::catalog::{self, CatalogEntry};
-use app::catalog::{Element, ElementCard, ElementDefinition, ElementPage, ElementQuery};
+use app::catalog::{Element, ElementCard, ElementDefinition, ElementId, ElementPage, ElementQuery};
 use app::error::HubError;
 use app::service::Caller;
+use app::types::OrganizationId;
 use std::collections::BTreeSet;
 
 impl HubService {
@@ -41,6 +42,25 @@ impl HubService {
             .into_iter()
             .find(|entry| entry.is_named(key_or_id))
             .ok_or_else(|| HubError::NotFound(format!("No element with key or id {key_or_id}")))
+    }
+
+    /// The element an instance or flow refers to, by id: looked up directly rather than among all the
+    /// organization's elements, as every proxied call needs it.
+    pub(super) async fn visible_element_by_id(
+        &self,
+        organization: OrganizationId,
+        id: ElementId,
+    ) -> Result<CatalogEntry, HubError> {
+        if let Some(entry) = self.catalog.by_id(id) {
+            return Ok(entry.clone());
+        }
+        let (id, definition) = self
+            .store
+            .custom_element(organization, id)
+            .await
+            .or_internal()?
+            .ok_or_else(|| HubError::NotFound(format!("No element with key or id {id}")))?;
+        Ok(CatalogEntry::new(id, definition, true))
     }
 
     pub(super) async fn visible_element_cards(&self, caller: &Caller) -> Result<Vec<ElementCard>, HubError> {

@@ -5,7 +5,7 @@ use super::oauth::{ConsolePending, SealedFlow, resolve_parameters};
 use super::{HubService, OrInternal};
 use crate::catalog::CatalogEntry;
 use crate::secrets;
-use crate::store::instances::InstanceRecord;
+use crate::store::instances::{InstanceRecord, NotifiedState};
 use crate::store::oauth_flows::StoredFlow;
 use crate::token_client::{ClientCredentials, TokenEndpoint, TokenError, TokenSet};
 use crate::validate;
@@ -478,6 +478,8 @@ impl HubService {
             last_error: None,
             last_error_at: None,
             refresh_failures: 0,
+            refresh_retry_at: None,
+            notified_state: crate::store::instances::NotifiedState::Ok,
         };
         let stored = match self.store.insert_instance(&record).await {
             Ok(stored) => stored,
@@ -603,7 +605,7 @@ impl HubService {
                 record
             }
         };
-        let entry = self.visible_element(caller, &record.element_id.to_string()).await?;
+        let entry = self.visible_element_by_id(caller.organization_id, record.element_id).await?;
         Ok((record, entry))
     }
 
@@ -644,7 +646,7 @@ impl HubService {
             .skip(skip)
             .take(page_size)
         {
-            let entry = self.visible_element(caller, &record.element_id.to_string()).await?;
+            let entry = self.visible_element_by_id(caller.organization_id, record.element_id).await?;
             instances.push(self.view_of(caller, record, &entry).await?);
         }
         Ok(instances)
@@ -722,9 +724,14 @@ impl HubService {
         given.extend(changes);
         let split = self.authorize_oauth(caller, entry, grant, &given).await?;
         record.valid = true;
+        // New tokens end a failure streak, and lift a disabling that the streak caused.
+        record.disabled &= record.notified_state != NotifiedState::Disabled;
         record.refresh_failures = 0;
+        record.refresh_retry_at = None;
+        let announced = record.clone();
         let instance = self.store_changes(caller, record, entry, Some(split)).await?;
         self.audit_instance(caller, "instance.reauthenticated", instance.id).await?;
+        self.announce_if_working(&announced, entry).await?;
         Ok(instance)
     }
 
@@ -814,7 +821,23 @@ impl HubService {
             _ => self.target_instance(caller, target).await?,
         };
         record.disabled = !enabled;
-        self.store_changes(caller, record, &entry, None).await
+        if enabled {
+            // Enabling starts afresh: the next refresh is the first attempt of a new streak.
+            record.refresh_failures = 0;
+            record.refresh_retry_at = None;
+        }
+        let announced = record.clone();
+        let instance = self.store_changes(caller, record, &entry, None).await?;
+        self.announce_if_working(&announced, &entry).await?;
+        Ok(instance)
+    }
+
+    /// Tells the organization an instance it was warned about works again, once it is enabled and valid.
+    async fn announce_if_working(&self, record: &InstanceRecord, entry: &CatalogEntry) -> Result<(), HubError> {
+        if record.disabled || !record.valid {
+            return Ok(());
+        }
+        self.announce(record, &entry.definition.key, NotifiedState::Ok, "").await
     }
 
     pub(super) async fn remove_instance(&self, caller: &Caller, target: &InstanceTarget) -> Result<(), HubError> {
@@ -941,7 +964,7 @@ impl HubService {
             };
             return Err(HubError::BadRequest(message));
         }
-        let entry = self.visible_element(caller, &flow.element_id.to_string()).await?;
+        let entry = self.visible_element_by_id(caller.organization_id, flow.element_id).await?;
         let oauth = oauth_settings(&entry)?;
         if let (Some(expected), Some(named)) = (&oauth.issuer, &callback.iss)
             && expected != named

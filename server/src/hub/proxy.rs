@@ -3,7 +3,7 @@
 //! just refused; and the console's "Try it out", which takes the same path.
 
 use super::instances::fill;
-use super::tokens::{INVALID_ACCESS_TOKEN, access_token_digest, expires_within};
+use super::tokens::{INVALID_ACCESS_TOKEN, RefreshReason, access_token_digest, expires_within};
 use super::{HubService, OrInternal};
 use crate::catalog::{CatalogEntry, check_reachable};
 use crate::provider_client::{Outgoing, call_through, check_path};
@@ -58,7 +58,14 @@ impl HubService {
         let values = self.configuration_in_use(&record).await?.values();
         let (record, values) = if is_oauth(&entry) && expires_within(&record, self.settings.refresh_margin) {
             let seen = access_token_digest(&values);
-            self.refresh_tokens(&entry, record, seen, false).await?
+            match self.refresh_tokens(&entry, record.clone(), seen, RefreshReason::Expiring).await {
+                Ok(refreshed) => refreshed,
+                // The provider failing to refresh ahead of time need not fail a call its token still covers.
+                Err(HubError::Provider { .. }) if !expires_within(&record, chrono::Duration::zero()) => {
+                    (record, values)
+                }
+                Err(error) => return Err(error),
+            }
         } else {
             (record, values)
         };
@@ -78,7 +85,8 @@ impl HubService {
                 record.id
             )));
         }
-        let (record, values) = self.refresh_tokens(&entry, record, call.access_token_digest.clone(), true).await?;
+        let seen = call.access_token_digest.clone();
+        let (record, values) = self.refresh_tokens(&entry, record, seen, RefreshReason::Refused).await?;
         self.call_with(&entry, &record, values)
     }
 

@@ -1,15 +1,20 @@
-//! Keeping instances' OAuth tokens fresh: refreshing on demand, one refresh at a time per instance (a lock in this
-//! process and a lease in the database across nodes), writing a rotated refresh token before the new access token
-//! is used, and telling a spent grant from a refresh another node just made.
+//! Keeping instances' OAuth tokens fresh: refreshing on demand and on schedule, one refresh at a time per instance
+//! (a lock in this process and a lease in the database across nodes), writing a rotated refresh token before the
+//! new access token is used, telling a spent grant from a refresh another node just made, and the failure policy:
+//! transient failures retried on a schedule and then the instance disabled, a refused grant marked invalid, each
+//! change announced once.
 
 use super::instances::{SplitConfiguration, oauth_settings, provider_error, refresh_endpoint};
 use super::{HubService, OrInternal};
 use crate::catalog::CatalogEntry;
+use crate::notify;
 use crate::secrets;
-use crate::store::instances::InstanceRecord;
+use crate::store::instances::{InstanceRecord, NotifiedState};
+use crate::store::now_millis;
 use crate::token_client::{ClientCredentials, TokenError};
 use app::error::HubError;
 use app::instances::InstanceId;
+use app::types::OrganizationId;
 use secrecy::SecretString;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -57,6 +62,26 @@ pub(super) fn expires_within(record: &InstanceRecord, margin: chrono::Duration) 
     access_token_expiry(record).is_some_and(|expires_at| expires_at <= chrono::Utc::now() + margin)
 }
 
+/// Why a refresh is wanted. Under the lock each reason is checked again against what the store says then, so a
+/// refresh that another request or node has just made is not made twice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RefreshReason {
+    /// The access token expires within the margin.
+    Expiring,
+    /// The provider refused the access token the caller used.
+    Refused,
+    /// The retry after a transient failure is due.
+    Retry,
+    /// The nightly sweep, so that an unused refresh token does not age out; skipped when the tokens were
+    /// refreshed at or after `refreshed_before` (Unix milliseconds).
+    Sweep { refreshed_before: i64 },
+}
+
+/// Whether the instance has a refresh attempt scheduled after a transient failure, not yet due.
+fn backing_off(record: &InstanceRecord, now: i64) -> Option<i64> {
+    record.refresh_retry_at.filter(|at| *at > now)
+}
+
 fn invalid_grant(id: InstanceId, detail: &str) -> HubError {
     HubError::Unauthorized(format!(
         "{INVALID_ACCESS_TOKEN}: the provider no longer accepts instance {id}'s grant ({detail}); re-authenticate it"
@@ -64,16 +89,14 @@ fn invalid_grant(id: InstanceId, detail: &str) -> HubError {
 }
 
 impl HubService {
-    /// Refreshes the instance's tokens unless they changed since the caller saw them (`seen`, the access token's
-    /// digest) or, when the refresh is for an expiry rather than a provider's refusal (`refused`), unless they no
-    /// longer expire soon. Answers the configuration to use. The decision is taken again under the lock, where
-    /// the secrets and the expiry are read as one refresh left them.
+    /// Refreshes the instance's tokens for `reason`, unless the store shows it is no longer needed: `seen` is
+    /// the access token's digest when the caller looked. Answers the record and configuration to use.
     pub(super) async fn refresh_tokens(
         &self,
         entry: &CatalogEntry,
         record: InstanceRecord,
         seen: Option<String>,
-        refused: bool,
+        reason: RefreshReason,
     ) -> Result<(InstanceRecord, BTreeMap<String, String>), HubError> {
         let lock = self.refresh_locks.of(record.id);
         let _one_at_a_time_here = lock.lock().await;
@@ -81,16 +104,32 @@ impl HubService {
         let record = loop {
             let current = self.reread(&record).await?;
             let values = self.configuration_in_use(&current).await?.values();
-            let replaced = access_token_digest(&values) != seen;
-            if replaced || (!refused && !expires_within(&current, self.settings.refresh_margin)) {
-                // Someone refreshed since this call looked: use their tokens. Should they too be refused, the
-                // call comes back with them as `seen`.
-                return Ok((current, values));
+            if current.disabled {
+                return Err(HubError::Forbidden(format!("Instance {} is disabled", current.id)));
             }
             if !current.valid {
                 return Err(invalid_grant(current.id, "marked invalid"));
             }
-            let until = chrono::Utc::now().timestamp_millis() + LEASE_MILLIS;
+            let now = now_millis();
+            let replaced = access_token_digest(&values) != seen;
+            let wanted = match reason {
+                RefreshReason::Expiring => !replaced && expires_within(&current, self.settings.refresh_margin),
+                RefreshReason::Refused => !replaced,
+                RefreshReason::Retry => current.refresh_retry_at.is_some_and(|at| at <= now),
+                RefreshReason::Sweep { refreshed_before } => {
+                    current.refresh_retry_at.is_none()
+                        && current.last_refreshed_at.is_none_or(|at| at < refreshed_before)
+                }
+            };
+            if !wanted {
+                // Someone refreshed since this call looked: use their tokens. Should they too be refused, the
+                // call comes back with them as `seen`.
+                return Ok((current, values));
+            }
+            if let Some(next) = backing_off(&current, now) {
+                return Err(self.still_failing(&current, next));
+            }
+            let until = now + LEASE_MILLIS;
             if self.store.take_refresh_lease(current.id, &self.node_id, until).await.or_internal()? {
                 break current;
             }
@@ -110,6 +149,41 @@ impl HubService {
             tracing::warn!(%error, "could not release a refresh lease; it expires on its own");
         }
         outcome
+    }
+
+    /// The answer while a failing refresh waits for its next attempt: calls do not add attempts of their own.
+    fn still_failing(&self, record: &InstanceRecord, next: i64) -> HubError {
+        HubError::Provider {
+            status: 503,
+            message: format!(
+                "Refreshing instance {}'s tokens failed {} of {} times; the next attempt is at {}",
+                record.id,
+                record.refresh_failures,
+                self.settings.refresh_attempts,
+                crate::store::from_millis(next).to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+            ),
+            provider_message: record.last_error.clone().unwrap_or_default(),
+        }
+    }
+
+    /// Refreshes an instance's tokens for the background refresher, which knows only its ids. A retry when one
+    /// is scheduled, else for `reason`.
+    pub async fn refresh_instance(
+        &self,
+        organization: OrganizationId,
+        id: InstanceId,
+        reason: RefreshReason,
+    ) -> Result<(), HubError> {
+        let record = self
+            .store
+            .instance(organization, id)
+            .await
+            .or_internal()?
+            .ok_or_else(|| HubError::NotFound(format!("No instance with id {id}")))?;
+        let entry = self.visible_element_by_id(organization, record.element_id).await?;
+        let reason = if record.refresh_retry_at.is_some() { RefreshReason::Retry } else { reason };
+        let seen = access_token_digest(&self.configuration_in_use(&record).await?.values());
+        self.refresh_tokens(&entry, record, seen, reason).await.map(|_| ())
     }
 
     async fn reread(&self, record: &InstanceRecord) -> Result<InstanceRecord, HubError> {
@@ -155,42 +229,93 @@ impl HubService {
                 }
                 record.valid = true;
                 record.refresh_failures = 0;
-                record.last_refreshed_at = Some(chrono::Utc::now().timestamp_millis());
+                record.refresh_retry_at = None;
+                record.last_refreshed_at = Some(now_millis());
                 self.write_configuration(&mut record, split).await?;
                 let values = self.configuration_in_use(&record).await?.values();
                 tracing::info!(instance = %id, "refreshed an instance's OAuth tokens");
                 metrics::counter!("tether_token_refreshes_total", "outcome" => "ok").increment(1);
                 Ok((record, values))
             }
-            Err(TokenError::InvalidGrant { description }) => {
+            Err(error @ (TokenError::InvalidGrant { .. } | TokenError::Rejected { .. })) => {
                 // Another node may have refreshed with this token a moment ago: look before condemning the grant.
                 let current = self.reread(&record).await?;
                 let now = self.configuration_in_use(&current).await?.values();
                 if now.get("oauth.user.refresh_token") != Some(&refresh_token_text(&refresh_token)) {
                     return Ok((current, now));
                 }
+                let detail = error.to_string();
                 let mut invalid = current;
                 invalid.valid = false;
-                self.record_failure(&mut invalid, format!("invalid_grant: {description}")).await?;
+                invalid.refresh_retry_at = None;
+                self.record_failure(&mut invalid, detail.clone()).await?;
+                self.announce(&invalid, &entry.definition.key, NotifiedState::Invalid, &detail).await?;
                 metrics::counter!("tether_token_refreshes_total", "outcome" => "invalid_grant").increment(1);
                 tracing::warn!(instance = %id, "the provider refused an instance's refresh token; marked invalid");
-                Err(invalid_grant(id, &description))
+                Err(invalid_grant(id, &detail))
             }
             Err(error) => {
-                let mut failing = self.reread(&record).await?;
-                failing.refresh_failures += 1;
-                self.record_failure(&mut failing, error.to_string()).await?;
+                self.note_transient_failure(entry, &record, &error).await?;
                 metrics::counter!("tether_token_refreshes_total", "outcome" => "failed").increment(1);
                 Err(provider_error(error))
             }
         }
     }
 
+    /// A failure worth retrying: schedules the next attempt, or, when the attempts have run out, disables the
+    /// instance and tells the organization.
+    async fn note_transient_failure(
+        &self,
+        entry: &CatalogEntry,
+        record: &InstanceRecord,
+        error: &TokenError,
+    ) -> Result<(), HubError> {
+        let mut failing = self.reread(record).await?;
+        failing.refresh_failures += 1;
+        let detail = error.to_string();
+        if failing.refresh_failures >= i64::from(self.settings.refresh_attempts) {
+            failing.disabled = true;
+            failing.refresh_retry_at = None;
+            self.record_failure(&mut failing, detail.clone()).await?;
+            self.announce(&failing, &entry.definition.key, NotifiedState::Disabled, &detail).await?;
+            tracing::warn!(instance = %failing.id, attempts = failing.refresh_failures, "refreshes kept failing; disabled the instance");
+            return Ok(());
+        }
+        let retry_after = match error {
+            TokenError::Transient { retry_after: Some(wait), .. } => *wait,
+            _ => Duration::ZERO,
+        };
+        let wait = self.settings.refresh_retry.max(retry_after);
+        failing.refresh_retry_at = Some(now_millis() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2));
+        self.record_failure(&mut failing, detail).await
+    }
+
     /// Notes a failure on the instance, for its health.
     async fn record_failure(&self, record: &mut InstanceRecord, error: String) -> Result<(), HubError> {
         record.last_error = Some(error);
-        record.last_error_at = Some(chrono::Utc::now().timestamp_millis());
+        record.last_error_at = Some(now_millis());
         self.store.update_instance(record).await.or_internal()?;
+        Ok(())
+    }
+
+    /// Tells the organization's users that the instance is now `state` (disabled, invalid, or working again),
+    /// unless they were told already: one notice per change, by one node.
+    pub(super) async fn announce(
+        &self,
+        record: &InstanceRecord,
+        element_key: &str,
+        state: NotifiedState,
+        detail: &str,
+    ) -> Result<(), HubError> {
+        if record.notified_state == state {
+            return Ok(());
+        }
+        let recipients = self.store.organization_emails(record.organization_id).await.or_internal()?;
+        let notice = notify::compose(state, record, element_key, detail, recipients);
+        if self.store.announce_state(record, state, &notice).await.or_internal()? {
+            metrics::counter!("tether_notices_total", "kind" => notice.kind.clone()).increment(1);
+            tracing::info!(instance = %record.id, kind = %notice.kind, "queued a notice");
+        }
         Ok(())
     }
 }

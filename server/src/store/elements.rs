@@ -61,10 +61,30 @@ impl Store {
         &self,
         organization: OrganizationId,
     ) -> StoreResult<Vec<(ElementId, ElementDefinition)>> {
-        let rows = sqlx::query("SELECT id, definition FROM elements WHERE organization_id = $1 ORDER BY id")
-            .bind(organization.0)
-            .fetch_all(self.pool())
-            .await?;
+        self.custom_elements_where(organization, None).await
+    }
+
+    /// One of an organization's custom elements, by id.
+    pub async fn custom_element(
+        &self,
+        organization: OrganizationId,
+        id: ElementId,
+    ) -> StoreResult<Option<(ElementId, ElementDefinition)>> {
+        Ok(self.custom_elements_where(organization, Some(id)).await?.pop())
+    }
+
+    async fn custom_elements_where(
+        &self,
+        organization: OrganizationId,
+        id: Option<ElementId>,
+    ) -> StoreResult<Vec<(ElementId, ElementDefinition)>> {
+        let rows = sqlx::query(
+            "SELECT id, definition FROM elements WHERE organization_id = $1 AND ($2 = 0 OR id = $2) ORDER BY id",
+        )
+        .bind(organization.0)
+        .bind(id.map_or(0, |id| id.0))
+        .fetch_all(self.pool())
+        .await?;
         let mut elements = Vec::with_capacity(rows.len());
         for row in rows {
             let json: String = row.try_get("definition")?;

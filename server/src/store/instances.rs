@@ -35,7 +35,44 @@ pub struct InstanceRecord {
     pub last_error_at: Option<i64>,
     /// Refreshes that failed in a row; back to 0 on success.
     pub refresh_failures: i64,
+    /// When the next refresh attempt after a transient failure is due (Unix milliseconds).
+    pub refresh_retry_at: Option<i64>,
+    /// The last state the organization was told of. Changed only through [`Store::announce_state`].
+    pub notified_state: NotifiedState,
 }
+
+/// What an organization was last told about an instance: each change is announced once.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NotifiedState {
+    /// Working, or never announced.
+    Ok,
+    /// Disabled by Tether after its refresh attempts ran out.
+    Disabled,
+    /// The provider refused the grant; it needs re-authentication.
+    Invalid,
+}
+
+impl NotifiedState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            NotifiedState::Ok => "ok",
+            NotifiedState::Disabled => "disabled",
+            NotifiedState::Invalid => "invalid",
+        }
+    }
+
+    fn parse(text: &str) -> NotifiedState {
+        match text {
+            "disabled" => NotifiedState::Disabled,
+            "invalid" => NotifiedState::Invalid,
+            _ => NotifiedState::Ok,
+        }
+    }
+}
+
+/// The configuration keys the refresher's index columns are read from.
+const EXPIRES_AT_KEY: &str = "oauth.user.token.expires_at";
+const REFRESH_TOKEN_KEY: &str = "oauth.user.refresh_token";
 
 impl InstanceRecord {
     /// The configuration, tags and objects as the JSON text their columns hold.
@@ -46,11 +83,22 @@ impl InstanceRecord {
             serde_json::to_string(&self.objects).expect("objects serialize"),
         ]
     }
+
+    /// The refresher's index columns, read off the configuration: when the access token expires, and whether
+    /// there is a refresh token (its value is in the vault; the configuration shows its mask).
+    fn schedule_columns(&self) -> (Option<i64>, i64) {
+        let expires_at = self
+            .configuration
+            .get(EXPIRES_AT_KEY)
+            .and_then(|text| chrono::DateTime::parse_from_rfc3339(text).ok())
+            .map(|at| at.timestamp_millis());
+        (expires_at, i64::from(self.configuration.contains_key(REFRESH_TOKEN_KEY)))
+    }
 }
 
 const COLUMNS: &str = "id, organization_id, account_id, user_id, element_id, name, token_hash, token_vault_id, \
      secrets_vault_id, configuration, tags, objects, valid, disabled, external_authentication, created_at, \
-     last_refreshed_at, last_error, last_error_at, refresh_failures";
+     last_refreshed_at, last_error, last_error_at, refresh_failures, refresh_retry_at, notified_state";
 
 fn json_column<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<T, sqlx::Error> {
     let text: String = row.try_get(column)?;
@@ -79,6 +127,8 @@ fn record_from_row(row: &AnyRow) -> Result<InstanceRecord, sqlx::Error> {
         last_error: row.try_get("last_error")?,
         last_error_at: row.try_get("last_error_at")?,
         refresh_failures: row.try_get("refresh_failures")?,
+        refresh_retry_at: row.try_get("refresh_retry_at")?,
+        notified_state: NotifiedState::parse(&row.try_get::<String, _>("notified_state")?),
     })
 }
 
@@ -87,10 +137,12 @@ impl Store {
     pub async fn insert_instance(&self, record: &InstanceRecord) -> StoreResult<InstanceRecord> {
         let now = now_millis();
         let [configuration, tags, objects] = record.json_columns();
+        let (expires_at, refreshable) = record.schedule_columns();
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO instances (organization_id, account_id, user_id, element_id, name, token_hash, token_vault_id, \
-             secrets_vault_id, configuration, tags, objects, valid, disabled, external_authentication, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING id",
+             secrets_vault_id, configuration, tags, objects, valid, disabled, external_authentication, created_at, updated_at, \
+             access_token_expires_at, refreshable) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17) RETURNING id",
         )
         .bind(record.organization_id.0)
         .bind(record.account_id.0)
@@ -107,6 +159,8 @@ impl Store {
         .bind(i64::from(record.disabled))
         .bind(&record.external_authentication)
         .bind(now)
+        .bind(expires_at)
+        .bind(refreshable)
         .fetch_one(self.pool())
         .await?;
         Ok(InstanceRecord { id: InstanceId(id), created_at: now, ..record.clone() })
@@ -166,13 +220,16 @@ impl Store {
             .map_err(Into::into)
     }
 
-    /// Writes an instance's changeable fields: name, configuration, tags, objects and the state flags.
+    /// Writes an instance's changeable fields: name, configuration, tags, objects, the state flags and the
+    /// refresh schedule. The notified state is not among them: it changes only through [`Store::announce_state`].
     pub async fn update_instance(&self, record: &InstanceRecord) -> StoreResult<bool> {
         let [configuration, tags, objects] = record.json_columns();
+        let (expires_at, refreshable) = record.schedule_columns();
         let updated = sqlx::query(
             "UPDATE instances SET name = $1, configuration = $2, tags = $3, objects = $4, valid = $5, disabled = $6, \
              external_authentication = $7, updated_at = $8, last_refreshed_at = $9, last_error = $10, \
-             last_error_at = $11, refresh_failures = $12 WHERE organization_id = $13 AND id = $14",
+             last_error_at = $11, refresh_failures = $12, refresh_retry_at = $13, access_token_expires_at = $14, \
+             refreshable = $15 WHERE organization_id = $16 AND id = $17",
         )
         .bind(&record.name)
         .bind(configuration)
@@ -186,11 +243,84 @@ impl Store {
         .bind(record.last_error.as_deref())
         .bind(record.last_error_at)
         .bind(record.refresh_failures)
+        .bind(record.refresh_retry_at)
+        .bind(expires_at)
+        .bind(refreshable)
         .bind(record.organization_id.0)
         .bind(record.id.0)
         .execute(self.pool())
         .await?;
         Ok(updated.rows_affected() == 1)
+    }
+
+    /// The instances the refresher should look at now, at most `limit`, soonest first: enabled and valid ones
+    /// whose retry is due, or, when not waiting for a retry, whose access token expires before `expiring_before`
+    /// and which were not refreshed since `refreshed_before` (so a provider's short-lived tokens are not refreshed
+    /// over and over).
+    pub async fn instances_due_for_refresh(
+        &self,
+        now: i64,
+        expiring_before: i64,
+        refreshed_before: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<(OrganizationId, InstanceId)>> {
+        let rows = sqlx::query(
+            "SELECT organization_id, id FROM instances WHERE disabled = 0 AND valid = 1 AND refreshable = 1 AND \
+             (refresh_retry_at <= $1 OR (refresh_retry_at IS NULL AND access_token_expires_at <= $2 \
+             AND (last_refreshed_at IS NULL OR last_refreshed_at < $3))) \
+             ORDER BY COALESCE(refresh_retry_at, access_token_expires_at) LIMIT $4",
+        )
+        .bind(now)
+        .bind(expiring_before)
+        .bind(refreshed_before)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|row| Ok((OrganizationId(row.try_get(0)?), InstanceId(row.try_get(1)?)))).collect()
+    }
+
+    /// The enabled, valid instances holding a refresh token, by id after `after`, at most `limit`: the nightly
+    /// sweep's pages.
+    pub async fn refreshable_instances(
+        &self,
+        after: InstanceId,
+        limit: i64,
+    ) -> StoreResult<Vec<(OrganizationId, InstanceId)>> {
+        let rows = sqlx::query(
+            "SELECT organization_id, id FROM instances WHERE disabled = 0 AND valid = 1 AND refreshable = 1 \
+             AND id > $1 ORDER BY id LIMIT $2",
+        )
+        .bind(after.0)
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|row| Ok((OrganizationId(row.try_get(0)?), InstanceId(row.try_get(1)?)))).collect()
+    }
+
+    /// Records that the organization is told the instance is now `state`, and queues the notice, in one
+    /// transaction. Answers false, queuing nothing, when it was already told: so each change is announced once,
+    /// by one node, however many notice it.
+    pub async fn announce_state(
+        &self,
+        record: &InstanceRecord,
+        state: NotifiedState,
+        notice: &super::notifications::NewNotification,
+    ) -> StoreResult<bool> {
+        let mut transaction = self.pool().begin().await?;
+        let changed = sqlx::query(
+            "UPDATE instances SET notified_state = $1 WHERE organization_id = $2 AND id = $3 AND notified_state <> $1",
+        )
+        .bind(state.as_str())
+        .bind(record.organization_id.0)
+        .bind(record.id.0)
+        .execute(&mut *transaction)
+        .await?;
+        if changed.rows_affected() != 1 {
+            return Ok(false);
+        }
+        super::notifications::insert(&mut transaction, notice).await?;
+        transaction.commit().await?;
+        Ok(true)
     }
 
     /// Removes an instance's row; its vault entries are the caller's to remove.

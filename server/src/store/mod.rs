@@ -8,6 +8,7 @@ pub mod audit;
 pub mod elements;
 pub mod instances;
 pub mod keys;
+pub mod notifications;
 pub mod oauth_apps;
 pub mod oauth_flows;
 pub mod refresh_leases;

@@ -15,4 +15,5 @@ mod proxy;
 mod secrets_at_rest;
 mod storage;
 mod token_client;
+mod token_lifecycle;
 mod utils;

@@ -97,7 +97,7 @@ async fn calls_pass_through_with_the_credentials_injected(backend: Backend) {
 }
 
 /// An OAuth instance of the `test-idp` element, whose API is the provider itself (`/me`, the userinfo endpoint).
-async fn oauth_instance(app: &TestApp, provider: &OAuthProvider) -> (i64, String) {
+pub async fn oauth_instance(app: &TestApp, provider: &OAuthProvider) -> (i64, String) {
     let (code, _) = code_from(app, provider, "").await;
     let body = json!({"element": {"key": "test-idp"}, "name": "Proxied", "providerData": {"code": code}, "configuration": oauth_configuration()});
     let created =
@@ -105,8 +105,9 @@ async fn oauth_instance(app: &TestApp, provider: &OAuthProvider) -> (i64, String
     (created["id"].as_i64().unwrap(), created["token"].as_str().unwrap().to_owned())
 }
 
-/// Sets when Tether believes the instance's access token expires.
-async fn believe_expiry(app: &TestApp, id: i64, expires_at: &str) {
+/// Sets when Tether believes the instance's access token expires: in its configuration, and in the column the
+/// background refresher finds expiring tokens by.
+pub async fn believe_expiry(app: &TestApp, id: i64, expires_at: &str) {
     let configuration: String = sqlx::query_scalar("SELECT configuration FROM instances WHERE id = $1")
         .bind(id)
         .fetch_one(app.hub.store().pool())
@@ -114,15 +115,17 @@ async fn believe_expiry(app: &TestApp, id: i64, expires_at: &str) {
         .unwrap();
     let mut configuration: Value = serde_json::from_str(&configuration).unwrap();
     configuration["oauth.user.token.expires_at"] = json!(expires_at);
-    sqlx::query("UPDATE instances SET configuration = $1 WHERE id = $2")
+    let millis = chrono::DateTime::parse_from_rfc3339(expires_at).unwrap().timestamp_millis();
+    sqlx::query("UPDATE instances SET configuration = $1, access_token_expires_at = $2 WHERE id = $3")
         .bind(configuration.to_string())
+        .bind(millis)
         .bind(id)
         .execute(app.hub.store().pool())
         .await
         .unwrap();
 }
 
-async fn read_instance(app: &TestApp, id: i64) -> Value {
+pub async fn read_instance(app: &TestApp, id: i64) -> Value {
     expect_json(app.as_admin(Method::GET, &format!("/instances/{id}")).send().await.unwrap(), StatusCode::OK).await
 }
 
@@ -136,7 +139,7 @@ async fn fifty_calls(app: &TestApp, token: &str) {
 
 /// Tether with refresh-ahead off, and the provider with two-second access tokens; an instance whose access token
 /// has just expired at the provider while Tether still believes in it.
-async fn expired_at_the_provider(backend: Backend) -> (TestApp, OAuthProvider, i64, String) {
+pub async fn expired_at_the_provider(backend: Backend) -> (TestApp, OAuthProvider, i64, String) {
     let provider = OAuthProvider::start_with_access_ttl(&[CALLBACK], false, 2);
     let app = TestApp::spawn_with(backend, |config| config.refresh_margin_seconds = 0).await;
     let created = app.as_admin(Method::POST, "/elements").json(&provider_element(&provider)).send().await.unwrap();

@@ -128,8 +128,9 @@ impl TestApp {
         let mut config = self.db.config();
         adjust(&mut config);
         let tether = Tether::open(config).await.expect("the second node opens");
+        let hub = tether.hub.clone();
         let (base_url, shutdown) = serve(tether).await;
-        OtherNode { base_url, shutdown: Some(shutdown) }
+        OtherNode { base_url, hub, shutdown: Some(shutdown) }
     }
 
     /// A request to the REST API of the node at `base_url`, as the first organization's admin, through an
@@ -188,6 +189,7 @@ async fn serve(tether: Tether) -> (String, oneshot::Sender<()>) {
 /// Another node serving the same database; it stops when dropped.
 pub struct OtherNode {
     pub base_url: String,
+    pub hub: Arc<HubService>,
     shutdown: Option<oneshot::Sender<()>>,
 }
 
@@ -292,6 +294,12 @@ impl RunningBinary {
             .lines()
             .find_map(|line| line.trim().strip_prefix(&format!("{label}:")).map(|value| value.trim().to_owned()))
             .unwrap_or_else(|| panic!("no {label:?} line in: {stdout}"))
+    }
+
+    /// Stops the server at once with SIGKILL, as a crash would, and waits for it to be gone.
+    pub fn kill(mut self) {
+        self.child.kill().expect("SIGKILL reaches tether");
+        self.child.wait().expect("tether is gone");
     }
 
     /// Asks the server to stop with SIGTERM and waits for it to exit.
@@ -438,6 +446,27 @@ impl OAuthProvider {
         assert!(response.status().is_success(), "revocation answered {}", response.status());
     }
 
+    /// Makes the token endpoint answer `status` (with `Retry-After: retry_after` seconds when given) until
+    /// [`OAuthProvider::end_outage`].
+    pub async fn stage_outage(&self, status: u16, retry_after: Option<u32>) {
+        let body = serde_json::json!({"status": status, "retryAfter": retry_after});
+        let url = format!("{}/test/token-outage", self.issuer);
+        let response = reqwest::Client::new().put(url).json(&body).send().await.unwrap();
+        assert!(response.status().is_success(), "the outage was not staged: {}", response.status());
+    }
+
+    pub async fn end_outage(&self) {
+        let url = format!("{}/test/token-outage", self.issuer);
+        assert!(reqwest::Client::new().delete(url).send().await.unwrap().status().is_success());
+    }
+
+    /// When each token request refused by a staged outage arrived, in Unix milliseconds.
+    pub async fn refused_at(&self) -> Vec<i64> {
+        let answer: serde_json::Value =
+            reqwest::get(format!("{}/test/token-outage", self.issuer)).await.unwrap().json().await.unwrap();
+        answer["refusedAt"].as_array().unwrap().iter().map(|at| at.as_i64().unwrap()).collect()
+    }
+
     async fn token_request(&self, grant: &[(&str, &str)]) -> reqwest::Response {
         let mut form = grant.to_vec();
         form.extend([("client_id", "tether-post"), ("client_secret", OAUTH_CLIENT_SECRET)]);
@@ -449,5 +478,96 @@ impl Drop for OAuthProvider {
     fn drop(&mut self) {
         let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
         let _ = self.child.wait();
+    }
+}
+
+/// A real SMTP server (aiosmtpd, see `end2end/smtp-sink/sink.py`) on a free loopback port, keeping every message
+/// it accepts in a folder of its own.
+pub struct SmtpSink {
+    child: std::process::Child,
+    pub port: u16,
+    mail_dir: tempfile::TempDir,
+}
+
+/// One message the sink accepted.
+#[derive(Debug)]
+pub struct SunkMail {
+    pub recipients: Vec<String>,
+    pub text: String,
+}
+
+impl SmtpSink {
+    pub fn start() -> SmtpSink {
+        use std::io::BufRead;
+        let mail_dir = tempfile::tempdir().expect("a mail folder");
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/smtp-sink/sink.py");
+        let mut child = std::process::Command::new("python3")
+            .arg(script)
+            .arg(mail_dir.path())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs the SMTP sink (make test installs aiosmtpd)");
+        let mut first_line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first_line)
+            .expect("the sink prints its port");
+        let port = first_line
+            .strip_prefix("SMTP_SINK_READY ")
+            .and_then(|port| port.trim().parse().ok())
+            .unwrap_or_else(|| panic!("unexpected SMTP sink output: {first_line:?}"));
+        SmtpSink { child, port, mail_dir }
+    }
+
+    /// The `smtp_url` that reaches the sink.
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// The messages accepted so far, in order.
+    pub fn messages(&self) -> Vec<SunkMail> {
+        (1..)
+            .map_while(|n| {
+                let stem = self.mail_dir.path().join(n.to_string());
+                let text = std::fs::read_to_string(stem.with_extension("eml")).ok()?;
+                let recipients = std::fs::read_to_string(stem.with_extension("rcpt")).ok()?;
+                Some(SunkMail { recipients: recipients.lines().map(str::to_owned).collect(), text })
+            })
+            .collect()
+    }
+
+    /// Waits until at least `count` messages have arrived, and answers all of them.
+    pub async fn wait_for(&self, count: usize) -> Vec<SunkMail> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        loop {
+            let messages = self.messages();
+            if messages.len() >= count {
+                return messages;
+            }
+            assert!(std::time::Instant::now() < deadline, "{count} messages expected, {} arrived", messages.len());
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+/// Polls `probe` until it answers `Some`, failing after `seconds`: for conditions another process brings about.
+pub async fn eventually<T, F, Fut>(seconds: u64, what: &str, mut probe: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    loop {
+        if let Some(value) = probe().await {
+            return value;
+        }
+        assert!(std::time::Instant::now() < deadline, "not within {seconds} s: {what}");
+        tokio::time::sleep(std::time::Duration::from_millis(25)).await;
     }
 }

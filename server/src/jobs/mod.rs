@@ -1,0 +1,74 @@
+//! The background workers a node runs when `workers` is on: the token refresher, the nightly sweep and the
+//! mailer. Their work is claimed in the database, so any number of nodes share it and each item is done once;
+//! one cancellation token stops them all.
+
+pub mod mail;
+pub mod refresh;
+
+use crate::config::Config;
+use crate::hub::HubService;
+use crate::notify::Mailer;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+/// The running workers of this node.
+pub struct Workers {
+    cancel: CancellationToken,
+    tasks: JoinSet<()>,
+}
+
+impl Workers {
+    /// Starts every worker. Without `smtp_url` there is no mailer, and notices stay in the console's outbox.
+    pub fn start(hub: Arc<HubService>, config: &Config) -> anyhow::Result<Workers> {
+        let cancel = CancellationToken::new();
+        let tick = Duration::from_millis(config.worker_tick_millis);
+        let plan = refresh::RefreshPlan::from_config(config);
+        let mut tasks = JoinSet::new();
+        tasks.spawn(every(tick, cancel.clone(), {
+            let (hub, plan) = (hub.clone(), plan.clone());
+            move || refresh::refresh_due(hub.clone(), plan.clone())
+        }));
+        tasks.spawn(every(tick, cancel.clone(), {
+            let hub = hub.clone();
+            move || refresh::sweep_when_due(hub.clone(), plan.clone())
+        }));
+        match &config.smtp_url {
+            Some(url) => {
+                let mailer = Mailer::new(url, &config.mail_from)?;
+                let store = hub.store().clone();
+                tasks.spawn(every(tick, cancel.clone(), move || mail::send_due(store.clone(), mailer.clone())));
+            }
+            None => tracing::info!("no smtp_url is set: notices stay in the console's outbox"),
+        }
+        Ok(Workers { cancel, tasks })
+    }
+
+    /// Stops the workers and waits for the passes under way to finish.
+    pub async fn stop(mut self) {
+        self.cancel.cancel();
+        while self.tasks.join_next().await.is_some() {}
+    }
+}
+
+/// Runs `pass` every `tick` until cancelled. A failed pass is logged; the next one tries again.
+async fn every<F, Fut>(tick: Duration, cancel: CancellationToken, mut pass: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    loop {
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            outcome = pass() => if let Err(error) = outcome {
+                tracing::warn!(%error, "a background pass failed");
+            },
+        }
+        tokio::select! {
+            _ = cancel.cancelled() => return,
+            _ = tokio::time::sleep(tick) => {}
+        }
+    }
+}

@@ -1,0 +1,128 @@
+//! The token refresher: retries that are due and tokens about to expire, every tick; and the nightly sweep, which
+//! refreshes every refreshable instance once, at a configured hour plus jitter, so that no unused refresh token
+//! ages out. Both run a bounded number of refreshes at once.
+
+use crate::config::Config;
+use crate::hub::HubService;
+use crate::hub::tokens::RefreshReason;
+use crate::store::now_millis;
+use app::instances::InstanceId;
+use app::types::OrganizationId;
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use rand::Rng;
+use std::sync::Arc;
+
+/// The schedule row of the nightly sweep.
+pub const SWEEP_SCHEDULE: &str = "refresh-sweep";
+
+/// How many instances one query hands the refresher.
+const BATCH: i64 = 500;
+
+/// An access token is refreshed ahead of its expiry at most this often, whatever lifetime the provider gives.
+const MIN_AHEAD_INTERVAL_MILLIS: i64 = 60_000;
+
+/// When and how much the refresher works.
+#[derive(Clone, Debug)]
+pub struct RefreshPlan {
+    pub margin: chrono::Duration,
+    pub concurrency: usize,
+    pub sweep_hour: u32,
+    pub sweep_jitter_minutes: u32,
+}
+
+impl RefreshPlan {
+    pub fn from_config(config: &Config) -> RefreshPlan {
+        RefreshPlan {
+            margin: chrono::Duration::seconds(config.refresh_margin_seconds),
+            concurrency: config.refresh_concurrency,
+            sweep_hour: config.refresh_sweep_hour,
+            sweep_jitter_minutes: config.refresh_sweep_jitter_minutes,
+        }
+    }
+}
+
+/// Refreshes `instances`, `concurrency` at a time; answers how many failed. Each failure is already recorded on
+/// its instance by the failure policy.
+async fn refresh_all(
+    hub: &HubService,
+    instances: Vec<(OrganizationId, InstanceId)>,
+    reason: RefreshReason,
+    concurrency: usize,
+) -> usize {
+    futures::stream::iter(instances)
+        .map(|(organization, id)| async move {
+            let outcome = hub.refresh_instance(organization, id, reason).await;
+            if let Err(error) = &outcome {
+                tracing::debug!(instance = %id, %error, "a scheduled refresh failed");
+            }
+            outcome.is_err()
+        })
+        .buffer_unordered(concurrency)
+        .filter(|failed| std::future::ready(*failed))
+        .count()
+        .await
+}
+
+/// One pass over the retries that are due and the tokens about to expire.
+pub async fn refresh_due(hub: Arc<HubService>, plan: RefreshPlan) -> anyhow::Result<()> {
+    let now = now_millis();
+    let expiring_before = now + plan.margin.num_milliseconds();
+    let due =
+        hub.store().instances_due_for_refresh(now, expiring_before, now - MIN_AHEAD_INTERVAL_MILLIS, BATCH).await?;
+    if !due.is_empty() {
+        refresh_all(&hub, due, RefreshReason::Expiring, plan.concurrency).await;
+    }
+    Ok(())
+}
+
+/// Runs the nightly sweep when it is due and this node claims it; among all nodes, one runs each night's sweep.
+pub async fn sweep_when_due(hub: Arc<HubService>, plan: RefreshPlan) -> anyhow::Result<()> {
+    let next = next_sweep_at(Utc::now(), plan.sweep_hour, plan.sweep_jitter_minutes);
+    if hub.store().claim_schedule(SWEEP_SCHEDULE, next).await? {
+        sweep(&hub, &plan).await?;
+    }
+    Ok(())
+}
+
+/// Refreshes every enabled, valid instance that holds a refresh token, page by page.
+pub async fn sweep(hub: &HubService, plan: &RefreshPlan) -> anyhow::Result<()> {
+    let started = now_millis();
+    let reason = RefreshReason::Sweep { refreshed_before: started };
+    let (mut after, mut seen, mut failed) = (InstanceId(0), 0, 0);
+    loop {
+        let page = hub.store().refreshable_instances(after, BATCH).await?;
+        let Some(&(_, last)) = page.last() else { break };
+        after = last;
+        seen += page.len();
+        failed += refresh_all(hub, page, reason, plan.concurrency).await;
+    }
+    tracing::info!(instances = seen, failed, millis = now_millis() - started, "the nightly refresh sweep is done");
+    Ok(())
+}
+
+/// The next sweep time after `now`: the next `hour`:00 UTC, plus a random jitter of up to `jitter_minutes`, so
+/// that many deployments do not all call their providers at the same moment.
+pub fn next_sweep_at(now: DateTime<Utc>, hour: u32, jitter_minutes: u32) -> i64 {
+    let today = now.date_naive().and_hms_opt(hour.min(23), 0, 0).expect("a valid hour").and_utc();
+    let at = if today > now { today } else { today + chrono::Duration::days(1) };
+    let jitter = rand::thread_rng().gen_range(0..=i64::from(jitter_minutes) * 60_000);
+    at.timestamp_millis() + jitter
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn the_sweep_is_next_due_at_the_coming_hour_plus_jitter() {
+        let at = |h, m| Utc.with_ymd_and_hms(2026, 11, 23, h, m, 0).unwrap();
+        for _ in 0..100 {
+            let tonight = next_sweep_at(at(1, 30), 3, 30);
+            assert!((at(3, 0).timestamp_millis()..=at(3, 30).timestamp_millis()).contains(&tonight), "{tonight}");
+            let tomorrow = next_sweep_at(at(3, 0), 3, 0);
+            assert_eq!(tomorrow, at(3, 0).timestamp_millis() + 86_400_000, "an hour already reached is tomorrow's");
+        }
+    }
+}

@@ -1,0 +1,233 @@
+//! The token lifecycle beyond a single call: the failure policy (attempts, spacing, disabling, one email, the
+//! recovered notice), the background refresher ahead of expiry, the nightly sweep claimed by one node, and two
+//! Tether processes on one PostgreSQL refreshing a grant once.
+
+use crate::instances::{code_from, oauth_configuration};
+use crate::oauth::{CALLBACK, provider_element};
+use crate::on_both_backends;
+use crate::proxy::{believe_expiry, oauth_instance, read_instance};
+use crate::utils::{Backend, OAuthProvider, RunningBinary, SmtpSink, TestApp, eventually, expect_error, expect_json};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use tether::config::Config;
+use tether::jobs::refresh::{RefreshPlan, SWEEP_SCHEDULE, sweep_when_due};
+
+on_both_backends!(
+    a_provider_outage_disables_after_the_attempts_and_mails_once,
+    a_refused_grant_is_announced_once_and_its_recovery_too,
+    the_refresher_renews_a_token_before_it_expires,
+    the_nightly_sweep_runs_once_across_nodes,
+);
+
+/// The provider, Tether configured by `adjust`, and the provider's element registered.
+async fn start(backend: Backend, adjust: impl FnOnce(&mut Config)) -> (TestApp, OAuthProvider) {
+    let provider = OAuthProvider::start(&[CALLBACK], false);
+    let app = TestApp::spawn_with(backend, adjust).await;
+    let created = app.as_admin(Method::POST, "/elements").json(&provider_element(&provider)).send().await.unwrap();
+    expect_json(created, StatusCode::OK).await;
+    (app, provider)
+}
+
+/// The organization's notices of one kind, from the outbox.
+async fn notices(app: &TestApp, kind: &str) -> usize {
+    let all = app.hub.store().notifications(app.first.organization.id, 100).await.unwrap();
+    all.iter().filter(|notice| notice.notice.kind == kind).count()
+}
+
+async fn state_of(app: &TestApp, id: i64) -> Value {
+    read_instance(app, id).await["health"].clone()
+}
+
+const ATTEMPTS: u32 = 4;
+const SPACING_MILLIS: i64 = 600;
+
+async fn a_provider_outage_disables_after_the_attempts_and_mails_once(backend: Backend) {
+    let sink = SmtpSink::start();
+    let (app, provider) = start(backend, |config| {
+        config.workers = true;
+        config.refresh_attempts = ATTEMPTS;
+        config.refresh_retry_seconds = SPACING_MILLIS as f64 / 1000.0;
+        config.smtp_url = Some(sink.url().into());
+        config.refresh_margin_seconds = 60;
+    })
+    .await;
+    let (id, token) = oauth_instance(&app, &provider).await;
+    provider.stage_outage(503, None).await;
+    // The refresher sees the token about to expire and starts refreshing on its own.
+    believe_expiry(&app, id, &(chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc3339()).await;
+
+    let failing = eventually(20, "the instance shows its refresh failing", || async {
+        let health = state_of(&app, id).await;
+        (health["state"] == "refresh_failing").then_some(health)
+    })
+    .await;
+    assert!(failing["failedRefreshes"].as_i64().unwrap() >= 1, "{failing}");
+    assert!(failing["lastError"].as_str().unwrap().contains("unavailable"), "{failing}");
+    // A call meanwhile adds no attempt of its own; the token still works until it expires.
+    let meanwhile = app.as_instance(&token, Method::GET, "/hubs/general/me").send().await.unwrap();
+    assert_eq!(expect_json(meanwhile, StatusCode::OK).await["sub"], "alice");
+
+    let disabled = eventually(30, "the instance is disabled", || async {
+        let instance = read_instance(&app, id).await;
+        (instance["health"]["state"] == "disabled").then_some(instance)
+    })
+    .await;
+    assert_eq!(disabled["disabled"], true);
+    assert_eq!(disabled["health"]["failedRefreshes"], ATTEMPTS as i64);
+    let refused = provider.refused_at().await;
+    assert_eq!(refused.len(), ATTEMPTS as usize, "exactly the configured attempts: {refused:?}");
+    for pair in refused.windows(2) {
+        let gap = pair[1] - pair[0];
+        assert!(gap >= SPACING_MILLIS, "attempts {gap} ms apart, fewer than {SPACING_MILLIS}: {refused:?}");
+        assert!(gap < SPACING_MILLIS + 5_000, "attempts {gap} ms apart, far more than configured: {refused:?}");
+    }
+    let call = app.as_instance(&token, Method::GET, "/hubs/general/me").send().await.unwrap();
+    expect_error(call, StatusCode::FORBIDDEN, "disabled").await;
+
+    let mail = sink.wait_for(1).await;
+    assert!(mail[0].text.contains("Subject: Tether disabled the instance"), "{}", mail[0].text);
+    assert_eq!(mail[0].recipients, vec![app.first.admin.email_address.clone()]);
+    assert_eq!(notices(&app, "instance.disabled").await, 1);
+
+    // The provider is back; enabling the instance brings it back, with one notice that says so.
+    provider.end_outage().await;
+    let enabled = app.as_admin(Method::PUT, &format!("/instances/{id}/enabled")).send().await.unwrap();
+    expect_json(enabled, StatusCode::OK).await;
+    let works = app.as_instance(&token, Method::GET, "/hubs/general/me").send().await.unwrap();
+    assert_eq!(expect_json(works, StatusCode::OK).await["sub"], "alice");
+    eventually(20, "the refresher renews the token once the provider is back", || async {
+        let health = state_of(&app, id).await;
+        (health["state"] == "valid" && health["lastRefreshedAt"].is_string()).then_some(())
+    })
+    .await;
+    let mail = sink.wait_for(2).await;
+    assert_eq!(mail.len(), 2, "one disabled notice, then one recovered notice");
+    assert!(mail[1].text.contains("works again"), "{}", mail[1].text);
+    assert_eq!(provider.refused_at().await.len(), ATTEMPTS as usize, "no attempt while disabled");
+    assert_eq!((notices(&app, "instance.disabled").await, notices(&app, "instance.recovered").await), (1, 1));
+}
+
+async fn a_refused_grant_is_announced_once_and_its_recovery_too(backend: Backend) {
+    let (app, provider) = start(backend, |_| {}).await;
+    let (id, token) = oauth_instance(&app, &provider).await;
+    let secrets = crate::instance_management::stored_secrets(&app, id).await;
+    provider.revoke(secrets["oauth.user.refresh_token"].as_str().unwrap()).await;
+    believe_expiry(&app, id, "2020-01-01T00:00:00Z").await;
+    for _ in 0..3 {
+        let refused = app.as_instance(&token, Method::GET, "/hubs/general/me").send().await.unwrap();
+        expect_error(refused, StatusCode::UNAUTHORIZED, "INVALID_ACCESS_TOKEN").await;
+    }
+    assert_eq!(provider.grants("refresh_token").await, 1, "a refused grant is not retried");
+    assert_eq!(notices(&app, "instance.invalid").await, 1, "one notice however many calls fail");
+    let outbox = app.hub.store().notifications(app.first.organization.id, 10).await.unwrap();
+    assert_eq!(outbox[0].sent_at, None, "without SMTP the notice stays in the outbox");
+    assert!(outbox[0].notice.body.contains("re-authenticate") || outbox[0].notice.body.contains("Re-authenticate"));
+
+    let (code, _) = code_from(&app, &provider, "").await;
+    let patch = json!({"providerData": {"code": code}, "configuration": oauth_configuration()});
+    let restored = app.as_admin(Method::PATCH, &format!("/instances/{id}")).json(&patch).send().await.unwrap();
+    assert_eq!(expect_json(restored, StatusCode::OK).await["health"]["state"], "valid");
+    assert_eq!(notices(&app, "instance.recovered").await, 1);
+    // A later, unrelated change announces nothing.
+    let renamed = app.as_admin(Method::PATCH, &format!("/instances/{id}")).json(&json!({"name": "Renamed"})).send();
+    expect_json(renamed.await.unwrap(), StatusCode::OK).await;
+    let enabled = app.as_admin(Method::PUT, &format!("/instances/{id}/enabled")).send().await.unwrap();
+    expect_json(enabled, StatusCode::OK).await;
+    assert_eq!((notices(&app, "instance.invalid").await, notices(&app, "instance.recovered").await), (1, 1));
+}
+
+async fn the_refresher_renews_a_token_before_it_expires(backend: Backend) {
+    let (app, provider) = start(backend, |config| {
+        config.workers = true;
+        config.refresh_margin_seconds = 120;
+    })
+    .await;
+    let (id, _) = oauth_instance(&app, &provider).await;
+    let (other, _) = oauth_instance(&app, &provider).await;
+    believe_expiry(&app, id, &(chrono::Utc::now() + chrono::Duration::seconds(60)).to_rfc3339()).await;
+    let renewed = eventually(20, "the refresher renews the expiring token", || async {
+        let health = state_of(&app, id).await;
+        health["lastRefreshedAt"].is_string().then_some(health)
+    })
+    .await;
+    assert_eq!(renewed["state"], "valid");
+    let expires_at = chrono::DateTime::parse_from_rfc3339(renewed["accessTokenExpiresAt"].as_str().unwrap()).unwrap();
+    assert!(expires_at > chrono::Utc::now() + chrono::Duration::minutes(30), "a new hour-long token: {renewed}");
+    assert_eq!(provider.grants("refresh_token").await, 1, "only the expiring instance was refreshed");
+    assert_eq!(state_of(&app, other).await["lastRefreshedAt"], Value::Null);
+}
+
+async fn the_nightly_sweep_runs_once_across_nodes(backend: Backend) {
+    let (app, provider) = start(backend, |_| {}).await;
+    let other = app.another_node(|_| {}).await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(oauth_instance(&app, &provider).await.0);
+    }
+    let plan = RefreshPlan::from_config(&app.db.config());
+    // The first look creates tonight's schedule; nothing is due yet.
+    sweep_when_due(app.hub.clone(), plan.clone()).await.unwrap();
+    assert_eq!(provider.grants("refresh_token").await, 0);
+    sqlx::query("UPDATE schedules SET next_run_at = 0 WHERE name = $1")
+        .bind(SWEEP_SCHEDULE)
+        .execute(app.hub.store().pool())
+        .await
+        .unwrap();
+    // Both nodes look at once; one claims the sweep.
+    let (first, second) =
+        tokio::join!(sweep_when_due(app.hub.clone(), plan.clone()), sweep_when_due(other.hub.clone(), plan.clone()));
+    first.unwrap();
+    second.unwrap();
+    assert_eq!(provider.grants("refresh_token").await, 3, "each instance refreshed once");
+    for id in &ids {
+        assert!(state_of(&app, *id).await["lastRefreshedAt"].is_string());
+    }
+    let next: i64 = sqlx::query_scalar("SELECT next_run_at FROM schedules WHERE name = $1")
+        .bind(SWEEP_SCHEDULE)
+        .fetch_one(app.hub.store().pool())
+        .await
+        .unwrap();
+    assert!(next > chrono::Utc::now().timestamp_millis(), "the next sweep is tomorrow night");
+    sweep_when_due(other.hub.clone(), plan).await.unwrap();
+    assert_eq!(provider.grants("refresh_token").await, 3, "a sweep that is not due does nothing");
+    // The rotated refresh tokens all still work.
+    for id in ids {
+        believe_expiry(&app, id, "2020-01-01T00:00:00Z").await;
+    }
+    sqlx::query("UPDATE schedules SET next_run_at = 0 WHERE name = $1")
+        .bind(SWEEP_SCHEDULE)
+        .execute(app.hub.store().pool())
+        .await
+        .unwrap();
+    sweep_when_due(app.hub.clone(), RefreshPlan::from_config(&app.db.config())).await.unwrap();
+    assert_eq!(provider.grants("refresh_token").await, 6);
+}
+
+/// Two `tether` processes on one PostgreSQL database, as two nodes of one deployment: fifty concurrent calls on
+/// a token the provider has expired cause one refresh, and the rotated grant still refreshes afterwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_on_one_postgres_refresh_once() {
+    let (app, provider, id, token) = crate::proxy::expired_at_the_provider(Backend::Postgres).await;
+    let environment = [
+        ("DATABASE_URL", app.db.url.as_str()),
+        ("TETHER_ALLOW_PRIVATE_NETWORK", "true"),
+        ("TETHER_REFRESH_MARGIN_SECONDS", "0"),
+        ("TETHER_WORKERS", "false"),
+    ];
+    // Both use the master key file the in-process app made in the same data folder.
+    let nodes =
+        [RunningBinary::start(app.db.dir.path(), &environment), RunningBinary::start(app.db.dir.path(), &environment)];
+    let calls = (0..50)
+        .map(|call| app.as_instance_at(&nodes[call % 2].base_url, &token, Method::GET, "/hubs/general/me").send());
+    for answer in futures::future::join_all(calls).await {
+        assert_eq!(expect_json(answer.unwrap(), StatusCode::OK).await["sub"], "alice");
+    }
+    assert_eq!(provider.grants("refresh_token").await, 1, "one refresh across both processes");
+    believe_expiry(&app, id, "2020-01-01T00:00:00Z").await;
+    let again = app.as_instance_at(&nodes[1].base_url, &token, Method::GET, "/hubs/general/me").send().await.unwrap();
+    assert_eq!(expect_json(again, StatusCode::OK).await["sub"], "alice", "the grant survived");
+    assert_eq!(provider.grants("refresh_token").await, 2);
+    for node in nodes {
+        node.stop();
+    }
+}
