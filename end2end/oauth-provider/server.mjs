@@ -12,6 +12,10 @@
 // An outage of the token endpoint can be staged: PUT /test/token-outage with {"status": 503, "retryAfter": 2}
 // (retryAfter optional) makes POST /token answer that status until DELETE /test/token-outage, and
 // GET /test/token-outage lists when each refused token request arrived (Unix milliseconds).
+// Token requests can be held in flight: after PUT /test/token-hold, POST /token requests wait, unanswered, until
+// DELETE /test/token-hold passes them on to the provider. A held request whose client goes away meanwhile (a
+// client killed mid-request) never reaches the provider's token logic. GET /test/token-hold answers
+// {"held": n, "dropped": n}.
 import { createServer } from 'node:http';
 import Provider from 'oidc-provider';
 
@@ -64,6 +68,16 @@ provider.on('grant.error', countGrant);
 const handle = provider.callback();
 let outage = null;
 const refusedAt = [];
+let holding = false;
+const held = new Set();
+let dropped = 0;
+const hold = (req, res) => {
+  const waiting = { req, res };
+  held.add(waiting);
+  res.on('close', () => {
+    if (held.delete(waiting)) dropped += 1;
+  });
+};
 const json = (res, status, value) => {
   res.statusCode = status;
   res.setHeader('content-type', 'application/json');
@@ -100,6 +114,17 @@ server.on('request', async (req, res) => {
       }
     }
   }
+  if (req.url === '/test/token-hold') {
+    if (req.method === 'PUT') holding = true;
+    if (req.method === 'DELETE') {
+      holding = false;
+      const waiting = [...held];
+      held.clear();
+      waiting.forEach(({ req: heldReq, res: heldRes }) => handle(heldReq, heldRes));
+    }
+    return json(res, 200, { held: held.size, dropped });
+  }
+  if (holding && req.method === 'POST' && req.url === '/token') return hold(req, res);
   if (outage && req.method === 'POST' && req.url === '/token') {
     refusedAt.push(Date.now());
     if (outage.retryAfter !== undefined) res.setHeader('retry-after', String(outage.retryAfter));

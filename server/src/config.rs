@@ -41,6 +41,9 @@ pub struct Config {
     /// How many refresh attempts in a row may fail transiently (network, timeout, 5xx, 429) before the instance
     /// is disabled and its organization told (`TETHER_REFRESH_ATTEMPTS`).
     pub refresh_attempts: u32,
+    /// How long Tether waits for a provider's token endpoint, in seconds (`TETHER_REFRESH_TIMEOUT_SECONDS`). A
+    /// node's refresh lease lasts 5 s longer, so another node takes over only once the request has surely ended.
+    pub refresh_timeout_seconds: u64,
     /// The wait between those attempts, in seconds; a longer `Retry-After` wins (`TETHER_REFRESH_RETRY_SECONDS`).
     pub refresh_retry_seconds: f64,
     /// The UTC hour at which the nightly sweep refreshes every refreshable instance (`TETHER_REFRESH_SWEEP_HOUR`).
@@ -74,6 +77,7 @@ struct Defaults {
     allow_private_network: bool,
     refresh_margin_seconds: i64,
     refresh_attempts: u32,
+    refresh_timeout_seconds: u64,
     refresh_retry_seconds: f64,
     refresh_sweep_hour: u32,
     refresh_sweep_jitter_minutes: u32,
@@ -94,6 +98,7 @@ const DEFAULTS: Defaults = Defaults {
     allow_private_network: false,
     refresh_margin_seconds: 300,
     refresh_attempts: 5,
+    refresh_timeout_seconds: 30,
     refresh_retry_seconds: 10.0,
     refresh_sweep_hour: 3,
     refresh_sweep_jitter_minutes: 30,
@@ -145,6 +150,7 @@ impl Config {
             allow_private_network: true,
             refresh_margin_seconds: DEFAULTS.refresh_margin_seconds,
             refresh_attempts: DEFAULTS.refresh_attempts,
+            refresh_timeout_seconds: DEFAULTS.refresh_timeout_seconds,
             refresh_retry_seconds: DEFAULTS.refresh_retry_seconds,
             refresh_sweep_hour: DEFAULTS.refresh_sweep_hour,
             refresh_sweep_jitter_minutes: DEFAULTS.refresh_sweep_jitter_minutes,
@@ -174,6 +180,9 @@ impl Config {
         }
         if self.refresh_attempts == 0 {
             anyhow::bail!("refresh_attempts must be at least 1");
+        }
+        if self.refresh_timeout_seconds == 0 {
+            anyhow::bail!("refresh_timeout_seconds must be at least 1");
         }
         if !(self.refresh_retry_seconds.is_finite() && self.refresh_retry_seconds >= 0.0) {
             anyhow::bail!("refresh_retry_seconds must be a number of seconds, 0 or more");

@@ -99,6 +99,10 @@ pub struct HubSettings {
     pub refresh_attempts: u32,
     /// The wait between those attempts.
     pub refresh_retry: std::time::Duration,
+    /// How long a call to a token endpoint may take.
+    pub token_timeout: std::time::Duration,
+    /// How long a node holds an instance's refresh lease: longer than any token request it makes under it.
+    pub refresh_lease: std::time::Duration,
 }
 
 impl HubSettings {
@@ -110,18 +114,21 @@ impl HubSettings {
             refresh_margin: chrono::Duration::seconds(config.refresh_margin_seconds),
             refresh_attempts: config.refresh_attempts,
             refresh_retry: std::time::Duration::from_secs_f64(config.refresh_retry_seconds),
+            token_timeout: std::time::Duration::from_secs(config.refresh_timeout_seconds),
+            refresh_lease: std::time::Duration::from_secs(config.refresh_timeout_seconds + 5),
         }
     }
 }
 
 impl HubService {
     pub fn new(store: Store, vault: Vault, catalog: Catalog, settings: HubSettings) -> HubService {
+        let token_client = TokenClient::new(settings.token_timeout);
         HubService {
             store,
             vault,
             catalog,
             settings,
-            token_client: TokenClient::new(std::time::Duration::from_secs(30)),
+            token_client,
             refresh_locks: tokens::RefreshLocks::default(),
             provider_http: crate::provider_client::http_client(),
             node_id: format!("{}-{}", std::process::id(), secrets::generate_secret().expose_secret()),

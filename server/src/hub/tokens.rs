@@ -23,9 +23,6 @@ use std::time::Duration;
 /// The message of a proxied call whose instance's grant is gone (Cloud Elements' wording, which clients match).
 pub const INVALID_ACCESS_TOKEN: &str = "INVALID_ACCESS_TOKEN";
 
-/// How long a node may hold an instance's refresh lease before another node may take it over.
-const LEASE_MILLIS: i64 = 30_000;
-
 /// How often a node waiting for another node's refresh looks again.
 const LEASE_POLL: Duration = Duration::from_millis(25);
 
@@ -100,7 +97,8 @@ impl HubService {
     ) -> Result<(InstanceRecord, BTreeMap<String, String>), HubError> {
         let lock = self.refresh_locks.of(record.id);
         let _one_at_a_time_here = lock.lock().await;
-        let deadline = tokio::time::Instant::now() + Duration::from_millis(LEASE_MILLIS as u64);
+        let lease = self.settings.refresh_lease;
+        let deadline = tokio::time::Instant::now() + lease;
         let record = loop {
             let current = self.reread(&record).await?;
             let values = self.configuration_in_use(&current).await?.values();
@@ -129,7 +127,7 @@ impl HubService {
             if let Some(next) = backing_off(&current, now) {
                 return Err(self.still_failing(&current, next));
             }
-            let until = now + LEASE_MILLIS;
+            let until = now + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
             if self.store.take_refresh_lease(current.id, &self.node_id, until).await.or_internal()? {
                 break current;
             }

@@ -1,6 +1,6 @@
 //! The token lifecycle beyond a single call: the failure policy (attempts, spacing, disabling, one email, the
-//! recovered notice), the background refresher ahead of expiry, the nightly sweep claimed by one node, and two
-//! Tether processes on one PostgreSQL refreshing a grant once.
+//! recovered notice), the background refresher ahead of expiry, the nightly sweep claimed by one node, two
+//! Tether processes on one PostgreSQL refreshing a grant once, and a Tether killed in the middle of refreshes.
 
 use crate::instances::{code_from, oauth_configuration};
 use crate::oauth::{CALLBACK, provider_element};
@@ -230,4 +230,71 @@ async fn two_processes_on_one_postgres_refresh_once() {
     for node in nodes {
         node.stop();
     }
+}
+
+/// Tether is killed with SIGKILL while every instance's refresh request is in flight at the provider, round after
+/// round; a restarted Tether waits out the dead node's leases and refreshes every instance, and the rotated refresh
+/// tokens it wrote refresh again on the next calls.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refreshes_survive_sigkill_in_the_middle() {
+    const INSTANCES: usize = 4;
+    const KILLS: usize = 4;
+    let (app, provider) = start(Backend::Sqlite, |_| {}).await;
+    let mut instances = Vec::new();
+    for _ in 0..INSTANCES {
+        instances.push(oauth_instance(&app, &provider).await);
+    }
+    let environment = [
+        ("DATABASE_URL", app.db.url.as_str()),
+        ("TETHER_ALLOW_PRIVATE_NETWORK", "true"),
+        ("TETHER_WORKER_TICK_MILLIS", "50"),
+        ("TETHER_REFRESH_MARGIN_SECONDS", "60"),
+        ("TETHER_REFRESH_TIMEOUT_SECONDS", "3"),
+        ("TETHER_REFRESH_RETRY_SECONDS", "1"),
+    ];
+    let expire_all = || async {
+        for (id, _) in &instances {
+            believe_expiry(&app, *id, "2020-01-01T00:00:00Z").await;
+        }
+    };
+    provider.hold_token_requests().await;
+    for kill in 1..=KILLS as u64 {
+        expire_all().await;
+        let node = RunningBinary::start(app.db.dir.path(), &environment);
+        eventually(30, "every instance's refresh is in flight", || async {
+            (provider.held_token_requests().await.0 == INSTANCES as u64).then_some(())
+        })
+        .await;
+        node.kill();
+        eventually(10, "the provider sees the killed node's requests go", || async {
+            (provider.held_token_requests().await == (0, kill * INSTANCES as u64)).then_some(())
+        })
+        .await;
+    }
+    assert_eq!(provider.grants("refresh_token").await, 0);
+    provider.release_token_requests().await;
+
+    // The refresher of a restarted node renews every instance once the dead node's leases have lapsed.
+    let since = chrono::Utc::now();
+    let node = RunningBinary::start(app.db.dir.path(), &environment);
+    for (id, _) in &instances {
+        let health = eventually(30, "the instance refreshes after the crashes", || async {
+            let health = state_of(&app, *id).await;
+            let refreshed = health["lastRefreshedAt"]
+                .as_str()
+                .is_some_and(|at| chrono::DateTime::parse_from_rfc3339(at).unwrap() >= since);
+            refreshed.then_some(health)
+        })
+        .await;
+        assert_eq!(health["state"], "valid", "instance {id}: {health}");
+    }
+    assert_eq!(provider.grants("refresh_token").await, INSTANCES as u64, "one refresh each");
+    // And the rotated refresh tokens it wrote work: a call on an expired token refreshes again.
+    expire_all().await;
+    for (_, token) in &instances {
+        let call = app.as_instance_at(&node.base_url, token, Method::GET, "/hubs/general/me").send().await.unwrap();
+        assert_eq!(expect_json(call, StatusCode::OK).await["sub"], "alice");
+    }
+    assert_eq!(provider.grants("refresh_token").await, 2 * INSTANCES as u64);
+    node.stop();
 }

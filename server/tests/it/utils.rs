@@ -460,6 +460,25 @@ impl OAuthProvider {
         assert!(reqwest::Client::new().delete(url).send().await.unwrap().status().is_success());
     }
 
+    /// Holds token requests in flight, unanswered, until [`OAuthProvider::release_token_requests`].
+    pub async fn hold_token_requests(&self) {
+        let url = format!("{}/test/token-hold", self.issuer);
+        assert!(reqwest::Client::new().put(url).send().await.unwrap().status().is_success());
+    }
+
+    /// Passes the held token requests on to the provider, and stops holding.
+    pub async fn release_token_requests(&self) {
+        let url = format!("{}/test/token-hold", self.issuer);
+        assert!(reqwest::Client::new().delete(url).send().await.unwrap().status().is_success());
+    }
+
+    /// How many token requests are held now, and how many were dropped because their client went away.
+    pub async fn held_token_requests(&self) -> (u64, u64) {
+        let answer: serde_json::Value =
+            reqwest::get(format!("{}/test/token-hold", self.issuer)).await.unwrap().json().await.unwrap();
+        (answer["held"].as_u64().unwrap(), answer["dropped"].as_u64().unwrap())
+    }
+
     /// When each token request refused by a staged outage arrived, in Unix milliseconds.
     pub async fn refused_at(&self) -> Vec<i64> {
         let answer: serde_json::Value =
