@@ -105,6 +105,11 @@ fn json_column<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Re
     serde_json::from_str(&text).map_err(|error| sqlx::Error::Decode(Box::new(error)))
 }
 
+/// Rows of `(organization_id, id)`, as the refresher's queries answer them.
+fn id_pairs(rows: &[AnyRow]) -> StoreResult<Vec<(OrganizationId, InstanceId)>> {
+    rows.iter().map(|row| Ok((OrganizationId(row.try_get(0)?), InstanceId(row.try_get(1)?)))).collect()
+}
+
 fn record_from_row(row: &AnyRow) -> Result<InstanceRecord, sqlx::Error> {
     Ok(InstanceRecord {
         id: InstanceId(row.try_get("id")?),
@@ -276,7 +281,7 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(|row| Ok((OrganizationId(row.try_get(0)?), InstanceId(row.try_get(1)?)))).collect()
+        id_pairs(&rows)
     }
 
     /// The enabled, valid instances holding a refresh token, by id after `after`, at most `limit`: the nightly
@@ -294,7 +299,7 @@ impl Store {
         .bind(limit)
         .fetch_all(self.pool())
         .await?;
-        rows.iter().map(|row| Ok((OrganizationId(row.try_get(0)?), InstanceId(row.try_get(1)?)))).collect()
+        id_pairs(&rows)
     }
 
     /// Records that the organization is told the instance is now `state`, and queues the notice, in one
