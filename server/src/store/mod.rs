@@ -12,6 +12,7 @@ pub mod notifications;
 pub mod oauth_apps;
 pub mod oauth_flows;
 pub mod refresh_leases;
+pub mod schedules;
 pub mod sessions;
 pub mod tenants;
 pub mod vault;

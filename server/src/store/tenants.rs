@@ -206,6 +206,15 @@ impl Store {
         Ok(self.accounts(organization, Some(id)).await?.into_iter().next())
     }
 
+    /// The email addresses of the organization's active users: who is told about its instances.
+    pub async fn organization_emails(&self, organization: OrganizationId) -> StoreResult<Vec<String>> {
+        let rows = sqlx::query("SELECT email FROM users WHERE organization_id = $1 AND active = 1 ORDER BY id")
+            .bind(organization.0)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|row| Ok(row.try_get(0)?)).collect()
+    }
+
     pub async fn users(&self, account: AccountId) -> StoreResult<Vec<User>> {
         let sql = concat!("SELECT ", user_columns!(), " FROM users WHERE account_id = $1 ORDER BY id");
         let rows = sqlx::query::<Any>(sql).bind(account.0).fetch_all(self.pool()).await?;
