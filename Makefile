@@ -23,6 +23,6 @@ run: build ## Build and start Tether at http://127.0.0.1:3000 (TETHER_LISTEN, TE
 test: ## Install what the tests need and run every check
 	@scripts/test.sh
 
-bench: ## Measure catalog search, the console's per-keystroke filter, POST /instances and the proxy
+bench: ## Measure catalog search, the console's filter, POST /instances, the proxy and the refresher
 	@cargo bench -p tether --bench catalog
 	@cargo bench -p tether --bench instances

@@ -49,6 +49,7 @@ pub struct ConsoleSession {
 
 /// What a proxied call through an instance needs: where the provider's API is, and the credentials to add.
 /// The credentials never print.
+#[derive(Clone)]
 pub struct ProviderCall {
     pub instance_id: InstanceId,
     /// The element's API base URL, filled in for the instance, without a trailing slash.

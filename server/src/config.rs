@@ -62,6 +62,10 @@ pub struct Config {
     pub smtp_url: Option<SecretString>,
     /// The sender of notices (`TETHER_MAIL_FROM`).
     pub mail_from: String,
+    /// How long a node keeps what a proxied call needs from the database, in seconds: the API caller behind a
+    /// pair of secrets and the instance's resolved credentials (`TETHER_CALL_CACHE_SECONDS`). A node forgets
+    /// what it changes at once; a change made on another node reaches it within this time. 0 turns it off.
+    pub call_cache_seconds: f64,
 }
 
 /// The defaults, written out so the file and the environment only name what they change.
@@ -85,6 +89,7 @@ struct Defaults {
     workers: bool,
     worker_tick_millis: u64,
     mail_from: &'static str,
+    call_cache_seconds: f64,
 }
 
 const DEFAULTS: Defaults = Defaults {
@@ -106,6 +111,7 @@ const DEFAULTS: Defaults = Defaults {
     workers: true,
     worker_tick_millis: 1000,
     mail_from: "Tether <tether@localhost>",
+    call_cache_seconds: 2.0,
 };
 
 /// The config file read when `--config` does not name one.
@@ -160,6 +166,7 @@ impl Config {
             worker_tick_millis: 50,
             smtp_url: None,
             mail_from: DEFAULTS.mail_from.into(),
+            call_cache_seconds: DEFAULTS.call_cache_seconds,
         }
     }
 
@@ -186,6 +193,9 @@ impl Config {
         }
         if !(self.refresh_retry_seconds.is_finite() && self.refresh_retry_seconds >= 0.0) {
             anyhow::bail!("refresh_retry_seconds must be a number of seconds, 0 or more");
+        }
+        if !(self.call_cache_seconds.is_finite() && (0.0..=3600.0).contains(&self.call_cache_seconds)) {
+            anyhow::bail!("call_cache_seconds must be a number of seconds from 0 to 3600");
         }
         if self.refresh_sweep_hour > 23 {
             anyhow::bail!("refresh_sweep_hour must be an hour of the day, 0 to 23");

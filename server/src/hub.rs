@@ -1,5 +1,6 @@
 //! The hub service: Tether's operations over storage and the vault, behind the `Hub` interface both doors call.
 
+mod call_cache;
 mod elements;
 mod instances;
 pub mod oauth;
@@ -83,6 +84,8 @@ pub struct HubService {
     provider_http: reqwest::Client,
     /// Names this process in refresh leases.
     node_id: String,
+    /// Callers and provider calls resolved lately; every write that changes one must forget it.
+    call_cache: call_cache::CallCache,
 }
 
 /// The configuration the hub's operations follow.
@@ -103,6 +106,8 @@ pub struct HubSettings {
     pub token_timeout: std::time::Duration,
     /// How long a node holds an instance's refresh lease: longer than any token request it makes under it.
     pub refresh_lease: std::time::Duration,
+    /// How long a node keeps an API caller or a resolved provider call; zero keeps none.
+    pub call_cache_ttl: std::time::Duration,
 }
 
 impl HubSettings {
@@ -116,6 +121,7 @@ impl HubSettings {
             refresh_retry: std::time::Duration::from_secs_f64(config.refresh_retry_seconds),
             token_timeout: std::time::Duration::from_secs(config.refresh_timeout_seconds),
             refresh_lease: std::time::Duration::from_secs(config.refresh_timeout_seconds + 5),
+            call_cache_ttl: std::time::Duration::from_secs_f64(config.call_cache_seconds),
         }
     }
 }
@@ -123,6 +129,7 @@ impl HubSettings {
 impl HubService {
     pub fn new(store: Store, vault: Vault, catalog: Catalog, settings: HubSettings) -> HubService {
         let token_client = TokenClient::new(settings.token_timeout);
+        let call_cache = call_cache::CallCache::new(settings.call_cache_ttl);
         HubService {
             store,
             vault,
@@ -132,6 +139,7 @@ impl HubService {
             refresh_locks: tokens::RefreshLocks::default(),
             provider_http: crate::provider_client::http_client(),
             node_id: format!("{}-{}", std::process::id(), secrets::generate_secret().expose_secret()),
+            call_cache,
         }
     }
 
@@ -298,13 +306,17 @@ fn validate_new_user(new_user: &NewUser) -> Result<ValidUser, HubError> {
 #[async_trait::async_trait]
 impl Hub for HubService {
     async fn authenticate(&self, credentials: &ApiCredentials) -> Result<Caller, HubError> {
-        self.store
-            .caller_by_secret_hashes(&secrets::digest(&credentials.user), &secrets::digest(&credentials.organization))
-            .await
-            .or_internal()?
-            .ok_or_else(|| {
+        let (user, organization) = (secrets::digest(&credentials.user), secrets::digest(&credentials.organization));
+        if let Some(caller) = self.call_cache.caller(&user, &organization) {
+            return Ok(caller);
+        }
+        let since = self.call_cache.generation();
+        let caller =
+            self.store.caller_by_secret_hashes(&user, &organization).await.or_internal()?.ok_or_else(|| {
                 HubError::Unauthorized("Invalid Organization or User secret, or the user is inactive".into())
-            })
+            })?;
+        self.call_cache.keep_caller(since, user, organization, caller.clone());
+        Ok(caller)
     }
 
     async fn sign_in(&self, email: &str, password: &SecretString) -> Result<ConsoleSession, HubError> {

@@ -51,3 +51,19 @@ pub fn micros(duration: Duration) -> f64 {
 pub fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1e3
 }
+
+pub fn p99(samples: &[Duration]) -> Duration {
+    samples[samples.len() * 99 / 100]
+}
+
+/// The processor time this process has used so far, user and system, across all its threads.
+pub fn process_cpu_time() -> Duration {
+    // SAFETY: getrusage only writes the struct it is handed, which is plain data that may start zeroed.
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut usage);
+        usage
+    };
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
+}

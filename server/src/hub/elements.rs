@@ -160,9 +160,11 @@ impl HubService {
         catalog::validate(&definition, self.settings.element_hosts)?;
         let (current, custom) = self.own_custom_element(caller, key_or_id).await?;
         self.check_names_free(&definition, &custom, Some(&current))?;
-        let updated = self.store.update_custom_element(caller.organization_id, current.id, &definition).await.map_err(
-            |error| conflict_or_internal(error, || format!("key: `{}` already names an element", definition.key)),
-        )?;
+        let updated = self.store.update_custom_element(caller.organization_id, current.id, &definition).await;
+        self.call_cache.forget_all_calls();
+        let updated = updated.map_err(|error| {
+            conflict_or_internal(error, || format!("key: `{}` already names an element", definition.key))
+        })?;
         if !updated {
             return Err(HubError::NotFound(format!("No element with key or id {key_or_id}")));
         }
@@ -179,7 +181,9 @@ impl HubService {
     pub(super) async fn delete_custom_element(&self, caller: &Caller, key_or_id: &str) -> Result<(), HubError> {
         Self::require_admin(caller)?;
         let (current, _) = self.own_custom_element(caller, key_or_id).await?;
-        self.store.delete_custom_element(caller.organization_id, current.id).await.or_internal()?;
+        let deleted = self.store.delete_custom_element(caller.organization_id, current.id).await;
+        self.call_cache.forget_all_calls();
+        deleted.or_internal()?;
         self.audit(
             caller.organization_id,
             format!("user:{}", caller.user_id),

@@ -679,8 +679,16 @@ impl HubService {
         let secrets_json = SecretString::from(serde_json::to_string(&split.secrets).or_internal()?);
         self.vault.replace(record.secrets_vault_id, &secrets_json).await.or_internal()?;
         record.configuration = split.shown;
-        self.store.update_instance(record).await.or_internal()?;
+        self.save_instance(record).await?;
         Ok(())
+    }
+
+    /// Writes an instance's changeable fields and forgets this node's cached call for it; answers false when the
+    /// instance is gone. Every change to an instance goes through here.
+    pub(super) async fn save_instance(&self, record: &InstanceRecord) -> Result<bool, HubError> {
+        let saved = self.store.update_instance(record).await.or_internal();
+        self.call_cache.forget_call(&record.token_hash);
+        saved
     }
 
     /// Writes a changed instance and its secrets, and answers it.
@@ -694,7 +702,7 @@ impl HubService {
         match split {
             Some(split) => self.write_configuration(&mut record, split).await?,
             None => {
-                if !self.store.update_instance(&record).await.or_internal()? {
+                if !self.save_instance(&record).await? {
                     return Err(HubError::NotFound(format!("No instance with id {}", record.id)));
                 }
             }
@@ -848,7 +856,9 @@ impl HubService {
             let values = self.configuration_of(caller, &record).await?.values();
             self.revoke_grant(oauth, revoke_url, &values, record.id).await;
         }
-        if !self.store.delete_instance(caller.organization_id, record.id).await.or_internal()? {
+        let deleted = self.store.delete_instance(caller.organization_id, record.id).await.or_internal();
+        self.call_cache.forget_call(&record.token_hash);
+        if !deleted? {
             return Err(HubError::NotFound(format!("No instance with id {}", record.id)));
         }
         for id in [record.token_vault_id, record.secrets_vault_id] {

@@ -2,12 +2,15 @@
 //! credentials to inject as the element says, with OAuth tokens refreshed when they are about to expire or were
 //! just refused; and the console's "Try it out", which takes the same path.
 
+use super::call_cache::{CachedCall, Generation};
 use super::instances::fill;
-use super::tokens::{INVALID_ACCESS_TOKEN, RefreshReason, access_token_digest, expires_within};
+use super::tokens::{INVALID_ACCESS_TOKEN, RefreshReason, access_token_digest, access_token_expiry, expires_within};
 use super::{HubService, OrInternal};
 use crate::catalog::{CatalogEntry, check_reachable};
 use crate::provider_client::{Outgoing, call_through, check_path};
+use crate::secrets;
 use crate::store::instances::InstanceRecord;
+use crate::store::now_millis;
 use app::catalog::{AuthType, CredentialPlacement};
 use app::error::HubError;
 use app::instances::InstanceTarget;
@@ -48,12 +51,19 @@ impl HubService {
         Ok((record, entry))
     }
 
+    /// The call for the instance behind `token`: from this node's cache while its entry lasts and its access
+    /// token is not due for refresh, else resolved (and refreshed ahead of expiry) and kept.
     pub(super) async fn prepare_provider_call(
         &self,
         caller: &Caller,
         token: &SecretString,
         hub: &str,
     ) -> Result<ProviderCall, HubError> {
+        let token_digest = secrets::digest(token);
+        if let Some(call) = self.call_cache.call(&token_digest, caller.organization_id, hub, now_millis()) {
+            return Ok(call);
+        }
+        let since = self.call_cache.generation();
         let (record, entry) = self.call_target(caller, token, Some(hub)).await?;
         let values = self.configuration_in_use(&record).await?.values();
         let (record, values) = if is_oauth(&entry) && expires_within(&record, self.settings.refresh_margin) {
@@ -69,7 +79,9 @@ impl HubService {
         } else {
             (record, values)
         };
-        self.call_with(&entry, &record, values)
+        let call = self.call_with(&entry, &record, values)?;
+        self.keep_call(since, token_digest, &entry, &record, &call);
+        Ok(call)
     }
 
     pub(super) async fn refresh_refused_call(
@@ -78,6 +90,7 @@ impl HubService {
         token: &SecretString,
         call: &ProviderCall,
     ) -> Result<ProviderCall, HubError> {
+        let since = self.call_cache.generation();
         let (record, entry) = self.call_target(caller, token, None).await?;
         if !is_oauth(&entry) {
             return Err(HubError::Unauthorized(format!(
@@ -87,7 +100,31 @@ impl HubService {
         }
         let seen = call.access_token_digest.clone();
         let (record, values) = self.refresh_tokens(&entry, record, seen, RefreshReason::Refused).await?;
-        self.call_with(&entry, &record, values)
+        let call = self.call_with(&entry, &record, values)?;
+        // Another node may have made the refresh: the next calls here use its tokens without asking again.
+        self.keep_call(since, secrets::digest(token), &entry, &record, &call);
+        Ok(call)
+    }
+
+    fn keep_call(
+        &self,
+        since: Generation,
+        token_digest: String,
+        entry: &CatalogEntry,
+        record: &InstanceRecord,
+        call: &ProviderCall,
+    ) {
+        let usable_until = is_oauth(entry)
+            .then(|| access_token_expiry(record))
+            .flatten()
+            .map(|expires_at| (expires_at - self.settings.refresh_margin).timestamp_millis());
+        let cached = CachedCall {
+            organization_id: record.organization_id,
+            hub: entry.definition.hub.clone(),
+            usable_until,
+            call: call.clone(),
+        };
+        self.call_cache.keep_call(since, token_digest, cached);
     }
 
     /// Fills in the element's API settings with the instance's values.

@@ -292,7 +292,7 @@ impl HubService {
     async fn record_failure(&self, record: &mut InstanceRecord, error: String) -> Result<(), HubError> {
         record.last_error = Some(error);
         record.last_error_at = Some(now_millis());
-        self.store.update_instance(record).await.or_internal()?;
+        self.save_instance(record).await?;
         Ok(())
     }
 

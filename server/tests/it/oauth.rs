@@ -33,8 +33,17 @@ pub fn provider_element(provider: &OAuthProvider) -> Value {
 }
 
 pub async fn setup(backend: Backend, pkce_required: bool) -> (TestApp, OAuthProvider) {
+    setup_with(backend, pkce_required, |_| {}).await
+}
+
+/// [`setup`] with Tether configured by `adjust`.
+pub async fn setup_with(
+    backend: Backend,
+    pkce_required: bool,
+    adjust: impl FnOnce(&mut tether::config::Config),
+) -> (TestApp, OAuthProvider) {
     let provider = OAuthProvider::start(&[CALLBACK], pkce_required);
-    let app = TestApp::spawn(backend).await;
+    let app = TestApp::spawn_with(backend, adjust).await;
     let created = app.as_admin(Method::POST, "/elements").json(&provider_element(&provider)).send().await.unwrap();
     expect_json(created, StatusCode::OK).await;
     (app, provider)

@@ -3,9 +3,9 @@
 
 use crate::instance_management::stored_secrets;
 use crate::instances::{code_from, oauth_configuration};
-use crate::oauth::{CALLBACK, provider_element, setup};
+use crate::oauth::{CALLBACK, provider_element, setup, setup_with};
 use crate::on_both_backends;
-use crate::utils::{Backend, OAuthProvider, TestApp, expect_error, expect_json};
+use crate::utils::{Backend, OAuthProvider, TestApp, eventually, expect_error, expect_json};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method as AxumMethod, Uri};
 use reqwest::{Method, StatusCode};
@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 on_both_backends!(
     calls_pass_through_with_the_credentials_injected,
+    another_node_sees_a_change_when_its_cached_call_lapses,
     try_it_out_takes_the_proxy_path,
     fifty_concurrent_calls_on_an_expired_token_refresh_once,
     two_nodes_on_one_database_refresh_once,
@@ -43,9 +44,8 @@ async fn echo_upstream() -> String {
     base
 }
 
-async fn calls_pass_through_with_the_credentials_injected(backend: Backend) {
-    let app = TestApp::spawn(backend).await;
-    let upstream = echo_upstream().await;
+/// The echo element, whose API is `upstream`, and an instance of it: its id and token.
+async fn echo_instance(app: &TestApp, upstream: &str) -> (Value, i64, String) {
     let element = json!({
         "key": "test-echo", "name": "Echo", "hub": "general", "auth": "custom",
         "api": {"baseUrl": format!("{upstream}/api/{{tenant}}"), "credentials": {"in": "header", "name": "X-Api-Token", "value": "Token {token}"},
@@ -56,7 +56,23 @@ async fn calls_pass_through_with_the_credentials_injected(backend: Backend) {
     let body = json!({"name": "Echo", "configuration": {"tenant": "acme", "token": "upstream-secret"}});
     let created = app.as_admin(Method::POST, "/elements/test-echo/instances").json(&body).send().await.unwrap();
     let created = expect_json(created, StatusCode::OK).await;
-    let token = created["token"].as_str().unwrap().to_owned();
+    (element, created["id"].as_i64().unwrap(), created["token"].as_str().unwrap().to_owned())
+}
+
+/// A GET through the instance at the node at `base_url`: the echo upstream's description of what it got, or the
+/// error status.
+async fn echoed_at(app: &TestApp, base_url: &str, token: &str) -> Result<Value, StatusCode> {
+    let response = app.as_instance_at(base_url, token, Method::GET, "/hubs/general/things").send().await.unwrap();
+    match response.status() {
+        StatusCode::CREATED => Ok(response.json().await.unwrap()),
+        status => Err(status),
+    }
+}
+
+async fn calls_pass_through_with_the_credentials_injected(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let upstream = echo_upstream().await;
+    let (element, id, token) = echo_instance(&app, &upstream).await;
 
     let response = app
         .as_instance(&token, Method::POST, "/hubs/general/things/42?limit=5&q=a%20b")
@@ -70,7 +86,7 @@ async fn calls_pass_through_with_the_credentials_injected(backend: Backend) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED, "the provider's status comes back");
     assert_eq!(response.headers()["x-upstream"], "echo");
-    assert_eq!(response.headers()["elements-element-instance-id"], created["id"].to_string().as_str());
+    assert_eq!(response.headers()["elements-element-instance-id"], id.to_string().as_str());
     let seen: Value = response.json().await.unwrap();
     assert_eq!(seen["method"], "POST");
     assert_eq!(seen["path"], "/api/acme/things/42");
@@ -83,7 +99,17 @@ async fn calls_pass_through_with_the_credentials_injected(backend: Backend) {
     assert!(headers.get("authorization").is_none(), "Tether's own credentials stay behind: {headers}");
     assert!(headers.get("x-private").is_none(), "headers named by Connection stay behind");
 
-    let id = created["id"].as_i64().unwrap();
+    // The node keeps the resolved call, and forgets it as soon as the element or the instance changes.
+    let mut changed = element.clone();
+    changed["api"]["headers"]["X-Tenant"] = json!("{tenant}-v2");
+    let replaced = app.as_admin(Method::PUT, "/elements/test-echo").json(&changed).send().await.unwrap();
+    expect_json(replaced, StatusCode::OK).await;
+    assert_eq!(echoed_at(&app, &app.base_url, &token).await.unwrap()["headers"]["x-tenant"], "acme-v2");
+    let rotated = json!({"configuration": {"token": "rotated-secret"}});
+    let patched = app.as_admin(Method::PATCH, &format!("/instances/{id}")).json(&rotated).send().await.unwrap();
+    expect_json(patched, StatusCode::OK).await;
+    assert_eq!(echoed_at(&app, &app.base_url, &token).await.unwrap()["headers"]["x-api-token"], "Token rotated-secret");
+
     let wrong_hub = app.as_instance(&token, Method::GET, "/hubs/crm/things").send().await.unwrap();
     expect_error(wrong_hub, StatusCode::NOT_FOUND, "not crm").await;
     let without = app.as_admin(Method::GET, "/hubs/general/things").send().await.unwrap();
@@ -91,9 +117,25 @@ async fn calls_pass_through_with_the_credentials_injected(backend: Backend) {
     app.as_admin(Method::DELETE, &format!("/instances/{id}/enabled")).send().await.unwrap();
     let disabled = app.as_instance(&token, Method::GET, "/hubs/general/things").send().await.unwrap();
     expect_error(disabled, StatusCode::FORBIDDEN, "disabled").await;
+    app.as_admin(Method::PUT, &format!("/instances/{id}/enabled")).send().await.unwrap();
+    assert!(echoed_at(&app, &app.base_url, &token).await.is_ok(), "enabled again");
     app.as_admin(Method::DELETE, &format!("/instances/{id}")).send().await.unwrap();
     let deleted = app.as_instance(&token, Method::GET, "/hubs/general/things").send().await.unwrap();
     expect_error(deleted, StatusCode::UNAUTHORIZED, "names no instance").await;
+}
+
+/// Another node keeps the call it resolved for as long as its cache says, then sees what changed meanwhile.
+async fn another_node_sees_a_change_when_its_cached_call_lapses(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let upstream = echo_upstream().await;
+    let (_, id, token) = echo_instance(&app, &upstream).await;
+    let other = app.another_node(|config| config.call_cache_seconds = 1.0).await;
+    assert!(echoed_at(&app, &other.base_url, &token).await.is_ok());
+    app.as_admin(Method::DELETE, &format!("/instances/{id}/enabled")).send().await.unwrap();
+    eventually(10, "the other node refuses the disabled instance", || async {
+        (echoed_at(&app, &other.base_url, &token).await == Err(StatusCode::FORBIDDEN)).then_some(())
+    })
+    .await;
 }
 
 /// An OAuth instance of the `test-idp` element, whose API is the provider itself (`/me`, the userinfo endpoint).
@@ -106,7 +148,8 @@ pub async fn oauth_instance(app: &TestApp, provider: &OAuthProvider) -> (i64, St
 }
 
 /// Sets when Tether believes the instance's access token expires: in its configuration, and in the column the
-/// background refresher finds expiring tokens by.
+/// background refresher finds expiring tokens by. A node's call cache does not see this change; a test that makes
+/// it after a call the node may have kept turns the cache off.
 pub async fn believe_expiry(app: &TestApp, id: i64, expires_at: &str) {
     let configuration: String = sqlx::query_scalar("SELECT configuration FROM instances WHERE id = $1")
         .bind(id)
@@ -160,7 +203,14 @@ pub async fn expired_at_the_provider(backend: Backend) -> (TestApp, OAuthProvide
 
 async fn two_nodes_on_one_database_refresh_once(backend: Backend) {
     let (app, provider, id, token) = expired_at_the_provider(backend).await;
-    let other = app.another_node(|config| config.refresh_margin_seconds = 0).await;
+    // The test moves the token's expiry in the database behind the nodes' backs, which a node's call cache
+    // would see only once its entry lapsed: the other node keeps none.
+    let other = app
+        .another_node(|config| {
+            config.refresh_margin_seconds = 0;
+            config.call_cache_seconds = 0.0;
+        })
+        .await;
     let calls = (0..50).map(|call| {
         let base = if call % 2 == 0 { &app.base_url } else { &other.base_url };
         app.as_instance_at(base, &token, Method::GET, "/hubs/general/me").send()
@@ -185,7 +235,9 @@ async fn fifty_concurrent_calls_on_an_expired_token_refresh_once(backend: Backen
 }
 
 async fn an_expiring_token_is_refreshed_ahead_once(backend: Backend) {
-    let (app, provider) = setup(backend, false).await;
+    // Each round moves the expiry in the database behind Tether's back, which a call kept in the cache by the
+    // round before would not see until it lapsed.
+    let (app, provider) = setup_with(backend, false, |config| config.call_cache_seconds = 0.0).await;
     let (id, token) = oauth_instance(&app, &provider).await;
     assert_eq!(read_instance(&app, id).await["health"]["lastRefreshedAt"], Value::Null);
     for refreshes in 1..=2 {
