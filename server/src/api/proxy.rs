@@ -67,7 +67,8 @@ async fn proxy(
         *answer_headers = forwarded_headers(response.headers(), &[]);
         answer_headers.insert(INSTANCE_ID_HEADER, HeaderValue::from(call.instance_id.0));
     }
-    answer.body(Body::from_stream(response.bytes_stream())).map_err(|_| HubError::Internal.into())
+    // Streamed as it arrives; a length the provider gave is kept.
+    answer.body(Body::new(reqwest::Body::from(response))).map_err(|_| HubError::Internal.into())
 }
 
 #[cfg(test)]

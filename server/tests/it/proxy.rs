@@ -86,8 +86,11 @@ async fn calls_pass_through_with_the_credentials_injected(backend: Backend) {
         .unwrap();
     assert_eq!(response.status(), StatusCode::CREATED, "the provider's status comes back");
     assert_eq!(response.headers()["x-upstream"], "echo");
+    let length: usize = response.headers()["content-length"].to_str().unwrap().parse().unwrap();
     assert_eq!(response.headers()["elements-element-instance-id"], id.to_string().as_str());
-    let seen: Value = response.json().await.unwrap();
+    let body = response.bytes().await.unwrap();
+    assert_eq!(body.len(), length, "the provider's length comes back with its body");
+    let seen: Value = serde_json::from_slice(&body).unwrap();
     assert_eq!(seen["method"], "POST");
     assert_eq!(seen["path"], "/api/acme/things/42");
     assert_eq!(seen["query"], "limit=5&q=a%20b");
