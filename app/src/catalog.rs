@@ -287,6 +287,68 @@ pub struct EventSupport {
     /// The default `event.poller.configuration` for new instances.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub poller: Option<serde_json::Value>,
+    /// How the provider's webhooks are signed and read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub webhook: Option<WebhookSettings>,
+}
+
+/// How a provider writes the signature of its webhooks.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SignatureEncoding {
+    #[default]
+    Hex,
+    Base64,
+}
+
+/// The provider's signature on a webhook: an HMAC-SHA256 of the raw body, keyed with an instance parameter.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookSignature {
+    /// The request header that carries it.
+    pub header: String,
+    /// The key of the (secret) instance parameter that holds the signing secret.
+    pub secret_parameter: String,
+    #[serde(default)]
+    pub encoding: SignatureEncoding,
+    /// Text before the signature, such as `sha256=`.
+    #[serde(default)]
+    pub prefix: String,
+}
+
+/// How to read a provider's webhook: where its changes are, and each change's fields, as dotted paths.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct WebhookSettings {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<WebhookSignature>,
+    /// The array of changes; without it, the whole payload is one change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub changes_field: Option<String>,
+    #[serde(default = "default_object_type_field")]
+    pub object_type_field: String,
+    #[serde(default = "default_object_id_field")]
+    pub object_id_field: String,
+    #[serde(default = "default_event_type_field")]
+    pub event_type_field: String,
+    /// When the change happened, as RFC 3339 text or seconds since 1970; without it, when it arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_field: Option<String>,
+    /// The changed object, delivered as `raw`; without it, the whole change.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub object_field: Option<String>,
+}
+
+fn default_object_type_field() -> String {
+    "objectType".into()
+}
+
+fn default_object_id_field() -> String {
+    "objectId".into()
+}
+
+fn default_event_type_field() -> String {
+    "eventType".into()
 }
 
 /// An object type of the provider, listed on an instance by `retrieveObjectsAfterInstantiation`.

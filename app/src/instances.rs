@@ -407,3 +407,10 @@ pub struct Notice {
     /// Why the last mailing failed.
     pub last_error: Option<String>,
 }
+
+/// Whether a path has a `.` or `..` segment, plain or percent-encoded, which would climb out of where it is
+/// meant to stay.
+pub fn climbs_out(path: &str) -> bool {
+    path.split('/')
+        .any(|segment| matches!(segment.to_ascii_lowercase().as_str(), "." | ".." | "%2e" | "%2e%2e" | ".%2e" | "%2e."))
+}

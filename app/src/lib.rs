@@ -19,6 +19,7 @@ macro_rules! numeric_id {
 
 pub mod catalog;
 pub mod error;
+pub mod events;
 pub mod instances;
 pub mod oauth;
 pub mod pages;

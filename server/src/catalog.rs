@@ -91,8 +91,24 @@ fn is_private_host(host: &url::Host<&str>) -> bool {
             let name = name.to_ascii_lowercase();
             name == "localhost" || name.ends_with(".localhost")
         }
-        url::Host::Ipv4(ip) => ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified(),
-        url::Host::Ipv6(ip) => ip.is_loopback() || ip.is_unspecified() || (ip.segments()[0] & 0xfe00) == 0xfc00,
+        url::Host::Ipv4(ip) => is_private_ip((*ip).into()),
+        url::Host::Ipv6(ip) => is_private_ip((*ip).into()),
+    }
+}
+
+/// Whether an address is loopback, private, link-local, unspecified or unique-local (also as IPv4-mapped IPv6).
+pub fn is_private_ip(ip: std::net::IpAddr) -> bool {
+    match ip {
+        std::net::IpAddr::V4(ip) => ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified(),
+        std::net::IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
+            Some(mapped) => is_private_ip(mapped.into()),
+            None => {
+                ip.is_loopback()
+                    || ip.is_unspecified()
+                    || (ip.segments()[0] & 0xfe00) == 0xfc00
+                    || (ip.segments()[0] & 0xffc0) == 0xfe80
+            }
+        },
     }
 }
 

@@ -12,6 +12,7 @@ pub mod http;
 pub mod hub;
 pub mod jobs;
 pub mod notify;
+pub mod outbound;
 pub mod provider_client;
 pub mod secrets;
 pub mod store;
@@ -19,6 +20,7 @@ pub mod telemetry;
 pub mod token_client;
 pub mod validate;
 pub mod vault;
+pub mod webhooks;
 
 use config::Config;
 use crypto::MasterKey;

@@ -56,10 +56,7 @@ pub fn forwarded_headers(headers: &HeaderMap, extra_excluded: &[&str]) -> Header
 
 /// Refuses `.` and `..` segments, which would climb out of the element's API base URL.
 pub fn check_path(path: &str) -> Result<(), HubError> {
-    let climbs = |segment: &str| {
-        matches!(segment.to_ascii_lowercase().as_str(), "." | ".." | "%2e" | "%2e%2e" | ".%2e" | "%2e.")
-    };
-    if path.split('/').any(climbs) {
+    if app::instances::climbs_out(path) {
         return Err(HubError::BadRequest("path: `.` and `..` segments are not allowed".into()));
     }
     Ok(())

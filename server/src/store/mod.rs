@@ -6,6 +6,7 @@
 
 pub mod audit;
 pub mod elements;
+pub mod events;
 pub mod instances;
 pub mod keys;
 pub mod notifications;
