@@ -230,6 +230,40 @@ pub trait Hub: Send + Sync + 'static {
     /// Sends the console's "Try it out" request through one of the organization's instances, as the proxy would.
     async fn try_request(&self, caller: &Caller, id: InstanceId, request: TryRequest) -> Result<TryResponse, HubError>;
 
+    /// The event log, newest first: one instance's when `instance` names one, else the organization's.
+    async fn list_events(
+        &self,
+        caller: &Caller,
+        instance: Option<&InstanceTarget>,
+        query: crate::events::EventQuery,
+    ) -> Result<Vec<crate::events::Event>, HubError>;
+
+    /// One event with its delivered body.
+    async fn event(
+        &self,
+        caller: &Caller,
+        instance: Option<&InstanceTarget>,
+        event_id: &str,
+    ) -> Result<crate::events::Event, HubError>;
+
+    /// Releases one event, or every failed and queued event of the instance, for delivery now, and resumes the
+    /// instance's deliveries.
+    async fn redeliver_events(
+        &self,
+        caller: &Caller,
+        instance: Option<&InstanceTarget>,
+        event_id: Option<&str>,
+    ) -> Result<crate::events::Redelivery, HubError>;
+
+    /// Takes a provider's webhook for an instance of `element_key`; answers how many events it queued.
+    async fn receive_provider_webhook(
+        &self,
+        element_key: &str,
+        instance: InstanceId,
+        headers: &axum::http::HeaderMap,
+        body: &[u8],
+    ) -> Result<usize, HubError>;
+
     /// The organization's newest notices about its instances, newest first: mailed, or kept in the outbox.
     async fn notices(&self, caller: &Caller) -> Result<Vec<crate::instances::Notice>, HubError>;
 

@@ -66,6 +66,17 @@ pub struct Config {
     /// pair of secrets and the instance's resolved credentials (`TETHER_CALL_CACHE_SECONDS`). A node forgets
     /// what it changes at once; a change made on another node reaches it within this time. 0 turns it off.
     pub call_cache_seconds: f64,
+    /// The shortest poll interval an instance may ask for, in seconds (`TETHER_POLL_MIN_INTERVAL_SECONDS`).
+    pub poll_min_interval_seconds: f64,
+    /// How many instances a node polls at once (`TETHER_POLL_CONCURRENCY`).
+    pub poll_concurrency: usize,
+    /// The waits before each retry of a failed event delivery, in seconds (`TETHER_DELIVERY_RETRY_SECONDS`, as
+    /// `[60, 300]`). After the last, the event fails and the instance's deliveries pause.
+    pub delivery_retry_seconds: Vec<f64>,
+    /// How long a callback URL may take to answer, in seconds (`TETHER_DELIVERY_TIMEOUT_SECONDS`).
+    pub delivery_timeout_seconds: f64,
+    /// How many deliveries a node sends at once (`TETHER_DELIVERY_CONCURRENCY`).
+    pub delivery_concurrency: usize,
 }
 
 /// The defaults, written out so the file and the environment only name what they change.
@@ -90,7 +101,16 @@ struct Defaults {
     worker_tick_millis: u64,
     mail_from: &'static str,
     call_cache_seconds: f64,
+    poll_min_interval_seconds: f64,
+    poll_concurrency: usize,
+    delivery_retry_seconds: &'static [f64],
+    delivery_timeout_seconds: f64,
+    delivery_concurrency: usize,
 }
+
+/// Cloud Elements retries a delivery for about three days; so does Tether: 1, 5 and 15 minutes, 1, 3, 6 and 12
+/// hours, then two days, 70 hours in all.
+const DELIVERY_RETRY_SECONDS: [f64; 9] = [60.0, 300.0, 900.0, 3600.0, 10800.0, 21600.0, 43200.0, 86400.0, 86400.0];
 
 const DEFAULTS: Defaults = Defaults {
     listen: "127.0.0.1:3000",
@@ -112,6 +132,11 @@ const DEFAULTS: Defaults = Defaults {
     worker_tick_millis: 1000,
     mail_from: "Tether <tether@localhost>",
     call_cache_seconds: 2.0,
+    poll_min_interval_seconds: 60.0,
+    poll_concurrency: 8,
+    delivery_retry_seconds: &DELIVERY_RETRY_SECONDS,
+    delivery_timeout_seconds: 10.0,
+    delivery_concurrency: 16,
 };
 
 /// The config file read when `--config` does not name one.
@@ -167,6 +192,11 @@ impl Config {
             smtp_url: None,
             mail_from: DEFAULTS.mail_from.into(),
             call_cache_seconds: DEFAULTS.call_cache_seconds,
+            poll_min_interval_seconds: 0.0,
+            poll_concurrency: DEFAULTS.poll_concurrency,
+            delivery_retry_seconds: DEFAULTS.delivery_retry_seconds.to_vec(),
+            delivery_timeout_seconds: DEFAULTS.delivery_timeout_seconds,
+            delivery_concurrency: DEFAULTS.delivery_concurrency,
         }
     }
 
@@ -196,6 +226,19 @@ impl Config {
         }
         if !(self.call_cache_seconds.is_finite() && (0.0..=3600.0).contains(&self.call_cache_seconds)) {
             anyhow::bail!("call_cache_seconds must be a number of seconds from 0 to 3600");
+        }
+        let seconds = |value: f64| value.is_finite() && value >= 0.0;
+        if !seconds(self.poll_min_interval_seconds) {
+            anyhow::bail!("poll_min_interval_seconds must be a number of seconds, 0 or more");
+        }
+        if !self.delivery_retry_seconds.iter().all(|wait| seconds(*wait)) {
+            anyhow::bail!("delivery_retry_seconds must be a list of waits in seconds, each 0 or more");
+        }
+        if !(seconds(self.delivery_timeout_seconds) && self.delivery_timeout_seconds > 0.0) {
+            anyhow::bail!("delivery_timeout_seconds must be more than 0");
+        }
+        if self.poll_concurrency == 0 || self.delivery_concurrency == 0 {
+            anyhow::bail!("poll_concurrency and delivery_concurrency must be at least 1");
         }
         if self.refresh_sweep_hour > 23 {
             anyhow::bail!("refresh_sweep_hour must be an hour of the day, 0 to 23");
@@ -243,6 +286,12 @@ mod tests {
             assert_eq!(config.log, "debug");
             assert_eq!(config.database_url(), "postgres://localhost/tether");
             assert_eq!(config.data_dir, PathBuf::from("./data"));
+            assert_eq!(config.delivery_retry_seconds, DELIVERY_RETRY_SECONDS, "about three days of retries");
+            assert_eq!(DELIVERY_RETRY_SECONDS.iter().sum::<f64>() / 3600.0, 70.35);
+            jail.set_env("TETHER_DELIVERY_RETRY_SECONDS", "[0.5, 2]");
+            assert_eq!(Config::load(None).expect("config loads").delivery_retry_seconds, [0.5, 2.0]);
+            jail.set_env("TETHER_DELIVERY_RETRY_SECONDS", "[-1]");
+            assert!(Config::load(None).unwrap_err().to_string().contains("delivery_retry_seconds"));
             Ok(())
         });
     }

@@ -2,6 +2,7 @@
 
 mod call_cache;
 mod elements;
+pub mod events;
 mod instances;
 pub mod oauth;
 mod proxy;
@@ -108,6 +109,8 @@ pub struct HubSettings {
     pub refresh_lease: std::time::Duration,
     /// How long a node keeps an API caller or a resolved provider call; zero keeps none.
     pub call_cache_ttl: std::time::Duration,
+    /// The shortest poll interval an instance may ask for.
+    pub poll_min_interval: std::time::Duration,
 }
 
 impl HubSettings {
@@ -122,6 +125,7 @@ impl HubSettings {
             token_timeout: std::time::Duration::from_secs(config.refresh_timeout_seconds),
             refresh_lease: std::time::Duration::from_secs(config.refresh_timeout_seconds + 5),
             call_cache_ttl: std::time::Duration::from_secs_f64(config.call_cache_seconds),
+            poll_min_interval: std::time::Duration::from_secs_f64(config.poll_min_interval_seconds),
         }
     }
 }
@@ -145,6 +149,11 @@ impl HubService {
 
     pub fn catalog(&self) -> &Catalog {
         &self.catalog
+    }
+
+    /// How this process names itself in leases.
+    pub fn node_id(&self) -> &str {
+        &self.node_id
     }
 
     pub fn store(&self) -> &Store {
@@ -601,6 +610,43 @@ impl Hub for HubService {
 
     async fn try_request(&self, caller: &Caller, id: InstanceId, request: TryRequest) -> Result<TryResponse, HubError> {
         self.try_instance_request(caller, id, request).await
+    }
+
+    async fn list_events(
+        &self,
+        caller: &Caller,
+        instance: Option<&InstanceTarget>,
+        query: app::events::EventQuery,
+    ) -> Result<Vec<app::events::Event>, HubError> {
+        self.list_instance_events(caller, instance, query).await
+    }
+
+    async fn event(
+        &self,
+        caller: &Caller,
+        instance: Option<&InstanceTarget>,
+        event_id: &str,
+    ) -> Result<app::events::Event, HubError> {
+        self.instance_event(caller, instance, event_id).await
+    }
+
+    async fn redeliver_events(
+        &self,
+        caller: &Caller,
+        instance: Option<&InstanceTarget>,
+        event_id: Option<&str>,
+    ) -> Result<app::events::Redelivery, HubError> {
+        self.redeliver_instance_events(caller, instance, event_id).await
+    }
+
+    async fn receive_provider_webhook(
+        &self,
+        element_key: &str,
+        instance: InstanceId,
+        headers: &axum::http::HeaderMap,
+        body: &[u8],
+    ) -> Result<usize, HubError> {
+        self.take_provider_webhook(element_key, instance, headers, body).await
     }
 
     async fn notices(&self, caller: &Caller) -> Result<Vec<app::instances::Notice>, HubError> {

@@ -4,6 +4,7 @@ pub mod accounts;
 pub mod auth;
 pub mod elements;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod instances;
 pub mod proxy;
@@ -23,6 +24,7 @@ pub fn router(hub: SharedHub, max_body_bytes: usize) -> Router {
         .merge(accounts::routes())
         .merge(elements::routes())
         .merge(instances::routes())
+        .merge(events::routes())
         .with_state(hub.clone())
         .merge(proxy::routes(hub))
         .fallback(unknown_route)

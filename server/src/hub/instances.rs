@@ -52,6 +52,7 @@ fn value_text(key: &str, value: Value) -> Result<String, HubError> {
         Value::String(text) => Ok(text),
         Value::Number(number) => Ok(number.to_string()),
         Value::Bool(flag) => Ok(flag.to_string()),
+        Value::Object(_) if key == app::events::POLLER_CONFIGURATION => Ok(value.to_string()),
         _ => Err(bad(&format!("configuration.{key}"), "must be a string, number or boolean")),
     }
 }
@@ -414,7 +415,9 @@ impl HubService {
             _ => return Err(bad("externalAuthentication", "must be none or initial")),
         };
         let mut given = configuration_text(new.configuration)?;
-        let split = match (&entry.definition.oauth, entry.definition.auth) {
+        let (event_values, event_settings) =
+            self.merged_events(&entry, &BTreeMap::new(), super::events::take_event_values(&mut given))?;
+        let mut split = match (&entry.definition.oauth, entry.definition.auth) {
             (Some(_), AuthType::OAuth2) => {
                 refuse_unknown_oauth_settings(&entry.definition, &given)?;
                 self.with_saved_app(caller, &entry, &mut given).await?;
@@ -431,9 +434,14 @@ impl HubService {
             _ if initial => return Err(bad("externalAuthentication", "initial needs an OAuth 2.0 element")),
             _ => Self::take_parameters(&entry, &given)?,
         };
+        split.events(&event_values, event_settings.as_ref());
         let objects =
             if new.retrieve_objects_after_instantiation { entry.definition.objects.clone() } else { Vec::new() };
-        self.insert_new_instance(caller, &entry, name, tags, split, objects, external).await
+        let instance = self.insert_new_instance(caller, &entry, name, tags, split, objects, external).await?;
+        if !event_values.is_empty() {
+            self.sync_poller(&entry, instance.id, &instance.configuration).await?;
+        }
+        Ok(instance)
     }
 
     /// Stores a new instance with a fresh token, and answers it.
@@ -507,6 +515,10 @@ impl HubService {
     ) -> Result<Instance, HubError> {
         let user = self.store.user(record.user_id).await.or_internal()?.ok_or(HubError::Internal)?;
         let health = self.health_of(&record);
+        let events_enabled = record
+            .configuration
+            .get(app::events::ENABLED)
+            .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"));
         Ok(Instance {
             id: record.id,
             name: record.name,
@@ -522,7 +534,7 @@ impl HubService {
             cache_time_to_live: 0,
             provider_data: BTreeMap::new(),
             configuration: record.configuration,
-            events_enabled: false,
+            events_enabled,
             trace_logging_enabled: false,
             caching_enabled: false,
             external_authentication: record.external_authentication,
@@ -718,9 +730,11 @@ impl HubService {
         mut record: InstanceRecord,
         entry: &CatalogEntry,
         grant: Grant,
-        changes: BTreeMap<String, String>,
+        mut changes: BTreeMap<String, String>,
     ) -> Result<Instance, HubError> {
         let current = self.configuration_of(caller, &record).await?.values();
+        let (event_values, event_settings) =
+            self.merged_events(entry, &current, super::events::take_event_values(&mut changes))?;
         let definition = &*entry.definition;
         let mut given: BTreeMap<String, String> = current
             .into_iter()
@@ -730,7 +744,8 @@ impl HubService {
             })
             .collect();
         given.extend(changes);
-        let split = self.authorize_oauth(caller, entry, grant, &given).await?;
+        let mut split = self.authorize_oauth(caller, entry, grant, &given).await?;
+        split.events(&event_values, event_settings.as_ref());
         record.valid = true;
         // New tokens end a failure streak, and lift a disabling that the streak caused.
         record.disabled &= record.notified_state != NotifiedState::Disabled;
@@ -738,6 +753,7 @@ impl HubService {
         record.refresh_retry_at = None;
         let announced = record.clone();
         let instance = self.store_changes(caller, record, entry, Some(split)).await?;
+        self.sync_poller(entry, instance.id, &instance.configuration).await?;
         self.audit_instance(caller, "instance.reauthenticated", instance.id).await?;
         self.announce_if_working(&announced, entry).await?;
         Ok(instance)
@@ -769,18 +785,30 @@ impl HubService {
         if let Some(tags) = &patch.tags {
             record.tags = validate_tags(tags)?;
         }
-        let changes = configuration_text(patch.configuration.unwrap_or_default())?;
+        let mut changes = configuration_text(patch.configuration.unwrap_or_default())?;
         if let Some(code) = patch.provider_data.as_ref().and_then(|data| data.code.clone()) {
             oauth_settings(&entry)?;
             let state = patch.provider_data.and_then(|data| data.state);
             return self.reauthenticate(caller, record, &entry, Grant::Code { code, state }, changes).await;
         }
-        let split = if changes.is_empty() {
+        let event_changes = super::events::take_event_values(&mut changes);
+        let mut split = if changes.is_empty() {
             None
         } else {
             Some(self.changed_parameters(caller, &record, &entry, changes).await?)
         };
-        self.store_changes(caller, record, &entry, split).await
+        if event_changes.is_empty() {
+            return self.store_changes(caller, record, &entry, split).await;
+        }
+        let mut with_events = match split.take() {
+            Some(split) => split,
+            None => self.configuration_of(caller, &record).await?,
+        };
+        let (event_values, event_settings) = self.merged_events(&entry, &with_events.values(), event_changes)?;
+        with_events.events(&event_values, event_settings.as_ref());
+        let instance = self.store_changes(caller, record, &entry, Some(with_events)).await?;
+        self.sync_poller(&entry, instance.id, &instance.configuration).await?;
+        Ok(instance)
     }
 
     /// Applies changed parameter values without re-authenticating; OAuth settings need a new code.

@@ -1,8 +1,10 @@
-//! The background workers a node runs when `workers` is on: the token refresher, the nightly sweep and the
-//! mailer. Their work is claimed in the database, so any number of nodes share it and each item is done once;
+//! The background workers a node runs when `workers` is on: the token refresher, the nightly sweep, the event
+//! poller, the event deliverer and the mailer. Their work is claimed in the database, so any number of nodes share it and each item is done once;
 //! one cancellation token stops them all.
 
+pub mod deliver;
 pub mod mail;
+pub mod poll;
 pub mod refresh;
 
 use crate::config::Config;
@@ -34,6 +36,14 @@ impl Workers {
         tasks.spawn(every(tick, cancel.clone(), {
             let hub = hub.clone();
             move || refresh::sweep_when_due(hub.clone(), plan.clone())
+        }));
+        tasks.spawn(every(tick, cancel.clone(), {
+            let (hub, concurrency) = (hub.clone(), config.poll_concurrency);
+            move || poll::poll_due(hub.clone(), concurrency)
+        }));
+        tasks.spawn(every(tick, cancel.clone(), {
+            let (hub, plan) = (hub.clone(), deliver::DeliveryPlan::from_config(config));
+            move || deliver::deliver_due(hub.clone(), plan.clone())
         }));
         match &config.smtp_url {
             Some(url) => {

@@ -187,15 +187,11 @@ impl Store {
         .await?;
         let mut claimed = Vec::with_capacity(rows.len());
         for row in rows {
-            let instance_id: i64 = row.try_get("instance_id")?;
-            let organization: Option<i64> = sqlx::query_scalar("SELECT organization_id FROM instances WHERE id = $1")
-                .bind(instance_id)
-                .fetch_optional(self.pool())
-                .await?;
-            if let Some(organization) = organization {
+            let instance_id = InstanceId(row.try_get("instance_id")?);
+            if let Some(organization_id) = self.organization_of_instance(instance_id).await? {
                 claimed.push(ClaimedPoll {
-                    organization_id: OrganizationId(organization),
-                    instance_id: InstanceId(instance_id),
+                    organization_id,
+                    instance_id,
                     polled_until: row.try_get("polled_until")?,
                     interval_millis: row.try_get("interval_millis")?,
                 });

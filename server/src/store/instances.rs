@@ -179,6 +179,15 @@ impl Store {
         Ok(row.as_ref().map(record_from_row).transpose()?)
     }
 
+    /// The organization an instance belongs to, for work that starts from an instance id alone.
+    pub async fn organization_of_instance(&self, id: InstanceId) -> StoreResult<Option<OrganizationId>> {
+        let organization: Option<i64> = sqlx::query_scalar("SELECT organization_id FROM instances WHERE id = $1")
+            .bind(id.0)
+            .fetch_optional(self.pool())
+            .await?;
+        Ok(organization.map(OrganizationId))
+    }
+
     /// The instance whose token has this digest, in any organization. The digest is looked up through the unique
     /// index, so the time taken does not depend on how much of a guessed token is right.
     pub async fn instance_by_token_hash(&self, token_hash: &str) -> StoreResult<Option<InstanceRecord>> {
