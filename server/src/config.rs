@@ -70,6 +70,10 @@ pub struct Config {
     pub poll_min_interval_seconds: f64,
     /// How many instances a node polls at once (`TETHER_POLL_CONCURRENCY`).
     pub poll_concurrency: usize,
+    /// How long one poll of an instance may take, all its resources together, in seconds
+    /// (`TETHER_POLL_TIMEOUT_SECONDS`). A node holds a poll 5 s longer, so another takes over only once it has
+    /// surely ended.
+    pub poll_timeout_seconds: f64,
     /// The waits before each retry of a failed event delivery, in seconds (`TETHER_DELIVERY_RETRY_SECONDS`, as
     /// `[60, 300]`). After the last, the event fails and the instance's deliveries pause.
     pub delivery_retry_seconds: Vec<f64>,
@@ -103,6 +107,7 @@ struct Defaults {
     call_cache_seconds: f64,
     poll_min_interval_seconds: f64,
     poll_concurrency: usize,
+    poll_timeout_seconds: f64,
     delivery_retry_seconds: &'static [f64],
     delivery_timeout_seconds: f64,
     delivery_concurrency: usize,
@@ -134,6 +139,7 @@ const DEFAULTS: Defaults = Defaults {
     call_cache_seconds: 2.0,
     poll_min_interval_seconds: 60.0,
     poll_concurrency: 8,
+    poll_timeout_seconds: 60.0,
     delivery_retry_seconds: &DELIVERY_RETRY_SECONDS,
     delivery_timeout_seconds: 10.0,
     delivery_concurrency: 16,
@@ -194,6 +200,7 @@ impl Config {
             call_cache_seconds: DEFAULTS.call_cache_seconds,
             poll_min_interval_seconds: 0.0,
             poll_concurrency: DEFAULTS.poll_concurrency,
+            poll_timeout_seconds: DEFAULTS.poll_timeout_seconds,
             delivery_retry_seconds: DEFAULTS.delivery_retry_seconds.to_vec(),
             delivery_timeout_seconds: DEFAULTS.delivery_timeout_seconds,
             delivery_concurrency: DEFAULTS.delivery_concurrency,
@@ -236,6 +243,9 @@ impl Config {
         }
         if !(seconds(self.delivery_timeout_seconds) && self.delivery_timeout_seconds > 0.0) {
             anyhow::bail!("delivery_timeout_seconds must be more than 0");
+        }
+        if !(seconds(self.poll_timeout_seconds) && self.poll_timeout_seconds > 0.0) {
+            anyhow::bail!("poll_timeout_seconds must be more than 0");
         }
         if self.poll_concurrency == 0 || self.delivery_concurrency == 0 {
             anyhow::bail!("poll_concurrency and delivery_concurrency must be at least 1");

@@ -70,8 +70,6 @@ pub struct Outgoing<'a> {
     pub query: Option<&'a str>,
     pub headers: HeaderMap,
     pub body: Bytes,
-    /// How long the provider may take to answer; `None` waits as long as the caller does.
-    pub timeout: Option<std::time::Duration>,
 }
 
 async fn send(
@@ -98,10 +96,7 @@ async fn send(
         value.set_sensitive(true);
         headers.insert(name, value);
     }
-    let mut request = http.request(outgoing.method.clone(), url).headers(headers).body(outgoing.body.clone());
-    if let Some(timeout) = outgoing.timeout {
-        request = request.timeout(timeout);
-    }
+    let request = http.request(outgoing.method.clone(), url).headers(headers).body(outgoing.body.clone());
     request.send().await.map_err(|error| {
         let detail = if error.is_timeout() { "timed out" } else { "could not be reached" };
         HubError::Provider {

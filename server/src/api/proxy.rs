@@ -59,7 +59,7 @@ async fn proxy(
         HubError::Unauthorized("a call through an instance needs `Authorization: …, Element <token>`".into())
     })?;
     let path = provider_path(&uri, &hub)?;
-    let outgoing = Outgoing { method, path: &path, query: uri.query(), headers, body, timeout: None };
+    let outgoing = Outgoing { method, path: &path, query: uri.query(), headers, body };
     let (call, response) = call_through(state.hub.as_ref(), &state.http, &auth.caller, &token, &hub, &outgoing).await?;
     let status = response.status();
     let mut answer = Response::builder().status(status);

@@ -35,9 +35,6 @@ fn bad(field: &str, problem: impl std::fmt::Display) -> HubError {
 /// seen versions keep it from being sent twice.
 const POLL_OVERLAP_MILLIS: i64 = 5_000;
 
-/// How long one request of a poll may take.
-const POLL_REQUEST_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
-
 /// How many events a page of the log holds when the caller does not say, and at most.
 const DEFAULT_EVENT_PAGE: u32 = 100;
 const MAX_EVENT_PAGE: u32 = 500;
@@ -371,14 +368,7 @@ impl HubService {
         let (path, query) = filled.split_once('?').map_or((filled.as_str(), None), |(path, query)| (path, Some(query)));
         let mut headers = HeaderMap::new();
         headers.insert("accept", axum::http::HeaderValue::from_static("application/json"));
-        let outgoing = Outgoing {
-            method: Method::GET,
-            path,
-            query,
-            headers,
-            body: Default::default(),
-            timeout: Some(POLL_REQUEST_TIMEOUT),
-        };
+        let outgoing = Outgoing { method: Method::GET, path, query, headers, body: Default::default() };
         let caller = Self::owner_of(record);
         let (_, response) = call_through(self, &self.provider_http, &caller, token, hub, &outgoing).await?;
         let status = response.status();

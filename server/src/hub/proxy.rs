@@ -217,7 +217,7 @@ impl HubService {
         }
         let token = self.vault.use_secret(record.token_vault_id).await.or_internal()?;
         let query = request.query.trim().trim_start_matches('?');
-        let outgoing = Outgoing { method, path, query: Some(query), headers, body: request.body.into(), timeout: None };
+        let outgoing = Outgoing { method, path, query: Some(query), headers, body: request.body.into() };
         let started = std::time::Instant::now();
         let (_, response) =
             call_through(self, &self.provider_http, caller, &token, &entry.definition.hub, &outgoing).await?;

@@ -38,8 +38,8 @@ impl Workers {
             move || refresh::sweep_when_due(hub.clone(), plan.clone())
         }));
         tasks.spawn(every(tick, cancel.clone(), {
-            let (hub, concurrency) = (hub.clone(), config.poll_concurrency);
-            move || poll::poll_due(hub.clone(), concurrency)
+            let (hub, plan) = (hub.clone(), poll::PollPlan::from_config(config));
+            move || poll::poll_due(hub.clone(), plan.clone())
         }));
         tasks.spawn(every(tick, cancel.clone(), {
             let (hub, plan) = (hub.clone(), deliver::DeliveryPlan::from_config(config));

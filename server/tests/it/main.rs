@@ -7,6 +7,7 @@ mod cli;
 mod console;
 mod console_flow;
 mod elements;
+mod events;
 mod instance_management;
 mod instances;
 mod logs;
