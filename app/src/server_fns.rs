@@ -245,3 +245,25 @@ pub async fn try_it_out(id: InstanceId, request: TryRequest) -> Result<TryRespon
     let (hub, caller) = session::caller().await?;
     hub.try_request(&caller, id, request).await
 }
+
+/// The organization's event log, newest first, optionally of one status.
+#[server(endpoint = "list_events", input = Json)]
+pub async fn list_events(status: Option<crate::events::EventStatus>) -> Result<Vec<crate::events::Event>, HubError> {
+    let (hub, caller) = session::caller().await?;
+    let query = crate::events::EventQuery { status, ..Default::default() };
+    hub.list_events(&caller, None, query).await
+}
+
+/// One event with the body it was delivered with.
+#[server(endpoint = "event_details")]
+pub async fn event_details(event_id: String) -> Result<crate::events::Event, HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.event(&caller, None, &event_id).await
+}
+
+/// Delivers one event again now, and resumes its instance's deliveries.
+#[server(endpoint = "redeliver_event")]
+pub async fn redeliver_event(event_id: String) -> Result<crate::events::Redelivery, HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.redeliver_events(&caller, None, Some(&event_id)).await
+}
