@@ -47,8 +47,9 @@ test('a webhook event is listed, shown and redelivered', async ({ page }) => {
         'event.notification.signature.key': 'e2e-key',
       },
     });
-    expect(created.status, await created.text()).toBe(200);
-    const instance = (await created.json()).id;
+    const createdBody = await created.text();
+    expect(created.status, createdBody).toBe(200);
+    const instance = JSON.parse(createdBody).id;
     const hook = await fetch(`${baseUrl()}/elements/api-v2/events/${ELEMENT}/${instance}`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -58,6 +59,7 @@ test('a webhook event is listed, shown and redelivered', async ({ page }) => {
     await expect.poll(() => receiver.ids.length).toBe(1);
 
     await signIn(page);
+    await expect(page).toHaveURL(`${baseUrl()}/`);
     await page.goto(`${baseUrl()}/events`);
     await waitForHydration(page);
     const row = page.getByTestId('event').filter({ hasText: 'contacts e2e-42' });
