@@ -85,7 +85,7 @@ pub enum HostPolicy {
 }
 
 /// Whether a literal host names this machine or a private network.
-fn is_private_host(host: &url::Host<&str>) -> bool {
+pub fn is_private_host(host: &url::Host<&str>) -> bool {
     match host {
         url::Host::Domain(name) => {
             let name = name.to_ascii_lowercase();

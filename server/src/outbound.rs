@@ -2,7 +2,7 @@
 //! only public addresses. The check runs on the addresses a name resolves to, so a name that points inward is
 //! refused as surely as a literal private address.
 
-use crate::catalog::is_private_ip;
+use crate::catalog::{is_private_host, is_private_ip};
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -38,12 +38,10 @@ pub fn callback_client(timeout: Duration, allow_private: bool) -> reqwest::Clien
         .expect("the HTTP client builds")
 }
 
-/// Refuses a URL whose host is a literal private or loopback address, which no resolver sees.
+/// Refuses a URL whose host is a literal private or loopback address, which no resolver sees, or `localhost`.
 pub fn check_literal_host(url: &reqwest::Url, allow_private: bool) -> Result<(), String> {
     let private = match url.host() {
-        Some(url::Host::Ipv4(ip)) => is_private_ip(ip.into()),
-        Some(url::Host::Ipv6(ip)) => is_private_ip(ip.into()),
-        Some(url::Host::Domain(_)) => false,
+        Some(host) => is_private_host(&host),
         None => return Err(format!("{url} has no host")),
     };
     if private && !allow_private {

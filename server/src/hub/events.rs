@@ -2,7 +2,7 @@
 //! started or stopped), one poll of an instance through the proxy path, a provider's webhook turned into
 //! events, what a delivery needs, and the event log with its redelivery.
 
-use super::instances::SplitConfiguration;
+use super::instances::{SplitConfiguration, bad};
 use super::{HubService, OrInternal};
 use crate::catalog::{CatalogEntry, HostPolicy};
 use crate::provider_client::{Outgoing, call_through};
@@ -26,10 +26,6 @@ use chrono_tz::Tz;
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
-
-fn bad(field: &str, problem: impl std::fmt::Display) -> HubError {
-    HubError::BadRequest(format!("{field}: {problem}"))
-}
 
 /// How far back of the last poll a poll asks, so that a change stamped in the same second is not missed; the
 /// seen versions keep it from being sent twice.
@@ -251,12 +247,7 @@ impl HubService {
         }
         let callback = url::Url::parse(&settings.callback_url)
             .map_err(|error| bad(&format!("configuration.{}", app::events::CALLBACK_URL), error))?;
-        let private = match callback.host() {
-            Some(url::Host::Domain(name)) => name.eq_ignore_ascii_case("localhost"),
-            Some(url::Host::Ipv4(ip)) => crate::catalog::is_private_ip(ip.into()),
-            Some(url::Host::Ipv6(ip)) => crate::catalog::is_private_ip(ip.into()),
-            None => true,
-        };
+        let private = callback.host().is_none_or(|host| crate::catalog::is_private_host(&host));
         if private && self.settings.element_hosts == HostPolicy::PublicOnly {
             return Err(bad(
                 &format!("configuration.{}", app::events::CALLBACK_URL),
@@ -579,13 +570,8 @@ impl HubService {
 
 /// The event settings in an instance's (shown) configuration, or `None` when events are off.
 fn settings_in(entry: &CatalogEntry, configuration: &BTreeMap<String, String>) -> Option<EventSettings> {
-    let values: BTreeMap<String, String> = configuration
-        .iter()
-        .filter(|(key, _)| key.starts_with("event."))
-        .map(|(k, v)| (k.clone(), v.clone()))
-        .collect();
     let definition = &entry.definition;
-    event_settings(&values, &definition.hub, definition.events.support, definition.events.poller.as_ref())
+    event_settings(configuration, &definition.hub, definition.events.support, definition.events.poller.as_ref())
         .ok()
         .flatten()
 }

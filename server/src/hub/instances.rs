@@ -22,7 +22,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-fn bad(field: &str, problem: impl std::fmt::Display) -> HubError {
+pub(super) fn bad(field: &str, problem: impl std::fmt::Display) -> HubError {
     HubError::BadRequest(format!("{field}: {problem}"))
 }
 

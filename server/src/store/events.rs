@@ -159,16 +159,6 @@ impl Store {
         Ok(())
     }
 
-    /// Makes an instance's poll due now.
-    pub async fn poll_now(&self, instance: InstanceId) -> StoreResult<bool> {
-        let moved = sqlx::query("UPDATE pollers SET next_poll_at = $1 WHERE instance_id = $2")
-            .bind(now_millis())
-            .bind(instance.0)
-            .execute(self.pool())
-            .await?;
-        Ok(moved.rows_affected() == 1)
-    }
-
     /// Claims up to `limit` polls that are due, of enabled and valid instances, for `holder` until `lease_until`.
     pub async fn claim_due_polls(&self, holder: &str, lease_until: i64, limit: i64) -> StoreResult<Vec<ClaimedPoll>> {
         let now = now_millis();
