@@ -5,6 +5,9 @@
 //   OAUTH_REDIRECT_URIS   comma-separated redirect URIs the test clients may use
 //   OAUTH_PKCE_REQUIRED   "true" to refuse authorization requests without a PKCE challenge
 //   OAUTH_ACCESS_TTL      access token lifetime in seconds (default 3600)
+//   OAUTH_REFRESHED_ACCESS_TTL
+//                         lifetime of access tokens issued by the refresh grant (default OAUTH_ACCESS_TTL), so a
+//                         test can start from a token that expires soon without the refreshed one expiring too
 // Two clients exist: `tether-post` (secret in the token request body) and `tether-basic` (HTTP basic), both with
 // the secret `tether-test-secret`. Any login and password are accepted on the provider's own sign-in page.
 // When it listens it prints `OAUTH_PROVIDER_READY <issuer>`; it stops on SIGTERM. GET /test/grants counts the
@@ -22,6 +25,7 @@ import Provider from 'oidc-provider';
 const redirectUris = (process.env.OAUTH_REDIRECT_URIS ?? 'http://127.0.0.1/callback').split(',').map((uri) => uri.trim());
 const pkceRequired = process.env.OAUTH_PKCE_REQUIRED === 'true';
 const accessTtl = Number(process.env.OAUTH_ACCESS_TTL ?? 3600);
+const refreshedAccessTtl = Number(process.env.OAUTH_REFRESHED_ACCESS_TTL ?? accessTtl);
 const secret = 'tether-test-secret';
 
 const client = (id, method) => ({
@@ -52,7 +56,14 @@ const provider = new Provider(issuer, {
   rotateRefreshToken: true,
   // Tokens expire exactly when their lifetime ends, so tests of expiry need not wait out a tolerance.
   clockTolerance: 0,
-  ttl: { AccessToken: accessTtl, AuthorizationCode: 60, RefreshToken: 14 * 24 * 3600, Interaction: 600, Session: 3600, Grant: 14 * 24 * 3600 },
+  ttl: {
+    AccessToken: (ctx) => (ctx?.oidc?.params?.grant_type === 'refresh_token' ? refreshedAccessTtl : accessTtl),
+    AuthorizationCode: 60,
+    RefreshToken: 14 * 24 * 3600,
+    Interaction: 600,
+    Session: 3600,
+    Grant: 14 * 24 * 3600,
+  },
   findAccount: async (ctx, id) => ({ accountId: id, claims: async () => ({ sub: id, email: `${id}@example.test` }) }),
 });
 provider.proxy = false;

@@ -337,7 +337,8 @@ impl OAuthProvider {
         Self::start_with_access_ttl(redirect_uris, pkce_required, 3600)
     }
 
-    /// The provider with access tokens that live `access_ttl_seconds`.
+    /// The provider with access tokens from the authorization code that live `access_ttl_seconds`. Those its
+    /// refresh grant issues live an hour, so that a refresh's result does not itself expire during a test.
     pub fn start_with_access_ttl(
         redirect_uris: &[&str],
         pkce_required: bool,
@@ -350,6 +351,7 @@ impl OAuthProvider {
             .env("OAUTH_REDIRECT_URIS", redirect_uris.join(","))
             .env("OAUTH_PKCE_REQUIRED", pkce_required.to_string())
             .env("OAUTH_ACCESS_TTL", access_ttl_seconds.to_string())
+            .env("OAUTH_REFRESHED_ACCESS_TTL", "3600")
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
