@@ -4,7 +4,7 @@
 
 pub mod java_date;
 
-use crate::catalog::EventMode;
+use crate::catalog::{ElementDefinition, EventMode};
 use crate::instances::InstanceId;
 use chrono::{DateTime, Utc};
 use java_date::JavaDatePattern;
@@ -184,6 +184,60 @@ pub fn event_settings(
         refresh_interval_minutes: interval.unwrap_or(DEFAULT_REFRESH_INTERVAL_MINUTES),
         poller,
     }))
+}
+
+/// Refuses a polling interval shorter than this deployment allows, `shortest_minutes`.
+pub fn check_interval_floor(settings: &EventSettings, shortest_minutes: f64) -> Result<(), ConfigProblem> {
+    if settings.vendor == VendorType::Polling && settings.refresh_interval_minutes < shortest_minutes {
+        return Err(ConfigProblem::new(REFRESH_INTERVAL, format!("must be at least {shortest_minutes} minutes")));
+    }
+    Ok(())
+}
+
+/// What the console's events fields start from: the element's event support and default resources, this
+/// deployment's shortest poll interval, and an instance's current event values. Its signature key is a secret:
+/// the form learns only whether one is set.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EventForm {
+    pub hub: String,
+    pub support: EventMode,
+    pub default_poller: Option<Value>,
+    pub shortest_interval_minutes: f64,
+    pub values: BTreeMap<String, String>,
+    pub signature_key_set: bool,
+}
+
+impl EventForm {
+    /// The form for an instance of `element` whose configuration is `configuration` (empty for a new one).
+    pub fn new(
+        element: &ElementDefinition,
+        configuration: &BTreeMap<String, String>,
+        shortest_interval_minutes: f64,
+    ) -> EventForm {
+        let values = configuration
+            .iter()
+            .filter(|(key, _)| EVENT_KEYS.contains(&key.as_str()) && key.as_str() != SIGNATURE_KEY)
+            .map(|(key, value)| (key.clone(), value.clone()))
+            .collect();
+        EventForm {
+            hub: element.hub.clone(),
+            support: element.events.support,
+            default_poller: element.events.poller.clone(),
+            shortest_interval_minutes,
+            values,
+            signature_key_set: configuration.contains_key(SIGNATURE_KEY),
+        }
+    }
+
+    /// Checks `values` as the server will when they are saved.
+    pub fn check(&self, values: &BTreeMap<String, String>) -> Result<Option<EventSettings>, ConfigProblem> {
+        let settings = event_settings(values, &self.hub, self.support, self.default_poller.as_ref())?;
+        if let Some(settings) = &settings {
+            check_interval_floor(settings, self.shortest_interval_minutes)?;
+        }
+        Ok(settings)
+    }
 }
 
 fn callback_url(url: &str) -> Result<String, ConfigProblem> {
@@ -503,5 +557,23 @@ mod tests {
         assert_eq!(settings.vendor, VendorType::Polling);
         assert_eq!(settings.refresh_interval_minutes, DEFAULT_REFRESH_INTERVAL_MINUTES);
         assert!(settings.poller.contains_key("contacts"));
+    }
+
+    #[test]
+    fn the_console_form_hides_the_signature_key_and_checks_the_interval_floor() {
+        let element: ElementDefinition = serde_json::from_value(serde_json::json!({
+            "key": "crm", "name": "CRM", "hub": "crm", "auth": "custom",
+            "api": {"baseUrl": "https://crm.example/v1", "credentials": {"in": "header", "name": "X-Key", "value": "{apiKey}"}},
+            "events": {"support": "polling", "poller": serde_json::from_str::<Value>(SEED_POLLER).unwrap()}
+        }))
+        .unwrap();
+        let configuration = values(&[(ENABLED, "true"), (SIGNATURE_KEY, "hush"), ("apiKey", "k")]);
+        let form = EventForm::new(&element, &configuration, 1.0);
+        assert!(form.signature_key_set);
+        assert_eq!(form.values, values(&[(ENABLED, "true")]), "only the event keys, and never the signature key");
+        let mut given = values(&[(ENABLED, "true"), (CALLBACK_URL, "https://example.com/hook")]);
+        assert!(form.check(&given).unwrap().is_some());
+        given.insert(REFRESH_INTERVAL.into(), "0.5".into());
+        assert_eq!(form.check(&given).unwrap_err().key, REFRESH_INTERVAL);
     }
 }

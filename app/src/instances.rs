@@ -340,6 +340,7 @@ pub struct InstanceCard {
     pub valid: bool,
     pub disabled: bool,
     pub health: HealthState,
+    pub events_enabled: bool,
     pub created_date: DateTime<Utc>,
     /// Paths to try: the element's objects.
     pub quick_paths: Vec<String>,
@@ -357,6 +358,7 @@ impl From<&Instance> for InstanceCard {
             valid: instance.valid,
             disabled: instance.disabled,
             health: instance.health.state,
+            events_enabled: instance.events_enabled,
             created_date: instance.created_date,
             quick_paths: instance.element.definition.objects.iter().map(|object| object.name.clone()).collect(),
         }

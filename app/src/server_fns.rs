@@ -185,11 +185,20 @@ pub async fn instance_token(id: InstanceId) -> Result<String, HubError> {
     Ok(instance.token.as_str().to_owned())
 }
 
-/// Renames an instance and replaces its tags.
+/// Renames an instance, replaces its tags, and changes the event settings given (`event.*` keys; an absent key
+/// keeps its value).
 #[server(endpoint = "update_instance", input = Json)]
-pub async fn update_instance(id: InstanceId, name: String, tags: Vec<String>) -> Result<InstanceCard, HubError> {
+pub async fn update_instance(
+    id: InstanceId,
+    name: String,
+    tags: Vec<String>,
+    events: std::collections::BTreeMap<String, String>,
+) -> Result<InstanceCard, HubError> {
     let (hub, caller) = session::caller().await?;
-    let patch = crate::instances::InstancePatch { name: Some(name), tags: Some(tags), ..Default::default() };
+    let configuration = (!events.is_empty())
+        .then(|| events.into_iter().map(|(key, value)| (key, serde_json::Value::String(value))).collect());
+    let patch =
+        crate::instances::InstancePatch { name: Some(name), tags: Some(tags), configuration, ..Default::default() };
     let instance = hub.update_instance(&caller, &crate::instances::InstanceTarget::Id(id), patch).await?;
     Ok(InstanceCard::from(&instance))
 }
@@ -205,6 +214,23 @@ pub async fn set_instance_enabled(id: InstanceId, enabled: bool) -> Result<Insta
 pub async fn delete_instance(id: InstanceId) -> Result<(), HubError> {
     let (hub, caller) = session::caller().await?;
     hub.delete_instance(&caller, &crate::instances::InstanceTarget::Id(id)).await
+}
+
+/// What the events fields of the Authenticate form (an element's key) or the Edit form (`instance`) start from.
+#[server(endpoint = "event_form")]
+pub async fn event_form(element: String, instance: Option<InstanceId>) -> Result<crate::events::EventForm, HubError> {
+    let (hub, caller) = session::caller().await?;
+    let shortest = hub.shortest_poll_interval_minutes();
+    Ok(match instance {
+        Some(id) => {
+            let instance = hub.instance(&caller, &crate::instances::InstanceTarget::Id(id)).await?;
+            crate::events::EventForm::new(&instance.element.definition, &instance.configuration, shortest)
+        }
+        None => {
+            let element = hub.element(&caller, &element).await?;
+            crate::events::EventForm::new(&element.definition, &Default::default(), shortest)
+        }
+    })
 }
 
 /// The organization's saved OAuth app for an element, if it has one.

@@ -267,6 +267,9 @@ pub trait Hub: Send + Sync + 'static {
     /// The organization's newest notices about its instances, newest first: mailed, or kept in the outbox.
     async fn notices(&self, caller: &Caller) -> Result<Vec<crate::instances::Notice>, HubError>;
 
+    /// The shortest poll interval this deployment allows, in minutes (`poll_min_interval_seconds`).
+    fn shortest_poll_interval_minutes(&self) -> f64;
+
     /// The console's OAuth redirect URI: `public_url` when configured, else `console_origin`, then `/oauth/callback`.
     fn console_callback_url(&self, console_origin: &str) -> String;
 

@@ -50,6 +50,8 @@ export async function startTether(): Promise<RunningTether> {
     TETHER_SITE_ROOT: siteRoot,
     // The tests' OAuth provider runs on loopback, which elements may name only with this setting.
     TETHER_ALLOW_PRIVATE_NETWORK: 'true',
+    // The events tests poll every few seconds rather than every minute.
+    TETHER_POLL_MIN_INTERVAL_SECONDS: '3',
   };
   delete env.DATABASE_URL;
   const child: ChildProcess = spawn(binary, ['serve'], {

@@ -30,6 +30,7 @@ use app::types::{
     User, UserId, UserPatch,
 };
 use secrecy::{ExposeSecret, SecretString};
+use std::sync::Arc;
 
 /// Logs an unexpected failure's detail, once, here, and answers the generic `HubError::Internal`.
 pub fn internal_error(error: impl std::fmt::Display) -> HubError {
@@ -87,6 +88,8 @@ pub struct HubService {
     node_id: String,
     /// Callers and provider calls resolved lately; every write that changes one must forget it.
     call_cache: call_cache::CallCache,
+    /// Wakes this node's deliverer when events are queued here, so they need not wait for its next tick.
+    deliveries_queued: Arc<tokio::sync::Notify>,
 }
 
 /// The configuration the hub's operations follow.
@@ -144,7 +147,13 @@ impl HubService {
             provider_http: crate::provider_client::http_client(),
             node_id: format!("{}-{}", std::process::id(), secrets::generate_secret().expose_secret()),
             call_cache,
+            deliveries_queued: Arc::new(tokio::sync::Notify::new()),
         }
+    }
+
+    /// Notified whenever this node queues events for delivery.
+    pub fn deliveries_queued(&self) -> Arc<tokio::sync::Notify> {
+        self.deliveries_queued.clone()
     }
 
     pub fn catalog(&self) -> &Catalog {
@@ -667,6 +676,10 @@ impl Hub for HubService {
                 last_error: record.last_error,
             })
             .collect())
+    }
+
+    fn shortest_poll_interval_minutes(&self) -> f64 {
+        self.settings.poll_min_interval.as_secs_f64() / 60.0
     }
 
     fn console_callback_url(&self, console_origin: &str) -> String {

@@ -1,9 +1,10 @@
 //! An element's page: what it connects to, how it authenticates, the parameters an instance needs, its events.
 
+use super::event_fields::EventFields;
 use super::tags::TagInput;
-use crate::catalog::{AuthType, Element, ParameterDefinition, ParameterType};
+use crate::catalog::{AuthType, Element, EventMode, ParameterDefinition, ParameterType};
 use crate::instances::{ConsoleAuthentication, ConsoleNext};
-use crate::server_fns::{begin_authentication, console_callback_url, element_details, saved_oauth_app};
+use crate::server_fns::{begin_authentication, console_callback_url, element_details, event_form, saved_oauth_app};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::{use_navigate, use_params_map};
@@ -206,6 +207,11 @@ fn AuthenticateForm(element: Element) -> impl IntoView {
         move |_| saved_oauth_app(key.clone())
     });
     let callback = Resource::new(|| (), |_| console_callback_url());
+    let has_events = definition.events.support != EventMode::None;
+    let event_form = Resource::new(|| (), {
+        let key = definition.key.clone();
+        move |_| event_form(key.clone(), None)
+    });
     let (required, optional): (Vec<_>, Vec<_>) = definition.parameters.iter().cloned().partition(|p| p.required);
     let navigate = use_navigate();
     let element_key = definition.key.clone();
@@ -251,10 +257,13 @@ fn AuthenticateForm(element: Element) -> impl IntoView {
                 <input type="text" name="name" required autocomplete="off" on:input=move |event| name.set(event_target_value(&event))/>
             </label>
             {required.into_iter().map(|parameter| view! { <ParameterField parameter values/> }.into_any()).collect_view()}
-            {(!optional.is_empty()).then(|| view! {
+            {(!optional.is_empty() || has_events).then(|| view! {
                 <details class="optional-fields">
                     <summary>"Show optional fields"</summary>
                     {optional.into_iter().map(|parameter| view! { <ParameterField parameter values/> }).collect_view()}
+                    <Suspense fallback=|| ()>
+                        {move || event_form.get().and_then(Result::ok).map(|form| view! { <EventFields form values/> })}
+                    </Suspense>
                 </details>
             }.into_any())}
             <TagInput tags label="Add a tag"/>

@@ -2,19 +2,20 @@
 //! health and its actions (view token, edit, re-authenticate, disable or enable, delete).
 
 use super::PageHeader;
+use super::event_fields::EventFields;
 use super::tags::TagInput;
 use crate::error::HubError;
 use crate::instances::{
     ConsoleAuthentication, ConsoleNext, HealthState, InstanceCard, InstanceId, TryRequest, TryResponse,
 };
 use crate::server_fns::{
-    begin_authentication, delete_instance, instance_cards, instance_token, set_instance_enabled, try_it_out,
-    update_instance,
+    begin_authentication, delete_instance, event_form, instance_cards, instance_token, set_instance_enabled,
+    try_it_out, update_instance,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use leptos_router::hooks::use_query_map;
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 #[component]
 pub fn InstancesPage() -> impl IntoView {
@@ -116,6 +117,8 @@ fn InstanceCardView(id: InstanceId, items: RwSignal<Vec<InstanceCard>>, highligh
     let failure = RwSignal::new(None::<String>);
     let name = RwSignal::new(String::new());
     let tags = RwSignal::new(Vec::<String>::new());
+    let events = RwSignal::new(BTreeMap::<String, String>::new());
+    let events_form = RwSignal::new(None::<crate::events::EventForm>);
     let fail = move |error: HubError| failure.set(Some(error.to_string()));
 
     let reveal = move |_| {
@@ -138,13 +141,21 @@ fn InstanceCardView(id: InstanceId, items: RwSignal<Vec<InstanceCard>>, highligh
         if let Some(card) = card() {
             name.set(card.name);
             tags.set(card.tags);
+            events.set(BTreeMap::new());
+            events_form.set(None);
             editing.set(true);
+            spawn_local(async move {
+                match event_form(card.element_key, Some(id)).await {
+                    Ok(form) => events_form.set(Some(form)),
+                    Err(error) => fail(error),
+                }
+            });
         }
     };
     let save = move |event: leptos::ev::SubmitEvent| {
         event.prevent_default();
         spawn_local(async move {
-            match update_instance(id, name.get_untracked(), tags.get_untracked()).await {
+            match update_instance(id, name.get_untracked(), tags.get_untracked(), events.get_untracked()).await {
                 Ok(updated) => {
                     replace_card(items, updated);
                     editing.set(false);
@@ -193,6 +204,7 @@ fn InstanceCardView(id: InstanceId, items: RwSignal<Vec<InstanceCard>>, highligh
                     </div>
                     <p class="instance-meta">
                         "#" {card.id.0} " · " {card.element_name.clone()} " (" <code>{card.element_key.clone()}</code> ")"
+                        {card.events_enabled.then_some(" · events on")}
                     </p>
                     <ul class="chips instance-tags" aria-label="Tags">
                         {card.tags.iter().map(|tag| view! { <li class="chip">{tag.clone()}</li> }).collect_view()}
@@ -226,6 +238,7 @@ fn InstanceCardView(id: InstanceId, items: RwSignal<Vec<InstanceCard>>, highligh
                         <input type="text" required prop:value=move || name.get() on:input=move |event| name.set(event_target_value(&event))/>
                     </label>
                     <TagInput tags label="Add a tag"/>
+                    {move || events_form.get().map(|form| view! { <EventFields form values=events/> })}
                     <button type="submit">"Update"</button>
                     <button type="button" on:click=move |_| editing.set(false)>"Cancel"</button>
                 </form>

@@ -3,6 +3,7 @@
 pub mod account;
 pub mod catalog;
 pub mod element;
+pub mod event_fields;
 pub mod events;
 pub mod instances;
 pub mod layout;

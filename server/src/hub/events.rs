@@ -15,7 +15,7 @@ use app::error::HubError;
 use app::events::java_date::ReadDate;
 use app::events::{
     ChangeNotice, DateFormat, EVENT_KEYS, Event, EventQuery, EventSettings, POLLER_CONFIGURATION, PolledResource,
-    REFRESH_INTERVAL, Redelivery, SIGNATURE_KEY, VendorType, event_settings, fill_poll_url,
+    Redelivery, SIGNATURE_KEY, VendorType, check_interval_floor, event_settings, fill_poll_url,
 };
 use app::instances::{InstanceId, InstanceTarget};
 use app::service::Caller;
@@ -234,17 +234,15 @@ impl HubService {
             ));
         }
         let definition = &entry.definition;
+        let shortest = app::service::Hub::shortest_poll_interval_minutes(self);
         let settings =
             event_settings(values, &definition.hub, definition.events.support, definition.events.poller.as_ref())
+                .and_then(|settings| {
+                    settings.as_ref().map(|settings| check_interval_floor(settings, shortest)).transpose()?;
+                    Ok(settings)
+                })
                 .map_err(|problem| bad(&format!("configuration.{}", problem.key), problem.problem))?;
         let Some(settings) = settings else { return Ok(None) };
-        let shortest = self.settings.poll_min_interval.as_secs_f64() / 60.0;
-        if settings.vendor == VendorType::Polling && settings.refresh_interval_minutes < shortest {
-            return Err(bad(
-                &format!("configuration.{REFRESH_INTERVAL}"),
-                format!("must be at least {shortest} minutes"),
-            ));
-        }
         let callback = url::Url::parse(&settings.callback_url)
             .map_err(|error| bad(&format!("configuration.{}", app::events::CALLBACK_URL), error))?;
         let private = callback.host().is_none_or(|host| crate::catalog::is_private_host(&host));
@@ -340,6 +338,9 @@ impl HubService {
         if !self.store.finish_poll(record.id, &self.node_id, started, next, &changes).await.or_internal()? {
             tracing::info!(instance = %record.id, "a poll's lease passed to another node; its results were dropped");
             return Ok(0);
+        }
+        if queued > 0 {
+            self.deliveries_queued.notify_one();
         }
         Ok(queued)
     }
@@ -466,6 +467,7 @@ impl HubService {
             serde_json::from_slice(body).map_err(|error| bad("body", format!("is not JSON ({error})")))?;
         let events = webhook_events(&record, &entry, &webhook, &payload)?;
         self.store.receive_webhook(record.id, &payload.to_string(), &events).await.or_internal()?;
+        self.deliveries_queued.notify_one();
         Ok(events.len())
     }
 
@@ -557,6 +559,7 @@ impl HubService {
             },
         };
         let released = self.store.redeliver(instance, event.as_deref()).await.or_internal()?;
+        self.deliveries_queued.notify_one();
         self.audit(
             caller.organization_id,
             format!("user:{}", caller.user_id),

@@ -52,10 +52,12 @@ impl DeliveryPlan {
     }
 }
 
-/// One pass: claims the due deliveries and sends them, `concurrency` at a time.
-pub async fn deliver_due(hub: Arc<HubService>, plan: DeliveryPlan) -> anyhow::Result<()> {
+/// One pass: claims the due deliveries and sends them, `concurrency` at a time. Answers whether it took a full
+/// batch, after which more may be due.
+pub async fn deliver_due(hub: Arc<HubService>, plan: DeliveryPlan) -> anyhow::Result<super::FullBatch> {
     let lease_until = now_millis() + i64::try_from(plan.timeout.as_millis()).unwrap_or(60_000) + 5_000;
     let claimed = hub.store().claim_due_deliveries(lease_until, BATCH).await?;
+    let full = claimed.len() as i64 >= BATCH;
     futures::stream::iter(claimed)
         .for_each_concurrent(plan.concurrency, |event| {
             let (hub, plan) = (hub.clone(), plan.clone());
@@ -67,7 +69,7 @@ pub async fn deliver_due(hub: Arc<HubService>, plan: DeliveryPlan) -> anyhow::Re
             }
         })
         .await;
-    Ok(())
+    Ok(full)
 }
 
 /// Sends one event once.

@@ -13,6 +13,7 @@ use crate::notify::Mailer;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -29,19 +30,19 @@ impl Workers {
         let tick = Duration::from_millis(config.worker_tick_millis);
         let plan = refresh::RefreshPlan::from_config(config);
         let mut tasks = JoinSet::new();
-        tasks.spawn(every(tick, cancel.clone(), {
+        tasks.spawn(every(tick, cancel.clone(), None, {
             let (hub, plan) = (hub.clone(), plan.clone());
-            move || refresh::refresh_due(hub.clone(), plan.clone())
+            move || unbatched(refresh::refresh_due(hub.clone(), plan.clone()))
         }));
-        tasks.spawn(every(tick, cancel.clone(), {
+        tasks.spawn(every(tick, cancel.clone(), None, {
             let hub = hub.clone();
-            move || refresh::sweep_when_due(hub.clone(), plan.clone())
+            move || unbatched(refresh::sweep_when_due(hub.clone(), plan.clone()))
         }));
-        tasks.spawn(every(tick, cancel.clone(), {
+        tasks.spawn(every(tick, cancel.clone(), None, {
             let (hub, plan) = (hub.clone(), poll::PollPlan::from_config(config));
-            move || poll::poll_due(hub.clone(), plan.clone())
+            move || unbatched(poll::poll_due(hub.clone(), plan.clone()))
         }));
-        tasks.spawn(every(tick, cancel.clone(), {
+        tasks.spawn(every(tick, cancel.clone(), Some(hub.deliveries_queued()), {
             let (hub, plan) = (hub.clone(), deliver::DeliveryPlan::from_config(config));
             move || deliver::deliver_due(hub.clone(), plan.clone())
         }));
@@ -49,7 +50,9 @@ impl Workers {
             Some(url) => {
                 let mailer = Mailer::new(url, &config.mail_from)?;
                 let store = hub.store().clone();
-                tasks.spawn(every(tick, cancel.clone(), move || mail::send_due(store.clone(), mailer.clone())));
+                tasks.spawn(every(tick, cancel.clone(), None, move || {
+                    unbatched(mail::send_due(store.clone(), mailer.clone()))
+                }));
             }
             None => tracing::info!("no smtp_url is set: notices stay in the console's outbox"),
         }
@@ -63,22 +66,42 @@ impl Workers {
     }
 }
 
-/// Runs `pass` every `tick` until cancelled. A failed pass is logged; the next one tries again.
-async fn every<F, Fut>(tick: Duration, cancel: CancellationToken, mut pass: F)
+/// What a pass tells its loop: whether it stopped at a full batch, so there may be more to do at once.
+pub type FullBatch = bool;
+
+/// Runs `pass` every `tick` until cancelled, and at once when `wake` is notified or the pass before ended with a
+/// full batch. A failed pass is logged; the next one tries again.
+async fn every<F, Fut>(tick: Duration, cancel: CancellationToken, wake: Option<Arc<Notify>>, mut pass: F)
 where
     F: FnMut() -> Fut,
-    Fut: Future<Output = anyhow::Result<()>>,
+    Fut: Future<Output = anyhow::Result<FullBatch>>,
 {
     loop {
-        tokio::select! {
+        let full = tokio::select! {
             _ = cancel.cancelled() => return,
-            outcome = pass() => if let Err(error) = outcome {
+            outcome = pass() => outcome.unwrap_or_else(|error| {
                 tracing::warn!(%error, "a background pass failed");
-            },
+                false
+            }),
+        };
+        if full {
+            continue;
         }
+        let woken = async {
+            match &wake {
+                Some(wake) => wake.notified().await,
+                None => std::future::pending().await,
+            }
+        };
         tokio::select! {
             _ = cancel.cancelled() => return,
             _ = tokio::time::sleep(tick) => {}
+            _ = woken => {}
         }
     }
+}
+
+/// A pass that never stops at a full batch: it waits for the next tick.
+async fn unbatched(pass: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<FullBatch> {
+    pass.await.map(|()| false)
 }

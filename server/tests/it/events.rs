@@ -487,6 +487,25 @@ async fn two_nodes_deliver_each_event_once(backend: Backend) {
     assert_eq!(receiver.deliveries().len(), EVENTS, "each event was delivered once by one of the nodes");
 }
 
+/// With a ten-minute tick, queued events still go out at once: queueing wakes the deliverer, and a pass that
+/// took a full batch is followed by another instead of waiting for the tick.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn queued_events_wake_the_deliverer_and_full_batches_continue() {
+    let receiver = Receiver::start().await;
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| {
+        config.workers = true;
+        config.worker_tick_millis = 600_000;
+    })
+    .await;
+    crm_element(&app, "http://127.0.0.1:9").await;
+    let id = crm_instance(&app, &receiver, "webhooks").await;
+    // More than two of the deliverer's batches of 200.
+    const EVENTS: usize = 450;
+    let payload = json!({"changes": (0..EVENTS).map(|n| json!({"type": "contacts", "id": format!("w{n}"), "action": "updated"})).collect::<Vec<_>>()});
+    provider_webhook(&app, id, &payload, WEBHOOK_SECRET).await;
+    assert_eq!(receiver.wait_for_events(EVENTS).await.len(), EVENTS);
+}
+
 /// Many claims racing over one queue, as many nodes' deliverers do: each event goes to exactly one of them.
 async fn concurrent_claims_take_each_event_once(backend: Backend) {
     let receiver = Receiver::start().await;
