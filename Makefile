@@ -23,6 +23,7 @@ run: build ## Build and start Tether at http://127.0.0.1:3000 (TETHER_LISTEN, TE
 test: ## Install what the tests need and run every check
 	@scripts/test.sh
 
-bench: ## Measure catalog search, the console's filter, POST /instances, the proxy and the refresher
+bench: ## Measure catalog search, the console's filter, POST /instances, the proxy, the refresher and event delivery
 	@cargo bench -p tether --bench catalog
 	@cargo bench -p tether --bench instances
+	@cargo bench -p tether --bench events

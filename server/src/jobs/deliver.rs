@@ -4,16 +4,20 @@
 
 use crate::config::Config;
 use crate::hub::HubService;
+use crate::hub::events::Destination;
 use crate::outbound::{callback_client, check_literal_host};
 use crate::store::events::{DeliveryOutcome, EventRow};
 use crate::store::now_millis;
 use crate::webhooks::delivery_headers;
 use futures::StreamExt;
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 use std::time::Duration;
 
-/// How many deliveries one claim takes.
-const BATCH: i64 = 200;
+/// How many rounds of `concurrency` deliveries one pass claims. More share the database writes; fewer keep the
+/// lease short, which is how long a crashed node's deliveries wait before another node takes them.
+const ROUNDS_PER_PASS: usize = 4;
 
 /// How deliveries go out.
 #[derive(Clone)]
@@ -38,6 +42,16 @@ impl DeliveryPlan {
         }
     }
 
+    /// How many deliveries one pass claims.
+    fn batch(&self) -> usize {
+        self.concurrency.max(1) * ROUNDS_PER_PASS
+    }
+
+    /// How long a pass holds its batch: each of its rounds may take the whole timeout.
+    fn batch_lease_millis(&self) -> i64 {
+        i64::try_from((self.timeout * ROUNDS_PER_PASS as u32).as_millis()).unwrap_or(i64::MAX / 4) + 5_000
+    }
+
     /// What follows a failed attempt: the next retry, or giving up once the schedule is spent.
     fn after_failure(&self, attempts: i64, code: Option<i64>, error: String) -> DeliveryOutcome {
         let retry = usize::try_from(attempts - 1).ok().and_then(|index| self.retries.get(index));
@@ -52,32 +66,46 @@ impl DeliveryPlan {
     }
 }
 
-/// One pass: claims the due deliveries and sends them, `concurrency` at a time. Answers whether it took a full
-/// batch, after which more may be due.
+/// One pass: claims the due deliveries, sends them `concurrency` at a time, and records their outcomes together.
+/// Answers whether it took a full batch, after which more may be due.
 pub async fn deliver_due(hub: Arc<HubService>, plan: DeliveryPlan) -> anyhow::Result<super::FullBatch> {
-    let lease_until = now_millis() + i64::try_from(plan.timeout.as_millis()).unwrap_or(60_000) + 5_000;
-    let claimed = hub.store().claim_due_deliveries(lease_until, BATCH).await?;
-    let full = claimed.len() as i64 >= BATCH;
-    futures::stream::iter(claimed)
-        .for_each_concurrent(plan.concurrency, |event| {
-            let (hub, plan) = (hub.clone(), plan.clone());
+    let batch = plan.batch();
+    let claimed = hub.store().claim_due_deliveries(now_millis() + plan.batch_lease_millis(), batch as i64).await?;
+    let full = claimed.len() >= batch;
+    let mut destinations = HashMap::new();
+    for event in &claimed {
+        if let Entry::Vacant(entry) = destinations.entry(event.instance_id) {
+            let found = hub.event_destination(event.organization_id, event.instance_id).await;
+            entry.insert(found.map_err(|error| error.to_string()));
+        }
+    }
+    let outcomes: Vec<(EventRow, DeliveryOutcome)> = futures::stream::iter(claimed)
+        .map(|event| {
+            let destination = &destinations[&event.instance_id];
+            let plan = &plan;
             async move {
-                let outcome = deliver(&hub, &plan, &event).await;
-                if let Err(error) = hub.store().finish_delivery(&event, &outcome).await {
-                    tracing::warn!(event = %event.id, %error, "a delivery's outcome could not be recorded");
-                }
+                let outcome = deliver(plan, &event, destination).await;
+                (event, outcome)
             }
         })
+        .buffer_unordered(plan.concurrency)
+        .collect()
         .await;
+    // Should this fail, the leases run out and the events go again: at least once.
+    hub.store().finish_deliveries(&outcomes).await?;
     Ok(full)
 }
 
-/// Sends one event once.
-async fn deliver(hub: &HubService, plan: &DeliveryPlan, event: &EventRow) -> DeliveryOutcome {
-    let destination = match hub.event_destination(event.organization_id, event.instance_id).await {
+/// Sends one event once, to its instance's destination as this pass found it.
+async fn deliver(
+    plan: &DeliveryPlan,
+    event: &EventRow,
+    destination: &Result<Option<Destination>, String>,
+) -> DeliveryOutcome {
+    let destination = match destination {
         Ok(Some(destination)) => destination,
         Ok(None) => return plan.after_failure(event.attempts, None, "the instance has no callback URL".into()),
-        Err(error) => return plan.after_failure(event.attempts, None, error.to_string()),
+        Err(error) => return plan.after_failure(event.attempts, None, error.clone()),
     };
     let url = match reqwest::Url::parse(&destination.callback_url) {
         Ok(url) => url,

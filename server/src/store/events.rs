@@ -296,37 +296,16 @@ impl Store {
         rows.iter().map(|row| event_from_row(row).map_err(Into::into)).collect()
     }
 
-    /// Records how a delivery attempt ended. Giving up also pauses the instance's deliveries and holds its other
-    /// pending events as QUEUED.
-    pub async fn finish_delivery(&self, event: &EventRow, outcome: &DeliveryOutcome) -> StoreResult<()> {
+    /// Records how a pass's delivery attempts ended, in one transaction. Giving up also pauses the instance's
+    /// deliveries and holds its other pending events as QUEUED.
+    pub async fn finish_deliveries(&self, outcomes: &[(EventRow, DeliveryOutcome)]) -> StoreResult<()> {
         let now = now_millis();
         let mut transaction = self.pool().begin().await?;
-        let (status, code, error, next_attempt_at, delivered_at) = match outcome {
-            DeliveryOutcome::Delivered { code } => (EventStatus::Notified, Some(*code), None, None, Some(now)),
-            DeliveryOutcome::Retry { code, error, at } => (EventStatus::Pending, *code, Some(error), Some(*at), None),
-            DeliveryOutcome::GiveUp { code, error } => (EventStatus::Failed, *code, Some(error), None, None),
-        };
-        sqlx::query(
-            "UPDATE events SET status = $1, last_response_code = $2, last_error = $3, next_attempt_at = $4, \
-             delivered_at = $5, lease_until = 0 WHERE id = $6 AND status = 'PENDING'",
-        )
-        .bind(status.as_str())
-        .bind(code)
-        .bind(error.map(String::as_str))
-        .bind(next_attempt_at)
-        .bind(delivered_at)
-        .bind(&event.id)
-        .execute(&mut *transaction)
-        .await?;
-        if status == EventStatus::Failed {
-            sqlx::query("UPDATE instances SET deliveries_paused = 1 WHERE id = $1")
-                .bind(event.instance_id.0)
-                .execute(&mut *transaction)
-                .await?;
-            sqlx::query("UPDATE events SET status = 'QUEUED' WHERE instance_id = $1 AND status = 'PENDING'")
-                .bind(event.instance_id.0)
-                .execute(&mut *transaction)
-                .await?;
+        // Failures last: one that pauses the instance must not queue again the events this pass delivered.
+        let (failures, others): (Vec<_>, Vec<_>) =
+            outcomes.iter().partition(|(_, outcome)| matches!(outcome, DeliveryOutcome::GiveUp { .. }));
+        for (event, outcome) in others.into_iter().chain(failures) {
+            record_delivery(&mut transaction, event, outcome, now).await?;
         }
         transaction.commit().await?;
         Ok(())
@@ -401,4 +380,41 @@ impl Store {
         transaction.commit().await?;
         Ok(released.rows_affected())
     }
+}
+
+/// Writes one delivery's outcome; a final failure pauses the instance's deliveries and queues its pending events.
+async fn record_delivery(
+    transaction: &mut Transaction<'_, Any>,
+    event: &EventRow,
+    outcome: &DeliveryOutcome,
+    now: i64,
+) -> StoreResult<()> {
+    let (status, code, error, next_attempt_at, delivered_at) = match outcome {
+        DeliveryOutcome::Delivered { code } => (EventStatus::Notified, Some(*code), None, None, Some(now)),
+        DeliveryOutcome::Retry { code, error, at } => (EventStatus::Pending, *code, Some(error), Some(*at), None),
+        DeliveryOutcome::GiveUp { code, error } => (EventStatus::Failed, *code, Some(error), None, None),
+    };
+    sqlx::query(
+        "UPDATE events SET status = $1, last_response_code = $2, last_error = $3, next_attempt_at = $4, \
+         delivered_at = $5, lease_until = 0 WHERE id = $6 AND status = 'PENDING'",
+    )
+    .bind(status.as_str())
+    .bind(code)
+    .bind(error.map(String::as_str))
+    .bind(next_attempt_at)
+    .bind(delivered_at)
+    .bind(&event.id)
+    .execute(&mut **transaction)
+    .await?;
+    if status == EventStatus::Failed {
+        sqlx::query("UPDATE instances SET deliveries_paused = 1 WHERE id = $1")
+            .bind(event.instance_id.0)
+            .execute(&mut **transaction)
+            .await?;
+        sqlx::query("UPDATE events SET status = 'QUEUED' WHERE instance_id = $1 AND status = 'PENDING'")
+            .bind(event.instance_id.0)
+            .execute(&mut **transaction)
+            .await?;
+    }
+    Ok(())
 }

@@ -499,7 +499,7 @@ async fn queued_events_wake_the_deliverer_and_full_batches_continue() {
     .await;
     crm_element(&app, "http://127.0.0.1:9").await;
     let id = crm_instance(&app, &receiver, "webhooks").await;
-    // More than two of the deliverer's batches of 200.
+    // Several of the deliverer's batches (16 deliveries at once, four rounds to a pass).
     const EVENTS: usize = 450;
     let payload = json!({"changes": (0..EVENTS).map(|n| json!({"type": "contacts", "id": format!("w{n}"), "action": "updated"})).collect::<Vec<_>>()});
     provider_webhook(&app, id, &payload, WEBHOOK_SECRET).await;
