@@ -178,7 +178,7 @@ test('events set up with the switch, slider and checkboxes are polled, delivered
     expect(first.events).toMatchObject([{ objectType: 'contacts', objectId: 'c-1', eventType: 'CREATED' }]);
     // The poll that found the contact also asked for nothing else: the log holds that one event.
     const log = await (await api('GET', `/instances/${instance}/events`)).json();
-    expect(log.map((event: { objectType: string }) => event.objectType)).toEqual(['contacts']);
+    expect(log.map((event: { change: { objectType: string } }) => event.change.objectType)).toEqual(['contacts']);
 
     // The Events page lists it; Redeliver sends it again with the same id.
     await page.goto(`${baseUrl()}/events`);
