@@ -447,6 +447,9 @@ pub struct Event {
     /// The delivered body; in one event's detail only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<Value>,
+    /// The headers of the last attempt, as `[name, value]`; in one event's detail only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<(String, String)>,
 }
 
 /// The filters and page of an event listing.

@@ -77,6 +77,10 @@ test('a webhook event is listed, shown and redelivered', async ({ page }) => {
     await row.getByRole('button', { name: 'Details' }).click();
     const detail = page.getByRole('region', { name: 'Event' });
     await expect(detail.getByTestId('event-payload')).toContainText('"objectId": "e2e-42"');
+    const headers = detail.getByRole('table', { name: 'Headers of the last attempt' });
+    await expect(headers.getByRole('row', { name: /^webhook-id / })).toContainText(receiver.ids[0]);
+    await expect(headers.getByRole('row', { name: /^elements-webhook-signature / })).toContainText('sha256=');
+    await expect(headers.getByRole('row', { name: /^webhook-signature / })).toContainText('v1,');
     await detail.getByRole('button', { name: 'Redeliver' }).click();
     await expect(detail.getByRole('status')).toHaveText('Queued for delivery now');
     await expect.poll(() => receiver.ids.length).toBe(2);

@@ -134,10 +134,20 @@ fn EventDetail(event_id: String, reloads: RwSignal<u32>) -> impl IntoView {
                                 <dt>"Next attempt"</dt><dd>{event.next_attempt_at.as_ref().map(when).unwrap_or_else(|| "none".into())}</dd>
                                 <dt>"Delivered"</dt><dd>{event.delivered_at.as_ref().map(when).unwrap_or_else(|| "not yet".into())}</dd>
                             </dl>
-                            <p class="event-headers">
-                                "Sent with Elements-Webhook-Id and webhook-id " <code>{event.event_id.clone()}</code>
-                                ", and both signatures when the instance has a signature key."
-                            </p>
+                            {if event.headers.is_empty() {
+                                view! { <p class="muted">"No attempt has gone out yet."</p> }.into_any()
+                            } else {
+                                view! {
+                                    <table class="table event-headers" aria-label="Headers of the last attempt">
+                                        <thead><tr><th>"Header"</th><th>"Value"</th></tr></thead>
+                                        <tbody>
+                                            {event.headers.iter().map(|(name, value)| view! {
+                                                <tr><td><code>{name.clone()}</code></td><td><code>{value.clone()}</code></td></tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                }.into_any()
+                            }}
                             <pre class="event-payload" data-testid="event-payload">{payload}</pre>
                             <button type="button" on:click=redeliver>"Redeliver"</button>
                             {move || message.get().map(|text| view! { <p role="status">{text}</p> })}

@@ -167,6 +167,10 @@ fn new_event(record: &InstanceRecord, source: &'static str, change: ChangeNotice
 
 fn event_view(row: EventRow, with_payload: bool) -> Event {
     let payload = with_payload.then(|| serde_json::from_str(&row.body).ok()).flatten();
+    let headers = match (with_payload, &row.last_headers) {
+        (true, Some(headers)) => serde_json::from_str(headers).unwrap_or_default(),
+        _ => Vec::new(),
+    };
     Event {
         change: ChangeNotice {
             date: from_millis(row.changed_at),
@@ -187,6 +191,7 @@ fn event_view(row: EventRow, with_payload: bool) -> Event {
         delivered_at: row.delivered_at.map(from_millis),
         created_date: from_millis(row.created_at),
         payload,
+        headers,
     }
 }
 

@@ -6,7 +6,7 @@ use crate::config::Config;
 use crate::hub::HubService;
 use crate::hub::events::Destination;
 use crate::outbound::{callback_client, check_literal_host};
-use crate::store::events::{DeliveryOutcome, EventRow};
+use crate::store::events::{Attempt, DeliveryOutcome, EventRow};
 use crate::store::now_millis;
 use crate::webhooks::delivery_headers;
 use futures::StreamExt;
@@ -79,28 +79,31 @@ pub async fn deliver_due(hub: Arc<HubService>, plan: DeliveryPlan) -> anyhow::Re
             entry.insert(found.map_err(|error| error.to_string()));
         }
     }
-    let outcomes: Vec<(EventRow, DeliveryOutcome)> = futures::stream::iter(claimed)
+    let attempts: Vec<Attempt> = futures::stream::iter(claimed)
         .map(|event| {
             let destination = &destinations[&event.instance_id];
             let plan = &plan;
             async move {
-                let outcome = deliver(plan, &event, destination).await;
-                (event, outcome)
+                let mut headers = Vec::new();
+                let outcome = deliver(plan, &event, destination, &mut headers).await;
+                Attempt { event, outcome, headers }
             }
         })
         .buffer_unordered(plan.concurrency)
         .collect()
         .await;
     // Should this fail, the leases run out and the events go again: at least once.
-    hub.store().finish_deliveries(&outcomes).await?;
+    hub.store().finish_deliveries(&attempts).await?;
     Ok(full)
 }
 
-/// Sends one event once, to its instance's destination as this pass found it.
+/// Sends one event once, to its instance's destination as this pass found it, noting in `sent` the headers it
+/// went out with.
 async fn deliver(
     plan: &DeliveryPlan,
     event: &EventRow,
     destination: &Result<Option<Destination>, String>,
+    sent: &mut Vec<(String, String)>,
 ) -> DeliveryOutcome {
     let destination = match destination {
         Ok(Some(destination)) => destination,
@@ -119,7 +122,8 @@ async fn deliver(
     let timestamp = chrono::Utc::now().timestamp();
     let mut request = plan.client.post(url).header("content-type", "application/json").body(event.body.clone());
     for (name, value) in delivery_headers(&event.id, &event.body, timestamp, destination.signature_key.as_ref()) {
-        request = request.header(name, value);
+        request = request.header(name, &value);
+        sent.push((name.to_owned(), value));
     }
     match request.send().await {
         Ok(response) if response.status().is_success() => {

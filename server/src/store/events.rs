@@ -46,11 +46,20 @@ pub struct EventRow {
     pub last_error: Option<String>,
     pub delivered_at: Option<i64>,
     pub created_at: i64,
+    /// The headers of the last attempt, as JSON `[name, value]` pairs.
+    pub last_headers: Option<String>,
+}
+
+/// One delivery attempt as a pass made it: the event, how it ended, and the headers it went out with.
+pub struct Attempt {
+    pub event: EventRow,
+    pub outcome: DeliveryOutcome,
+    pub headers: Vec<(String, String)>,
 }
 
 const EVENT_COLUMNS: &str = "id, organization_id, instance_id, element_key, source, event_type, object_type, \
      object_id, changed_at, body, status, attempts, next_attempt_at, last_response_code, last_error, delivered_at, \
-     created_at";
+     created_at, last_headers";
 
 fn event_from_row(row: &AnyRow) -> Result<EventRow, sqlx::Error> {
     let status: String = row.try_get("status")?;
@@ -72,6 +81,7 @@ fn event_from_row(row: &AnyRow) -> Result<EventRow, sqlx::Error> {
         last_error: row.try_get("last_error")?,
         delivered_at: row.try_get("delivered_at")?,
         created_at: row.try_get("created_at")?,
+        last_headers: row.try_get("last_headers")?,
     })
 }
 
@@ -298,14 +308,14 @@ impl Store {
 
     /// Records how a pass's delivery attempts ended, in one transaction. Giving up also pauses the instance's
     /// deliveries and holds its other pending events as QUEUED.
-    pub async fn finish_deliveries(&self, outcomes: &[(EventRow, DeliveryOutcome)]) -> StoreResult<()> {
+    pub async fn finish_deliveries(&self, attempts: &[Attempt]) -> StoreResult<()> {
         let now = now_millis();
         let mut transaction = self.pool().begin().await?;
         // Failures last: one that pauses the instance must not queue again the events this pass delivered.
         let (failures, others): (Vec<_>, Vec<_>) =
-            outcomes.iter().partition(|(_, outcome)| matches!(outcome, DeliveryOutcome::GiveUp { .. }));
-        for (event, outcome) in others.into_iter().chain(failures) {
-            record_delivery(&mut transaction, event, outcome, now).await?;
+            attempts.iter().partition(|attempt| matches!(attempt.outcome, DeliveryOutcome::GiveUp { .. }));
+        for attempt in others.into_iter().chain(failures) {
+            record_delivery(&mut transaction, attempt, now).await?;
         }
         transaction.commit().await?;
         Ok(())
@@ -383,26 +393,24 @@ impl Store {
 }
 
 /// Writes one delivery's outcome; a final failure pauses the instance's deliveries and queues its pending events.
-async fn record_delivery(
-    transaction: &mut Transaction<'_, Any>,
-    event: &EventRow,
-    outcome: &DeliveryOutcome,
-    now: i64,
-) -> StoreResult<()> {
-    let (status, code, error, next_attempt_at, delivered_at) = match outcome {
+async fn record_delivery(transaction: &mut Transaction<'_, Any>, attempt: &Attempt, now: i64) -> StoreResult<()> {
+    let event = &attempt.event;
+    let headers = serde_json::to_string(&attempt.headers).map_err(|error| sqlx::Error::Encode(error.into()))?;
+    let (status, code, error, next_attempt_at, delivered_at) = match &attempt.outcome {
         DeliveryOutcome::Delivered { code } => (EventStatus::Notified, Some(*code), None, None, Some(now)),
         DeliveryOutcome::Retry { code, error, at } => (EventStatus::Pending, *code, Some(error), Some(*at), None),
         DeliveryOutcome::GiveUp { code, error } => (EventStatus::Failed, *code, Some(error), None, None),
     };
     sqlx::query(
         "UPDATE events SET status = $1, last_response_code = $2, last_error = $3, next_attempt_at = $4, \
-         delivered_at = $5, lease_until = 0 WHERE id = $6 AND status = 'PENDING'",
+         delivered_at = $5, last_headers = $6, lease_until = 0 WHERE id = $7 AND status = 'PENDING'",
     )
     .bind(status.as_str())
     .bind(code)
     .bind(error.map(String::as_str))
     .bind(next_attempt_at)
     .bind(delivered_at)
+    .bind(headers)
     .bind(&event.id)
     .execute(&mut **transaction)
     .await?;

@@ -431,6 +431,15 @@ async fn failed_deliveries_retry_on_schedule_then_pause_until_redelivered(backen
     .await;
     assert_eq!((event["status"].as_str(), event["attempts"].as_i64()), (Some("NOTIFIED"), Some(4)), "{event}");
     assert_eq!(event["payload"]["eventId"], attempts[0].event_id.as_str());
+    // The detail shows the headers the last attempt went out with.
+    let headers: Vec<(String, String)> =
+        serde_json::from_value(event["headers"].clone()).expect("the headers as [name, value] pairs");
+    let headers: std::collections::HashMap<String, String> = headers.into_iter().collect();
+    assert_eq!(headers["webhook-id"], attempts[0].event_id);
+    assert_eq!(headers["elements-webhook-id"], attempts[0].event_id);
+    assert!(headers["webhook-timestamp"].parse::<i64>().is_ok(), "{headers:?}");
+    assert!(headers["elements-webhook-signature"].starts_with("sha256="), "{headers:?}");
+    assert!(headers["webhook-signature"].starts_with("v1,"), "{headers:?}");
 
     // A receiver that keeps failing exhausts the schedule: the event fails, and later ones wait as QUEUED.
     receiver.answer(503);
