@@ -125,7 +125,15 @@ async fn deliver(
         request = request.header(name, &value);
         sent.push((name.to_owned(), value));
     }
-    match request.send().await {
+    // A receiver that drops a kept-alive connection under the request gets it once more, at once, on a new one.
+    let answer = match request.try_clone() {
+        Some(first) => match first.send().await {
+            Err(error) if connection_dropped(&error) => request.send().await,
+            answer => answer,
+        },
+        None => request.send().await,
+    };
+    match answer {
         Ok(response) if response.status().is_success() => {
             DeliveryOutcome::Delivered { code: i64::from(response.status().as_u16()) }
         }
@@ -138,4 +146,10 @@ async fn deliver(
             plan.after_failure(event.attempts, None, format!("the callback {detail}"))
         }
     }
+}
+
+/// Whether a send failed because the connection went away without an answer, as when a receiver closes an idle
+/// keep-alive connection just as a request goes out on it; not a timeout, and not a refused connection.
+fn connection_dropped(error: &reqwest::Error) -> bool {
+    error.is_request() && !error.is_timeout() && !error.is_connect()
 }

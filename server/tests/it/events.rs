@@ -25,6 +25,7 @@ on_both_backends!(
     two_nodes_deliver_each_event_once,
     concurrent_claims_take_each_event_once,
     bad_event_configurations_are_refused_by_key,
+    a_dropped_connection_is_retried_at_once,
 );
 
 const SIGNATURE_KEY: &str = "receiver-shared-key";
@@ -513,6 +514,73 @@ async fn queued_events_wake_the_deliverer_and_full_batches_continue() {
     let payload = json!({"changes": (0..EVENTS).map(|n| json!({"type": "contacts", "id": format!("w{n}"), "action": "updated"})).collect::<Vec<_>>()});
     provider_webhook(&app, id, &payload, WEBHOOK_SECRET).await;
     assert_eq!(receiver.wait_for_events(EVENTS).await.len(), EVENTS);
+}
+
+/// A receiver that keeps connections open but drops the second request on each without answering, as a server
+/// does when it closes an idle keep-alive connection just as a request arrives on it. Answers its URL and the
+/// number of requests it answered with 200.
+async fn receiver_dropping_reused_connections() -> (String, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/hooks/tether", listener.local_addr().unwrap());
+    let answered = Arc::new(AtomicUsize::new(0));
+    let counter = answered.clone();
+    tokio::spawn(async move {
+        loop {
+            let (socket, _) = listener.accept().await.unwrap();
+            let counter = counter.clone();
+            tokio::spawn(async move {
+                let mut socket = BufReader::new(socket);
+                for request in 1.. {
+                    let mut length = 0;
+                    loop {
+                        let mut line = String::new();
+                        if socket.read_line(&mut line).await.unwrap_or(0) == 0 {
+                            return;
+                        }
+                        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+                            length = value.trim().parse().unwrap();
+                        }
+                        if line == "\r\n" {
+                            break;
+                        }
+                    }
+                    let mut body = vec![0; length];
+                    socket.read_exact(&mut body).await.unwrap();
+                    if request == 2 {
+                        return;
+                    }
+                    counter.fetch_add(1, Ordering::SeqCst);
+                    socket.get_mut().write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n").await.unwrap();
+                }
+            });
+        }
+    });
+    (url, answered)
+}
+
+/// A delivery whose connection the receiver drops is sent again at once on a new connection, within the same
+/// attempt, rather than waiting for the first retry.
+async fn a_dropped_connection_is_retried_at_once(backend: Backend) {
+    let (url, answered) = receiver_dropping_reused_connections().await;
+    let app = TestApp::spawn_with(backend, |config| {
+        config.workers = true;
+        config.delivery_retry_seconds = vec![600.0];
+    })
+    .await;
+    crm_element(&app, "http://127.0.0.1:9").await;
+    let receiver = Receiver { url, ..Receiver::start().await };
+    let id = crm_instance(&app, &receiver, "webhooks").await;
+    for (sent, object) in ["d1", "d2"].into_iter().enumerate() {
+        provider_webhook(&app, id, &contact_change("updated", object), WEBHOOK_SECRET).await;
+        eventually(30, &format!("event {object} is answered"), || async {
+            (answered.load(Ordering::SeqCst) > sent).then_some(())
+        })
+        .await;
+    }
+    let notified = events_of(&app, id, "?status=NOTIFIED").await;
+    assert_eq!(notified.len(), 2, "{notified:?}");
+    assert!(notified.iter().all(|event| event["attempts"] == 1), "one attempt each: {notified:?}");
 }
 
 /// Many claims racing over one queue, as many nodes' deliverers do: each event goes to exactly one of them.
