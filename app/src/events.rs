@@ -186,12 +186,23 @@ pub fn event_settings(
     }))
 }
 
-/// Refuses a polling interval shorter than this deployment allows, `shortest_minutes`.
-pub fn check_interval_floor(settings: &EventSettings, shortest_minutes: f64) -> Result<(), ConfigProblem> {
-    if settings.vendor == VendorType::Polling && settings.refresh_interval_minutes < shortest_minutes {
+/// [`event_settings`] as saving checks them: also refusing a polling interval shorter than this deployment
+/// allows, `shortest_minutes`.
+pub fn event_settings_to_save(
+    values: &BTreeMap<String, String>,
+    hub: &str,
+    support: EventMode,
+    default_poller: Option<&Value>,
+    shortest_minutes: f64,
+) -> Result<Option<EventSettings>, ConfigProblem> {
+    let settings = event_settings(values, hub, support, default_poller)?;
+    if let Some(settings) = &settings
+        && settings.vendor == VendorType::Polling
+        && settings.refresh_interval_minutes < shortest_minutes
+    {
         return Err(ConfigProblem::new(REFRESH_INTERVAL, format!("must be at least {shortest_minutes} minutes")));
     }
-    Ok(())
+    Ok(settings)
 }
 
 /// What the console's events fields start from: the element's event support and default resources, this
@@ -232,11 +243,13 @@ impl EventForm {
 
     /// Checks `values` as the server will when they are saved.
     pub fn check(&self, values: &BTreeMap<String, String>) -> Result<Option<EventSettings>, ConfigProblem> {
-        let settings = event_settings(values, &self.hub, self.support, self.default_poller.as_ref())?;
-        if let Some(settings) = &settings {
-            check_interval_floor(settings, self.shortest_interval_minutes)?;
-        }
-        Ok(settings)
+        event_settings_to_save(
+            values,
+            &self.hub,
+            self.support,
+            self.default_poller.as_ref(),
+            self.shortest_interval_minutes,
+        )
     }
 }
 

@@ -15,7 +15,7 @@ use app::error::HubError;
 use app::events::java_date::ReadDate;
 use app::events::{
     ChangeNotice, DateFormat, EVENT_KEYS, Event, EventQuery, EventSettings, POLLER_CONFIGURATION, PolledResource,
-    Redelivery, SIGNATURE_KEY, VendorType, check_interval_floor, event_settings, fill_poll_url,
+    Redelivery, SIGNATURE_KEY, VendorType, event_settings, event_settings_to_save, fill_poll_url,
 };
 use app::instances::{InstanceId, InstanceTarget};
 use app::service::Caller;
@@ -240,13 +240,14 @@ impl HubService {
         }
         let definition = &entry.definition;
         let shortest = app::service::Hub::shortest_poll_interval_minutes(self);
-        let settings =
-            event_settings(values, &definition.hub, definition.events.support, definition.events.poller.as_ref())
-                .and_then(|settings| {
-                    settings.as_ref().map(|settings| check_interval_floor(settings, shortest)).transpose()?;
-                    Ok(settings)
-                })
-                .map_err(|problem| bad(&format!("configuration.{}", problem.key), problem.problem))?;
+        let settings = event_settings_to_save(
+            values,
+            &definition.hub,
+            definition.events.support,
+            definition.events.poller.as_ref(),
+            shortest,
+        )
+        .map_err(|problem| bad(&format!("configuration.{}", problem.key), problem.problem))?;
         let Some(settings) = settings else { return Ok(None) };
         let callback = url::Url::parse(&settings.callback_url)
             .map_err(|error| bad(&format!("configuration.{}", app::events::CALLBACK_URL), error))?;
