@@ -294,6 +294,8 @@ pub struct CatalogEntry {
     pub definition: Arc<ElementDefinition>,
     /// A custom element, seen only by the organization that defined it.
     pub private: bool,
+    /// Served by this Tether itself (the sandbox), so its URLs may name this machine whatever the host policy.
+    pub local: bool,
     search: SearchText,
 }
 
@@ -306,7 +308,12 @@ impl CatalogEntry {
             &definition.description,
             &definition.aliases,
         );
-        CatalogEntry { id, search, definition: Arc::new(definition), private }
+        CatalogEntry { id, search, definition: Arc::new(definition), private, local: false }
+    }
+
+    /// The host policy this element's URLs are held to: `policy`, unless Tether serves the element itself.
+    pub fn host_policy(&self, policy: HostPolicy) -> HostPolicy {
+        if self.local { HostPolicy::AllowPrivate } else { policy }
     }
 
     /// Whether `key_or_id` names this element: its id, key or one of its aliases.
@@ -419,16 +426,27 @@ pub struct Catalog {
 }
 
 impl Catalog {
-    /// Loads and validates the shipped catalog and brings the database's copy up to date.
-    pub async fn open(store: &Store) -> anyhow::Result<Catalog> {
-        let definitions =
+    /// Loads and validates the shipped catalog, adds `local` elements (ones served by this Tether, such as the
+    /// sandbox, which may name its loopback address), and brings the database's copy up to date.
+    pub async fn open(store: &Store, local: Vec<ElementDefinition>) -> anyhow::Result<Catalog> {
+        let mut definitions =
             built_in().map_err(|problem| anyhow::anyhow!("the built-in catalog is invalid: {problem}"))?;
+        let local_keys: HashSet<String> = local.iter().map(|definition| definition.key.clone()).collect();
+        for definition in local {
+            validate(&definition, HostPolicy::AllowPrivate)
+                .map_err(|error| anyhow::anyhow!("element {}: {error}", definition.key))?;
+            if definitions.iter().any(|known| known.key == definition.key || known.aliases.contains(&definition.key)) {
+                anyhow::bail!("element {}: the key is used twice", definition.key);
+            }
+            definitions.push(definition);
+        }
         let ids = store.sync_built_in_elements(&definitions).await?;
         let built_in = definitions
             .into_iter()
             .map(|definition| {
                 let id = ids[&definition.key];
-                CatalogEntry::new(id, definition, false)
+                let local = local_keys.contains(&definition.key);
+                CatalogEntry { local, ..CatalogEntry::new(id, definition, false) }
             })
             .collect();
         Ok(Catalog { built_in })

@@ -81,6 +81,15 @@ pub struct Config {
     pub delivery_timeout_seconds: f64,
     /// How many deliveries a node sends at once (`TETHER_DELIVERY_CONCURRENCY`).
     pub delivery_concurrency: usize,
+    /// Serves Tether Sandbox, a practice provider, under `/sandbox` and lists its element (`TETHER_SANDBOX`).
+    /// Off by default; `make run` turns it on.
+    pub sandbox: bool,
+    /// How long the sandbox's access tokens live, in seconds (`TETHER_SANDBOX_ACCESS_TOKEN_SECONDS`). The
+    /// default, 6 minutes, is one minute more than the refresh margin, so a refresh comes a minute after sign-in.
+    pub sandbox_access_token_seconds: u64,
+    /// Redirect URIs the sandbox's client accepts besides the console's own callback
+    /// (`TETHER_SANDBOX_REDIRECT_URIS`, as `["https://app.example/callback"]`).
+    pub sandbox_redirect_uris: Vec<String>,
 }
 
 /// The defaults, written out so the file and the environment only name what they change.
@@ -111,6 +120,9 @@ struct Defaults {
     delivery_retry_seconds: &'static [f64],
     delivery_timeout_seconds: f64,
     delivery_concurrency: usize,
+    sandbox: bool,
+    sandbox_access_token_seconds: u64,
+    sandbox_redirect_uris: &'static [&'static str],
 }
 
 /// Cloud Elements retries a delivery for about three days; so does Tether: 1, 5 and 15 minutes, 1, 3, 6 and 12
@@ -143,6 +155,9 @@ const DEFAULTS: Defaults = Defaults {
     delivery_retry_seconds: &DELIVERY_RETRY_SECONDS,
     delivery_timeout_seconds: 10.0,
     delivery_concurrency: 16,
+    sandbox: false,
+    sandbox_access_token_seconds: 360,
+    sandbox_redirect_uris: &[],
 };
 
 /// The config file read when `--config` does not name one.
@@ -204,6 +219,9 @@ impl Config {
             delivery_retry_seconds: DEFAULTS.delivery_retry_seconds.to_vec(),
             delivery_timeout_seconds: DEFAULTS.delivery_timeout_seconds,
             delivery_concurrency: DEFAULTS.delivery_concurrency,
+            sandbox: false,
+            sandbox_access_token_seconds: DEFAULTS.sandbox_access_token_seconds,
+            sandbox_redirect_uris: Vec::new(),
         }
     }
 
@@ -259,6 +277,12 @@ impl Config {
         if self.worker_tick_millis == 0 {
             anyhow::bail!("worker_tick_millis must be greater than zero");
         }
+        if self.sandbox_access_token_seconds == 0 {
+            anyhow::bail!("sandbox_access_token_seconds must be at least 1");
+        }
+        if let Some(bad) = self.sandbox_redirect_uris.iter().find(|uri| url::Url::parse(uri).is_err()) {
+            anyhow::bail!("sandbox_redirect_uris: {bad} is not an absolute URL");
+        }
         if !self.mail_from.contains('@') {
             anyhow::bail!("mail_from must name an email address");
         }
@@ -270,6 +294,16 @@ impl Config {
         match &self.database_url {
             Some(url) => url.clone(),
             None => format!("sqlite://{}?mode=rwc", self.data_dir.join("tether.db").display()),
+        }
+    }
+
+    /// Where users reach this node: the public URL, else the listening address (loopback when it listens on
+    /// every interface).
+    pub fn base_url(&self) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None if self.listen.ip().is_unspecified() => format!("http://127.0.0.1:{}", self.listen.port()),
+            None => format!("http://{}", self.listen),
         }
     }
 

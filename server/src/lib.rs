@@ -14,6 +14,7 @@ pub mod jobs;
 pub mod notify;
 pub mod outbound;
 pub mod provider_client;
+pub mod sandbox;
 pub mod secrets;
 pub mod store;
 pub mod telemetry;
@@ -37,6 +38,8 @@ pub const MASTER_KEY_FILE: &str = "master.key";
 pub struct Tether {
     pub config: Config,
     pub hub: Arc<HubService>,
+    /// Tether Sandbox, when `sandbox` is on.
+    pub sandbox: Option<Arc<sandbox::Sandbox>>,
 }
 
 impl Tether {
@@ -50,9 +53,14 @@ impl Tether {
         let store = Store::connect(&config.database_url()).await?;
         store.migrate().await?;
         let vault = Vault::open(store.clone(), master).await?;
-        let catalog = catalog::Catalog::open(&store).await?;
+        let sandbox = if config.sandbox { Some(open_sandbox(&config)?) } else { None };
+        let sandbox_element = match &sandbox {
+            Some(_) => vec![sandbox::element_definition(&sandbox_url(&config))?],
+            None => Vec::new(),
+        };
+        let catalog = catalog::Catalog::open(&store, sandbox_element).await?;
         let hub = Arc::new(HubService::new(store, vault, catalog, hub::HubSettings::from_config(&config)));
-        Ok(Tether { config, hub })
+        Ok(Tether { config, hub, sandbox })
     }
 
     /// Serves both doors on `listener`, and the background workers when configured, until `shutdown` resolves;
@@ -62,7 +70,11 @@ impl Tether {
         listener: tokio::net::TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> anyhow::Result<()> {
-        let router = http::router(self.hub.clone(), &self.config);
+        let mut router = http::router(self.hub.clone(), &self.config);
+        router = match &self.sandbox {
+            Some(sandbox) => router.nest(sandbox::BASE_PATH, sandbox.router()),
+            None => router.merge(sandbox::not_served()),
+        };
         let workers =
             if self.config.workers { Some(jobs::Workers::start(self.hub.clone(), &self.config)?) } else { None };
         let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
@@ -72,6 +84,32 @@ impl Tether {
         served?;
         Ok(())
     }
+}
+
+/// Where the sandbox is served: under this node's base URL.
+fn sandbox_url(config: &Config) -> String {
+    format!("{}{}", config.base_url(), sandbox::BASE_PATH)
+}
+
+/// Opens the sandbox with its state in the data directory. Its client accepts the console's callback at the
+/// base URL (and at `localhost` for a loopback one) and the configured extra redirect URIs.
+fn open_sandbox(config: &Config) -> anyhow::Result<Arc<sandbox::Sandbox>> {
+    let base = config.base_url();
+    let mut consoles = vec![base.clone()];
+    if base.starts_with("http://127.0.0.1:") {
+        consoles.push(base.replacen("127.0.0.1", "localhost", 1));
+    }
+    let callbacks = consoles.iter().map(|console| format!("{console}{}", hub::oauth::CONSOLE_CALLBACK_PATH));
+    let redirect_uris = callbacks
+        .chain(config.sandbox_redirect_uris.iter().cloned())
+        .map(|uri| url::Url::parse(&uri).map_err(|error| anyhow::anyhow!("sandbox redirect URI {uri}: {error}")))
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    sandbox::Sandbox::open(sandbox::SandboxSettings {
+        base_url: sandbox_url(config),
+        redirect_uris,
+        access_token_lifetime: chrono::Duration::seconds(config.sandbox_access_token_seconds as i64),
+        state_file: config.data_dir.join("sandbox.json"),
+    })
 }
 
 fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {

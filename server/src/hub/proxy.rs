@@ -139,7 +139,7 @@ impl HubService {
             values.insert("accessToken".into(), access_token);
         }
         let base_url = fill("api.baseUrl", &api.base_url, &values)?;
-        check_reachable("api.baseUrl", &base_url, self.settings.element_hosts)?;
+        check_reachable("api.baseUrl", &base_url, entry.host_policy(self.settings.element_hosts))?;
         let secret = |text: String| SecretString::from(text);
         let mut headers = Vec::new();
         let mut query = Vec::new();

@@ -13,6 +13,7 @@ mod instances;
 mod logs;
 mod oauth;
 mod proxy;
+mod sandbox;
 mod secrets_at_rest;
 mod storage;
 mod token_client;

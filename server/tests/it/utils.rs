@@ -111,6 +111,9 @@ impl TestApp {
     pub async fn spawn_with(backend: Backend, adjust: impl FnOnce(&mut Config)) -> TestApp {
         let db = TestDb::new(backend).await;
         let mut config = db.config();
+        // Listen first, so the configuration knows the real address (the sandbox's URLs are built from it).
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("free port");
+        config.listen = listener.local_addr().unwrap();
         adjust(&mut config);
         let tether = Tether::open(config).await.expect("tether opens");
         let first = bootstrap::first_start(&tether.hub, &tether.config)
@@ -118,7 +121,7 @@ impl TestApp {
             .expect("first start")
             .expect("a new database has no organization");
         let hub = tether.hub.clone();
-        let (base_url, shutdown) = serve(tether).await;
+        let (base_url, shutdown) = serve(tether, listener).await;
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         TestApp { base_url, hub, first, http, shutdown: Some(shutdown), db }
     }
@@ -127,9 +130,11 @@ impl TestApp {
     pub async fn another_node(&self, adjust: impl FnOnce(&mut Config)) -> OtherNode {
         let mut config = self.db.config();
         adjust(&mut config);
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("free port");
+        config.listen = listener.local_addr().unwrap();
         let tether = Tether::open(config).await.expect("the second node opens");
         let hub = tether.hub.clone();
-        let (base_url, shutdown) = serve(tether).await;
+        let (base_url, shutdown) = serve(tether, listener).await;
         OtherNode { base_url, hub, shutdown: Some(shutdown) }
     }
 
@@ -170,9 +175,8 @@ impl TestApp {
     }
 }
 
-/// Serves an opened Tether on a free loopback port until the returned sender is used or dropped.
-async fn serve(tether: Tether) -> (String, oneshot::Sender<()>) {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("free port");
+/// Serves an opened Tether on `listener` until the returned sender is used or dropped.
+async fn serve(tether: Tether, listener: tokio::net::TcpListener) -> (String, oneshot::Sender<()>) {
     let base_url = format!("http://{}", listener.local_addr().unwrap());
     let (shutdown, stopped) = oneshot::channel::<()>();
     tokio::spawn(async move {

@@ -1,0 +1,142 @@
+//! Tether Sandbox: a small provider served under `/sandbox` (an OAuth 2.0 server, a CRM API that sends signed
+//! webhooks, and a control page), so every flow can be tried offline. Tether reaches it only over HTTP, as it
+//! reaches any provider, through the `sandbox` element.
+
+mod control;
+mod crm;
+pub mod data;
+mod oauth;
+
+use axum::Router;
+use axum::routing::{get, post};
+use data::{Change, SandboxData};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+pub use oauth::{CLIENT_ID, SCOPE};
+
+/// The path the sandbox is served under.
+pub const BASE_PATH: &str = "/sandbox";
+
+/// The header that carries the signature of the CRM's webhooks: `sha256=` and the hex HMAC-SHA256 of the body,
+/// keyed with the client secret.
+pub const SIGNATURE_HEADER: &str = "x-sandbox-signature";
+
+/// The element definition of the sandbox, with `{sandboxUrl}` standing for where it is served.
+const ELEMENT: &str = include_str!("../../catalog/sandbox.json");
+
+/// What the sandbox is told when it starts.
+#[derive(Clone, Debug)]
+pub struct SandboxSettings {
+    /// Where the sandbox is reached, such as `http://127.0.0.1:3000/sandbox`.
+    pub base_url: String,
+    /// Where the registered client may send users back to.
+    pub redirect_uris: Vec<url::Url>,
+    /// How long an access token lives.
+    pub access_token_lifetime: chrono::Duration,
+    /// The JSON file the sandbox keeps its state in.
+    pub state_file: PathBuf,
+}
+
+/// The running sandbox: its settings, state and authorization server.
+pub struct Sandbox {
+    settings: SandboxSettings,
+    data: Mutex<SandboxData>,
+    oauth: oauth::AuthorizationServer,
+    webhooks: reqwest::Client,
+}
+
+impl Sandbox {
+    /// Loads the state file (or starts afresh, making the client secret) and prepares the server.
+    pub fn open(settings: SandboxSettings) -> anyhow::Result<Arc<Sandbox>> {
+        let mut data = SandboxData::load(&settings.state_file)?;
+        if data.client_secret.is_empty() {
+            use rand::distributions::{Alphanumeric, DistString};
+            data.client_secret = Alphanumeric.sample_string(&mut rand::thread_rng(), 32);
+            data.save(&settings.state_file)
+                .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", settings.state_file.display()))?;
+        }
+        let oauth = oauth::AuthorizationServer::new(&data.client_secret, &settings.redirect_uris)?;
+        let webhooks = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(10))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        Ok(Arc::new(Sandbox { settings, data: Mutex::new(data), oauth, webhooks }))
+    }
+
+    /// The routes, to be nested under [`BASE_PATH`].
+    pub fn router(self: &Arc<Sandbox>) -> Router {
+        Router::new()
+            .route("/", get(control::page))
+            .route("/control/revoke", post(control::revoke_all))
+            .route("/control/outage", post(control::stage_outage))
+            .route("/control/contacts", post(control::save_contact))
+            .route("/oauth/authorize", get(oauth::authorize).post(oauth::authorize))
+            .route("/oauth/token", post(oauth::token))
+            .route("/oauth/revoke", post(oauth::revoke))
+            .merge(crm::router())
+            .with_state(self.clone())
+    }
+
+    /// Changes the state under its lock and writes it to the state file.
+    fn change<T>(&self, apply: impl FnOnce(&mut SandboxData) -> T) -> T {
+        let mut data = self.data.lock().expect("sandbox state");
+        let result = apply(&mut data);
+        if let Err(error) = data.save(&self.settings.state_file) {
+            tracing::error!(%error, "the sandbox could not write its state file");
+        }
+        result
+    }
+
+    /// Until when a staged outage of the token endpoint lasts, if one does.
+    fn token_outage(&self) -> Option<chrono::DateTime<chrono::Utc>> {
+        self.data.lock().expect("sandbox state").outage_active(chrono::Utc::now())
+    }
+
+    /// Sends a change to every webhook subscription, signed with the client secret, without waiting.
+    fn announce(self: &Arc<Sandbox>, change: Change) {
+        let (subscriptions, secret) = {
+            let data = self.data.lock().expect("sandbox state");
+            (data.subscriptions.clone(), data.client_secret.clone())
+        };
+        let body = serde_json::json!({ "events": [change] }).to_string();
+        let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).expect("any key length");
+        mac.update(body.as_bytes());
+        let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
+        for subscription in subscriptions {
+            let request = self
+                .webhooks
+                .post(&subscription.url)
+                .header("content-type", "application/json")
+                .header(SIGNATURE_HEADER, &signature)
+                .body(body.clone());
+            tokio::spawn(async move {
+                match request.send().await {
+                    Ok(response) if response.status().is_success() => {}
+                    Ok(response) => {
+                        tracing::warn!(subscription = subscription.id, status = %response.status(), "a sandbox webhook was refused")
+                    }
+                    Err(error) => tracing::warn!(subscription = subscription.id, %error, "a sandbox webhook failed"),
+                }
+            });
+        }
+    }
+}
+
+/// With the sandbox off, its paths answer 404 rather than falling through to the console.
+pub fn not_served() -> Router {
+    let gone =
+        || async { (axum::http::StatusCode::NOT_FOUND, "Tether Sandbox is off; TETHER_SANDBOX=true turns it on.") };
+    Router::new()
+        .route(BASE_PATH, axum::routing::any(gone))
+        .route(&format!("{BASE_PATH}/{{*rest}}"), axum::routing::any(gone))
+}
+
+/// The `sandbox` element, pointing at the sandbox served at `base_url`.
+pub fn element_definition(base_url: &str) -> anyhow::Result<app::catalog::ElementDefinition> {
+    let text = ELEMENT.replace("{sandboxUrl}", base_url.trim_end_matches('/'));
+    let value: serde_json::Value = serde_json::from_str(&text)?;
+    crate::catalog::parse_definition(value).map_err(|error| anyhow::anyhow!("catalog/sandbox.json: {error}"))
+}
