@@ -6,7 +6,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 # cargo-leptos writes the console's assets under the workspace, whatever the cargo target folder.
 SITE_ROOT := $(CURDIR)/target/site
 
-.PHONY: help run build test setup bench
+.PHONY: help run build test setup bench screenshots
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -17,8 +17,12 @@ setup: ## Install the build tools that are missing
 build: setup ## Build the release: the tether binary and the console's WebAssembly
 	@source scripts/env.sh && cargo leptos build --release
 
-run: build ## Build and start Tether at http://127.0.0.1:3000 (TETHER_LISTEN, TETHER_DATA_DIR, DATABASE_URL override)
-	@TETHER_SITE_ROOT=$(SITE_ROOT) exec $(TARGET_DIR)/release/tether serve
+# `make run` is a trial on one machine: Tether Sandbox is on, and callback URLs may name this machine. Both can be
+# overridden (TETHER_SANDBOX=false, TETHER_ALLOW_PRIVATE_NETWORK=false); production configuration leaves both off.
+RUN_ENV := TETHER_SANDBOX=$${TETHER_SANDBOX:-true} TETHER_ALLOW_PRIVATE_NETWORK=$${TETHER_ALLOW_PRIVATE_NETWORK:-true}
+
+run: build ## Build and start Tether at http://127.0.0.1:3000, with Tether Sandbox at /sandbox (TETHER_LISTEN, TETHER_DATA_DIR, DATABASE_URL override)
+	@$(RUN_ENV) TETHER_SITE_ROOT=$(SITE_ROOT) exec $(TARGET_DIR)/release/tether serve
 
 test: ## Install what the tests need and run every check
 	@scripts/test.sh
@@ -27,3 +31,8 @@ bench: ## Measure catalog search, the console's filter, POST /instances, the pro
 	@cargo bench -p tether --bench catalog
 	@cargo bench -p tether --bench instances
 	@cargo bench -p tether --bench events
+
+screenshots: build ## Retake the README's screenshots of the sandbox walk-through (docs/screenshots/)
+	@scripts/setup.sh test
+	@cd end2end && TETHER_BIN=$(TARGET_DIR)/release/tether TETHER_SITE_ROOT=$(SITE_ROOT) \
+		TETHER_SCREENSHOTS=$(CURDIR)/docs/screenshots npx playwright test tests/sandbox.spec.ts

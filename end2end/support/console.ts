@@ -9,8 +9,13 @@ export async function waitForHydration(page: Page) {
   await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(1);
 }
 
-export async function signIn(page: Page, email: string = admin().email, password: string = admin().password) {
-  await page.goto(`${baseUrl()}/signin`);
+export async function signIn(
+  page: Page,
+  email: string = admin().email,
+  password: string = admin().password,
+  at: string = baseUrl(),
+) {
+  await page.goto(`${at}/signin`);
   await waitForHydration(page);
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);

@@ -35,7 +35,8 @@ function field(output: string, label: string): string {
   return match[1];
 }
 
-export async function startTether(): Promise<RunningTether> {
+/** Starts a tether; `overrides` are added to (or replace) its environment. */
+export async function startTether(overrides: NodeJS.ProcessEnv = {}): Promise<RunningTether> {
   const binary = process.env.TETHER_BIN;
   const siteRoot = process.env.TETHER_SITE_ROOT;
   if (!binary || !siteRoot) {
@@ -52,6 +53,7 @@ export async function startTether(): Promise<RunningTether> {
     TETHER_ALLOW_PRIVATE_NETWORK: 'true',
     // The events tests poll every few seconds rather than every minute.
     TETHER_POLL_MIN_INTERVAL_SECONDS: '3',
+    ...overrides,
   };
   delete env.DATABASE_URL;
   const child: ChildProcess = spawn(binary, ['serve'], {

@@ -62,7 +62,7 @@ fn EventTable(events: Vec<Event>, opened: RwSignal<Option<String>>) -> impl Into
         <table class="events" aria-label="Events">
             <thead>
                 <tr>
-                    <th>"Created"</th><th>"Instance"</th><th>"Change"</th><th>"Object"</th>
+                    <th>"Created"</th><th>"Instance"</th><th>"Heard by"</th><th>"Change"</th><th>"Object"</th>
                     <th>"Status"</th><th>"Attempts"</th><th>"Last answer"</th><th></th>
                 </tr>
             </thead>
@@ -72,9 +72,10 @@ fn EventTable(events: Vec<Event>, opened: RwSignal<Option<String>>) -> impl Into
                     .map(|event| {
                         let id = event.event_id.clone();
                         view! {
-                            <tr data-testid="event" data-status=event.status.as_str()>
+                            <tr data-testid="event" data-status=event.status.as_str() data-source=event.source.clone()>
                                 <td>{when(&event.created_date)}</td>
                                 <td>{event.instance_id.to_string()}</td>
+                                <td>{event.source.clone()}</td>
                                 <td>{event.change.event_type.clone()}</td>
                                 <td>{format!("{} {}", event.change.object_type, event.change.object_id)}</td>
                                 <td class=format!("event-status status-{}", event.status.as_str().to_ascii_lowercase())>

@@ -417,7 +417,7 @@ impl HubService {
         let mut given = configuration_text(new.configuration)?;
         let (event_values, event_settings) =
             self.merged_events(&entry, &BTreeMap::new(), super::events::take_event_values(&mut given))?;
-        let mut split = match (&entry.definition.oauth, entry.definition.auth) {
+        let split = match (&entry.definition.oauth, entry.definition.auth) {
             (Some(_), AuthType::OAuth2) => {
                 refuse_unknown_oauth_settings(&entry.definition, &given)?;
                 self.with_saved_app(caller, &entry, &mut given).await?;
@@ -434,12 +434,29 @@ impl HubService {
             _ if initial => return Err(bad("externalAuthentication", "initial needs an OAuth 2.0 element")),
             _ => Self::take_parameters(&entry, &given)?,
         };
-        split.events(&event_values, event_settings.as_ref());
         let objects =
             if new.retrieve_objects_after_instantiation { entry.definition.objects.clone() } else { Vec::new() };
-        let instance = self.insert_new_instance(caller, &entry, name, tags, split, objects, external).await?;
+        let events = (event_values, event_settings);
+        self.insert_with_events(caller, &entry, (name, tags), split, events, objects, external).await
+    }
+
+    /// Stores a new instance with its checked event values, and starts its polling when it polls.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn insert_with_events(
+        &self,
+        caller: &Caller,
+        entry: &CatalogEntry,
+        (name, tags): (String, Vec<String>),
+        mut split: SplitConfiguration,
+        (event_values, event_settings): (BTreeMap<String, String>, Option<app::events::EventSettings>),
+        objects: Vec<app::catalog::ElementObject>,
+        external_authentication: String,
+    ) -> Result<Instance, HubError> {
+        split.events(&event_values, event_settings.as_ref());
+        let instance =
+            self.insert_new_instance(caller, entry, name, tags, split, objects, external_authentication).await?;
         if !event_values.is_empty() {
-            self.sync_poller(&entry, instance.id, &instance.configuration).await?;
+            self.sync_poller(entry, instance.id, &instance.configuration).await?;
         }
         Ok(instance)
     }
@@ -1017,16 +1034,12 @@ impl HubService {
                 Ok(self.reauthenticate(caller, record, &entry, grant, pending.configuration).await?.id)
             }
             None => {
-                let split = self.authorize_oauth(caller, &entry, grant, &pending.configuration).await?;
-                let created = self.insert_new_instance(
-                    caller,
-                    &entry,
-                    pending.name,
-                    pending.tags,
-                    split,
-                    Vec::new(),
-                    "none".into(),
-                );
+                let mut given = pending.configuration;
+                let events =
+                    self.merged_events(&entry, &BTreeMap::new(), super::events::take_event_values(&mut given))?;
+                let split = self.authorize_oauth(caller, &entry, grant, &given).await?;
+                let names = (pending.name, pending.tags);
+                let created = self.insert_with_events(caller, &entry, names, split, events, Vec::new(), "none".into());
                 Ok(created.await?.id)
             }
         }

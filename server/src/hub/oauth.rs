@@ -320,9 +320,15 @@ impl HubService {
             }
         }
         configuration.insert("oauth.callback.url".into(), callback_url.clone());
+        if existing.is_none() {
+            // A new instance's event settings are checked now, before the user goes to the provider; they are
+            // applied when the instance is made.
+            let mut checked = configuration.clone();
+            self.merged_events(&entry, &BTreeMap::new(), super::events::take_event_values(&mut checked))?;
+        }
         let parameters = configuration
             .iter()
-            .filter(|(key, _)| !key.starts_with("oauth."))
+            .filter(|(key, _)| entry.definition.parameters.iter().any(|parameter| &parameter.key == *key))
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect();
         let request = AuthorizationRequest {

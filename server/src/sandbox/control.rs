@@ -97,6 +97,21 @@ pub async fn page(State(sandbox): State<Arc<Sandbox>>, Query(query): Query<HashM
         .get("done")
         .map(|message| format!(r#"<section class="card notice" role="status">{}</section>"#, escape(message)))
         .unwrap_or_default();
+    let inbox: String = sandbox
+        .inbox
+        .lock()
+        .expect("sandbox inbox")
+        .iter()
+        .map(|delivered| {
+            format!(
+                r#"<tr data-testid="delivery"><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td></tr>"#,
+                delivered.at.format("%H:%M:%S"),
+                escape(&delivered.event_id),
+                escape(&delivered.summary),
+                if delivered.signed { "signed" } else { "unsigned" },
+            )
+        })
+        .collect();
     let path = super::BASE_PATH;
     Html(format!(
         r#"<!doctype html>
@@ -134,7 +149,12 @@ console's catalog (the <strong>Tether Sandbox</strong> element) with this app:</
 <p class="muted">The CRM posts each change to these URLs, signed in <code>X-Sandbox-Signature</code> with the client secret.
 Subscribe with <code>POST {base}/api/v1/webhooks {{"url": "…"}}</code>.</p>
 <ul>{subscriptions}</ul></section>
+<section class="card"><h2>Inbox</h2>
+<p class="muted">A callback URL to try events with: give an instance <code>{base}/inbox</code> as its callback URL,
+and what Tether delivers shows here (the latest {inbox_size}).</p>
+<table aria-label="Inbox"><tr><th>At (UTC)</th><th>Event id</th><th>Change</th><th>Signature</th></tr>{inbox}</table></section>
 </body></html>"#,
+        inbox_size = super::INBOX_SIZE,
         style = STYLE,
         client_id = super::CLIENT_ID,
         client_secret = escape(&data.client_secret),
@@ -210,4 +230,33 @@ pub async fn save_contact(
     let message = format!("Contact {} {}.", change.object_id, change.event_type.to_lowercase());
     sandbox.announce(change);
     back(&message)
+}
+
+/// `POST /sandbox/inbox`: a callback URL for trying events; keeps what Tether delivers for the control page.
+pub async fn take_delivery(
+    State(sandbox): State<Arc<Sandbox>>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> StatusCode {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned();
+    let event: Value = serde_json::from_slice(&body).unwrap_or_default();
+    let changes = event["events"].as_array().cloned().unwrap_or_default();
+    let summary = changes
+        .iter()
+        .map(|change| {
+            let text = |field: &str| change[field].as_str().unwrap_or_default().to_owned();
+            format!("{} {} {}", text("eventType"), text("objectType"), text("objectId"))
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let delivered = super::Delivered {
+        at: Utc::now(),
+        event_id: header("webhook-id"),
+        summary,
+        signed: !header("webhook-signature").is_empty(),
+    };
+    let mut inbox = sandbox.inbox.lock().expect("sandbox inbox");
+    inbox.push_front(delivered);
+    inbox.truncate(super::INBOX_SIZE);
+    StatusCode::OK
 }

@@ -40,12 +40,26 @@ pub struct SandboxSettings {
     pub state_file: PathBuf,
 }
 
+/// How many deliveries the inbox shows.
+const INBOX_SIZE: usize = 20;
+
+/// One event Tether delivered to the sandbox's inbox.
+#[derive(Clone, Debug)]
+pub struct Delivered {
+    pub at: chrono::DateTime<chrono::Utc>,
+    pub event_id: String,
+    pub summary: String,
+    pub signed: bool,
+}
+
 /// The running sandbox: its settings, state and authorization server.
 pub struct Sandbox {
     settings: SandboxSettings,
     data: Mutex<SandboxData>,
     oauth: oauth::AuthorizationServer,
     webhooks: reqwest::Client,
+    /// The latest events delivered to `/sandbox/inbox`, newest first; kept in memory only.
+    inbox: Mutex<std::collections::VecDeque<Delivered>>,
 }
 
 impl Sandbox {
@@ -63,7 +77,7 @@ impl Sandbox {
             .timeout(std::time::Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
-        Ok(Arc::new(Sandbox { settings, data: Mutex::new(data), oauth, webhooks }))
+        Ok(Arc::new(Sandbox { settings, data: Mutex::new(data), oauth, webhooks, inbox: Mutex::default() }))
     }
 
     /// The routes, to be nested under [`BASE_PATH`].
@@ -73,6 +87,7 @@ impl Sandbox {
             .route("/control/revoke", post(control::revoke_all))
             .route("/control/outage", post(control::stage_outage))
             .route("/control/contacts", post(control::save_contact))
+            .route("/inbox", post(control::take_delivery))
             .route("/oauth/authorize", get(oauth::authorize).post(oauth::authorize))
             .route("/oauth/token", post(oauth::token))
             .route("/oauth/revoke", post(oauth::revoke))

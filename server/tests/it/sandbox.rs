@@ -439,3 +439,50 @@ async fn oauth_cases_pass_against_oidc_provider() {
 async fn oauth_cases_pass_against_the_sandbox() {
     conformance_cases(Server::sandbox().await).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_flow_checks_and_keeps_a_new_instances_event_settings() {
+    use app::instances::{ConsoleAuthentication, ConsoleNext, OAuthCallback};
+    use app::service::Hub;
+    let app = sandbox_app(|_| {}).await;
+    let secret = sandbox_client_secret(&app).await;
+    let session = app.hub.sign_in(&app.first.admin.email_address, &app.first.password).await.unwrap();
+    let form = |callback_url: &str| ConsoleAuthentication {
+        element: "sandbox".into(),
+        instance: None,
+        name: "Console with events".into(),
+        tags: Vec::new(),
+        configuration: BTreeMap::from([
+            ("oauth.api.key".into(), tether::sandbox::CLIENT_ID.into()),
+            ("oauth.api.secret".into(), secret.clone()),
+            ("event.notification.enabled".into(), "true".into()),
+            ("event.vendor.type".into(), "polling".into()),
+            ("event.notification.callback.url".into(), callback_url.into()),
+        ]),
+        save_oauth_app: false,
+    };
+    let begin = |form| app.hub.begin_console_authentication(&session.caller, &session.token, &app.base_url, form);
+
+    // A bad event setting is refused before the user is sent to the provider.
+    let refused = begin(form("not a url")).await;
+    let refused = refused.err().expect("a bad callback URL is refused").to_string();
+    assert!(refused.contains("event.notification.callback.url"), "{refused}");
+
+    let Ok(ConsoleNext::Provider { url }) = begin(form("https://receiver.example/hooks")).await else {
+        panic!("an OAuth element goes to the provider")
+    };
+    let returned = query_of(&sandbox_consent(&url, "ada", true).await);
+    let callback = OAuthCallback {
+        code: returned.get("code").cloned(),
+        state: returned.get("state").cloned(),
+        iss: None,
+        error: None,
+        error_description: None,
+    };
+    let id = app.hub.complete_console_authorization(&session.caller, &session.token, callback).await.unwrap();
+    let instance = health_of(&app, id.0).await;
+    assert_eq!(instance["eventsEnabled"], true, "{instance}");
+    assert_eq!(instance["configuration"]["event.vendor.type"], "polling");
+    let poller = instance["configuration"]["event.poller.configuration"].to_string();
+    assert!(poller.contains("lastUpdated"), "the element's default poller is in effect: {poller}");
+}
