@@ -465,7 +465,7 @@ async fn the_console_flow_checks_and_keeps_a_new_instances_event_settings() {
 
     // A bad event setting is refused before the user is sent to the provider.
     let refused = begin(form("not a url")).await;
-    let refused = refused.err().expect("a bad callback URL is refused").to_string();
+    let refused = refused.expect_err("a bad callback URL is refused").to_string();
     assert!(refused.contains("event.notification.callback.url"), "{refused}");
 
     let Ok(ConsoleNext::Provider { url }) = begin(form("https://receiver.example/hooks")).await else {
