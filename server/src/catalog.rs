@@ -16,6 +16,15 @@ use std::sync::Arc;
 
 const PROVIDERS: &str = include_str!("../catalog/providers.json");
 const CLOUD_ELEMENTS: &str = include_str!("../catalog/cloud-elements.json");
+/// The Tether Sandbox element, with `{sandboxUrl}` standing for where the sandbox is served.
+const SANDBOX: &str = include_str!("../catalog/sandbox.json");
+
+/// The `sandbox` element, pointing at the sandbox served at `sandbox_url`.
+pub fn sandbox_element(sandbox_url: &str) -> anyhow::Result<ElementDefinition> {
+    let text = SANDBOX.replace("{sandboxUrl}", sandbox_url.trim_end_matches('/'));
+    let value: Value = serde_json::from_str(&text)?;
+    parse_definition(value).map_err(|error| anyhow::anyhow!("sandbox.json: {error}"))
+}
 
 /// The built-in definitions, merged and validated.
 pub fn built_in() -> Result<Vec<ElementDefinition>, String> {

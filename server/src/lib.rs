@@ -55,7 +55,7 @@ impl Tether {
         let vault = Vault::open(store.clone(), master).await?;
         let sandbox = if config.sandbox { Some(open_sandbox(&config)?) } else { None };
         let sandbox_element = match &sandbox {
-            Some(_) => vec![sandbox::element_definition(&sandbox_url(&config))?],
+            Some(_) => vec![catalog::sandbox_element(&sandbox_url(&config))?],
             None => Vec::new(),
         };
         let catalog = catalog::Catalog::open(&store, sandbox_element).await?;

@@ -1,6 +1,6 @@
 //! Tether Sandbox: a small provider served under `/sandbox` (an OAuth 2.0 server, a CRM API that sends signed
-//! webhooks, and a control page), so every flow can be tried offline. Tether reaches it only over HTTP, as it
-//! reaches any provider, through the `sandbox` element.
+//! webhooks, and a control page), so every flow can be tried offline. Nothing here uses the rest of Tether: Tether
+//! reaches it only over HTTP, as it reaches any provider, through the `sandbox` element (`catalog::sandbox_element`).
 
 mod control;
 mod crm;
@@ -23,9 +23,6 @@ pub const BASE_PATH: &str = "/sandbox";
 /// The header that carries the signature of the CRM's webhooks: `sha256=` and the hex HMAC-SHA256 of the body,
 /// keyed with the client secret.
 pub const SIGNATURE_HEADER: &str = "x-sandbox-signature";
-
-/// The element definition of the sandbox, with `{sandboxUrl}` standing for where it is served.
-const ELEMENT: &str = include_str!("../../catalog/sandbox.json");
 
 /// What the sandbox is told when it starts.
 #[derive(Clone, Debug)]
@@ -147,11 +144,4 @@ pub fn not_served() -> Router {
     Router::new()
         .route(BASE_PATH, axum::routing::any(gone))
         .route(&format!("{BASE_PATH}/{{*rest}}"), axum::routing::any(gone))
-}
-
-/// The `sandbox` element, pointing at the sandbox served at `base_url`.
-pub fn element_definition(base_url: &str) -> anyhow::Result<app::catalog::ElementDefinition> {
-    let text = ELEMENT.replace("{sandboxUrl}", base_url.trim_end_matches('/'));
-    let value: serde_json::Value = serde_json::from_str(&text)?;
-    crate::catalog::parse_definition(value).map_err(|error| anyhow::anyhow!("catalog/sandbox.json: {error}"))
 }
