@@ -1,7 +1,8 @@
 // Tether Sandbox from a fresh `make run` setup: sign in, authenticate a sandbox instance through the sandbox's own
 // sign-in and consent page, try its API, create a contact on the sandbox's control page and see it as a polled
 // event, then as a webhook event; stage a token-endpoint outage and watch the instance go from "Refresh failing"
-// to "Disabled" with a notice in the outbox; end the outage, enable it, and see it healthy again.
+// to "Disabled" with a notice in the outbox; end the outage, enable it, and see it healthy again; then revoke its
+// grant at the sandbox and re-authenticate it.
 // With TETHER_SCREENSHOTS set to a folder, the walk-through's screenshots for the README are saved there.
 import { test, expect, Page, Locator } from '@playwright/test';
 import { signIn, waitForHydration } from '../support/console';
@@ -212,4 +213,25 @@ test('the sandbox walk-through: connect, call, events, outage, recovery', async 
   tryForm = await sendTryItOut(card, 'GET', 'contacts');
   await expect(tryForm.getByTestId('try-status')).toHaveText('200');
   await expect(tryForm.getByTestId('try-body')).toContainText('Ada King');
+
+  // Revoking every grant at the sandbox: the next call is refused and the refresh after it gets invalid_grant,
+  // so the instance needs re-authenticating; Re-authenticate through the consent page brings the same instance back.
+  await page.goto(`${base}/sandbox`);
+  await page.getByRole('button', { name: 'Revoke all grants' }).click();
+  await expect(page.getByRole('status')).toContainText('Revoked 1 grant(s)');
+  await page.goto(`${base}/instances?instance=${instanceId}`);
+  await waitForHydration(page);
+  await card.getByRole('button', { name: 'Try it out' }).click();
+  tryForm = await sendTryItOut(card, 'GET', 'contacts');
+  await expect(tryForm.getByRole('alert')).toContainText('no longer accepts');
+  await expectHealth(page, card, 'Needs re-authentication', 30_000);
+  await card.getByRole('button', { name: 'Re-authenticate' }).click();
+  await expect(page).toHaveURL(new RegExp(`^${base}/sandbox/oauth/authorize\\?`));
+  await page.getByRole('button', { name: 'Allow' }).click();
+  await expect(page).toHaveURL(new RegExp(`/instances\\?instance=${instanceId}$`));
+  await waitForHydration(page);
+  await expect(card.getByTestId('health')).toHaveText('Healthy');
+  await card.getByRole('button', { name: 'Try it out' }).click();
+  tryForm = await sendTryItOut(card, 'GET', 'contacts');
+  await expect(tryForm.getByTestId('try-status')).toHaveText('200');
 });
