@@ -18,6 +18,9 @@ pub enum HubError {
     NotFound(String),
     #[error("{0}")]
     Conflict(String),
+    /// Too many attempts; try again after this many seconds.
+    #[error("{message}")]
+    TooManyRequests { message: String, retry_after_seconds: u64 },
     /// The provider refused (400) or failed (502); `provider_message` is its own words.
     #[error("{message}")]
     Provider { status: u16, message: String, provider_message: String },

@@ -72,6 +72,16 @@ pub mod session {
         Ok(format!("http://{host}"))
     }
 
+    /// Answers a lockout as HTTP 429 with `Retry-After`, as the REST API does, rather than as a failed call.
+    pub fn answer_lockout(error: &HubError) {
+        if let (HubError::TooManyRequests { retry_after_seconds, .. }, Some(response)) =
+            (error, use_context::<leptos_axum::ResponseOptions>())
+        {
+            response.set_status(axum::http::StatusCode::TOO_MANY_REQUESTS);
+            response.insert_header(axum::http::header::RETRY_AFTER, HeaderValue::from(*retry_after_seconds));
+        }
+    }
+
     fn set_cookie(cookie: Cookie<'_>) -> Result<(), HubError> {
         let response = use_context::<leptos_axum::ResponseOptions>().ok_or(HubError::Internal)?;
         let value = HeaderValue::from_str(&cookie.to_string()).map_err(|_| HubError::Internal)?;
@@ -112,7 +122,8 @@ pub mod session {
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: TypedPassword) -> Result<(), HubError> {
     let hub = session::hub()?;
-    let opened = hub.sign_in(email.trim(), &secrecy::SecretString::from(password.0)).await?;
+    let opened = hub.sign_in(email.trim(), &secrecy::SecretString::from(password.0)).await;
+    let opened = opened.inspect_err(session::answer_lockout)?;
     session::start(&opened.token)?;
     leptos_axum::redirect("/");
     Ok(())

@@ -5,7 +5,7 @@ use app::service::SharedHub;
 use app::{App, shell};
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::Method;
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use leptos::prelude::*;
@@ -32,6 +32,36 @@ pub fn router(hub: SharedHub, options: LeptosOptions, cookies: CookiePolicy) -> 
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(options)
         .layer(middleware::from_fn_with_state(hub, require_session))
+        .layer(middleware::from_fn(refuse_cross_site_posts))
+}
+
+/// Whether a request's `Origin` names the host it was sent to. Browsers send `Origin` on every cross-site POST,
+/// so a post without one did not come from another site's page.
+fn origin_matches_host(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else { return true };
+    let host = headers.get(header::HOST).and_then(|host| host.to_str().ok()).unwrap_or_default();
+    let origin = origin.to_str().ok().and_then(|origin| url::Url::parse(origin).ok());
+    origin.is_some_and(|origin| {
+        let authority = match origin.port() {
+            Some(port) => format!("{}:{port}", origin.host_str().unwrap_or_default()),
+            None => origin.host_str().unwrap_or_default().to_owned(),
+        };
+        authority.eq_ignore_ascii_case(host)
+    })
+}
+
+/// Refuses server function calls and other non-GET requests that another site's page sent (CSRF), beyond what
+/// the `SameSite=Lax` session cookie already stops: `Origin` must name this console, and `Sec-Fetch-Site` must
+/// not say `cross-site`.
+async fn refuse_cross_site_posts(request: Request, next: Next) -> Response {
+    let reads = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+    let headers = request.headers();
+    let cross_site = headers.get("sec-fetch-site").is_some_and(|site| site.as_bytes() == b"cross-site");
+    if !reads && (cross_site || !origin_matches_host(headers)) {
+        tracing::warn!(path = %request.uri().path(), "refused a cross-site request to the console");
+        return (StatusCode::FORBIDDEN, "Requests to the console must come from its own pages.").into_response();
+    }
+    next.run(request).await
 }
 
 /// A page load, as opposed to an asset, a server function call or a file.

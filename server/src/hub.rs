@@ -340,16 +340,31 @@ impl Hub for HubService {
     async fn sign_in(&self, email: &str, password: &SecretString) -> Result<ConsoleSession, HubError> {
         let wrong = || HubError::Unauthorized("Wrong email or password".into());
         let email = email.trim().to_lowercase();
+        let now = crate::store::now_millis();
+        if let Some(until) = self.store.sign_in_locked_until(&email, now).await.or_internal()? {
+            return Err(locked_out(until, now));
+        }
         let candidate = self.store.sign_in_candidate(&email).await.or_internal()?;
         let stored_hash = candidate
             .as_ref()
             .and_then(|candidate| candidate.password_hash.clone())
             .unwrap_or_else(|| secrets::decoy_password_hash().to_owned());
         let matches = verify_password(password, stored_hash).await?;
-        let candidate = candidate.filter(|candidate| matches && candidate.active).ok_or_else(wrong)?;
-        if candidate.password_hash.is_none() {
-            return Err(wrong());
-        }
+        let candidate =
+            match candidate.filter(|candidate| matches && candidate.active && candidate.password_hash.is_some()) {
+                Some(candidate) => candidate,
+                None => {
+                    if let Some(until) = self.store.record_sign_in_failure(&email, now).await.or_internal()? {
+                        tracing::warn!(
+                            "sign-in locked after {} wrong passwords in a row",
+                            crate::store::sign_in_failures::FAILURES_BEFORE_LOCKOUT
+                        );
+                        return Err(locked_out(until, now));
+                    }
+                    return Err(wrong());
+                }
+            };
+        self.store.clear_sign_in_failures(&email).await.or_internal()?;
 
         let token = secrets::generate_secret();
         let expires = chrono::Utc::now() + self.settings.session_ttl;
@@ -694,5 +709,15 @@ impl Hub for HubService {
         callback: OAuthCallback,
     ) -> Result<InstanceId, HubError> {
         self.complete_console_flow(caller, session, callback).await
+    }
+}
+
+/// The answer while sign-in for an email is locked after too many wrong passwords.
+fn locked_out(until: i64, now: i64) -> HubError {
+    let seconds = ((until - now) as f64 / 1000.0).ceil().max(1.0) as u64;
+    let minutes = seconds.div_ceil(60);
+    HubError::TooManyRequests {
+        message: format!("Too many wrong passwords in a row; sign-in is locked for {minutes} more minute(s)"),
+        retry_after_seconds: seconds,
     }
 }

@@ -13,11 +13,13 @@ pub struct ApiError {
     pub status: StatusCode,
     pub message: String,
     pub provider_message: Option<String>,
+    /// Seconds for the `Retry-After` header of a 429.
+    pub retry_after_seconds: Option<u64>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, message: impl Into<String>) -> ApiError {
-        ApiError { status, message: message.into(), provider_message: None }
+        ApiError { status, message: message.into(), provider_message: None, retry_after_seconds: None }
     }
 
     pub fn bad_request(message: impl Into<String>) -> ApiError {
@@ -35,7 +37,13 @@ impl From<HubError> for ApiError {
             HubError::Conflict(_) => StatusCode::CONFLICT,
             HubError::Provider { status, message, provider_message } => {
                 let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY);
-                return ApiError { status, message: message.clone(), provider_message: Some(provider_message.clone()) };
+                let provider_message = Some(provider_message.clone());
+                return ApiError { status, message: message.clone(), provider_message, retry_after_seconds: None };
+            }
+            HubError::TooManyRequests { message, retry_after_seconds } => {
+                let retry_after_seconds = Some(*retry_after_seconds);
+                let status = StatusCode::TOO_MANY_REQUESTS;
+                return ApiError { status, message: message.clone(), provider_message: None, retry_after_seconds };
             }
             HubError::Internal | HubError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
         };
@@ -64,7 +72,11 @@ impl IntoResponse for ApiError {
             message: &self.message,
             provider_message: self.provider_message.as_deref(),
         };
-        (self.status, Json(body)).into_response()
+        let mut response = (self.status, Json(body)).into_response();
+        if let Some(seconds) = self.retry_after_seconds {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, seconds.into());
+        }
+        response
     }
 }
 

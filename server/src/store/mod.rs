@@ -15,6 +15,7 @@ pub mod oauth_flows;
 pub mod refresh_leases;
 pub mod schedules;
 pub mod sessions;
+pub mod sign_in_failures;
 pub mod tenants;
 pub mod vault;
 

@@ -113,3 +113,57 @@ async fn health_and_metrics_answer() {
     assert!(metrics.contains("tether_http_requests_total"), "{metrics}");
     assert!(metrics.contains("status=\"401\""), "{metrics}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_functions_refuse_posts_from_other_sites() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let password = app.first.password.expose_secret().to_owned();
+    let post = |origin: Option<&str>, fetch_site: Option<&str>| {
+        let mut request = app
+            .http
+            .post(format!("{}/api/sign_in", app.base_url))
+            .header("Accept", "text/html")
+            .form(&[("email", "admin@tether.local"), ("password", password.as_str())]);
+        if let Some(origin) = origin {
+            request = request.header("Origin", origin);
+        }
+        if let Some(site) = fetch_site {
+            request = request.header("Sec-Fetch-Site", site);
+        }
+        request.send()
+    };
+    for (origin, site) in [(Some("https://evil.example"), None), (None, Some("cross-site")), (Some("null"), None)] {
+        let refused = post(origin, site).await.unwrap();
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{origin:?} {site:?}");
+        assert!(refused.headers().get("set-cookie").is_none(), "no session for a cross-site post");
+    }
+    // The console's own pages post with its origin; clients without one (no browser) are not cross-site.
+    let own = post(Some(&app.base_url), Some("same-origin")).await.unwrap();
+    assert_eq!(own.status(), StatusCode::FOUND);
+    assert_eq!(post(None, None).await.unwrap().status(), StatusCode::FOUND);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn twenty_wrong_passwords_lock_sign_in_with_429_and_retry_after() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let attempt = |email: &'static str, password: String| {
+        app.http.post(format!("{}/api/sign_in", app.base_url)).form(&[("email", email), ("password", &password)]).send()
+    };
+    for tried in 1..20 {
+        let wrong = attempt("admin@tether.local", format!("wrong password {tried}")).await.unwrap();
+        assert_ne!(wrong.status(), StatusCode::TOO_MANY_REQUESTS, "attempt {tried} is not locked yet");
+        assert!(wrong.text().await.unwrap().contains("Wrong email or password"));
+    }
+    let twentieth = attempt("admin@tether.local", "wrong password 20".into()).await.unwrap();
+    assert_eq!(twentieth.status(), StatusCode::TOO_MANY_REQUESTS);
+    // While locked, even the right password is refused, with when to come back.
+    let right = attempt("admin@tether.local", app.first.password.expose_secret().to_owned()).await.unwrap();
+    assert_eq!(right.status(), StatusCode::TOO_MANY_REQUESTS);
+    assert!(right.headers().get("set-cookie").is_none());
+    let retry_after: u64 = right.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+    assert!((14 * 60..=15 * 60).contains(&retry_after), "about 15 minutes: {retry_after}");
+    assert!(right.text().await.unwrap().contains("locked"));
+    // Another email is not locked by these failures; a success clears its own count.
+    let other = attempt("nobody@tether.local", "whatever".into()).await.unwrap();
+    assert_ne!(other.status(), StatusCode::TOO_MANY_REQUESTS);
+}

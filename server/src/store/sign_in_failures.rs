@@ -1,0 +1,80 @@
+//! Wrong passwords in a row per sign-in email, and the lockout they earn.
+
+use super::{Store, StoreResult};
+use sqlx::Row;
+
+/// After this many wrong passwords in a row an email is locked.
+pub const FAILURES_BEFORE_LOCKOUT: i64 = 20;
+
+/// The first lockout lasts this long; each further one twice as long as the one before, up to a day.
+const FIRST_LOCKOUT_MILLIS: i64 = 15 * 60 * 1000;
+const LONGEST_LOCKOUT_MILLIS: i64 = 24 * 3600 * 1000;
+
+/// How long the `lockouts`-th lockout in a row lasts (counting from 0).
+fn lockout_millis(lockouts: i64) -> i64 {
+    FIRST_LOCKOUT_MILLIS.saturating_mul(1 << lockouts.clamp(0, 16)).min(LONGEST_LOCKOUT_MILLIS)
+}
+
+impl Store {
+    /// Until when (Unix milliseconds) sign-in for `email` is locked, if it is at `now`.
+    pub async fn sign_in_locked_until(&self, email: &str, now: i64) -> StoreResult<Option<i64>> {
+        let row = sqlx::query("SELECT locked_until FROM sign_in_failures WHERE email = $1")
+            .bind(email)
+            .fetch_optional(self.pool())
+            .await?;
+        let until: Option<i64> = row.map(|row| row.try_get("locked_until")).transpose()?.flatten();
+        Ok(until.filter(|until| *until > now))
+    }
+
+    /// Counts a wrong password; answers the end of the lockout it started, if it started one.
+    pub async fn record_sign_in_failure(&self, email: &str, now: i64) -> StoreResult<Option<i64>> {
+        let mut transaction = self.pool().begin().await?;
+        let row = sqlx::query("SELECT failures, lockouts FROM sign_in_failures WHERE email = $1")
+            .bind(email)
+            .fetch_optional(&mut *transaction)
+            .await?;
+        let (failures, lockouts): (i64, i64) = match row {
+            Some(row) => (row.try_get("failures")?, row.try_get("lockouts")?),
+            None => (0, 0),
+        };
+        let failures = failures + 1;
+        let (failures, lockouts, locked_until) = if failures >= FAILURES_BEFORE_LOCKOUT {
+            (0, lockouts + 1, Some(now + lockout_millis(lockouts)))
+        } else {
+            (failures, lockouts, None)
+        };
+        sqlx::query(
+            "INSERT INTO sign_in_failures (email, failures, lockouts, locked_until) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (email) DO UPDATE SET failures = excluded.failures, lockouts = excluded.lockouts, \
+             locked_until = COALESCE(excluded.locked_until, sign_in_failures.locked_until)",
+        )
+        .bind(email)
+        .bind(failures)
+        .bind(lockouts)
+        .bind(locked_until)
+        .execute(&mut *transaction)
+        .await?;
+        transaction.commit().await?;
+        Ok(locked_until)
+    }
+
+    /// Forgets the failures of an email that signed in.
+    pub async fn clear_sign_in_failures(&self, email: &str) -> StoreResult<()> {
+        sqlx::query("DELETE FROM sign_in_failures WHERE email = $1").bind(email).execute(self.pool()).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lockouts_double_up_to_a_day() {
+        assert_eq!(lockout_millis(0), 15 * 60 * 1000);
+        assert_eq!(lockout_millis(1), 30 * 60 * 1000);
+        assert_eq!(lockout_millis(6), 16 * 3600 * 1000);
+        assert_eq!(lockout_millis(7), LONGEST_LOCKOUT_MILLIS);
+        assert_eq!(lockout_millis(60), LONGEST_LOCKOUT_MILLIS);
+    }
+}
