@@ -81,6 +81,11 @@ pub struct Config {
     pub delivery_timeout_seconds: f64,
     /// How many deliveries a node sends at once (`TETHER_DELIVERY_CONCURRENCY`).
     pub delivery_concurrency: usize,
+    /// How many REST calls a second each organization may make on this node, sustained
+    /// (`TETHER_API_RATE_LIMIT_PER_SECOND`); 0 turns the limit off. A call over it is answered 429 with `Retry-After`.
+    pub api_rate_limit_per_second: f64,
+    /// How many calls an organization may make at once above that rate (`TETHER_API_RATE_LIMIT_BURST`).
+    pub api_rate_limit_burst: u32,
     /// Serves Tether Sandbox, a practice provider, under `/sandbox` and lists its element (`TETHER_SANDBOX`).
     /// Off by default; `make run` turns it on.
     pub sandbox: bool,
@@ -120,6 +125,8 @@ struct Defaults {
     delivery_retry_seconds: &'static [f64],
     delivery_timeout_seconds: f64,
     delivery_concurrency: usize,
+    api_rate_limit_per_second: f64,
+    api_rate_limit_burst: u32,
     sandbox: bool,
     sandbox_access_token_seconds: u64,
     sandbox_redirect_uris: &'static [&'static str],
@@ -155,6 +162,8 @@ const DEFAULTS: Defaults = Defaults {
     delivery_retry_seconds: &DELIVERY_RETRY_SECONDS,
     delivery_timeout_seconds: 10.0,
     delivery_concurrency: 16,
+    api_rate_limit_per_second: 100.0,
+    api_rate_limit_burst: 1000,
     sandbox: false,
     sandbox_access_token_seconds: 360,
     sandbox_redirect_uris: &[],
@@ -219,6 +228,9 @@ impl Config {
             delivery_retry_seconds: DEFAULTS.delivery_retry_seconds.to_vec(),
             delivery_timeout_seconds: DEFAULTS.delivery_timeout_seconds,
             delivery_concurrency: DEFAULTS.delivery_concurrency,
+            // Tests and benchmarks that want the limit set it; the rest send as fast as they like.
+            api_rate_limit_per_second: 0.0,
+            api_rate_limit_burst: DEFAULTS.api_rate_limit_burst,
             sandbox: false,
             sandbox_access_token_seconds: DEFAULTS.sandbox_access_token_seconds,
             sandbox_redirect_uris: Vec::new(),
@@ -276,6 +288,9 @@ impl Config {
         }
         if self.worker_tick_millis == 0 {
             anyhow::bail!("worker_tick_millis must be greater than zero");
+        }
+        if !(self.api_rate_limit_per_second.is_finite() && self.api_rate_limit_per_second >= 0.0) {
+            anyhow::bail!("api_rate_limit_per_second must be a number of calls a second, 0 (off) or more");
         }
         if self.sandbox_access_token_seconds == 0 {
             anyhow::bail!("sandbox_access_token_seconds must be at least 1");

@@ -31,6 +31,7 @@ pub fn router(hub: Arc<HubService>, config: &Config) -> Router {
         .site_pkg_dir("pkg")
         .site_addr(config.listen)
         .build();
+    let rate = api::RateLimit { per_second: config.api_rate_limit_per_second, burst: config.api_rate_limit_burst };
     let cookies = CookiePolicy { secure: config.serves_https(), max_age_seconds: config.session_ttl_hours * 3600 };
     Router::new()
         .route(
@@ -41,7 +42,7 @@ pub fn router(hub: Arc<HubService>, config: &Config) -> Router {
             }),
         )
         .route("/metrics", get(move || render_metrics(hub.clone(), prometheus)))
-        .nest(api::BASE_PATH, api::router(shared.clone(), config.max_body_bytes))
+        .nest(api::BASE_PATH, api::router(shared.clone(), config.max_body_bytes, rate))
         .merge(console::router(shared, options, cookies))
         .layer(middleware::from_fn(request_context))
 }

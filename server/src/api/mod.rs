@@ -7,6 +7,7 @@ pub mod error;
 pub mod events;
 pub mod extract;
 pub mod instances;
+pub mod limits;
 pub mod proxy;
 
 use app::service::SharedHub;
@@ -19,8 +20,15 @@ use error::ApiError;
 /// The base path every REST route lives under.
 pub const BASE_PATH: &str = "/elements/api-v2";
 
-pub fn router(hub: SharedHub, max_body_bytes: usize) -> Router {
-    Router::new()
+/// Per-organization limits on REST calls: so many a second, in bursts of up to so many.
+#[derive(Clone, Copy, Debug)]
+pub struct RateLimit {
+    pub per_second: f64,
+    pub burst: u32,
+}
+
+pub fn router(hub: SharedHub, max_body_bytes: usize, rate: RateLimit) -> Router {
+    let routes = Router::new()
         .merge(accounts::routes())
         .merge(elements::routes())
         .merge(instances::routes())
@@ -29,7 +37,8 @@ pub fn router(hub: SharedHub, max_body_bytes: usize) -> Router {
         .merge(proxy::routes(hub))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
-        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(DefaultBodyLimit::max(max_body_bytes));
+    limits::limited(routes, rate.per_second, rate.burst)
 }
 
 async fn unknown_route(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {

@@ -10,6 +10,7 @@ mod elements;
 mod events;
 mod instance_management;
 mod instances;
+mod limits;
 mod logs;
 mod oauth;
 mod proxy;
