@@ -15,6 +15,11 @@ test('a wrong password is refused with a message', async ({ page }) => {
 });
 
 test('sign in, see the shell, reload, use the menu, sign out', async ({ page }) => {
+  // The pages' Content-Security-Policy lets the console's own scripts and WebAssembly run: nothing is blocked.
+  const blocked: string[] = [];
+  page.on('console', (message) => {
+    if (message.text().includes('Content Security Policy')) blocked.push(message.text());
+  });
   await signIn(page, admin().email, admin().password);
   await expect(page).toHaveURL(`${baseUrl()}/`);
 
@@ -52,4 +57,5 @@ test('sign in, see the shell, reload, use the menu, sign out', async ({ page }) 
   // The session is gone on the server too.
   await page.goto(`${baseUrl()}/account`);
   await expect(page).toHaveURL(`${baseUrl()}/signin`);
+  expect(blocked).toEqual([]);
 });

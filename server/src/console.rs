@@ -5,7 +5,7 @@ use app::service::SharedHub;
 use app::{App, shell};
 use axum::Router;
 use axum::extract::{Request, State};
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Redirect, Response};
 use leptos::prelude::*;
@@ -21,6 +21,7 @@ pub fn router(hub: SharedHub, options: LeptosOptions, cookies: CookiePolicy) -> 
         move || {
             provide_context(hub.clone());
             provide_context(cookies);
+            set_content_security_policy();
         }
     };
     let render_shell = {
@@ -33,6 +34,37 @@ pub fn router(hub: SharedHub, options: LeptosOptions, cookies: CookiePolicy) -> 
         .with_state(options)
         .layer(middleware::from_fn_with_state(hub, require_session))
         .layer(middleware::from_fn(refuse_cross_site_posts))
+        .layer(middleware::from_fn(security_headers))
+}
+
+/// The policy of a console page: its scripts come from this origin or carry the page's nonce (the hydration
+/// script does), WebAssembly may compile, nothing may frame it, and forms post only here.
+fn content_security_policy(nonce: &str) -> String {
+    format!(
+        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+         img-src 'self' data: https:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
+         frame-ancestors 'none'"
+    )
+}
+
+/// Sets the page's `Content-Security-Policy` with the nonce Leptos made for this render. Server function calls
+/// render no page and get none.
+fn set_content_security_policy() {
+    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+        && let Ok(policy) = HeaderValue::from_str(&content_security_policy(&nonce))
+    {
+        response.insert_header(header::CONTENT_SECURITY_POLICY, policy);
+    }
+}
+
+/// Headers on every console answer: no referrer to other sites, no MIME sniffing, no framing.
+async fn security_headers(request: Request, next: Next) -> Response {
+    let mut response = next.run(request).await;
+    let headers = response.headers_mut();
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    response
 }
 
 /// Whether a request's `Origin` names the host it was sent to. Browsers send `Origin` on every cross-site POST,

@@ -167,3 +167,25 @@ async fn twenty_wrong_passwords_lock_sign_in_with_429_and_retry_after() {
     let other = attempt("nobody@tether.local", "whatever".into()).await.unwrap();
     assert_ne!(other.status(), StatusCode::TOO_MANY_REQUESTS);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_carry_a_nonce_policy_and_refuse_framing() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let mut nonces = Vec::new();
+    for _ in 0..2 {
+        let page = app.http.get(format!("{}/signin", app.base_url)).send().await.unwrap();
+        assert_eq!(page.status(), StatusCode::OK);
+        let header = |name: &str| page.headers().get(name).map(|value| value.to_str().unwrap().to_owned());
+        let policy = header("content-security-policy").expect("a page has a Content-Security-Policy");
+        assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
+        assert!(policy.contains("object-src 'none'"), "{policy}");
+        assert!(!policy.contains("unsafe-inline"), "{policy}");
+        assert_eq!(header("referrer-policy").as_deref(), Some("same-origin"));
+        assert_eq!(header("x-frame-options").as_deref(), Some("DENY"));
+        let nonce = policy.split("'nonce-").nth(1).and_then(|rest| rest.split('\'').next()).unwrap().to_owned();
+        let html = page.text().await.unwrap();
+        assert!(html.contains(&format!("nonce=\"{nonce}\"")), "the hydration script carries the policy's nonce");
+        nonces.push(nonce);
+    }
+    assert_ne!(nonces[0], nonces[1], "each page gets its own nonce");
+}
