@@ -74,6 +74,7 @@ pub fn App() -> impl IntoView {
                     <Route path=(StaticSegment("oauth"), StaticSegment("callback")) view=pages::oauth_callback::OAuthCallbackPage/>
                     <Route path=StaticSegment("events") view=pages::events::EventsPage/>
                     <Route path=StaticSegment("notices") view=pages::notices::NoticesPage/>
+                    <Route path=StaticSegment("audit") view=pages::audit::AuditPage/>
                     <Route path=StaticSegment("account") view=pages::account::AccountPage/>
                 </ParentRoute>
             </Routes>

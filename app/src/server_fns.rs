@@ -181,6 +181,13 @@ pub async fn instance_cards() -> Result<Vec<InstanceCard>, HubError> {
     Ok(instances.iter().map(InstanceCard::from).collect())
 }
 
+/// The organization's audit log, newest first, filtered; admins only.
+#[server(endpoint = "audit_log")]
+pub async fn audit_log(query: crate::types::AuditQuery) -> Result<Vec<crate::types::AuditLogEntry>, HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.audit_log(&caller, query).await
+}
+
 /// The organization's notices about its instances, newest first.
 #[server(endpoint = "notices")]
 pub async fn notices() -> Result<Vec<crate::instances::Notice>, HubError> {
@@ -192,8 +199,7 @@ pub async fn notices() -> Result<Vec<crate::instances::Notice>, HubError> {
 #[server(endpoint = "instance_token")]
 pub async fn instance_token(id: InstanceId) -> Result<String, HubError> {
     let (hub, caller) = session::caller().await?;
-    let instance = hub.instance(&caller, &crate::instances::InstanceTarget::Id(id)).await?;
-    Ok(instance.token.as_str().to_owned())
+    hub.reveal_instance_token(&caller, id).await
 }
 
 /// Renames an instance, replaces its tags, and changes the event settings given (`event.*` keys; an absent key

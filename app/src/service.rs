@@ -159,6 +159,13 @@ pub trait Hub: Send + Sync + 'static {
     /// One of the organization's instances.
     async fn instance(&self, caller: &Caller, target: &InstanceTarget) -> Result<Instance, HubError>;
 
+    /// An instance's token, shown on the user's request in the console; the audit log records the view.
+    async fn reveal_instance_token(
+        &self,
+        caller: &Caller,
+        id: crate::instances::InstanceId,
+    ) -> Result<String, HubError>;
+
     /// Changes an instance's name, tags or configuration; with `providerData.code` it re-authenticates,
     /// keeping its id and token.
     async fn update_instance(
@@ -263,6 +270,13 @@ pub trait Hub: Send + Sync + 'static {
         headers: &axum::http::HeaderMap,
         body: &[u8],
     ) -> Result<usize, HubError>;
+
+    /// The organization's audit log, newest first, filtered; admins only.
+    async fn audit_log(
+        &self,
+        caller: &Caller,
+        query: crate::types::AuditQuery,
+    ) -> Result<Vec<crate::types::AuditLogEntry>, HubError>;
 
     /// The organization's newest notices about its instances, newest first: mailed, or kept in the outbox.
     async fn notices(&self, caller: &Caller) -> Result<Vec<crate::instances::Notice>, HubError>;

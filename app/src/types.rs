@@ -177,3 +177,41 @@ pub struct ConsoleIdentity {
     pub user: User,
     pub organization: Organization,
 }
+
+/// One record of the audit log: who did what to what, and when. Records name things by id; they never hold
+/// secret values.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditLogEntry {
+    pub at: DateTime<Utc>,
+    /// `user:<id>`, `email:<address>` for a refused sign-in, `cli` or `system`.
+    pub actor: String,
+    /// A dotted verb such as `instance.created` or `session.refused`.
+    pub action: String,
+    /// What was acted on, such as `instance:12`.
+    pub target: String,
+    pub request_id: Option<String>,
+}
+
+/// The filters and page of an audit log listing.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct AuditQuery {
+    /// Exactly this actor.
+    #[serde(default)]
+    pub actor: Option<String>,
+    /// Exactly this action, or every action under it when it ends with a dot (`instance.`).
+    #[serde(default)]
+    pub action: Option<String>,
+    /// Records at or after this time.
+    #[serde(default)]
+    pub from: Option<DateTime<Utc>>,
+    /// Records before this time.
+    #[serde(default)]
+    pub to: Option<DateTime<Utc>>,
+    /// Starts at 1.
+    #[serde(default)]
+    pub page: u32,
+    #[serde(default)]
+    pub page_size: u32,
+}

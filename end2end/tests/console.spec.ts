@@ -59,3 +59,21 @@ test('sign in, see the shell, reload, use the menu, sign out', async ({ page }) 
   await expect(page).toHaveURL(`${baseUrl()}/signin`);
   expect(blocked).toEqual([]);
 });
+
+test('the audit page lists sign-ins, refused ones too, and filters by action', async ({ page }) => {
+  await signIn(page, admin().email, 'a-wrong-password-for-the-audit');
+  await expect(page.getByRole('alert')).toHaveText('Wrong email or password');
+  await signIn(page, admin().email, admin().password);
+  await expect(page).toHaveURL(`${baseUrl()}/`);
+  await page.goto(`${baseUrl()}/audit`);
+  await waitForHydration(page);
+  const records = page.getByTestId('audit-record');
+  await expect(records.filter({ hasText: 'session.opened' }).first()).toBeVisible();
+  await page.getByLabel('Action').fill('session.refused');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect(records.first()).toContainText(`email:${admin().email}`);
+  const shown = await records.allTextContents();
+  expect(shown.length).toBeGreaterThan(0);
+  for (const row of shown) expect(row).toContain('session.refused');
+  await expect(page.locator('table[aria-label="Audit log"]')).not.toContainText('a-wrong-password-for-the-audit');
+});

@@ -10,7 +10,7 @@ pub mod tokens;
 
 use crate::catalog::{Catalog, HostPolicy};
 use crate::secrets::{self, MIN_PASSWORD_CHARS};
-use crate::store::audit::AuditEntry;
+use crate::store::audit::{AuditEntry, AuditFilter};
 use crate::store::tenants::{ProfileChange, UserRecord, create};
 use crate::store::{Store, StoreError};
 use crate::telemetry::current_request_id;
@@ -26,8 +26,8 @@ use app::instances::{
 use app::oauth::{AuthorizationRequest, AuthorizationUrl};
 use app::service::{ApiCredentials, Caller, ConsoleSession, Hub, ProviderCall};
 use app::types::{
-    Account, AccountId, ConsoleIdentity, CreatedUser, NewUser, Organization, OrganizationId, RevealedSecret, Role,
-    User, UserId, UserPatch,
+    Account, AccountId, AuditLogEntry, AuditQuery, ConsoleIdentity, CreatedUser, NewUser, Organization, OrganizationId,
+    RevealedSecret, Role, User, UserId, UserPatch,
 };
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Arc;
@@ -73,6 +73,10 @@ const NAME_LIMIT: usize = 100;
 
 /// How many of the newest notices the console shows.
 const NOTICES_SHOWN: i64 = 200;
+
+/// How many audit records a page holds unless the caller asks for another size, and at most.
+const AUDIT_PAGE_SIZE: u32 = 50;
+const AUDIT_PAGE_SIZE_MAX: u32 = 200;
 
 /// The hub's implementation over a [`Store`] and a [`Vault`].
 pub struct HubService {
@@ -186,6 +190,26 @@ impl HubService {
                 actor,
                 action: action.into(),
                 target,
+                request_id: current_request_id(),
+            })
+            .await
+            .or_internal()
+    }
+
+    /// Records a refused sign-in (or the lockout it started) under the organization of the user the email
+    /// names, if it names one; the actor is the email typed, never the password.
+    async fn audit_sign_in_refusal(
+        &self,
+        organization: Option<OrganizationId>,
+        email: &str,
+        action: &str,
+    ) -> Result<(), HubError> {
+        self.store
+            .record_audit(&AuditEntry {
+                organization_id: organization,
+                actor: format!("email:{email}"),
+                action: action.into(),
+                target: format!("email:{email}"),
                 request_id: current_request_id(),
             })
             .await
@@ -350,11 +374,14 @@ impl Hub for HubService {
             .and_then(|candidate| candidate.password_hash.clone())
             .unwrap_or_else(|| secrets::decoy_password_hash().to_owned());
         let matches = verify_password(password, stored_hash).await?;
+        let organization = candidate.as_ref().map(|candidate| candidate.caller.organization_id);
         let candidate =
             match candidate.filter(|candidate| matches && candidate.active && candidate.password_hash.is_some()) {
                 Some(candidate) => candidate,
                 None => {
+                    self.audit_sign_in_refusal(organization, &email, "session.refused").await?;
                     if let Some(until) = self.store.record_sign_in_failure(&email, now).await.or_internal()? {
+                        self.audit_sign_in_refusal(organization, &email, "session.locked").await?;
                         tracing::warn!(
                             "sign-in locked after {} wrong passwords in a row",
                             crate::store::sign_in_failures::FAILURES_BEFORE_LOCKOUT
@@ -557,6 +584,13 @@ impl Hub for HubService {
         self.read_instance(caller, target).await
     }
 
+    async fn reveal_instance_token(&self, caller: &Caller, id: InstanceId) -> Result<String, HubError> {
+        let instance = self.read_instance(caller, &InstanceTarget::Id(id)).await?;
+        let actor = format!("user:{}", caller.user_id);
+        self.audit(caller.organization_id, actor, "instance.token_viewed", format!("instance:{id}")).await?;
+        Ok(instance.token.as_str().to_owned())
+    }
+
     async fn update_instance(
         &self,
         caller: &Caller,
@@ -671,6 +705,46 @@ impl Hub for HubService {
         body: &[u8],
     ) -> Result<usize, HubError> {
         self.take_provider_webhook(element_key, instance, headers, body).await
+    }
+
+    async fn audit_log(&self, caller: &Caller, query: AuditQuery) -> Result<Vec<AuditLogEntry>, HubError> {
+        if !caller.is_admin() {
+            return Err(HubError::Forbidden("Only an organization admin may read the audit log".into()));
+        }
+        if let (Some(from), Some(to)) = (query.from, query.to)
+            && from >= to
+        {
+            return Err(HubError::BadRequest("from: must be before to".into()));
+        }
+        let page_size = i64::from(match query.page_size {
+            0 => AUDIT_PAGE_SIZE,
+            size => size.min(AUDIT_PAGE_SIZE_MAX),
+        });
+        fn text(value: &Option<String>) -> Option<&str> {
+            value.as_deref().map(str::trim).filter(|value| !value.is_empty())
+        }
+        let filter = AuditFilter {
+            actor: text(&query.actor),
+            action: text(&query.action),
+            from: query.from.map(|at| at.timestamp_millis()),
+            to: query.to.map(|at| at.timestamp_millis()),
+        };
+        let offset = i64::from(query.page.max(1) - 1) * page_size;
+        let records = self
+            .store
+            .filtered_audit_records(caller.organization_id, &filter, page_size, offset)
+            .await
+            .or_internal()?;
+        Ok(records
+            .into_iter()
+            .map(|record| AuditLogEntry {
+                at: record.at,
+                actor: record.entry.actor,
+                action: record.entry.action,
+                target: record.entry.target,
+                request_id: record.entry.request_id,
+            })
+            .collect())
     }
 
     async fn notices(&self, caller: &Caller) -> Result<Vec<app::instances::Notice>, HubError> {

@@ -24,6 +24,7 @@ pub fn ConsoleLayout() -> impl IntoView {
                     <A href="/instances">"Instances"</A>
                     <A href="/events">"Events"</A>
                     <A href="/notices">"Notices"</A>
+                    <A href="/audit">"Audit"</A>
                     <A href="/account">"Account"</A>
                 </nav>
                 <div class="usermenu">

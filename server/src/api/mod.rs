@@ -1,6 +1,7 @@
 //! The REST API under `/elements/api-v2`, compatible with Cloud Elements' instances API.
 
 pub mod accounts;
+pub mod audit;
 pub mod auth;
 pub mod elements;
 pub mod error;
@@ -30,6 +31,7 @@ pub struct RateLimit {
 pub fn router(hub: SharedHub, max_body_bytes: usize, rate: RateLimit) -> Router {
     let routes = Router::new()
         .merge(accounts::routes())
+        .merge(audit::routes())
         .merge(elements::routes())
         .merge(instances::routes())
         .merge(events::routes())

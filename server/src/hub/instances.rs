@@ -727,6 +727,7 @@ impl HubService {
         mut record: InstanceRecord,
         entry: &CatalogEntry,
         split: Option<SplitConfiguration>,
+        action: &str,
     ) -> Result<Instance, HubError> {
         match split {
             Some(split) => self.write_configuration(&mut record, split).await?,
@@ -736,7 +737,7 @@ impl HubService {
                 }
             }
         }
-        self.audit_instance(caller, "instance.updated", record.id).await?;
+        self.audit_instance(caller, action, record.id).await?;
         self.view_of(caller, record, entry).await
     }
 
@@ -769,9 +770,8 @@ impl HubService {
         record.refresh_failures = 0;
         record.refresh_retry_at = None;
         let announced = record.clone();
-        let instance = self.store_changes(caller, record, entry, Some(split)).await?;
+        let instance = self.store_changes(caller, record, entry, Some(split), "instance.reauthenticated").await?;
         self.sync_poller(entry, instance.id, &instance.configuration).await?;
-        self.audit_instance(caller, "instance.reauthenticated", instance.id).await?;
         self.announce_if_working(&announced, entry).await?;
         Ok(instance)
     }
@@ -815,7 +815,7 @@ impl HubService {
             Some(self.changed_parameters(caller, &record, &entry, changes).await?)
         };
         if event_changes.is_empty() {
-            return self.store_changes(caller, record, &entry, split).await;
+            return self.store_changes(caller, record, &entry, split, "instance.updated").await;
         }
         let mut with_events = match split.take() {
             Some(split) => split,
@@ -823,7 +823,7 @@ impl HubService {
         };
         let (event_values, event_settings) = self.merged_events(&entry, &with_events.values(), event_changes)?;
         with_events.events(&event_values, event_settings.as_ref());
-        let instance = self.store_changes(caller, record, &entry, Some(with_events)).await?;
+        let instance = self.store_changes(caller, record, &entry, Some(with_events), "instance.updated").await?;
         self.sync_poller(&entry, instance.id, &instance.configuration).await?;
         Ok(instance)
     }
@@ -880,7 +880,8 @@ impl HubService {
             record.refresh_retry_at = None;
         }
         let announced = record.clone();
-        let instance = self.store_changes(caller, record, &entry, None).await?;
+        let action = if enabled { "instance.enabled" } else { "instance.disabled" };
+        let instance = self.store_changes(caller, record, &entry, None, action).await?;
         self.announce_if_working(&announced, &entry).await?;
         Ok(instance)
     }

@@ -18,6 +18,15 @@ pub struct AuditEntry {
     pub request_id: Option<String>,
 }
 
+/// Which records an audit listing wants; times in Unix milliseconds, `to` excluded.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct AuditFilter<'a> {
+    pub actor: Option<&'a str>,
+    pub action: Option<&'a str>,
+    pub from: Option<i64>,
+    pub to: Option<i64>,
+}
+
 /// An audit record as stored.
 #[derive(Clone, Debug)]
 pub struct AuditRecord {
@@ -41,29 +50,54 @@ impl Store {
         Ok(())
     }
 
+    /// One organization's records matching `filter`, newest first: `limit` of them after skipping `offset`.
+    pub async fn filtered_audit_records(
+        &self,
+        organization: OrganizationId,
+        filter: &AuditFilter<'_>,
+        limit: i64,
+        offset: i64,
+    ) -> StoreResult<Vec<AuditRecord>> {
+        // An action ending in a dot names every action under it.
+        let prefix = filter.action.is_some_and(|action| action.ends_with('.'));
+        let action = filter.action.map(|action| if prefix { format!("{action}%") } else { action.to_owned() });
+        let sql = if prefix {
+            "SELECT organization_id, actor, action, target, request_id, at FROM audit_log \
+             WHERE organization_id = $1 AND ($2 IS NULL OR actor = $2) AND action LIKE $3 \
+             AND at >= $4 AND at < $5 ORDER BY id DESC LIMIT $6 OFFSET $7"
+        } else {
+            "SELECT organization_id, actor, action, target, request_id, at FROM audit_log \
+             WHERE organization_id = $1 AND ($2 IS NULL OR actor = $2) AND ($3 IS NULL OR action = $3) \
+             AND at >= $4 AND at < $5 ORDER BY id DESC LIMIT $6 OFFSET $7"
+        };
+        let rows = sqlx::query(sql)
+            .bind(organization.0)
+            .bind(filter.actor)
+            .bind(action)
+            .bind(filter.from.unwrap_or(i64::MIN))
+            .bind(filter.to.unwrap_or(i64::MAX))
+            .bind(limit)
+            .bind(offset)
+            .fetch_all(self.pool())
+            .await?;
+        rows.iter().map(|row| Ok(audit_record_from_row(row)?)).collect()
+    }
+
     /// The newest records of one organization, newest first.
     pub async fn audit_records(&self, organization: OrganizationId, limit: i64) -> StoreResult<Vec<AuditRecord>> {
-        let rows = sqlx::query(
-            "SELECT organization_id, actor, action, target, request_id, at FROM audit_log \
-             WHERE organization_id = $1 ORDER BY id DESC LIMIT $2",
-        )
-        .bind(organization.0)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(AuditRecord {
-                    entry: AuditEntry {
-                        organization_id: row.try_get::<Option<i64>, _>("organization_id")?.map(OrganizationId),
-                        actor: row.try_get("actor")?,
-                        action: row.try_get("action")?,
-                        target: row.try_get("target")?,
-                        request_id: row.try_get("request_id")?,
-                    },
-                    at: from_millis(row.try_get("at")?),
-                })
-            })
-            .collect()
+        self.filtered_audit_records(organization, &AuditFilter::default(), limit, 0).await
     }
+}
+
+fn audit_record_from_row(row: &sqlx::any::AnyRow) -> Result<AuditRecord, sqlx::Error> {
+    Ok(AuditRecord {
+        entry: AuditEntry {
+            organization_id: row.try_get::<Option<i64>, _>("organization_id")?.map(OrganizationId),
+            actor: row.try_get("actor")?,
+            action: row.try_get("action")?,
+            target: row.try_get("target")?,
+            request_id: row.try_get("request_id")?,
+        },
+        at: from_millis(row.try_get("at")?),
+    })
 }

@@ -3,6 +3,7 @@
 //! PostgreSQL tests need `TETHER_TEST_POSTGRES_URL`, a server where they may create databases; `make test` starts one.
 
 mod accounts;
+mod audit;
 mod cli;
 mod console;
 mod console_flow;

@@ -1,0 +1,126 @@
+//! The audit log over the REST API: sign-ins (refused too), instance changes and token views, filtered by actor,
+//! action and time, for admins only, and with no secret value in any record.
+
+use crate::instances::basic_element;
+use crate::on_both_backends;
+use crate::utils::{Backend, TestApp, authorization, expect_error, expect_json};
+use app::instances::InstanceId;
+use app::service::Hub;
+use reqwest::{Method, StatusCode};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Value, json};
+
+on_both_backends!(the_audit_log_records_who_did_what_and_no_secret);
+
+async fn audit(app: &TestApp, query: &str) -> Vec<Value> {
+    let response = app.as_admin(Method::GET, &format!("/audit{query}")).send().await.unwrap();
+    expect_json(response, StatusCode::OK).await.as_array().unwrap().clone()
+}
+
+fn actions(records: &[Value]) -> Vec<&str> {
+    records.iter().map(|record| record["action"].as_str().unwrap()).collect()
+}
+
+async fn the_audit_log_records_who_did_what_and_no_secret(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let started = chrono::Utc::now();
+    let admin = format!("user:{}", app.first.admin.id);
+    let wrong_password = "not-the-password-9f3b";
+    let refused = app.hub.sign_in("admin@tether.local", &SecretString::from(wrong_password)).await;
+    assert!(refused.is_err());
+    let session = app.hub.sign_in("admin@tether.local", &app.first.password).await.unwrap();
+
+    expect_json(app.as_admin(Method::POST, "/elements").json(&basic_element()).send().await.unwrap(), StatusCode::OK)
+        .await;
+    let instance_password = "instance-password-7c1d";
+    let body = json!({"name": "Audited", "configuration": {"account": "acme", "username": "ada", "password": instance_password}});
+    let created = app.as_admin(Method::POST, "/elements/test-basic/instances").json(&body).send().await.unwrap();
+    let created = expect_json(created, StatusCode::OK).await;
+    let id = created["id"].as_i64().unwrap();
+    let token = created["token"].as_str().unwrap().to_owned();
+    let revealed = app.hub.reveal_instance_token(&session.caller, InstanceId(id)).await.unwrap();
+    assert_eq!(revealed, token);
+    let rename = json!({"name": "Audited again"});
+    expect_json(
+        app.as_admin(Method::PATCH, &format!("/instances/{id}")).json(&rename).send().await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    for method in [Method::DELETE, Method::PUT] {
+        let toggled = app.as_admin(method, &format!("/instances/{id}/enabled")).send().await.unwrap();
+        expect_json(toggled, StatusCode::OK).await;
+    }
+    let deleted = app.as_admin(Method::DELETE, &format!("/instances/{id}")).send().await.unwrap();
+    assert!(deleted.status().is_success());
+
+    // Each action is there, newest first, with its actor and time.
+    let everything = audit(&app, "?pageSize=200").await;
+    let listed = actions(&everything);
+    for action in [
+        "session.refused",
+        "session.opened",
+        "element.created",
+        "instance.created",
+        "instance.token_viewed",
+        "instance.updated",
+        "instance.disabled",
+        "instance.enabled",
+        "instance.deleted",
+    ] {
+        assert!(listed.contains(&action), "{action} is missing from {listed:?}");
+    }
+    let position = |action: &str| listed.iter().position(|listed| *listed == action).unwrap();
+    assert!(position("instance.deleted") < position("instance.created"), "newest first: {listed:?}");
+    for record in &everything {
+        let at = chrono::DateTime::parse_from_rfc3339(record["at"].as_str().unwrap()).unwrap();
+        assert!(at >= started - chrono::Duration::seconds(1), "{record}");
+        assert!(!record["actor"].as_str().unwrap().is_empty(), "{record}");
+    }
+    let refusal = everything.iter().find(|record| record["action"] == "session.refused").unwrap();
+    assert_eq!(refusal["actor"], "email:admin@tether.local");
+    let viewed = everything.iter().find(|record| record["action"] == "instance.token_viewed").unwrap();
+    assert_eq!(
+        (viewed["actor"].as_str(), viewed["target"].as_str()),
+        (Some(admin.as_str()), Some(format!("instance:{id}").as_str()))
+    );
+
+    // No record holds a secret value: passwords, API secrets, the instance token or its configured password.
+    let text = serde_json::to_string(&everything).unwrap();
+    for secret in [
+        wrong_password.to_owned(),
+        app.first.password.expose_secret().to_owned(),
+        app.first.user_secret.expose_secret().to_owned(),
+        app.first.organization_secret.expose_secret().to_owned(),
+        session.token.expose_secret().to_owned(),
+        token.clone(),
+        instance_password.to_owned(),
+    ] {
+        assert!(!text.contains(&secret), "an audit record holds a secret value");
+    }
+
+    // Filters: an action, every action under a prefix, an actor, a time window; paging.
+    assert_eq!(actions(&audit(&app, "?action=instance.created").await), ["instance.created"]);
+    let instance_actions = actions(&audit(&app, "?action=instance.").await).len();
+    assert_eq!(instance_actions, 6, "created, token_viewed, updated, disabled, enabled, deleted");
+    let by_email = audit(&app, "?actor=email:admin@tether.local").await;
+    assert_eq!(actions(&by_email), ["session.refused"]);
+    let future = (chrono::Utc::now() + chrono::Duration::hours(1)).to_rfc3339();
+    let query = format!("?from={}", url::form_urlencoded::byte_serialize(future.as_bytes()).collect::<String>());
+    assert!(audit(&app, &query).await.is_empty());
+    assert_eq!(audit(&app, "?pageSize=2").await.len(), 2);
+    assert_eq!(audit(&app, "?pageSize=2&page=2").await[0], everything[2]);
+
+    // Bad filters are named; members may not read the log.
+    let bad = app.as_admin(Method::GET, "/audit?who=me").send().await.unwrap();
+    expect_error(bad, StatusCode::BAD_REQUEST, "who").await;
+    let member = app
+        .as_admin(Method::POST, &format!("/accounts/{}/users", app.account_id()))
+        .json(&json!({"emailAddress": "member@example.com"}))
+        .send()
+        .await
+        .unwrap();
+    let member = expect_json(member, StatusCode::OK).await;
+    let header = authorization(member["secret"].as_str().unwrap(), app.first.organization_secret.expose_secret());
+    let forbidden = app.api(Method::GET, "/audit").header("Authorization", header).send().await.unwrap();
+    expect_error(forbidden, StatusCode::FORBIDDEN, "audit log").await;
+}
