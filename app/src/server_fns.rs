@@ -181,6 +181,20 @@ pub async fn instance_cards() -> Result<Vec<InstanceCard>, HubError> {
     Ok(instances.iter().map(InstanceCard::from).collect())
 }
 
+/// A new user secret for the signed-in user, shown once; the old one stops working.
+#[server(endpoint = "rotate_user_secret")]
+pub async fn rotate_user_secret() -> Result<crate::types::RevealedSecret, HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.rotate_user_secret(&caller).await
+}
+
+/// A new organization secret, shown once; the old one stops working. Admins only.
+#[server(endpoint = "rotate_organization_secret")]
+pub async fn rotate_organization_secret() -> Result<crate::types::RevealedSecret, HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.rotate_organization_secret(&caller).await
+}
+
 /// The organization's audit log, newest first, filtered; admins only.
 #[server(endpoint = "audit_log")]
 pub async fn audit_log(query: crate::types::AuditQuery) -> Result<Vec<crate::types::AuditLogEntry>, HubError> {

@@ -271,6 +271,12 @@ pub trait Hub: Send + Sync + 'static {
         body: &[u8],
     ) -> Result<usize, HubError>;
 
+    /// Gives the caller a new user secret, shown once; the old one stops working at once.
+    async fn rotate_user_secret(&self, caller: &Caller) -> Result<crate::types::RevealedSecret, HubError>;
+
+    /// Gives the organization a new secret, shown once; the old one stops working at once. Admins only.
+    async fn rotate_organization_secret(&self, caller: &Caller) -> Result<crate::types::RevealedSecret, HubError>;
+
     /// The organization's audit log, newest first, filtered; admins only.
     async fn audit_log(
         &self,

@@ -1,6 +1,6 @@
 // The console's shell: sign-in with the first-start credentials, the session across reloads, hydration, sign-out.
 import { test, expect } from '@playwright/test';
-import { admin, baseUrl, signIn, waitForHydration } from '../support/console';
+import { admin, api, baseUrl, signIn, waitForHydration } from '../support/console';
 
 test('a page load without a session goes to sign-in', async ({ page }) => {
   await page.goto(`${baseUrl()}/instances`);
@@ -76,4 +76,35 @@ test('the audit page lists sign-ins, refused ones too, and filters by action', a
   expect(shown.length).toBeGreaterThan(0);
   for (const row of shown) expect(row).toContain('session.refused');
   await expect(page.locator('table[aria-label="Audit log"]')).not.toContainText('a-wrong-password-for-the-audit');
+});
+
+test('rotating the user secret in the console retires the old one for the API', async ({ page }) => {
+  // A member of its own, so the admin's secrets the other tests use stay as they are.
+  const accounts = await (await api('GET', '/accounts')).json();
+  const created = await api('POST', `/accounts/${accounts[0].id}/users`, {
+    emailAddress: 'rotator@example.com',
+    password: 'a long enough password',
+  });
+  expect(created.status).toBe(200);
+  const oldSecret: string = (await created.json()).secret;
+  const call = (userSecret: string) =>
+    fetch(`${baseUrl()}/elements/api-v2/accounts`, {
+      headers: { Authorization: `User ${userSecret}, Organization ${process.env.TETHER_ORGANIZATION_SECRET}` },
+    });
+  expect((await call(oldSecret)).status).toBe(200);
+
+  await signIn(page, 'rotator@example.com', 'a long enough password');
+  await expect(page).toHaveURL(`${baseUrl()}/`);
+  await page.goto(`${baseUrl()}/account`);
+  await waitForHydration(page);
+  await page.getByRole('button', { name: 'Rotate my user secret' }).click();
+  const shown = page.getByTestId('new-user-secret');
+  await expect(shown).toHaveText(/^[A-Za-z0-9_-]{43}$/);
+  const newSecret = (await shown.textContent())!;
+
+  expect((await call(oldSecret)).status).toBe(401);
+  expect((await call(newSecret)).status).toBe(200);
+  // A member may not rotate the organization's secret.
+  await page.getByRole('button', { name: 'Rotate the organization secret' }).click();
+  await expect(page.getByRole('alert')).toContainText('Only an organization admin');
 });

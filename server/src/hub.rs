@@ -196,6 +196,19 @@ impl HubService {
             .or_internal()
     }
 
+    /// Replaces a user's secret (or the organization's, for `None`), forgets cached callers, and records it.
+    async fn rotate_secret(&self, caller: &Caller, user: Option<UserId>) -> Result<RevealedSecret, HubError> {
+        let secret = secrets::generate_secret();
+        self.store.rotate_api_secret(caller.organization_id, user, &secrets::digest(&secret)).await.or_internal()?;
+        self.call_cache.forget_all_callers();
+        let target = match user {
+            Some(user) => format!("user:{user}"),
+            None => format!("organization:{}", caller.organization_id),
+        };
+        self.audit(caller.organization_id, format!("user:{}", caller.user_id), "secret.rotated", target).await?;
+        Ok(RevealedSecret::new(secret.expose_secret().to_owned()))
+    }
+
     /// Records a refused sign-in (or the lockout it started) under the organization of the user the email
     /// names, if it names one; the actor is the email typed, never the password.
     async fn audit_sign_in_refusal(
@@ -705,6 +718,17 @@ impl Hub for HubService {
         body: &[u8],
     ) -> Result<usize, HubError> {
         self.take_provider_webhook(element_key, instance, headers, body).await
+    }
+
+    async fn rotate_user_secret(&self, caller: &Caller) -> Result<RevealedSecret, HubError> {
+        self.rotate_secret(caller, Some(caller.user_id)).await
+    }
+
+    async fn rotate_organization_secret(&self, caller: &Caller) -> Result<RevealedSecret, HubError> {
+        if !caller.is_admin() {
+            return Err(HubError::Forbidden("Only an organization admin may rotate the organization secret".into()));
+        }
+        self.rotate_secret(caller, None).await
     }
 
     async fn audit_log(&self, caller: &Caller, query: AuditQuery) -> Result<Vec<AuditLogEntry>, HubError> {

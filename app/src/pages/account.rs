@@ -1,7 +1,7 @@
 //! The account page: the signed-in user, their organization, its accounts and the users of their account.
 
 use super::PageHeader;
-use crate::server_fns::{identity, list_accounts, list_users};
+use crate::server_fns::{identity, list_accounts, list_users, rotate_organization_secret, rotate_user_secret};
 use crate::types::{Account, User};
 use leptos::prelude::*;
 
@@ -34,6 +34,7 @@ pub fn AccountPage() -> impl IntoView {
                         </dl>
                     })
                 })}
+                <SecretRotation/>
                 <h2>"Accounts"</h2>
                 {move || Suspend::new(async move {
                     let accounts = accounts.await?;
@@ -83,5 +84,38 @@ fn UserTable(users: Vec<User>) -> impl IntoView {
                 }).collect_view()}
             </tbody>
         </table>
+    }
+}
+
+/// Rotating the API secrets: the new value is shown once, here, and the old one stops working at once.
+#[component]
+fn SecretRotation() -> impl IntoView {
+    let rotate_user = Action::new(|_: &()| rotate_user_secret());
+    let rotate_organization = Action::new(|_: &()| rotate_organization_secret());
+    let shown = move |action: Action<(), Result<crate::types::RevealedSecret, crate::error::HubError>>,
+                      testid: &'static str| {
+        move || {
+            action.value().get().map(|answer| match answer {
+                Ok(secret) => view! {
+                    <p class="new-secret">
+                        "New secret, shown only now: " <code data-testid=testid>{secret.as_str().to_owned()}</code>
+                    </p>
+                }
+                .into_any(),
+                Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+            })
+        }
+    };
+    view! {
+        <section class="secrets" aria-label="API secrets">
+            <h2>"API secrets"</h2>
+            <p class="muted">
+                "Rotating gives a new secret and retires the old one at once: update your API clients right after."
+            </p>
+            <button type="button" on:click=move |_| { rotate_user.dispatch(()); }>"Rotate my user secret"</button>
+            {shown(rotate_user, "new-user-secret")}
+            <button type="button" on:click=move |_| { rotate_organization.dispatch(()); }>"Rotate the organization secret"</button>
+            {shown(rotate_organization, "new-organization-secret")}
+        </section>
     }
 }

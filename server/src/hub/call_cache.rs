@@ -107,6 +107,15 @@ impl CallCache {
         }
     }
 
+    /// An API secret changed: forget every caller found by secrets, so a replaced one stops working here at once.
+    pub fn forget_all_callers(&self) {
+        let mut generation = self.generation_lock();
+        *generation += 1;
+        if let Some(callers) = &self.callers {
+            callers.invalidate_all();
+        }
+    }
+
     /// An element changed or went away: any call may have been made from it.
     pub fn forget_all_calls(&self) {
         let mut generation = self.generation_lock();

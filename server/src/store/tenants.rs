@@ -282,6 +282,29 @@ impl Store {
     }
 
     /// The active caller whose user and organization secrets hash to these digests.
+    /// Replaces the API secret of a user (or the organization's own when `user` is `None`): the current one is
+    /// revoked and `secret_hash` takes its place, at once and together.
+    pub async fn rotate_api_secret(
+        &self,
+        organization: OrganizationId,
+        user: Option<UserId>,
+        secret_hash: &str,
+    ) -> StoreResult<()> {
+        let mut transaction = self.pool().begin().await?;
+        sqlx::query(
+            "UPDATE api_secrets SET revoked_at = $1 WHERE organization_id = $2 \
+             AND (user_id = $3 OR ($3 IS NULL AND user_id IS NULL)) AND revoked_at IS NULL",
+        )
+        .bind(now_millis())
+        .bind(organization.0)
+        .bind(user.map(|id| id.0))
+        .execute(&mut *transaction)
+        .await?;
+        create::api_secret(&mut transaction, organization, user, secret_hash).await?;
+        transaction.commit().await?;
+        Ok(())
+    }
+
     pub async fn caller_by_secret_hashes(
         &self,
         user_hash: &str,

@@ -10,6 +10,7 @@ on_both_backends!(
     admin_lists_accounts_and_users,
     missing_or_wrong_secrets_get_401,
     created_user_gets_a_working_secret_shown_once,
+    rotating_a_secret_retires_the_old_one_at_once,
     bad_input_gets_400_naming_the_field_and_stores_nothing,
     another_organization_is_invisible,
     members_are_limited_to_themselves,
@@ -278,4 +279,51 @@ async fn unknown_routes_and_oversized_bodies_get_json_errors(backend: Backend) {
     let path = format!("/accounts/{}/users", app.account_id());
     let response = app.as_admin(Method::POST, &path).json(&huge).send().await.unwrap();
     expect_error(response, StatusCode::PAYLOAD_TOO_LARGE, "body").await;
+}
+
+async fn rotating_a_secret_retires_the_old_one_at_once(backend: Backend) {
+    use app::service::Hub;
+    let app = TestApp::spawn(backend).await;
+    let session = app.hub.sign_in("admin@tether.local", &app.first.password).await.unwrap();
+    let organization = app.first.organization_secret.expose_secret().to_owned();
+    let old_user = app.first.user_secret.expose_secret().to_owned();
+    let call = |user: &str, organization: &str| {
+        app.api(Method::GET, "/accounts").header("Authorization", authorization(user, organization)).send()
+    };
+    // A call first, so the caller behind the old secret is in the node's cache.
+    assert_eq!(call(&old_user, &organization).await.unwrap().status(), StatusCode::OK);
+
+    let new_user = app.hub.rotate_user_secret(&session.caller).await.unwrap();
+    assert_ne!(new_user.as_str(), old_user);
+    expect_error(call(&old_user, &organization).await.unwrap(), StatusCode::UNAUTHORIZED, "Invalid").await;
+    assert_eq!(call(new_user.as_str(), &organization).await.unwrap().status(), StatusCode::OK);
+
+    let new_organization = app.hub.rotate_organization_secret(&session.caller).await.unwrap();
+    expect_error(call(new_user.as_str(), &organization).await.unwrap(), StatusCode::UNAUTHORIZED, "Invalid").await;
+    assert_eq!(call(new_user.as_str(), new_organization.as_str()).await.unwrap().status(), StatusCode::OK);
+
+    // Members may rotate their own secret, not the organization's.
+    let path = format!("/accounts/{}/users", app.account_id());
+    let header = authorization(new_user.as_str(), new_organization.as_str());
+    let member = app
+        .api(Method::POST, &path)
+        .header("Authorization", &header)
+        .json(&json!({"emailAddress": "member@example.com", "password": "a long enough password"}))
+        .send()
+        .await
+        .unwrap();
+    expect_json(member, StatusCode::OK).await;
+    let member = app.hub.sign_in("member@example.com", &"a long enough password".to_owned().into()).await.unwrap();
+    assert!(app.hub.rotate_user_secret(&member.caller).await.is_ok());
+    let refused = app.hub.rotate_organization_secret(&member.caller).await;
+    assert!(matches!(refused, Err(app::error::HubError::Forbidden(_))), "{refused:?}");
+
+    // Each rotation is audited, without the secret.
+    let audit = app.hub.store().audit_records(app.first.organization.id, 50).await.unwrap();
+    let rotations: Vec<&str> =
+        audit.iter().filter(|record| record.entry.action == "secret.rotated").map(|record| record.entry.target.as_str()).collect();
+    assert_eq!(rotations.len(), 3, "{rotations:?}");
+    assert!(rotations.contains(&format!("organization:{}", app.first.organization.id).as_str()));
+    let text = format!("{audit:?}");
+    assert!(!text.contains(new_user.as_str()) && !text.contains(new_organization.as_str()));
 }
