@@ -320,8 +320,11 @@ async fn rotating_a_secret_retires_the_old_one_at_once(backend: Backend) {
 
     // Each rotation is audited, without the secret.
     let audit = app.hub.store().audit_records(app.first.organization.id, 50).await.unwrap();
-    let rotations: Vec<&str> =
-        audit.iter().filter(|record| record.entry.action == "secret.rotated").map(|record| record.entry.target.as_str()).collect();
+    let rotations: Vec<&str> = audit
+        .iter()
+        .filter(|record| record.entry.action == "secret.rotated")
+        .map(|record| record.entry.target.as_str())
+        .collect();
     assert_eq!(rotations.len(), 3, "{rotations:?}");
     assert!(rotations.contains(&format!("organization:{}", app.first.organization.id).as_str()));
     let text = format!("{audit:?}");
