@@ -212,6 +212,17 @@ test('events set up with the switch, slider and checkboxes are polled, delivered
       'contacts',
     ]);
     expect(edited.configuration['event.notification.signature.key']).toBe('********');
+    // And the poller now follows companies: a new one arrives, signed with the kept key.
+    crm.add('companies', 'co-2');
+    await expect
+      .poll(
+        () =>
+          receiver.deliveries.some(
+            (delivery) => delivery.signatureValid && delivery.events.some((change) => change.objectId === 'co-2'),
+          ),
+        { timeout: 50_000 },
+      )
+      .toBe(true);
   } finally {
     await receiver.stop();
     await crm.stop();
