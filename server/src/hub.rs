@@ -280,6 +280,8 @@ impl HubService {
         let hash = hash_password(&password).await?;
         self.store.set_password_hash(user.id, &hash).await.or_internal()?;
         self.store.delete_user_sessions(user.id).await.or_internal()?;
+        // The operator's reset is also the way out of a sign-in lockout.
+        self.store.clear_sign_in_failures(&email).await.or_internal()?;
         let organization = self.store.organization_of_user(user.id).await.or_internal()?.ok_or(HubError::Internal)?;
         self.audit(organization, actor.into(), "user.password_reset", format!("user:{}", user.id)).await?;
         Ok(password)

@@ -163,9 +163,15 @@ async fn twenty_wrong_passwords_lock_sign_in_with_429_and_retry_after() {
     let retry_after: u64 = right.headers()["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((14 * 60..=15 * 60).contains(&retry_after), "about 15 minutes: {retry_after}");
     assert!(right.text().await.unwrap().contains("locked"));
-    // Another email is not locked by these failures; a success clears its own count.
+    // Another email is not locked by these failures.
     let other = attempt("nobody@tether.local", "whatever".into()).await.unwrap();
     assert_ne!(other.status(), StatusCode::TOO_MANY_REQUESTS);
+
+    // The operator's password reset (`tether admin reset-password`) ends the lockout.
+    let password = app.hub.reset_password("admin@tether.local", "cli").await.unwrap();
+    let signed_in = attempt("admin@tether.local", password.expose_secret().to_owned()).await.unwrap();
+    assert_eq!(signed_in.status(), StatusCode::OK, "the reset unlocked sign-in");
+    assert!(signed_in.headers().get("set-cookie").is_some());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
