@@ -265,6 +265,13 @@ pub async fn event_form(element: String, instance: Option<InstanceId>) -> Result
 }
 
 /// The organization's saved OAuth app for an element, if it has one.
+/// The organization's saved OAuth apps, secrets masked.
+#[server(endpoint = "saved_oauth_apps")]
+pub async fn saved_oauth_apps() -> Result<Vec<OAuthApp>, HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.oauth_apps(&caller).await
+}
+
 #[server(endpoint = "saved_oauth_app")]
 pub async fn saved_oauth_app(element: String) -> Result<Option<OAuthApp>, HubError> {
     let (hub, caller) = session::caller().await?;

@@ -205,6 +205,9 @@ pub trait Hub: Send + Sync + 'static {
     /// The organization's saved OAuth app for an element, secret masked.
     async fn oauth_app(&self, caller: &Caller, key_or_id: &str) -> Result<OAuthApp, HubError>;
 
+    /// Every saved OAuth app of the organization, secrets masked.
+    async fn oauth_apps(&self, caller: &Caller) -> Result<Vec<OAuthApp>, HubError>;
+
     /// Saves the organization's OAuth app for an element (admins only).
     async fn save_oauth_app(&self, caller: &Caller, key_or_id: &str, app: NewOAuthApp) -> Result<OAuthApp, HubError>;
 

@@ -108,3 +108,22 @@ test('rotating the user secret in the console retires the old one for the API', 
   await page.getByRole('button', { name: 'Rotate the organization secret' }).click();
   await expect(page.getByRole('alert')).toContainText('Only an organization admin');
 });
+
+test('the account page lists the saved OAuth apps with their secrets masked', async ({ page }) => {
+  const secret = 'a-saved-client-secret-4e1a';
+  const saved = await api('PUT', '/elements/infusionsoftrest/oauth/app', {
+    apiKey: 'my-infusionsoft-client',
+    apiSecret: secret,
+    callbackUrl: 'https://app.example/callback',
+  });
+  expect(saved.status).toBe(200);
+  await signIn(page, admin().email, admin().password);
+  await expect(page).toHaveURL(`${baseUrl()}/`);
+  await page.goto(`${baseUrl()}/account`);
+  await waitForHydration(page);
+  const row = page.getByTestId('oauth-app').filter({ hasText: 'infusionsoftrest' });
+  await expect(row).toContainText('my-infusionsoft-client');
+  await expect(row).toContainText('********');
+  await expect(row).toContainText('https://app.example/callback');
+  await expect(page.locator('body')).not.toContainText(secret);
+});

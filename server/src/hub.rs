@@ -650,6 +650,10 @@ impl Hub for HubService {
         self.saved_app(caller, key_or_id).await
     }
 
+    async fn oauth_apps(&self, caller: &Caller) -> Result<Vec<OAuthApp>, HubError> {
+        self.saved_apps(caller).await
+    }
+
     async fn save_oauth_app(&self, caller: &Caller, key_or_id: &str, app: NewOAuthApp) -> Result<OAuthApp, HubError> {
         self.save_app(caller, key_or_id, app).await
     }

@@ -1,7 +1,9 @@
 //! The account page: the signed-in user, their organization, its accounts and the users of their account.
 
 use super::PageHeader;
-use crate::server_fns::{identity, list_accounts, list_users, rotate_organization_secret, rotate_user_secret};
+use crate::server_fns::{
+    identity, list_accounts, list_users, rotate_organization_secret, rotate_user_secret, saved_oauth_apps,
+};
 use crate::types::{Account, User};
 use leptos::prelude::*;
 
@@ -9,6 +11,7 @@ use leptos::prelude::*;
 pub fn AccountPage() -> impl IntoView {
     let who = Resource::new(|| (), |_| identity());
     let accounts = Resource::new(|| (), |_| list_accounts());
+    let apps = Resource::new(|| (), |_| saved_oauth_apps());
     let users = Resource::new(
         move || who.get().and_then(|found| found.ok()).map(|identity| identity.user.account_id),
         |account| async move {
@@ -39,6 +42,11 @@ pub fn AccountPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let accounts = accounts.await?;
                     Ok::<_, crate::error::HubError>(view! { <AccountTable accounts/> })
+                })}
+                <h2>"Saved OAuth apps"</h2>
+                {move || Suspend::new(async move {
+                    let apps = apps.await?;
+                    Ok::<_, crate::error::HubError>(view! { <OAuthAppTable apps/> })
                 })}
                 <h2>"Users of your account"</h2>
                 {move || Suspend::new(async move {
@@ -118,4 +126,29 @@ fn SecretRotation() -> impl IntoView {
             {shown(rotate_organization, "new-organization-secret")}
         </section>
     }
+}
+
+/// The organization's saved OAuth apps: per element, the client id, the secret (masked) and the callback URL.
+#[component]
+fn OAuthAppTable(apps: Vec<crate::instances::OAuthApp>) -> impl IntoView {
+    if apps.is_empty() {
+        return view! { <p class="muted">"None saved. The Authenticate form can save one for its element."</p> }
+            .into_any();
+    }
+    view! {
+        <table aria-label="Saved OAuth apps">
+            <thead><tr><th>"Element"</th><th>"Client id"</th><th>"Client secret"</th><th>"Callback URL"</th></tr></thead>
+            <tbody>
+                {apps.into_iter().map(|app| view! {
+                    <tr data-testid="oauth-app">
+                        <td>{app.element}</td>
+                        <td><code>{app.api_key}</code></td>
+                        <td>{app.api_secret}</td>
+                        <td><code>{app.callback_url}</code></td>
+                    </tr>
+                }).collect_view()}
+            </tbody>
+        </table>
+    }
+    .into_any()
 }

@@ -382,6 +382,17 @@ impl HubService {
         Ok(Self::app_view(&entry, app))
     }
 
+    /// The organization's saved OAuth apps, for the elements it still sees.
+    pub(super) async fn saved_apps(&self, caller: &Caller) -> Result<Vec<OAuthApp>, HubError> {
+        let mut apps = Vec::new();
+        for app in self.store.oauth_apps_of(caller.organization_id).await.or_internal()? {
+            if let Ok(entry) = self.visible_element_by_id(caller.organization_id, app.element_id).await {
+                apps.push(Self::app_view(&entry, app));
+            }
+        }
+        Ok(apps)
+    }
+
     /// Saves (or replaces) the organization's OAuth app for an element; admins only.
     pub(super) async fn save_app(
         &self,

@@ -23,24 +23,26 @@ impl Store {
         element: ElementId,
     ) -> StoreResult<Option<OAuthAppRecord>> {
         let row = sqlx::query(
-            "SELECT client_id, secret_vault_id, callback_url FROM oauth_apps \
+            "SELECT organization_id, element_id, client_id, secret_vault_id, callback_url FROM oauth_apps \
              WHERE organization_id = $1 AND element_id = $2",
         )
         .bind(organization.0)
         .bind(element.0)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row
-            .map(|row| -> Result<OAuthAppRecord, sqlx::Error> {
-                Ok(OAuthAppRecord {
-                    organization_id: organization,
-                    element_id: element,
-                    client_id: row.try_get("client_id")?,
-                    secret_vault_id: VaultId(row.try_get("secret_vault_id")?),
-                    callback_url: row.try_get("callback_url")?,
-                })
-            })
-            .transpose()?)
+        Ok(row.as_ref().map(app_from_row).transpose()?)
+    }
+
+    /// The organization's saved apps, by element id.
+    pub async fn oauth_apps_of(&self, organization: OrganizationId) -> StoreResult<Vec<OAuthAppRecord>> {
+        let rows = sqlx::query(
+            "SELECT organization_id, element_id, client_id, secret_vault_id, callback_url FROM oauth_apps \
+             WHERE organization_id = $1 ORDER BY element_id",
+        )
+        .bind(organization.0)
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter().map(|row| Ok(app_from_row(row)?)).collect()
     }
 
     /// Saves the app, replacing the organization's earlier one for the element.
@@ -70,4 +72,14 @@ impl Store {
             .await?;
         Ok(deleted.rows_affected() == 1)
     }
+}
+
+fn app_from_row(row: &sqlx::any::AnyRow) -> Result<OAuthAppRecord, sqlx::Error> {
+    Ok(OAuthAppRecord {
+        organization_id: OrganizationId(row.try_get("organization_id")?),
+        element_id: ElementId(row.try_get("element_id")?),
+        client_id: row.try_get("client_id")?,
+        secret_vault_id: VaultId(row.try_get("secret_vault_id")?),
+        callback_url: row.try_get("callback_url")?,
+    })
 }

@@ -225,6 +225,16 @@ async fn a_saved_oauth_app_stands_in_for_the_client(backend: Backend) {
         json!({"element": "test-idp", "apiKey": "tether-post", "apiSecret": "********", "callbackUrl": CALLBACK})
     );
     assert_eq!(get(&app, "/elements/test-idp/oauth/app").await, shown);
+    // The Account page's list holds it too, masked; another organization's list does not.
+    {
+        use app::service::Hub;
+        let session = app.hub.sign_in("admin@tether.local", &app.first.password).await.unwrap();
+        let listed = app.hub.oauth_apps(&session.caller).await.unwrap();
+        assert_eq!(serde_json::to_value(&listed).unwrap(), json!([shown]));
+        let other = app.hub.create_organization("Other", "boss@other.example", "test").await.unwrap();
+        let theirs = app.hub.sign_in("boss@other.example", &other.password).await.unwrap();
+        assert!(app.hub.oauth_apps(&theirs.caller).await.unwrap().is_empty());
+    }
 
     let url = authorization_url(&app, "").await;
     assert_eq!(query_of(&url)["client_id"], "tether-post");
