@@ -160,7 +160,7 @@ async fn subscribe(State(sandbox): State<Arc<Sandbox>>, resource: OAuthResource,
         return Err(problem(StatusCode::BAD_REQUEST, "url: must be an absolute http or https URL"));
     }
     let subscription = sandbox.change(|data| {
-        let subscription = Subscription { id: data.next_id(), url: wanted.url, client_id: super::CLIENT_ID.into() };
+        let subscription = Subscription { id: data.next_id(), url: wanted.url };
         data.subscriptions.push(subscription.clone());
         subscription
     });

@@ -43,8 +43,6 @@ pub struct UsedCode {
 pub struct Subscription {
     pub id: u64,
     pub url: String,
-    /// The client whose secret signs the webhooks.
-    pub client_id: String,
 }
 
 /// One change the CRM announces to its subscribers.
