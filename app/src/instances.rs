@@ -402,6 +402,8 @@ pub struct Notice {
     pub recipients: Vec<String>,
     pub subject: String,
     pub body: String,
+    /// `email`, or `sms` for a text message kept here because no SMS provider is configured.
+    pub channel: String,
     pub created_at: DateTime<Utc>,
     /// When it was mailed; `None` while it waits in the outbox.
     pub sent_at: Option<DateTime<Utc>>,

@@ -26,6 +26,7 @@ pub mod pages;
 pub mod server_fns;
 #[cfg(feature = "ssr")]
 pub mod service;
+pub mod two_factor;
 pub mod types;
 
 use leptos::prelude::*;

@@ -12,6 +12,9 @@ use leptos::server_fn::codec::Json;
 /// The name of the console's session cookie.
 pub const SESSION_COOKIE: &str = "tether_session";
 
+/// The cookie that carries a sign-in from its right password to its second step.
+pub const SECOND_STEP_COOKIE: &str = "tether_second_step";
+
 /// How the console's session cookie is set, provided by the server through Leptos context.
 #[derive(Clone, Copy, Debug)]
 pub struct CookiePolicy {
@@ -24,7 +27,7 @@ pub struct CookiePolicy {
 pub mod session {
     //! Reaches the hub and the signed-in caller from inside a server function.
 
-    use super::{CookiePolicy, SESSION_COOKIE};
+    use super::{CookiePolicy, SECOND_STEP_COOKIE, SESSION_COOKIE};
     use crate::error::HubError;
     use crate::service::{Caller, SharedHub};
     use axum::http::{HeaderValue, header::SET_COOKIE, request::Parts};
@@ -93,37 +96,81 @@ pub mod session {
         use_context::<CookiePolicy>().unwrap_or(CookiePolicy { secure: false, max_age_seconds: 7 * 24 * 3600 })
     }
 
-    pub fn start(token: &SecretString) -> Result<(), HubError> {
-        let policy = policy();
-        let cookie = Cookie::build((SESSION_COOKIE, token.expose_secret().to_owned()))
+    /// Sets (or, with `max_age_seconds` 0, clears) one of the console's HttpOnly, SameSite=Lax cookies.
+    fn console_cookie(name: &'static str, value: &str, max_age_seconds: i64) -> Result<(), HubError> {
+        let cookie = Cookie::build((name, value.to_owned()))
             .path("/")
             .http_only(true)
             .same_site(SameSite::Lax)
-            .secure(policy.secure)
-            .max_age(cookie::time::Duration::seconds(policy.max_age_seconds))
+            .secure(policy().secure)
+            .max_age(cookie::time::Duration::seconds(max_age_seconds))
             .build();
         set_cookie(cookie)
     }
 
+    pub fn start(token: &SecretString) -> Result<(), HubError> {
+        console_cookie(SESSION_COOKIE, token.expose_secret(), policy().max_age_seconds)
+    }
+
     pub fn end() -> Result<(), HubError> {
-        let policy = policy();
-        let cookie = Cookie::build((SESSION_COOKIE, ""))
-            .path("/")
-            .http_only(true)
-            .same_site(SameSite::Lax)
-            .secure(policy.secure)
-            .max_age(cookie::time::Duration::ZERO)
-            .build();
-        set_cookie(cookie)
+        console_cookie(SESSION_COOKIE, "", 0)
+    }
+
+    /// Keeps the token of a sign-in waiting for its second step; it lives as long as the code does.
+    pub fn start_second_step(token: &SecretString) -> Result<(), HubError> {
+        console_cookie(SECOND_STEP_COOKIE, token.expose_secret(), 10 * 60)
+    }
+
+    pub fn end_second_step() -> Result<(), HubError> {
+        console_cookie(SECOND_STEP_COOKIE, "", 0)
+    }
+
+    /// The token of the sign-in waiting for its second step, or `Unauthorized`.
+    pub fn second_step_token() -> Result<SecretString, HubError> {
+        let parts = use_context::<Parts>().ok_or(HubError::Internal)?;
+        CookieJar::from_headers(&parts.headers)
+            .get(SECOND_STEP_COOKIE)
+            .map(|cookie| SecretString::from(cookie.value().to_owned()))
+            .ok_or_else(|| HubError::Unauthorized("This sign-in has expired; enter your password again".into()))
     }
 }
 
 /// Checks the email and password, sets the session cookie and goes to the console's home.
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: TypedPassword) -> Result<(), HubError> {
+    use crate::service::SignInStep;
     let hub = session::hub()?;
-    let opened = hub.sign_in(email.trim(), &secrecy::SecretString::from(password.0)).await;
+    let step = hub.sign_in(email.trim(), &secrecy::SecretString::from(password.0)).await;
+    match step.inspect_err(session::answer_lockout)? {
+        SignInStep::Done(opened) => {
+            session::start(&opened.token)?;
+            leptos_axum::redirect("/");
+        }
+        SignInStep::CodeNeeded { token, .. } => {
+            session::start_second_step(&token)?;
+            leptos_axum::redirect(SECOND_STEP_PATH);
+        }
+    }
+    Ok(())
+}
+
+/// The page that asks for the second factor.
+pub const SECOND_STEP_PATH: &str = "/signin/code";
+
+/// What the sign-in waiting in this browser asks for.
+#[server(endpoint = "sign_in_prompt")]
+pub async fn sign_in_prompt() -> Result<crate::two_factor::CodePrompt, HubError> {
+    let hub = session::hub()?;
+    hub.code_prompt(&session::second_step_token()?).await
+}
+
+/// Checks the second factor (or a recovery code), opens the session and goes to the console's home.
+#[server(endpoint = "finish_sign_in")]
+pub async fn finish_sign_in(code: TypedPassword) -> Result<(), HubError> {
+    let hub = session::hub()?;
+    let opened = hub.finish_sign_in(&session::second_step_token()?, &secrecy::SecretString::from(code.0)).await;
     let opened = opened.inspect_err(session::answer_lockout)?;
+    session::end_second_step()?;
     session::start(&opened.token)?;
     leptos_axum::redirect("/");
     Ok(())
@@ -157,6 +204,83 @@ pub async fn list_accounts() -> Result<Vec<Account>, HubError> {
 pub async fn list_users(account: AccountId) -> Result<Vec<User>, HubError> {
     let (hub, caller) = session::caller().await?;
     hub.list_users(&caller, account).await
+}
+
+/// Changes a user's name or phone; an empty phone removes it. Admins for anyone, members for themselves.
+#[server(endpoint = "update_user")]
+pub async fn update_user(
+    account: AccountId,
+    user: crate::types::UserId,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    phone: Option<String>,
+) -> Result<User, HubError> {
+    let (hub, caller) = session::caller().await?;
+    let phone = phone.map(|phone| Some(phone.trim().to_owned()).filter(|phone| !phone.is_empty()));
+    let patch = crate::types::UserPatch { first_name, last_name, phone, ..Default::default() };
+    hub.update_user(&caller, account, user, patch).await
+}
+
+/// Makes a user in an account (admins only); their API secret and password are shown once.
+#[server(endpoint = "create_user")]
+pub async fn create_user(
+    account: AccountId,
+    email: String,
+    first_name: String,
+    last_name: String,
+    phone: String,
+    admin: Option<String>,
+) -> Result<crate::types::CreatedUser, HubError> {
+    let (hub, caller) = session::caller().await?;
+    let new_user = crate::types::NewUser {
+        email_address: email,
+        first_name,
+        last_name,
+        phone: Some(phone.trim().to_owned()).filter(|phone| !phone.is_empty()),
+        role: if admin.is_some() { crate::types::Role::Admin } else { crate::types::Role::Member },
+        password: None,
+    };
+    hub.create_user(&caller, account, new_user).await
+}
+
+#[server(endpoint = "set_user_active")]
+pub async fn set_user_active(account: AccountId, user: crate::types::UserId, active: bool) -> Result<User, HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.set_user_active(&caller, account, user, active).await
+}
+
+#[server(endpoint = "reset_two_factor")]
+pub async fn reset_two_factor(account: AccountId, user: crate::types::UserId) -> Result<User, HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.reset_two_factor(&caller, account, user).await
+}
+
+#[server(endpoint = "two_factor_status")]
+pub async fn two_factor_status() -> Result<crate::two_factor::TwoFactorStatus, HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.two_factor_status(&caller).await
+}
+
+#[server(endpoint = "begin_totp_enrolment")]
+pub async fn begin_totp_enrolment() -> Result<crate::two_factor::TotpEnrolment, HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.begin_totp_enrolment(&caller).await
+}
+
+#[server(endpoint = "begin_phone_enrolment")]
+pub async fn begin_phone_enrolment(phone: String) -> Result<(), HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.begin_phone_enrolment(&caller, &phone).await
+}
+
+/// Confirms an enrolment with its first code; the recovery codes come back once.
+#[server(endpoint = "confirm_enrolment")]
+pub async fn confirm_enrolment(
+    method: crate::two_factor::TwoFactorMethod,
+    code: TypedPassword,
+) -> Result<crate::two_factor::RecoveryCodes, HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.confirm_enrolment(&caller, method, &secrecy::SecretString::from(code.0)).await
 }
 
 /// Every element the signed-in user can see, as cards for the catalog grid.

@@ -10,6 +10,7 @@ use crate::instances::{
     InstanceTarget, NewInstance, NewOAuthApp, OAuthApp, OAuthCallback, TryRequest, TryResponse,
 };
 use crate::oauth::{AuthorizationRequest, AuthorizationUrl};
+use crate::two_factor::{CodePrompt, RecoveryCodes, TotpEnrolment, TwoFactorMethod, TwoFactorStatus};
 use crate::types::{
     Account, AccountId, ConsoleIdentity, CreatedUser, NewUser, OrganizationId, Role, User, UserId, UserPatch,
 };
@@ -47,6 +48,18 @@ pub struct ConsoleSession {
     pub token: SecretString,
 }
 
+/// Where a right password leaves a sign-in: done, or waiting for the second factor.
+#[derive(Debug)]
+pub enum SignInStep {
+    Done(ConsoleSession),
+    /// The user has two-factor sign-in: `token` names this half-done sign-in (the console keeps it in a short-lived
+    /// cookie) until a code finishes it.
+    CodeNeeded {
+        token: SecretString,
+        prompt: CodePrompt,
+    },
+}
+
 /// What a proxied call through an instance needs: where the provider's API is, and the credentials to add.
 /// The credentials never print.
 #[derive(Clone)]
@@ -79,8 +92,14 @@ pub trait Hub: Send + Sync + 'static {
     /// Checks a REST call's user and organization secrets.
     async fn authenticate(&self, credentials: &ApiCredentials) -> Result<Caller, HubError>;
 
-    /// Checks a console password and opens a session.
-    async fn sign_in(&self, email: &str, password: &SecretString) -> Result<ConsoleSession, HubError>;
+    /// Checks a console password, then opens a session or asks for the second factor.
+    async fn sign_in(&self, email: &str, password: &SecretString) -> Result<SignInStep, HubError>;
+
+    /// What the second step of the half-done sign-in `token` asks for.
+    async fn code_prompt(&self, token: &SecretString) -> Result<CodePrompt, HubError>;
+
+    /// Checks the code (or a recovery code) for the half-done sign-in `token`, and opens a session.
+    async fn finish_sign_in(&self, token: &SecretString, code: &SecretString) -> Result<ConsoleSession, HubError>;
 
     /// Finds the caller behind a session cookie.
     async fn resume_session(&self, token: &SecretString) -> Result<Caller, HubError>;
@@ -112,6 +131,36 @@ pub trait Hub: Send + Sync + 'static {
         user: UserId,
         patch: UserPatch,
     ) -> Result<User, HubError>;
+
+    /// Turns a user off or on again (admins only, not themselves); a disabled user's sessions end.
+    async fn set_user_active(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        user: UserId,
+        active: bool,
+    ) -> Result<User, HubError>;
+
+    /// Removes a user's second factor and recovery codes (admins only), as when they lost their device.
+    async fn reset_two_factor(&self, caller: &Caller, account: AccountId, user: UserId) -> Result<User, HubError>;
+
+    /// The caller's own two-factor settings.
+    async fn two_factor_status(&self, caller: &Caller) -> Result<TwoFactorStatus, HubError>;
+
+    /// Starts enrolling an authenticator app: a new secret, which the first right code confirms.
+    async fn begin_totp_enrolment(&self, caller: &Caller) -> Result<TotpEnrolment, HubError>;
+
+    /// Starts enrolling a phone: sends a code to `phone`, which confirming makes the caller's phone.
+    async fn begin_phone_enrolment(&self, caller: &Caller, phone: &str) -> Result<(), HubError>;
+
+    /// Confirms the pending enrolment with a code; two-factor sign-in is then on, and new recovery codes are
+    /// shown once.
+    async fn confirm_enrolment(
+        &self,
+        caller: &Caller,
+        method: TwoFactorMethod,
+        code: &SecretString,
+    ) -> Result<RecoveryCodes, HubError>;
 
     /// Elements the caller can see (built-in and their organization's own), filtered, ranked and paged.
     async fn list_elements(&self, caller: &Caller, query: ElementQuery) -> Result<ElementPage, HubError>;

@@ -78,6 +78,11 @@ pub struct User {
     pub last_name: String,
     /// The phone used for two-factor sign-in, in E.164 form.
     pub phone: Option<String>,
+    /// Whether a code sent to `phone` was entered since it was last set. A changed phone is unconfirmed until
+    /// then, and a user who signs in by text message confirms it at their next sign-in.
+    pub phone_confirmed: bool,
+    /// The user's second sign-in factor, if any.
+    pub two_factor: Option<crate::two_factor::TwoFactorMethod>,
     pub role: Role,
     pub active: bool,
     pub created_date: DateTime<Utc>,

@@ -62,6 +62,11 @@ pub struct Config {
     pub smtp_url: Option<SecretString>,
     /// The sender of notices (`TETHER_MAIL_FROM`).
     pub mail_from: String,
+    /// An SMS provider's endpoint for sign-in codes (`TETHER_SMS_URL`): Tether posts JSON `{"to", "body"}` to it.
+    /// Without it, text messages stay in the console's outbox, which suits development only.
+    pub sms_url: Option<String>,
+    /// The bearer token for `sms_url`, if it wants one (`TETHER_SMS_TOKEN`).
+    pub sms_token: Option<SecretString>,
     /// How long a node keeps what a proxied call needs from the database, in seconds: the API caller behind a
     /// pair of secrets and the instance's resolved credentials (`TETHER_CALL_CACHE_SECONDS`). A node forgets
     /// what it changes at once; a change made on another node reaches it within this time. 0 turns it off.
@@ -221,6 +226,8 @@ impl Config {
             worker_tick_millis: 50,
             smtp_url: None,
             mail_from: DEFAULTS.mail_from.into(),
+            sms_url: None,
+            sms_token: None,
             call_cache_seconds: DEFAULTS.call_cache_seconds,
             poll_min_interval_seconds: 0.0,
             poll_concurrency: DEFAULTS.poll_concurrency,
@@ -242,6 +249,11 @@ impl Config {
             && !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://"))
         {
             anyhow::bail!("database_url must start with sqlite:, postgres:// or postgresql://");
+        }
+        if let Some(url) = &self.sms_url
+            && !url::Url::parse(url).is_ok_and(|url| matches!(url.scheme(), "http" | "https"))
+        {
+            anyhow::bail!("sms_url must be an http:// or https:// URL");
         }
         if self.max_body_bytes == 0 {
             anyhow::bail!("max_body_bytes must be greater than zero");

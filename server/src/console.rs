@@ -115,7 +115,8 @@ async fn require_session(State(hub): State<SharedHub>, request: Request, next: N
         Some(token) => hub.resume_session(&token).await.is_ok(),
         None => false,
     };
-    let on_sign_in_page = request.uri().path() == SIGN_IN_PATH;
+    let path = request.uri().path();
+    let on_sign_in_page = path == SIGN_IN_PATH || path == app::server_fns::SECOND_STEP_PATH;
     match (on_sign_in_page, signed_in) {
         (true, true) => Redirect::to("/").into_response(),
         (false, false) => Redirect::to(SIGN_IN_PATH).into_response(),

@@ -7,6 +7,7 @@ mod instances;
 pub mod oauth;
 mod proxy;
 pub mod tokens;
+mod two_factor;
 
 use crate::catalog::{Catalog, HostPolicy};
 use crate::secrets::{self, MIN_PASSWORD_CHARS};
@@ -24,7 +25,8 @@ use app::instances::{
     InstanceTarget, NewInstance, NewOAuthApp, OAuthApp, OAuthCallback, TryRequest, TryResponse,
 };
 use app::oauth::{AuthorizationRequest, AuthorizationUrl};
-use app::service::{ApiCredentials, Caller, ConsoleSession, Hub, ProviderCall};
+use app::service::{ApiCredentials, Caller, ConsoleSession, Hub, ProviderCall, SignInStep};
+use app::two_factor::{CodePrompt, RecoveryCodes, TotpEnrolment, TwoFactorMethod, TwoFactorStatus};
 use app::types::{
     Account, AccountId, AuditLogEntry, AuditQuery, ConsoleIdentity, CreatedUser, NewUser, Organization, OrganizationId,
     RevealedSecret, Role, User, UserId, UserPatch,
@@ -94,6 +96,8 @@ pub struct HubService {
     call_cache: call_cache::CallCache,
     /// Wakes this node's deliverer when events are queued here, so they need not wait for its next tick.
     deliveries_queued: Arc<tokio::sync::Notify>,
+    /// Sends sign-in codes by text message.
+    sms: Box<dyn crate::sms::SmsSender>,
 }
 
 /// The configuration the hub's operations follow.
@@ -118,6 +122,8 @@ pub struct HubSettings {
     pub call_cache_ttl: std::time::Duration,
     /// The shortest poll interval an instance may ask for.
     pub poll_min_interval: std::time::Duration,
+    /// Where sign-in codes sent by text message go.
+    pub sms: crate::sms::SmsRoute,
 }
 
 impl HubSettings {
@@ -133,6 +139,10 @@ impl HubSettings {
             refresh_lease: std::time::Duration::from_secs(config.refresh_timeout_seconds + 5),
             call_cache_ttl: std::time::Duration::from_secs_f64(config.call_cache_seconds),
             poll_min_interval: std::time::Duration::from_secs_f64(config.poll_min_interval_seconds),
+            sms: match &config.sms_url {
+                Some(url) => crate::sms::SmsRoute::Http { url: url.clone(), token: config.sms_token.clone() },
+                None => crate::sms::SmsRoute::Outbox,
+            },
         }
     }
 }
@@ -141,7 +151,9 @@ impl HubService {
     pub fn new(store: Store, vault: Vault, catalog: Catalog, settings: HubSettings) -> HubService {
         let token_client = TokenClient::new(settings.token_timeout);
         let call_cache = call_cache::CallCache::new(settings.call_cache_ttl);
+        let sms = settings.sms.sender(store.clone());
         HubService {
+            sms,
             store,
             vault,
             catalog,
@@ -175,6 +187,46 @@ impl HubService {
 
     pub fn vault(&self) -> &Vault {
         &self.vault
+    }
+
+    /// Opens a console session for a caller who passed every sign-in step, and records it.
+    async fn open_session(&self, caller: Caller) -> Result<ConsoleSession, HubError> {
+        let token = secrets::generate_secret();
+        let expires = chrono::Utc::now() + self.settings.session_ttl;
+        self.store
+            .insert_session(&secrets::digest(&token), caller.user_id, expires.timestamp_millis())
+            .await
+            .or_internal()?;
+        self.store.record_login(caller.user_id).await.or_internal()?;
+        let actor = format!("user:{}", caller.user_id);
+        self.audit(caller.organization_id, actor.clone(), "session.opened", actor).await?;
+        Ok(ConsoleSession { caller, token })
+    }
+
+    /// The user `user` of `account`, if the caller may see that account.
+    async fn user_in_account(&self, caller: &Caller, account: AccountId, user: UserId) -> Result<User, HubError> {
+        self.visible_account(caller, account).await?;
+        self.store
+            .user(user)
+            .await
+            .or_internal()?
+            .filter(|found| found.account_id == account)
+            .ok_or_else(|| HubError::NotFound(format!("No user with id {user} in account {account}")))
+    }
+
+    /// Like [`HubService::user_in_account`], for what only an organization admin may do to another user.
+    async fn user_for_admin(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        user: UserId,
+        what: &str,
+    ) -> Result<User, HubError> {
+        let found = self.user_in_account(caller, account, user).await?;
+        if !caller.is_admin() {
+            return Err(HubError::Forbidden(format!("Only an organization admin may {what}")));
+        }
+        Ok(found)
     }
 
     async fn audit(
@@ -376,7 +428,7 @@ impl Hub for HubService {
         Ok(caller)
     }
 
-    async fn sign_in(&self, email: &str, password: &SecretString) -> Result<ConsoleSession, HubError> {
+    async fn sign_in(&self, email: &str, password: &SecretString) -> Result<SignInStep, HubError> {
         let wrong = || HubError::Unauthorized("Wrong email or password".into());
         let email = email.trim().to_lowercase();
         let now = crate::store::now_millis();
@@ -406,24 +458,15 @@ impl Hub for HubService {
                     return Err(wrong());
                 }
             };
-        self.store.clear_sign_in_failures(&email).await.or_internal()?;
+        self.after_password(candidate.caller, &email).await
+    }
 
-        let token = secrets::generate_secret();
-        let expires = chrono::Utc::now() + self.settings.session_ttl;
-        self.store
-            .insert_session(&secrets::digest(&token), candidate.caller.user_id, expires.timestamp_millis())
-            .await
-            .or_internal()?;
-        self.store.record_login(candidate.caller.user_id).await.or_internal()?;
-        let caller = candidate.caller;
-        self.audit(
-            caller.organization_id,
-            format!("user:{}", caller.user_id),
-            "session.opened",
-            format!("user:{}", caller.user_id),
-        )
-        .await?;
-        Ok(ConsoleSession { caller, token })
+    async fn code_prompt(&self, token: &SecretString) -> Result<CodePrompt, HubError> {
+        self.sign_in_prompt(token).await
+    }
+
+    async fn finish_sign_in(&self, token: &SecretString, code: &SecretString) -> Result<ConsoleSession, HubError> {
+        self.finish_second_step(token, code).await
     }
 
     async fn resume_session(&self, token: &SecretString) -> Result<Caller, HubError> {
@@ -497,14 +540,7 @@ impl Hub for HubService {
         user: UserId,
         patch: UserPatch,
     ) -> Result<User, HubError> {
-        self.visible_account(caller, account).await?;
-        let existing = self
-            .store
-            .user(user)
-            .await
-            .or_internal()?
-            .filter(|found| found.account_id == account)
-            .ok_or_else(|| HubError::NotFound(format!("No user with id {user} in account {account}")))?;
+        let existing = self.user_in_account(caller, account, user).await?;
         if !caller.is_admin() && caller.user_id != existing.id {
             return Err(HubError::Forbidden("Members may change only their own profile".into()));
         }
@@ -539,9 +575,55 @@ impl Hub for HubService {
             .await
             .map_err(|error| email_conflict(error, email.as_deref().unwrap_or_default()))?
             .ok_or_else(|| HubError::NotFound(format!("No user with id {user} in account {account}")))?;
-        self.audit(caller.organization_id, format!("user:{}", caller.user_id), "user.updated", format!("user:{user}"))
-            .await?;
+        // A new phone is unconfirmed (the store marks it so) until a code sent to it is entered.
+        let action = if updated.phone != existing.phone { "user.phone_changed" } else { "user.updated" };
+        self.audit(caller.organization_id, format!("user:{}", caller.user_id), action, format!("user:{user}")).await?;
         Ok(updated)
+    }
+
+    async fn set_user_active(
+        &self,
+        caller: &Caller,
+        account: AccountId,
+        user: UserId,
+        active: bool,
+    ) -> Result<User, HubError> {
+        let found = self.user_for_admin(caller, account, user, "disable or enable users").await?;
+        if found.id == caller.user_id {
+            return Err(HubError::BadRequest("active: you cannot disable yourself".into()));
+        }
+        let changed = self.store.set_user_active(found.id, active).await.or_internal()?.ok_or(HubError::Internal)?;
+        self.call_cache.forget_all_callers();
+        let action = if active { "user.enabled" } else { "user.disabled" };
+        self.audit(caller.organization_id, format!("user:{}", caller.user_id), action, format!("user:{user}")).await?;
+        Ok(changed)
+    }
+
+    async fn reset_two_factor(&self, caller: &Caller, account: AccountId, user: UserId) -> Result<User, HubError> {
+        let found = self.user_for_admin(caller, account, user, "reset two-factor sign-in").await?;
+        self.remove_second_factor(caller, &found).await?;
+        self.store.user(user).await.or_internal()?.ok_or(HubError::Internal)
+    }
+
+    async fn two_factor_status(&self, caller: &Caller) -> Result<TwoFactorStatus, HubError> {
+        self.two_factor_of(caller).await
+    }
+
+    async fn begin_totp_enrolment(&self, caller: &Caller) -> Result<TotpEnrolment, HubError> {
+        self.start_totp_enrolment(caller).await
+    }
+
+    async fn begin_phone_enrolment(&self, caller: &Caller, phone: &str) -> Result<(), HubError> {
+        self.start_phone_enrolment(caller, phone).await
+    }
+
+    async fn confirm_enrolment(
+        &self,
+        caller: &Caller,
+        method: TwoFactorMethod,
+        code: &SecretString,
+    ) -> Result<RecoveryCodes, HubError> {
+        self.finish_enrolment(caller, method, code).await
     }
 
     async fn list_elements(&self, caller: &Caller, query: ElementQuery) -> Result<ElementPage, HubError> {
@@ -789,6 +871,7 @@ impl Hub for HubService {
                 recipients: record.notice.recipients,
                 subject: record.notice.subject,
                 body: record.notice.body,
+                channel: record.channel,
                 created_at: time(record.created_at),
                 sent_at: record.sent_at.map(time),
                 attempts: record.attempts,

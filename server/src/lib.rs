@@ -16,6 +16,7 @@ pub mod outbound;
 pub mod provider_client;
 pub mod sandbox;
 pub mod secrets;
+pub mod sms;
 pub mod store;
 pub mod telemetry;
 pub mod token_client;

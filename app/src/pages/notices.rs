@@ -8,6 +8,9 @@ use leptos::prelude::*;
 
 /// How a notice's delivery reads: mailed, waiting in the outbox, or failing to send.
 fn delivery(notice: &Notice) -> String {
+    if notice.channel == "sms" {
+        return "Text message kept in the outbox: no SMS provider is configured".to_owned();
+    }
     match (&notice.sent_at, &notice.last_error) {
         (Some(at), _) => format!("Mailed {}", at.format("%Y-%m-%d %H:%M UTC")),
         (None, Some(error)) => format!("Not mailed yet ({} attempts): {error}", notice.attempts),
@@ -37,7 +40,12 @@ pub fn NoticesPage() -> impl IntoView {
                                     .map(|notice| {
                                         let delivered = delivery(&notice);
                                         view! {
-                                            <li class="notice" data-kind=notice.kind.clone() data-testid="notice">
+                                            <li
+                                                class="notice"
+                                                data-kind=notice.kind.clone()
+                                                data-channel=notice.channel.clone()
+                                                data-testid="notice"
+                                            >
                                                 <h2>{notice.subject.clone()}</h2>
                                                 <p class="notice-meta">
                                                     {notice.created_at.format("%Y-%m-%d %H:%M UTC").to_string()}

@@ -17,6 +17,7 @@ pub mod schedules;
 pub mod sessions;
 pub mod sign_in_failures;
 pub mod tenants;
+pub mod two_factor;
 pub mod vault;
 
 use chrono::{DateTime, TimeZone, Utc};

@@ -24,6 +24,8 @@ pub struct NewNotification {
 pub struct NotificationRecord {
     pub id: i64,
     pub notice: NewNotification,
+    /// `email`, or `sms` for a text message kept in the outbox because no SMS provider is configured.
+    pub channel: String,
     pub created_at: i64,
     pub sent_at: Option<i64>,
     pub attempts: i64,
@@ -36,8 +38,8 @@ pub const MAIL_ATTEMPTS: i64 = 12;
 /// How long a node may hold a claimed notice before another node may take it over.
 const CLAIM_MILLIS: i64 = 60_000;
 
-const COLUMNS: &str =
-    "id, organization_id, instance_id, kind, recipients, subject, body, created_at, sent_at, attempts, last_error";
+const COLUMNS: &str = "id, organization_id, instance_id, kind, recipients, subject, body, channel, created_at, sent_at, attempts, \
+     last_error";
 
 fn notification_from_row(row: &AnyRow) -> Result<NotificationRecord, sqlx::Error> {
     let recipients: String = row.try_get("recipients")?;
@@ -51,6 +53,7 @@ fn notification_from_row(row: &AnyRow) -> Result<NotificationRecord, sqlx::Error
             subject: row.try_get("subject")?,
             body: row.try_get("body")?,
         },
+        channel: row.try_get("channel")?,
         created_at: row.try_get("created_at")?,
         sent_at: row.try_get("sent_at")?,
         attempts: row.try_get("attempts")?,
@@ -81,6 +84,25 @@ pub(super) async fn insert(
 }
 
 impl Store {
+    /// Keeps a text message in the outbox, on its own channel: the mailer never sends it, and the console shows
+    /// it with the organization's notices. Development setups read sign-in codes there.
+    pub async fn keep_text_message(&self, notice: &NewNotification) -> StoreResult<()> {
+        let now = now_millis();
+        sqlx::query(
+            "INSERT INTO notifications (organization_id, instance_id, kind, recipients, subject, body, channel, \
+             created_at, next_attempt_at) VALUES ($1, NULL, $2, $3, $4, $5, 'sms', $6, $6)",
+        )
+        .bind(notice.organization_id.0)
+        .bind(&notice.kind)
+        .bind(serde_json::to_string(&notice.recipients).expect("strings serialize"))
+        .bind(&notice.subject)
+        .bind(&notice.body)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
     /// The organization's notices, newest first.
     pub async fn notifications(
         &self,
@@ -98,8 +120,8 @@ impl Store {
     pub async fn claim_due_notifications(&self, limit: i64) -> StoreResult<Vec<NotificationRecord>> {
         let now = now_millis();
         let sql = format!(
-            "SELECT {COLUMNS} FROM notifications WHERE sent_at IS NULL AND attempts < $1 AND next_attempt_at <= $2 \
-             AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3"
+            "SELECT {COLUMNS} FROM notifications WHERE channel = 'email' AND sent_at IS NULL AND attempts < $1 \
+             AND next_attempt_at <= $2 AND (claimed_until IS NULL OR claimed_until < $2) ORDER BY id LIMIT $3"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(MAIL_ATTEMPTS)

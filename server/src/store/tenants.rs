@@ -2,6 +2,7 @@
 
 use super::{Store, StoreResult, flag, from_millis, now_millis};
 use app::service::Caller;
+use app::two_factor::TwoFactorMethod;
 use app::types::{Account, AccountId, Organization, OrganizationId, Role, User, UserId};
 use sqlx::{Any, AnyConnection, Row, any::AnyRow};
 
@@ -13,7 +14,8 @@ macro_rules! account_columns {
 }
 macro_rules! user_columns {
     () => {
-        "id, organization_id, account_id, email, first_name, last_name, phone, role, active, created_at, last_login_at"
+        "id, organization_id, account_id, email, first_name, last_name, phone, phone_confirmed, two_factor, role, \
+         active, created_at, last_login_at"
     };
 }
 
@@ -37,6 +39,8 @@ fn user_from_row(row: &AnyRow) -> Result<User, sqlx::Error> {
         first_name: row.try_get("first_name")?,
         last_name: row.try_get("last_name")?,
         phone: row.try_get("phone")?,
+        phone_confirmed: flag(row.try_get("phone_confirmed")?),
+        two_factor: row.try_get::<Option<String>, _>("two_factor")?.as_deref().and_then(TwoFactorMethod::parse),
         role: Role::parse(&role).unwrap_or_default(),
         active: flag(row.try_get("active")?),
         created_date: from_millis(row.try_get("created_at")?),
@@ -236,8 +240,9 @@ impl Store {
     pub async fn update_profile(&self, id: UserId, change: &ProfileChange<'_>) -> StoreResult<Option<User>> {
         let sql = concat!(
             "UPDATE users SET email = COALESCE($1, email), first_name = COALESCE($2, first_name), \
-             last_name = COALESCE($3, last_name), phone = CASE WHEN $4 = 1 THEN $5 ELSE phone END, updated_at = $6 \
-             WHERE id = $7 RETURNING ",
+             last_name = COALESCE($3, last_name), phone = CASE WHEN $4 = 1 THEN $5 ELSE phone END, \
+             phone_confirmed = CASE WHEN $4 = 1 AND COALESCE($5, '') <> COALESCE(phone, '') THEN 0 \
+             ELSE phone_confirmed END, updated_at = $6 WHERE id = $7 RETURNING ",
             user_columns!(),
             ""
         );
@@ -251,6 +256,27 @@ impl Store {
             .bind(id.0)
             .fetch_optional(self.pool())
             .await?;
+        Ok(row.as_ref().map(user_from_row).transpose()?)
+    }
+
+    /// Turns a user off or on; a user turned off also loses their console sessions.
+    pub async fn set_user_active(&self, id: UserId, active: bool) -> StoreResult<Option<User>> {
+        let mut transaction = self.pool().begin().await?;
+        let sql =
+            concat!("UPDATE users SET active = $1, updated_at = $2 WHERE id = $3 RETURNING ", user_columns!(), "");
+        let row = sqlx::query::<Any>(sql)
+            .bind(i64::from(active))
+            .bind(now_millis())
+            .bind(id.0)
+            .fetch_optional(&mut *transaction)
+            .await?;
+        if !active {
+            sqlx::query("DELETE FROM console_sessions WHERE user_id = $1")
+                .bind(id.0)
+                .execute(&mut *transaction)
+                .await?;
+        }
+        transaction.commit().await?;
         Ok(row.as_ref().map(user_from_row).transpose()?)
     }
 

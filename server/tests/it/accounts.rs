@@ -284,7 +284,7 @@ async fn unknown_routes_and_oversized_bodies_get_json_errors(backend: Backend) {
 async fn rotating_a_secret_retires_the_old_one_at_once(backend: Backend) {
     use app::service::Hub;
     let app = TestApp::spawn(backend).await;
-    let session = app.hub.sign_in("admin@tether.local", &app.first.password).await.unwrap();
+    let session = crate::utils::open_session(&app.hub, "admin@tether.local", &app.first.password).await;
     let organization = app.first.organization_secret.expose_secret().to_owned();
     let old_user = app.first.user_secret.expose_secret().to_owned();
     let call = |user: &str, organization: &str| {
@@ -313,7 +313,8 @@ async fn rotating_a_secret_retires_the_old_one_at_once(backend: Backend) {
         .await
         .unwrap();
     expect_json(member, StatusCode::OK).await;
-    let member = app.hub.sign_in("member@example.com", &"a long enough password".to_owned().into()).await.unwrap();
+    let member =
+        crate::utils::open_session(&app.hub, "member@example.com", &"a long enough password".to_owned().into()).await;
     assert!(app.hub.rotate_user_secret(&member.caller).await.is_ok());
     let refused = app.hub.rotate_organization_secret(&member.caller).await;
     assert!(matches!(refused, Err(app::error::HubError::Forbidden(_))), "{refused:?}");

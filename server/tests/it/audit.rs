@@ -28,7 +28,7 @@ async fn the_audit_log_records_who_did_what_and_no_secret(backend: Backend) {
     let wrong_password = "not-the-password-9f3b";
     let refused = app.hub.sign_in("admin@tether.local", &SecretString::from(wrong_password)).await;
     assert!(refused.is_err());
-    let session = app.hub.sign_in("admin@tether.local", &app.first.password).await.unwrap();
+    let session = crate::utils::open_session(&app.hub, "admin@tether.local", &app.first.password).await;
 
     expect_json(app.as_admin(Method::POST, "/elements").json(&basic_element()).send().await.unwrap(), StatusCode::OK)
         .await;

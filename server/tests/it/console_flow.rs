@@ -15,7 +15,7 @@ use std::collections::BTreeMap;
 on_both_backends!(the_console_flow_is_pkce_bound_to_its_session_and_single_use);
 
 async fn sign_in(app: &TestApp) -> ConsoleSession {
-    app.hub.sign_in(&app.first.admin.email_address, &app.first.password).await.expect("the admin signs in")
+    crate::utils::open_session(&app.hub, &app.first.admin.email_address, &app.first.password).await
 }
 
 fn form(instance: Option<app::instances::InstanceId>) -> ConsoleAuthentication {

@@ -228,11 +228,11 @@ async fn a_saved_oauth_app_stands_in_for_the_client(backend: Backend) {
     // The Account page's list holds it too, masked; another organization's list does not.
     {
         use app::service::Hub;
-        let session = app.hub.sign_in("admin@tether.local", &app.first.password).await.unwrap();
+        let session = crate::utils::open_session(&app.hub, "admin@tether.local", &app.first.password).await;
         let listed = app.hub.oauth_apps(&session.caller).await.unwrap();
         assert_eq!(serde_json::to_value(&listed).unwrap(), json!([shown]));
         let other = app.hub.create_organization("Other", "boss@other.example", "test").await.unwrap();
-        let theirs = app.hub.sign_in("boss@other.example", &other.password).await.unwrap();
+        let theirs = crate::utils::open_session(&app.hub, "boss@other.example", &other.password).await;
         assert!(app.hub.oauth_apps(&theirs.caller).await.unwrap().is_empty());
     }
 

@@ -20,4 +20,5 @@ mod secrets_at_rest;
 mod storage;
 mod token_client;
 mod token_lifecycle;
+mod two_factor;
 mod utils;

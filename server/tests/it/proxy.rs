@@ -301,7 +301,7 @@ async fn try_it_out_takes_the_proxy_path(backend: Backend) {
     let body = json!({"name": "Echo", "configuration": {"apiKey": "query-secret"}});
     let created = app.as_admin(Method::POST, "/elements/test-echo/instances").json(&body).send().await.unwrap();
     let id = InstanceId(expect_json(created, StatusCode::OK).await["id"].as_i64().unwrap());
-    let session = app.hub.sign_in(&app.first.admin.email_address, &app.first.password).await.unwrap();
+    let session = crate::utils::open_session(&app.hub, &app.first.admin.email_address, &app.first.password).await;
     let request = TryRequest {
         method: "post".into(),
         path: "/things/7".into(),

@@ -446,7 +446,7 @@ async fn the_console_flow_checks_and_keeps_a_new_instances_event_settings() {
     use app::service::Hub;
     let app = sandbox_app(|_| {}).await;
     let secret = sandbox_client_secret(&app).await;
-    let session = app.hub.sign_in(&app.first.admin.email_address, &app.first.password).await.unwrap();
+    let session = crate::utils::open_session(&app.hub, &app.first.admin.email_address, &app.first.password).await;
     let form = |callback_url: &str| ConsoleAuthentication {
         element: "sandbox".into(),
         instance: None,

@@ -213,6 +213,19 @@ impl Drop for TestApp {
     }
 }
 
+/// Signs in a user without two-factor sign-in, straight to a console session.
+pub async fn open_session(
+    hub: &HubService,
+    email: &str,
+    password: &secrecy::SecretString,
+) -> app::service::ConsoleSession {
+    use app::service::Hub;
+    match hub.sign_in(email, password).await.expect("the password is right") {
+        app::service::SignInStep::Done(session) => session,
+        app::service::SignInStep::CodeNeeded { .. } => panic!("{email} has two-factor sign-in"),
+    }
+}
+
 pub fn authorization(user_secret: &str, organization_secret: &str) -> String {
     format!("User {user_secret}, Organization {organization_secret}")
 }
