@@ -67,6 +67,7 @@ pub fn App() -> impl IntoView {
         <Router>
             <Routes fallback=pages::NotFoundPage>
                 <Route path=StaticSegment("signin") view=pages::signin::SignInPage/>
+                <Route path=(StaticSegment("signin"), StaticSegment("code")) view=pages::signin::SecondStepPage/>
                 <ParentRoute path=StaticSegment("") view=pages::layout::ConsoleLayout>
                     <Route path=StaticSegment("") view=pages::catalog::CatalogPage/>
                     <Route path=StaticSegment("catalog") view=pages::catalog::CatalogPage/>
@@ -77,6 +78,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("notices") view=pages::notices::NoticesPage/>
                     <Route path=StaticSegment("audit") view=pages::audit::AuditPage/>
                     <Route path=StaticSegment("account") view=pages::account::AccountPage/>
+                    <Route path=StaticSegment("profile") view=pages::profile::ProfilePage/>
                 </ParentRoute>
             </Routes>
         </Router>

@@ -1,8 +1,10 @@
-//! The account page: the signed-in user, their organization, its accounts and the users of their account.
+//! The account page: the signed-in user, their organization, its accounts and their users, the API secrets and
+//! the saved OAuth apps.
 
 use super::PageHeader;
 use crate::server_fns::{
-    identity, list_accounts, list_users, rotate_organization_secret, rotate_user_secret, saved_oauth_apps,
+    CreateUser, ResetTwoFactor, SetUserActive, UpdateUser, identity, list_accounts, list_users,
+    rotate_organization_secret, rotate_user_secret, saved_oauth_apps,
 };
 use crate::types::{Account, User};
 use leptos::prelude::*;
@@ -12,16 +14,6 @@ pub fn AccountPage() -> impl IntoView {
     let who = Resource::new(|| (), |_| identity());
     let accounts = Resource::new(|| (), |_| list_accounts());
     let apps = Resource::new(|| (), |_| saved_oauth_apps());
-    let users = Resource::new(
-        move || who.get().and_then(|found| found.ok()).map(|identity| identity.user.account_id),
-        |account| async move {
-            match account {
-                Some(account) => list_users(account).await,
-                None => Ok(Vec::new()),
-            }
-        },
-    );
-
     view! {
         <PageHeader title="Account" summary="Your organization, its accounts and their users."/>
         <Suspense fallback=|| view! { <p>"Loading…"</p> }>
@@ -48,10 +40,15 @@ pub fn AccountPage() -> impl IntoView {
                     let apps = apps.await?;
                     Ok::<_, crate::error::HubError>(view! { <OAuthAppTable apps/> })
                 })}
-                <h2>"Users of your account"</h2>
                 {move || Suspend::new(async move {
-                    let users = users.await?;
-                    Ok::<_, crate::error::HubError>(view! { <UserTable users/> })
+                    let is_admin = who.await?.user.role == crate::types::Role::Admin;
+                    let accounts = accounts.await?;
+                    Ok::<_, crate::error::HubError>(
+                        accounts
+                            .into_iter()
+                            .map(|account| view! { <AccountUsers account is_admin/> })
+                            .collect_view(),
+                    )
                 })}
             </ErrorBoundary>
         </Suspense>
@@ -76,22 +73,130 @@ fn AccountTable(accounts: Vec<Account>) -> impl IntoView {
     }
 }
 
+/// The users of one account; an admin also adds users, disables or enables them, resets their two-step sign-in
+/// and changes their phone.
 #[component]
-fn UserTable(users: Vec<User>) -> impl IntoView {
+fn AccountUsers(account: Account, is_admin: bool) -> impl IntoView {
+    let create = ServerAction::<CreateUser>::new();
+    let set_active = ServerAction::<SetUserActive>::new();
+    let reset = ServerAction::<ResetTwoFactor>::new();
+    let change = ServerAction::<UpdateUser>::new();
+    let account_id = account.id;
+    let users = Resource::new(
+        move || (create.version().get(), set_active.version().get(), reset.version().get(), change.version().get()),
+        move |_| list_users(account_id),
+    );
+    let failure = move || {
+        [
+            set_active.value().get().and_then(Result::err),
+            reset.value().get().and_then(Result::err),
+            change.value().get().and_then(Result::err),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|error| error.to_string())
+        .next()
+    };
     view! {
-        <table class="table">
-            <thead><tr><th>"Id"</th><th>"Email"</th><th>"Name"</th><th>"Role"</th></tr></thead>
-            <tbody>
-                {users.into_iter().map(|user| view! {
-                    <tr>
-                        <td>{user.id.0}</td>
-                        <td>{user.email_address}</td>
-                        <td>{format!("{} {}", user.first_name, user.last_name)}</td>
-                        <td>{user.role.as_str()}</td>
-                    </tr>
-                }).collect_view()}
-            </tbody>
-        </table>
+        <section class="account-users" aria-label=format!("Users of {}", account.name)>
+            <h2>{format!("Users of {}", account.name)}</h2>
+            <Suspense fallback=|| view! { <p>"Loading users…"</p> }>
+                {move || Suspend::new(async move {
+                    let users = users.await?;
+                    Ok::<_, crate::error::HubError>(view! {
+                        <table class="table">
+                            <thead>
+                                <tr>
+                                    <th>"Email"</th><th>"Name"</th><th>"Role"</th><th>"Phone"</th>
+                                    <th>"Two-step sign-in"</th><th>"Status"</th>
+                                    <Show when=move || is_admin><th>"Manage"</th></Show>
+                                </tr>
+                            </thead>
+                            <tbody>
+                                {users.into_iter().map(|user| view! {
+                                    <UserRow user is_admin set_active reset change/>
+                                }).collect_view()}
+                            </tbody>
+                        </table>
+                    })
+                })}
+            </Suspense>
+            <Show when=move || failure().is_some()>
+                <p class="form-error" role="alert">{failure}</p>
+            </Show>
+            <Show when=move || is_admin>
+                <details class="add-user">
+                    <summary>"Add a user"</summary>
+                    <ActionForm action=create attr:class="stacked-form">
+                        <input type="hidden" name="account" value=account_id.0/>
+                        <label>"Email" <input name="email" type="email" required/></label>
+                        <label>"First name" <input name="first_name"/></label>
+                        <label>"Last name" <input name="last_name"/></label>
+                        <label>"Phone" <input name="phone" type="tel" placeholder="+14155550123"/></label>
+                        <label class="checkbox"><input name="admin" type="checkbox"/>" Organization admin"</label>
+                        <button type="submit">"Add user"</button>
+                    </ActionForm>
+                    {move || create.value().get().map(|answer| match answer {
+                        Ok(created) => view! {
+                            <p class="new-secret" role="status">
+                                {format!("Added {}. Shown only now: password ", created.user.email_address)}
+                                <code data-testid="new-user-password">
+                                    {created.password.map(|password| password.as_str().to_owned()).unwrap_or_default()}
+                                </code>
+                                " and user secret "
+                                <code>{created.secret.as_str().to_owned()}</code>
+                            </p>
+                        }
+                        .into_any(),
+                        Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+                    })}
+                </details>
+            </Show>
+        </section>
+    }
+}
+
+/// One user's row; admins get the buttons and the phone form.
+#[component]
+fn UserRow(
+    user: User,
+    is_admin: bool,
+    set_active: ServerAction<SetUserActive>,
+    reset: ServerAction<ResetTwoFactor>,
+    change: ServerAction<UpdateUser>,
+) -> impl IntoView {
+    let (account, id, active) = (user.account_id, user.id, user.active);
+    let phone = match (&user.phone, user.phone_confirmed) {
+        (Some(phone), true) => phone.clone(),
+        (Some(phone), false) => format!("{phone} (unconfirmed)"),
+        (None, _) => String::new(),
+    };
+    let two_factor = user.two_factor.map(|method| method.label()).unwrap_or("Off");
+    view! {
+        <tr data-testid="user-row" data-email=user.email_address.clone()>
+            <td>{user.email_address.clone()}</td>
+            <td>{format!("{} {}", user.first_name, user.last_name)}</td>
+            <td>{user.role.as_str()}</td>
+            <td>{phone}</td>
+            <td>{two_factor}</td>
+            <td>{if active { "Active" } else { "Disabled" }}</td>
+            <Show when=move || is_admin>
+                <td class="row-actions">
+                    <button type="button" on:click=move |_| {
+                        set_active.dispatch(SetUserActive { account, user: id, active: !active });
+                    }>{if active { "Disable" } else { "Enable" }}</button>
+                    <button type="button" disabled=user.two_factor.is_none() on:click=move |_| {
+                        reset.dispatch(ResetTwoFactor { account, user: id });
+                    }>"Reset two-step"</button>
+                    <ActionForm action=change attr:class="inline-form">
+                        <input type="hidden" name="account" value=account.0/>
+                        <input type="hidden" name="user" value=id.0/>
+                        <input name="phone" type="tel" placeholder="New phone" aria-label="New phone" required/>
+                        <button type="submit">"Change phone"</button>
+                    </ActionForm>
+                </td>
+            </Show>
+        </tr>
     }
 }
 

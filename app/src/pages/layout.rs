@@ -44,6 +44,7 @@ pub fn ConsoleLayout() -> impl IntoView {
                     <Show when=move || menu_open.get()>
                         <div class="usermenu-panel" role="menu">
                             <p class="usermenu-org">{organization}</p>
+                            <A href="/profile" attr:role="menuitem">"Your profile"</A>
                             <ActionForm action=sign_out>
                                 <button type="submit" role="menuitem">"Sign out"</button>
                             </ActionForm>

@@ -10,6 +10,7 @@ pub mod instances;
 pub mod layout;
 pub mod notices;
 pub mod oauth_callback;
+pub mod profile;
 pub mod signin;
 pub mod tags;
 
