@@ -127,3 +127,38 @@ test('the account page lists the saved OAuth apps with their secrets masked', as
   await expect(row).toContainText('https://app.example/callback');
   await expect(page.locator('body')).not.toContainText(secret);
 });
+
+test('an admin adds a user, changes their phone, and disables and enables them on the Account page', async ({ page, browser }) => {
+  await signIn(page, admin().email, admin().password);
+  await expect(page).toHaveURL(`${baseUrl()}/`);
+  await page.goto(`${baseUrl()}/account`);
+  await waitForHydration(page);
+  const email = 'managed@example.com';
+  await page.getByText('Add a user').first().click();
+  const form = page.locator('details.add-user').first();
+  await form.getByLabel('Email').fill(email);
+  await form.getByLabel('First name').fill('Managed');
+  await form.getByRole('button', { name: 'Add user' }).click();
+  const password = page.getByTestId('new-user-password');
+  await expect(password).toHaveText(/^[A-Za-z0-9_-]{24}$/);
+  const shownPassword = (await password.textContent())!;
+
+  const row = page.locator(`[data-testid="user-row"][data-email="${email}"]`);
+  await expect(row).toContainText('Active');
+  await row.getByLabel('New phone').fill('+14155550142');
+  await row.getByRole('button', { name: 'Change phone' }).click();
+  await expect(row).toContainText('+14155550142 (unconfirmed)');
+
+  await row.getByRole('button', { name: 'Disable' }).click();
+  await expect(row).toContainText('Disabled');
+  const other = await browser.newContext();
+  const theirs = await other.newPage();
+  await signIn(theirs, email, shownPassword);
+  await expect(theirs.getByRole('alert')).toHaveText('Wrong email or password');
+
+  await row.getByRole('button', { name: 'Enable' }).click();
+  await expect(row).toContainText('Active');
+  await signIn(theirs, email, shownPassword);
+  await expect(theirs).toHaveURL(`${baseUrl()}/`);
+  await other.close();
+});

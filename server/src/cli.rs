@@ -80,7 +80,7 @@ pub async fn run_keys(command: KeysCommand, config: Config) -> anyhow::Result<()
     let vault = tether.hub.vault();
     match command {
         KeysCommand::Rotate => {
-            let report = vault.rotate().await?;
+            let report = vault.rotate(CLI_ACTOR).await?;
             println!(
                 "Data key version {} is now current; re-encrypted {} secret(s).",
                 report.new_version, report.reencrypted

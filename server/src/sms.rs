@@ -35,7 +35,10 @@ pub enum SmsRoute {
 impl SmsRoute {
     pub fn sender(&self, store: Store) -> Box<dyn SmsSender> {
         match self {
-            SmsRoute::Outbox => Box::new(OutboxSms { store }),
+            SmsRoute::Outbox => {
+                tracing::info!("no sms_url is set: codes sent by text message stay in the console's outbox");
+                Box::new(OutboxSms { store })
+            }
             SmsRoute::Http { url, token } => Box::new(HttpSms {
                 http: reqwest::Client::builder().timeout(Duration::from_secs(10)).build().expect("the client builds"),
                 url: url.clone(),

@@ -125,14 +125,26 @@ impl Vault {
         Ok(self.keyring.decrypt(ciphertext)?)
     }
 
-    /// Adds a data key and re-encrypts every entry written under an older one.
-    pub async fn rotate(&self) -> Result<RotationReport, VaultError> {
+    /// Adds a data key, re-encrypts every entry written under an older one, and records the rotation by `actor`
+    /// in every organization's audit log, since it touches all their secrets.
+    pub async fn rotate(&self, actor: &str) -> Result<RotationReport, VaultError> {
         self.reload_keys().await?;
         let key = self.keyring.next_key();
         let new_version = key.version;
         self.store.insert_data_key(&key).await?;
         self.keyring.install(&[key])?;
         let reencrypted = self.reencrypt_older_than(new_version).await?;
+        for organization in self.store.organization_ids().await? {
+            self.store
+                .record_audit(&AuditEntry {
+                    organization_id: Some(organization),
+                    actor: actor.to_owned(),
+                    action: "keys.rotated".into(),
+                    target: format!("data_key:{new_version}"),
+                    request_id: crate::telemetry::current_request_id(),
+                })
+                .await?;
+        }
         Ok(RotationReport { new_version, reencrypted })
     }
 

@@ -14,10 +14,7 @@ pub fn ProfilePage() -> impl IntoView {
     let who = Resource::new(|| (), |_| identity());
     let update = ServerAction::<UpdateUser>::new();
     let confirm = ServerAction::<ConfirmEnrolment>::new();
-    let status = Resource::new(
-        move || (confirm.version().get(), update.version().get()),
-        |_| two_factor_status(),
-    );
+    let status = Resource::new(move || (confirm.version().get(), update.version().get()), |_| two_factor_status());
 
     view! {
         <PageHeader title="Your profile" summary="Your details, and how you prove it is you when you sign in."/>

@@ -177,6 +177,12 @@ impl Store {
         Ok(sqlx::query_scalar("SELECT COUNT(*) FROM organizations").fetch_one(self.pool()).await?)
     }
 
+    pub async fn organization_ids(&self) -> StoreResult<Vec<OrganizationId>> {
+        let ids: Vec<i64> =
+            sqlx::query_scalar("SELECT id FROM organizations ORDER BY id").fetch_all(self.pool()).await?;
+        Ok(ids.into_iter().map(OrganizationId).collect())
+    }
+
     pub async fn organization(&self, id: OrganizationId) -> StoreResult<Option<Organization>> {
         let row = sqlx::query("SELECT id, name, created_at FROM organizations WHERE id = $1")
             .bind(id.0)

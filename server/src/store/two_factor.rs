@@ -95,9 +95,13 @@ const CHALLENGE_SELECT: &str = "SELECT c.id AS challenge_id, c.method, c.sealed_
      FROM two_factor_challenges c JOIN users u ON u.id = c.user_id JOIN accounts a ON a.id = u.account_id";
 
 impl Store {
-    /// Stores a challenge. A new enrolment replaces the user's earlier one.
+    /// Stores a challenge, forgetting expired ones. A new enrolment replaces the user's earlier one.
     pub async fn insert_challenge(&self, challenge: &NewChallenge<'_>) -> StoreResult<()> {
         let mut transaction = self.pool().begin().await?;
+        sqlx::query("DELETE FROM two_factor_challenges WHERE expires_at <= $1")
+            .bind(now_millis())
+            .execute(&mut *transaction)
+            .await?;
         if challenge.purpose == ChallengePurpose::Enrol {
             sqlx::query("DELETE FROM two_factor_challenges WHERE user_id = $1 AND purpose = $2")
                 .bind(challenge.user.0)
@@ -166,15 +170,6 @@ impl Store {
         let done =
             sqlx::query("DELETE FROM two_factor_challenges WHERE id = $1").bind(challenge).execute(self.pool()).await?;
         Ok(done.rows_affected() == 1)
-    }
-
-    /// Forgets challenges that expired before `now`.
-    pub async fn delete_expired_challenges(&self, now: i64) -> StoreResult<u64> {
-        let done = sqlx::query("DELETE FROM two_factor_challenges WHERE expires_at <= $1")
-            .bind(now)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected())
     }
 
     pub async fn second_factor(&self, user: UserId) -> StoreResult<Option<SecondFactor>> {

@@ -65,6 +65,9 @@ async fn no_plaintext_in_the_sqlite_file_and_rotation_keeps_it_readable() {
 
     let store = Store::connect(&database_url).await.unwrap();
     assert_eq!(store.vault_entries_per_key_version().await.unwrap(), vec![(2, 3)]);
+    let audit = store.audit_records(app.first.organization.id, 50).await.unwrap();
+    let rotation = audit.iter().find(|record| record.entry.action == "keys.rotated").expect("the rotation is audited");
+    assert_eq!((rotation.entry.actor.as_str(), rotation.entry.target.as_str()), ("cli", "data_key:2"));
     let master = MasterKey::load_or_create(&data_dir.join(tether::MASTER_KEY_FILE)).unwrap();
     let vault = Vault::open(store.clone(), master).await.unwrap();
     for (id, plaintext) in ids.iter().zip(plaintexts) {

@@ -190,7 +190,7 @@ async fn rotation_reencrypts_and_old_keys_still_decrypt(backend: Backend) {
     // A second node, opened before the rotation, still holds only version 1.
     let other_node = Vault::open(store.clone(), MasterKey::from_base64(&master).unwrap()).await.unwrap();
 
-    let report = vault.rotate().await.unwrap();
+    let report = vault.rotate("test").await.unwrap();
     assert_eq!(report.new_version, 2);
     assert_eq!(report.reencrypted, 250);
     assert_eq!(store.vault_entries_per_key_version().await.unwrap(), vec![(2, 250)]);
@@ -202,7 +202,7 @@ async fn rotation_reencrypts_and_old_keys_still_decrypt(backend: Backend) {
     assert_eq!(other_node.read(ids[0], "test").await.unwrap().expose_secret(), "secret-0");
 
     // A rotation started from another node continues the numbering and rewrites everything again.
-    let second = other_node.rotate().await.unwrap();
+    let second = other_node.rotate("test").await.unwrap();
     assert_eq!((second.new_version, second.reencrypted), (3, 250));
     assert_eq!(vault.read(ids[249], "test").await.unwrap().expose_secret(), "secret-249");
 }
