@@ -21,6 +21,8 @@ use totp_rs::{Algorithm, TOTP};
 const CHALLENGE_MILLIS: i64 = 10 * 60 * 1000;
 /// Wrong codes one challenge takes before it is dropped; each also counts toward the email's sign-in lockout.
 pub const WRONG_CODES_PER_CHALLENGE: i64 = 5;
+/// The least time between two texts that enrol a phone, so the form cannot be used to flood a number.
+const TEXT_INTERVAL_MILLIS: i64 = 30 * 1000;
 /// How many recovery codes an enrolment makes.
 const RECOVERY_CODE_COUNT: usize = 10;
 /// TOTP as authenticator apps expect it: SHA-1, 6 digits, 30-second steps.
@@ -171,6 +173,15 @@ impl HubService {
     /// Sends a code to the phone to enrol; confirming it makes that number the caller's.
     pub(super) async fn start_phone_enrolment(&self, caller: &Caller, phone: &str) -> Result<(), HubError> {
         let phone = validate::phone("phone", phone)?;
+        let earlier = self.store.enrol_challenge(caller.user_id, TwoFactorMethod::Phone).await.or_internal()?;
+        if let Some(wait) = earlier.map(|earlier| earlier.created_at + TEXT_INTERVAL_MILLIS - now_millis())
+            && wait > 0
+        {
+            return Err(HubError::TooManyRequests {
+                message: "A code was texted moments ago; wait a little before asking for another".into(),
+                retry_after_seconds: (wait as u64).div_ceil(1000),
+            });
+        }
         let sealed_code = self.send_code(caller, &phone, "confirmation").await?;
         self.store
             .insert_challenge(&NewChallenge {

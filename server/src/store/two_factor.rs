@@ -54,6 +54,7 @@ pub struct Challenge {
     pub method: TwoFactorMethod,
     pub sealed_secret: Option<Vec<u8>>,
     pub phone: Option<String>,
+    pub created_at: i64,
 }
 
 /// What sign-in needs to know of a user's second factor.
@@ -87,10 +88,11 @@ fn challenge_from_row(row: &AnyRow) -> Result<Challenge, sqlx::Error> {
         method: TwoFactorMethod::parse(&method).unwrap_or(TwoFactorMethod::Totp),
         sealed_secret: row.try_get("sealed_secret")?,
         phone: row.try_get("phone")?,
+        created_at: row.try_get("created_at")?,
     })
 }
 
-const CHALLENGE_SELECT: &str = "SELECT c.id AS challenge_id, c.method, c.sealed_secret, c.phone, \
+const CHALLENGE_SELECT: &str = "SELECT c.id AS challenge_id, c.method, c.sealed_secret, c.phone, c.created_at, \
      u.id, u.organization_id, u.account_id, u.role, u.email, u.active * a.active AS usable \
      FROM two_factor_challenges c JOIN users u ON u.id = c.user_id JOIN accounts a ON a.id = u.account_id";
 

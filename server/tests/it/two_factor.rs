@@ -154,6 +154,8 @@ async fn a_changed_phone_is_confirmed_by_a_code_at_the_next_sign_in(backend: Bac
 
     hub.begin_phone_enrolment(&session.caller, "+1 415 555 0100").await.unwrap();
     let code = texted_code(&app, "+14155550100").await;
+    let flood = hub.begin_phone_enrolment(&session.caller, "+14155550100").await;
+    assert!(matches!(flood, Err(HubError::TooManyRequests { retry_after_seconds: 1..=30, .. })), "{flood:?}");
     hub.confirm_enrolment(&session.caller, TwoFactorMethod::Phone, &secret(&code)).await.unwrap();
     let status = hub.two_factor_status(&session.caller).await.unwrap();
     assert_eq!(
