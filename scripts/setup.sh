@@ -2,8 +2,10 @@
 # Installs what Tether needs, skipping whatever is already there. Safe to run again and again.
 #
 #   scripts/setup.sh build   the Rust WASM target, cargo-leptos, the wasm-bindgen CLI and wasm-opt
-#   scripts/setup.sh test    all of the above, plus Chromium, PostgreSQL, the end-to-end npm packages and the
-#                            SMTP sink's Python package (aiosmtpd)
+#   scripts/setup.sh test    all of the above, plus Chromium, PostgreSQL, the end-to-end npm packages, the
+#                            SMTP sink's Python package (aiosmtpd) and, with a nightly toolchain, cargo-fuzz
+#   scripts/setup.sh fuzz    cargo-fuzz only
+#   scripts/setup.sh cluster the build tools, nginx and PostgreSQL, for make cluster
 #
 # Tools that cargo installs go to ~/.cargo/bin; wasm-opt comes from npm into $TETHER_TOOLS_DIR.
 # Source scripts/env.sh afterwards to put them on PATH.
@@ -15,6 +17,7 @@ source "$here/scripts/env.sh"
 CARGO_LEPTOS_VERSION=0.3.5
 BINARYEN_VERSION=132
 AIOSMTPD_VERSION=1.4.6
+CARGO_FUZZ_VERSION=0.13.2
 # The CLI must match the wasm-bindgen the workspace pins.
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' "$here/Cargo.toml")
 
@@ -56,7 +59,7 @@ build_tools() {
 }
 
 test_tools() {
-    apt_install chromium postgresql
+    apt_install chromium postgresql nginx
     if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
         say "installing aiosmtpd $AIOSMTPD_VERSION (the tests' SMTP sink)"
         python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "aiosmtpd==$AIOSMTPD_VERSION"
@@ -67,8 +70,19 @@ test_tools() {
     fi
 }
 
+# cargo-fuzz, when the nightly toolchain it needs is installed; without nightly the fuzz run is skipped.
+fuzz_tools() {
+    rustup toolchain list | grep -q '^nightly' || return 0
+    if ! cargo fuzz --version 2>/dev/null | grep -q " $CARGO_FUZZ_VERSION"; then
+        say "installing cargo-fuzz $CARGO_FUZZ_VERSION"
+        cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
+    fi
+}
+
 case "${1:-build}" in
     build) build_tools ;;
-    test) build_tools; test_tools ;;
-    *) echo "usage: $0 [build|test]" >&2; exit 2 ;;
+    test) build_tools; test_tools; fuzz_tools ;;
+    fuzz) fuzz_tools ;;
+    cluster) build_tools; apt_install nginx postgresql ;;
+    *) echo "usage: $0 [build|test|fuzz|cluster]" >&2; exit 2 ;;
 esac

@@ -17,7 +17,7 @@ export interface RunningTether extends FirstStart {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const probe = createServer();
     probe.once('error', reject);
@@ -29,7 +29,7 @@ async function freePort(): Promise<number> {
   });
 }
 
-function field(output: string, label: string): string {
+export function field(output: string, label: string): string {
   const match = output.match(new RegExp(`${label}:\\s+(\\S+)`));
   if (!match) throw new Error(`tether's first-start output has no "${label}" line:\n${output}`);
   return match[1];

@@ -33,7 +33,9 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let shutdown = shutdown_signal()?;
     let tether = Tether::open(config).await?;
     if let Some(made) = bootstrap::first_start(&tether.hub, &tether.config).await? {
-        print!("{}", bootstrap::welcome_message(&made, &console_url));
+        // Behind a load balancer the console is at the public URL, not at this node's own address.
+        let public = tether.config.public_url.as_deref().map(|url| url.trim_end_matches('/'));
+        print!("{}", bootstrap::welcome_message(&made, public.unwrap_or(&console_url)));
     }
     println!("Tether is listening on {console_url}");
     tracing::info!(%address, "listening");

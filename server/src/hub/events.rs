@@ -471,7 +471,10 @@ impl HubService {
         }
         let payload: Value =
             serde_json::from_slice(body).map_err(|error| bad("body", format!("is not JSON ({error})")))?;
-        let events = webhook_events(&record, &entry, &webhook, &payload)?;
+        let events: Vec<NewEvent> = read_webhook(&webhook, &entry.definition.key, &payload)?
+            .into_iter()
+            .map(|(notice, raw)| new_event(&record, "webhooks", notice, raw))
+            .collect();
         self.store.receive_webhook(record.id, &payload.to_string(), &events).await.or_internal()?;
         self.deliveries_queued.notify_one();
         Ok(events.len())
@@ -591,13 +594,12 @@ fn default_webhook_settings() -> WebhookSettings {
     serde_json::from_value(json!({})).expect("every field has a default")
 }
 
-/// The events in a provider's webhook payload.
-fn webhook_events(
-    record: &InstanceRecord,
-    entry: &CatalogEntry,
+/// The changes in a provider's webhook payload, read as `webhook` says, each with the object to deliver as `raw`.
+pub fn read_webhook<'a>(
     webhook: &WebhookSettings,
-    payload: &Value,
-) -> Result<Vec<NewEvent>, HubError> {
+    element_key: &str,
+    payload: &'a Value,
+) -> Result<Vec<(ChangeNotice, &'a Value)>, HubError> {
     let changes: Vec<&Value> = match &webhook.changes_field {
         Some(path) => match field(payload, path) {
             Some(Value::Array(items)) => items.iter().collect(),
@@ -625,13 +627,13 @@ fn webhook_events(
                 .unwrap_or_else(Utc::now);
             let notice = ChangeNotice {
                 date,
-                element_key: entry.definition.key.clone(),
+                element_key: element_key.to_owned(),
                 event_type: event_type_of(&required(&webhook.event_type_field)?),
                 object_id: required(&webhook.object_id_field)?,
                 object_type: required(&webhook.object_type_field)?,
             };
             let raw = webhook.object_field.as_deref().and_then(|path| field(change, path)).unwrap_or(change);
-            Ok(new_event(record, "webhooks", notice, raw))
+            Ok((notice, raw))
         })
         .collect()
 }

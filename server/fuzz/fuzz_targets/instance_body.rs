@@ -1,0 +1,65 @@
+//! Fuzzes `POST /elements/{key}/instances` bodies through the real path: the API's JSON reader, then the hub's
+//! checks and storage on a SQLite database of its own. The element takes basic credentials and events of both
+//! kinds, so no input reaches the network. Bad bodies are refused with the field named, never a panic.
+#![no_main]
+
+use app::service::{Caller, Hub};
+use libfuzzer_sys::fuzz_target;
+use std::sync::OnceLock;
+use tether::api::extract::parse_json;
+use tether::hub::HubService;
+
+struct Setup {
+    runtime: tokio::runtime::Runtime,
+    hub: std::sync::Arc<HubService>,
+    caller: Caller,
+    _dir: tempfile::TempDir,
+}
+
+fn setup() -> &'static Setup {
+    static SETUP: OnceLock<Setup> = OnceLock::new();
+    SETUP.get_or_init(|| {
+        let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let (hub, caller) = runtime.block_on(async {
+            let mut config = tether::config::Config::for_tests(dir.path(), None);
+            config.allow_private_network = false;
+            let opened = tether::Tether::open(config).await.expect("Tether opens");
+            let first = opened.hub.create_organization("Fuzz", "fuzz@example.com", "fuzz").await.unwrap();
+            let credentials = app::service::ApiCredentials {
+                user: first.user_secret.clone(),
+                organization: first.organization_secret.clone(),
+                element: None,
+            };
+            let caller = opened.hub.authenticate(&credentials).await.unwrap();
+            let definition = tether::catalog::parse_definition(element()).unwrap();
+            opened.hub.create_element(&caller, definition).await.expect("the fuzz element is valid");
+            (opened.hub, caller)
+        });
+        Setup { runtime, hub, caller, _dir: dir }
+    })
+}
+
+fn element() -> serde_json::Value {
+    serde_json::json!({
+        "key": "fuzz-basic", "name": "Fuzz", "hub": "crm", "auth": "basic",
+        "api": {"baseUrl": "https://{account}.example.com/api", "credentials": {"in": "basic"}},
+        "parameters": [
+            {"key": "account", "label": "Account", "pattern": "^[a-z]+$"},
+            {"key": "username", "label": "User name"},
+            {"key": "password", "label": "Password", "type": "password", "secret": true}
+        ],
+        "events": {"support": "both"}
+    })
+}
+
+fuzz_target!(|bytes: &[u8]| {
+    let setup = setup();
+    let Ok(body) = parse_json::<app::instances::NewInstance>(bytes) else { return };
+    setup.runtime.block_on(async {
+        let created = setup.hub.create_instance(&setup.caller, Some("fuzz-basic"), body).await;
+        if let Err(app::error::HubError::Internal) = created {
+            panic!("a body caused an internal error");
+        }
+    });
+});
