@@ -18,6 +18,7 @@ numeric_id!(
 
 /// How a user proves who they are to the provider.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum AuthType {
     #[serde(rename = "oauth2")]
     OAuth2,
@@ -102,6 +103,22 @@ pub fn placeholders_in(text: &str) -> impl Iterator<Item = &str> {
     text.split('{').skip(1).filter_map(|part| part.split_once('}').map(|(name, _)| name))
 }
 
+/// A template is written as one string, or as a list of alternatives.
+#[cfg(feature = "ssr")]
+impl utoipa::PartialSchema for Template {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String)).min_items(Some(1)))
+            .description(Some("Text with {placeholders}, or a list of alternatives: the first whose placeholders are all known is used"))
+            .into()
+    }
+}
+
+#[cfg(feature = "ssr")]
+impl utoipa::ToSchema for Template {}
+
 impl Serialize for Template {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match self.0.as_slice() {
@@ -129,6 +146,7 @@ impl<'de> Deserialize<'de> for Template {
 
 /// How the client authenticates at the token endpoint.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TokenAuth {
     /// `client_id` and `client_secret` in the request body.
@@ -140,6 +158,7 @@ pub enum TokenAuth {
 
 /// How the token request body is encoded.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TokenBody {
     #[default]
@@ -157,6 +176,7 @@ fn yes() -> bool {
 
 /// The OAuth 2.0 endpoints and habits of a provider.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OAuthSettings {
     pub authorization_url: Template,
@@ -192,6 +212,7 @@ pub struct OAuthSettings {
 
 /// Where proxied calls carry the credentials.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(tag = "in", rename_all = "lowercase", deny_unknown_fields)]
 pub enum CredentialPlacement {
     /// `Authorization: Bearer <access token>`.
@@ -206,6 +227,7 @@ pub enum CredentialPlacement {
 
 /// How Tether calls the provider's API for an instance.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApiSettings {
     pub base_url: Template,
@@ -217,6 +239,7 @@ pub struct ApiSettings {
 
 /// What kind of value a parameter holds.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum ParameterType {
     #[default]
@@ -230,6 +253,7 @@ pub enum ParameterType {
 
 /// A value the user gives when authenticating an instance.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ParameterDefinition {
     pub key: String,
@@ -259,6 +283,7 @@ pub struct ParameterDefinition {
 
 /// How an element learns of changes at the provider.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum EventMode {
     #[default]
@@ -280,6 +305,7 @@ impl EventMode {
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EventSupport {
     #[serde(default)]
@@ -294,6 +320,7 @@ pub struct EventSupport {
 
 /// How a provider writes the signature of its webhooks.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum SignatureEncoding {
     #[default]
@@ -303,6 +330,7 @@ pub enum SignatureEncoding {
 
 /// The provider's signature on a webhook: an HMAC-SHA256 of the raw body, keyed with an instance parameter.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookSignature {
     /// The request header that carries it.
@@ -318,6 +346,7 @@ pub struct WebhookSignature {
 
 /// How to read a provider's webhook: where its changes are, and each change's fields, as dotted paths.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct WebhookSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -353,6 +382,7 @@ fn default_event_type_field() -> String {
 
 /// An object type of the provider, listed on an instance by `retrieveObjectsAfterInstantiation`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ElementObject {
     pub name: String,
@@ -363,6 +393,7 @@ pub struct ElementObject {
 
 /// A connector, described as data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ElementDefinition {
     pub key: String,
@@ -407,6 +438,7 @@ impl ElementDefinition {
 
 /// One of the element's configuration items, in the Cloud Elements shape.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConfigurationItem {
     pub key: String,
@@ -423,6 +455,7 @@ pub struct ConfigurationItem {
 
 /// The `authentication` object of an element.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct Authentication {
     #[serde(rename = "type")]
     pub kind: AuthType,
@@ -430,6 +463,7 @@ pub struct Authentication {
 
 /// An element as the API answers it: Cloud Elements' fields, then Tether's full definition.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Element {
     pub id: ElementId,
@@ -456,6 +490,7 @@ pub struct Element {
 
 /// A card in the console's catalog grid: what search and filters work on in the browser.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ElementCard {
     pub id: ElementId,
@@ -476,6 +511,7 @@ pub struct ElementCard {
 
 /// The filters and page of an element listing.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ElementQuery {
     /// Matched against key, aliases, name, hub and description; the best matches come first.
     pub search: Option<String>,
@@ -488,6 +524,7 @@ pub struct ElementQuery {
 
 /// One page of elements and how many match in all.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ElementPage {
     pub elements: Vec<Element>,
     pub total: usize,

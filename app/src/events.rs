@@ -31,6 +31,7 @@ pub const MAX_REFRESH_INTERVAL_MINUTES: f64 = 7.0 * 24.0 * 60.0;
 
 /// How an instance hears of changes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum VendorType {
     Polling,
@@ -48,6 +49,7 @@ impl VendorType {
 
 /// Where an object's dates are and how they are written.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct DatesConfiguration {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -66,6 +68,7 @@ pub struct DatesConfiguration {
 
 /// One resource the poller watches.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct PolledResource {
     /// `/hubs/<hub>/<path>[?query]`, with `${gmtDate:<pattern>}`, `${epoch}` or `${epoch:millis}` standing for
@@ -209,6 +212,7 @@ pub fn event_settings_to_save(
 /// deployment's shortest poll interval, and an instance's current event values. Its signature key is a secret:
 /// the form learns only whether one is set.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EventForm {
     pub hub: String,
@@ -398,6 +402,7 @@ pub fn fill_poll_url(url: &str, hub: &str, since: DateTime<Utc>) -> Result<Strin
 
 /// Where an event is in its delivery.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum EventStatus {
     /// Waiting for its first delivery or its next retry.
@@ -430,6 +435,7 @@ impl EventStatus {
 
 /// One change as a delivery lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ChangeNotice {
     pub date: DateTime<Utc>,
@@ -442,6 +448,7 @@ pub struct ChangeNotice {
 
 /// An event in the log: what changed, and how its delivery went.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     pub event_id: String,
@@ -467,6 +474,7 @@ pub struct Event {
 
 /// The filters and page of an event listing.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EventQuery {
     #[serde(default)]
@@ -481,6 +489,7 @@ pub struct EventQuery {
 
 /// How many events a redelivery released.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Redelivery {
     pub released: u64,

@@ -19,6 +19,7 @@ pub const MASK: &str = "********";
 
 /// `{"key": …}` or `{"id": …}`: which element an instance is of.
 #[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ElementReference {
     pub key: Option<String>,
@@ -27,8 +28,10 @@ pub struct ElementReference {
 
 /// What the provider sent back to the callback: the code, and the state of a PKCE flow.
 #[derive(Clone, Default, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct ProviderData {
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
     pub code: Option<secrecy::SecretString>,
     pub state: Option<String>,
 }
@@ -44,6 +47,7 @@ impl fmt::Debug for ProviderData {
 
 /// The body of `POST /instances`.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewInstance {
     /// Absent on `POST /elements/{keyOrId}/instances`, which names the element in its path.
@@ -67,6 +71,7 @@ pub struct NewInstance {
 
 /// The user an instance belongs to.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct InstanceUser {
     pub id: UserId,
@@ -77,6 +82,7 @@ pub struct InstanceUser {
 
 /// An instance in the Cloud Elements shape. Secret configuration values are masked.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Instance {
     pub id: InstanceId,
@@ -106,6 +112,7 @@ pub struct Instance {
 
 /// Where an instance stands, worst first in the order a user must act on it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "snake_case")]
 pub enum HealthState {
     /// Someone turned it off; its token is refused.
@@ -152,6 +159,7 @@ impl HealthState {
 
 /// An instance's health: its state and what it is made of.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct InstanceHealth {
     pub state: HealthState,
@@ -173,6 +181,7 @@ pub enum InstanceTarget {
 
 /// The filters and page of `GET /instances`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct InstanceQuery {
     /// Only instances carrying every one of these tags.
     pub tags: Vec<String>,
@@ -189,6 +198,7 @@ pub const MAX_INSTANCE_PAGE: u32 = 500;
 
 /// The body of `PATCH /instances/{id}`: each field present is changed, the others are kept.
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InstancePatch {
     /// Accepted for compatibility; when present it must name the instance's own element.
@@ -208,6 +218,7 @@ pub struct InstancePatch {
 
 /// One configuration value of an instance, as `GET /instances/{id}/configuration` lists it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct InstanceConfigurationItem {
     /// Stable for a key: derived from it, so the same key has the same id on every instance.
@@ -232,6 +243,7 @@ pub fn find_configuration_item<'a>(
 
 /// The body of `PATCH /instances/{id}/configuration/{configId}`.
 #[derive(Debug, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ConfigurationChange {
     pub property_value: Value,
@@ -239,6 +251,7 @@ pub struct ConfigurationChange {
 
 /// An organization's saved OAuth app for an element, as answered: the secret is never shown.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct OAuthApp {
     pub element: String,
@@ -250,9 +263,11 @@ pub struct OAuthApp {
 
 /// The body of `PUT /elements/{keyOrId}/oauth/app`.
 #[derive(Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewOAuthApp {
     pub api_key: String,
+    #[cfg_attr(feature = "ssr", schema(value_type = String))]
     pub api_secret: secrecy::SecretString,
     pub callback_url: String,
 }
@@ -270,6 +285,7 @@ impl fmt::Debug for NewOAuthApp {
 /// What the console's authenticate form sends: a new instance, or the re-authentication of `instance`.
 /// The browser sends it to the server on purpose, so it serializes; its values never print.
 #[derive(Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConsoleAuthentication {
     pub element: String,
@@ -298,6 +314,7 @@ impl fmt::Debug for ConsoleAuthentication {
 
 /// Where the console goes after its authenticate form.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub enum ConsoleNext {
     /// To the provider, to sign in and consent.
     Provider { url: String },
@@ -307,6 +324,7 @@ pub enum ConsoleNext {
 
 /// What the provider put on the console's `/oauth/callback` URL.
 #[derive(Clone, Default, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct OAuthCallback {
     pub code: Option<String>,
     pub state: Option<String>,
@@ -329,6 +347,7 @@ impl fmt::Debug for OAuthCallback {
 
 /// An instance as the console's cards show it: no token, no configuration.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct InstanceCard {
     pub id: InstanceId,
@@ -367,6 +386,7 @@ impl From<&Instance> for InstanceCard {
 
 /// A request the console's "Try it out" sends through an instance, relative to its element's API base URL.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TryRequest {
     pub method: String,
@@ -380,6 +400,7 @@ pub struct TryRequest {
 
 /// What the provider answered to a [`TryRequest`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TryResponse {
     pub status: u16,
@@ -393,6 +414,7 @@ pub struct TryResponse {
 
 /// A notice Tether sent, or keeps in the outbox, about one of the organization's instances.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Notice {
     pub id: i64,

@@ -6,6 +6,7 @@ macro_rules! numeric_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
         #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
         #[serde(transparent)]
         pub struct $name(pub i64);
 
@@ -79,6 +80,7 @@ pub fn App() -> impl IntoView {
                     <Route path=StaticSegment("audit") view=pages::audit::AuditPage/>
                     <Route path=StaticSegment("account") view=pages::account::AccountPage/>
                     <Route path=StaticSegment("profile") view=pages::profile::ProfilePage/>
+                    <Route path=StaticSegment("api") view=pages::api_docs::ApiDocsPage/>
                 </ParentRoute>
             </Routes>
         </Router>

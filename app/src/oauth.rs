@@ -27,6 +27,7 @@ pub struct AuthorizationRequest {
 
 /// The answer: the URL to send the user to, and the element key.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuthorizationUrl {
     pub oauth_url: String,

@@ -283,6 +283,13 @@ pub async fn confirm_enrolment(
     hub.confirm_enrolment(&caller, method, &secrecy::SecretString::from(code.0)).await
 }
 
+/// The REST API's operations, for the console's API page.
+#[server(endpoint = "api_operations")]
+pub async fn api_operations() -> Result<crate::types::ApiOperations, HubError> {
+    session::caller().await?;
+    use_context::<crate::types::ApiOperations>().ok_or(HubError::Internal)
+}
+
 /// Every element the signed-in user can see, as cards for the catalog grid.
 #[server(endpoint = "element_cards")]
 pub async fn element_cards() -> Result<Vec<ElementCard>, HubError> {

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// How a user proves the second factor.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum TwoFactorMethod {
     /// A code from an authenticator app (TOTP, RFC 6238).
@@ -40,6 +41,7 @@ impl TwoFactorMethod {
 
 /// What the second sign-in step asks for, after a right password.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CodePrompt {
     pub method: TwoFactorMethod,
@@ -51,6 +53,7 @@ pub struct CodePrompt {
 
 /// A user's two-factor settings, for their profile.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TwoFactorStatus {
     pub method: Option<TwoFactorMethod>,
@@ -62,6 +65,7 @@ pub struct TwoFactorStatus {
 
 /// A new authenticator secret to scan or type in, shown until the first code confirms it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct TotpEnrolment {
     /// The secret in base32, for typing into the app by hand.
@@ -72,6 +76,7 @@ pub struct TotpEnrolment {
 
 /// Single-use codes that stand in for the second factor, shown once when made; only their hashes are kept.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct RecoveryCodes {
     pub codes: Vec<RevealedSecret>,

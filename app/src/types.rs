@@ -19,6 +19,7 @@ numeric_id!(
 
 /// What a user may do inside their organization.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "lowercase")]
 pub enum Role {
     /// Sees and manages every account and user of the organization.
@@ -47,6 +48,7 @@ impl Role {
 
 /// An organization as its own users see it.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Organization {
     pub id: OrganizationId,
@@ -56,6 +58,7 @@ pub struct Organization {
 
 /// An account: a group of users inside an organization.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Account {
     pub id: AccountId,
@@ -69,6 +72,7 @@ pub struct Account {
 
 /// A user, without any of their secrets.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct User {
     pub id: UserId,
@@ -91,6 +95,7 @@ pub struct User {
 
 /// The body of `POST /accounts/{id}/users`.
 #[derive(Clone, Debug, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct NewUser {
     pub email_address: String,
@@ -104,11 +109,13 @@ pub struct NewUser {
     pub role: Role,
     /// The console password; one is generated and returned once when absent.
     #[serde(default)]
+    #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
     pub password: Option<secrecy::SecretString>,
 }
 
 /// The body of `PATCH /accounts/{id}/users/{userId}`: only the fields present change.
 #[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct UserPatch {
     pub email_address: Option<String>,
@@ -131,6 +138,7 @@ where
 ///
 /// This is the only secret-bearing type that serializes; it is built only where a secret is born.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct RevealedSecret(String);
 
@@ -152,6 +160,7 @@ impl fmt::Debug for RevealedSecret {
 
 /// The answer to creating a user: the user, their API secret and, when Tether chose it, their password.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CreatedUser {
     #[serde(flatten)]
@@ -166,6 +175,7 @@ pub struct CreatedUser {
 ///
 /// It must serialize to cross the wire, but it never prints.
 #[derive(Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(transparent)]
 pub struct TypedPassword(pub String);
 
@@ -177,6 +187,7 @@ impl fmt::Debug for TypedPassword {
 
 /// Who is signed in to the console, for the header and the account page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ConsoleIdentity {
     pub user: User,
@@ -186,6 +197,7 @@ pub struct ConsoleIdentity {
 /// One record of the audit log: who did what to what, and when. Records name things by id; they never hold
 /// secret values.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AuditLogEntry {
     pub at: DateTime<Utc>,
@@ -200,6 +212,8 @@ pub struct AuditLogEntry {
 
 /// The filters and page of an audit log listing.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+#[cfg_attr(feature = "ssr", into_params(parameter_in = Query, rename_all = "camelCase"))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct AuditQuery {
     /// Exactly this actor.
@@ -220,3 +234,17 @@ pub struct AuditQuery {
     #[serde(default)]
     pub page_size: u32,
 }
+
+/// One operation of the REST API, as the console's API page lists it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ApiOperation {
+    pub method: String,
+    /// Under `/elements/api-v2`.
+    pub path: String,
+    pub summary: String,
+    pub tag: String,
+}
+
+/// The REST API's operations, read from its OpenAPI document; the server provides them to the console.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ApiOperations(pub Vec<ApiOperation>);

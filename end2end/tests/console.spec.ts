@@ -162,3 +162,18 @@ test('an admin adds a user, changes their phone, and disables and enables them o
   await expect(theirs).toHaveURL(`${baseUrl()}/`);
   await other.close();
 });
+
+test('the API page lists the operations and links to the OpenAPI document', async ({ page }) => {
+  await signIn(page, admin().email, admin().password);
+  await expect(page).toHaveURL(`${baseUrl()}/`);
+  await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'API' }).click();
+  await expect(page).toHaveURL(`${baseUrl()}/api`);
+  const created = page.getByTestId('api-operation').filter({ hasText: 'Authenticates a new instance of the element named' });
+  await expect(created).toContainText('POST');
+  await expect(created).toContainText('/instances');
+  const link = page.getByTestId('openapi-link');
+  await expect(link).toHaveAttribute('href', '/elements/api-v2/openapi.json');
+  const document = await (await fetch(`${baseUrl()}/elements/api-v2/openapi.json`)).json();
+  expect(document.openapi).toBe('3.1.0');
+  expect(Object.keys(document.paths)).toContain('/instances/{id}');
+});

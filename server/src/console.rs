@@ -16,11 +16,13 @@ const SIGN_IN_PATH: &str = "/signin";
 
 pub fn router(hub: SharedHub, options: LeptosOptions, cookies: CookiePolicy) -> Router {
     let routes = generate_route_list(App);
+    let operations = api_operations();
     let context = {
         let hub = hub.clone();
         move || {
             provide_context(hub.clone());
             provide_context(cookies);
+            provide_context(operations.clone());
             set_content_security_policy();
         }
     };
@@ -35,6 +37,31 @@ pub fn router(hub: SharedHub, options: LeptosOptions, cookies: CookiePolicy) -> 
         .layer(middleware::from_fn_with_state(hub, require_session))
         .layer(middleware::from_fn(refuse_cross_site_posts))
         .layer(middleware::from_fn(security_headers))
+}
+
+/// The REST API's operations from its OpenAPI document, for the console's API page.
+fn api_operations() -> app::types::ApiOperations {
+    let document = crate::api::openapi_document();
+    let mut operations = Vec::new();
+    for (path, item) in &document.paths.paths {
+        let methods = [
+            ("GET", &item.get),
+            ("POST", &item.post),
+            ("PUT", &item.put),
+            ("PATCH", &item.patch),
+            ("DELETE", &item.delete),
+        ];
+        for (method, operation) in methods {
+            let Some(operation) = operation else { continue };
+            operations.push(app::types::ApiOperation {
+                method: method.to_owned(),
+                path: path.clone(),
+                summary: operation.summary.clone().unwrap_or_default(),
+                tag: operation.tags.as_ref().and_then(|tags| tags.first().cloned()).unwrap_or_default(),
+            });
+        }
+    }
+    app::types::ApiOperations(operations)
 }
 
 /// The policy of a console page: its scripts come from this origin or carry the page's nonce (the hydration

@@ -26,6 +26,7 @@ pub fn ConsoleLayout() -> impl IntoView {
                     <A href="/notices">"Notices"</A>
                     <A href="/audit">"Audit"</A>
                     <A href="/account">"Account"</A>
+                    <A href="/api">"API"</A>
                 </nav>
                 <div class="usermenu">
                     <Suspense fallback=|| ()>

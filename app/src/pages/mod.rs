@@ -1,6 +1,7 @@
 //! The console's pages, one module each, and the layout that frames them.
 
 pub mod account;
+pub mod api_docs;
 pub mod audit;
 pub mod catalog;
 pub mod element;

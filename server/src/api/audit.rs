@@ -5,14 +5,18 @@ use super::error::ApiResult;
 use super::extract::ApiQuery;
 use app::service::SharedHub;
 use app::types::{AuditLogEntry, AuditQuery};
+use axum::Json;
 use axum::extract::State;
-use axum::routing::get;
-use axum::{Json, Router};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<SharedHub> {
-    Router::new().route("/audit", get(audit_log))
+pub fn routes() -> OpenApiRouter<SharedHub> {
+    OpenApiRouter::new().routes(routes!(audit_log))
 }
 
+/// The organization's audit log, newest first; admins only.
+#[utoipa::path(get, path = "/audit", tag = "audit", params(AuditQuery),
+    responses((status = 200, body = Vec<AuditLogEntry>)))]
 async fn audit_log(
     State(hub): State<SharedHub>,
     auth: ApiCaller,

@@ -4,40 +4,47 @@ use super::auth::ApiCaller;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::catalog::{self, MAX_PAGE_SIZE};
-use app::catalog::{AuthType, Element, ElementQuery};
+use app::catalog::{AuthType, Element, ElementDefinition, ElementQuery};
 use app::instances::{NewOAuthApp, OAuthApp};
 use app::oauth::{AuthorizationRequest, AuthorizationUrl};
 use app::service::SharedHub;
+use axum::Json;
 use axum::extract::RawQuery;
 use axum::extract::State;
 use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
 use secrecy::SecretString;
 use serde::Deserialize;
 use serde_json::Value;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 /// The response header with the number of elements that match, across all pages.
 pub const TOTAL_COUNT_HEADER: &str = "elements-total-count";
 
 const DEFAULT_PAGE_SIZE: u32 = 200;
 
-pub fn routes() -> Router<SharedHub> {
-    Router::new()
-        .route("/elements", get(list_elements).post(create_element))
-        .route("/elements/{key_or_id}", get(get_element).put(replace_element).delete(delete_element))
-        .route("/elements/{key_or_id}/oauth/url", get(authorization_url))
-        .route("/elements/{key_or_id}/oauth/app", get(saved_oauth_app).put(save_oauth_app).delete(delete_oauth_app))
+pub fn routes() -> OpenApiRouter<SharedHub> {
+    OpenApiRouter::new()
+        .routes(routes!(list_elements, create_element))
+        .routes(routes!(get_element, replace_element, delete_element))
+        .routes(routes!(authorization_url))
+        .routes(routes!(saved_oauth_app, save_oauth_app, delete_oauth_app))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[into_params(parameter_in = Query, rename_all = "camelCase")]
 struct ListParameters {
+    /// Words to find in names, keys, aliases and descriptions, best matches first.
     search: Option<String>,
+    /// One hub, such as `crm`.
     hub: Option<String>,
+    /// One authentication type, such as `oauth2`, `apiKey` or `basic`.
     auth_type: Option<String>,
+    /// The page, from 1.
     page: Option<u32>,
+    /// Elements per page (200 by default).
     page_size: Option<u32>,
 }
 
@@ -64,6 +71,10 @@ impl ListParameters {
     }
 }
 
+/// The catalog: built-in elements and the organization's own, filtered, ranked and paged. The header
+/// `elements-total-count` gives the number of matches across all pages.
+#[utoipa::path(get, path = "/elements", tag = "elements", params(ListParameters),
+    responses((status = 200, body = Vec<Element>, headers(("elements-total-count" = u64, description = "Matches across all pages")))))]
 async fn list_elements(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -75,6 +86,9 @@ async fn list_elements(
     Ok(response)
 }
 
+/// One element, by key, alias or id.
+#[utoipa::path(get, path = "/elements/{key_or_id}", tag = "elements", params(("key_or_id" = String, Path)),
+    responses((status = 200, body = Element)))]
 async fn get_element(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -83,6 +97,9 @@ async fn get_element(
     Ok(Json(hub.element(&auth.caller, &key_or_id).await?))
 }
 
+/// Adds a custom element to the organization's catalog.
+#[utoipa::path(post, path = "/elements", tag = "elements", request_body = ElementDefinition,
+    responses((status = 200, body = Element)))]
 async fn create_element(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -92,6 +109,9 @@ async fn create_element(
     Ok(Json(hub.create_element(&auth.caller, definition).await?))
 }
 
+/// Replaces one of the organization's custom elements.
+#[utoipa::path(put, path = "/elements/{key_or_id}", tag = "elements", params(("key_or_id" = String, Path)),
+    request_body = ElementDefinition, responses((status = 200, body = Element)))]
 async fn replace_element(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -102,6 +122,9 @@ async fn replace_element(
     Ok(Json(hub.replace_element(&auth.caller, &key_or_id, definition).await?))
 }
 
+/// Removes one of the organization's custom elements.
+#[utoipa::path(delete, path = "/elements/{key_or_id}", tag = "elements", params(("key_or_id" = String, Path)),
+    responses((status = 204, description = "Removed")))]
 async fn delete_element(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -140,6 +163,14 @@ fn authorization_request(query: &str) -> Result<AuthorizationRequest, ApiError> 
     Ok(request)
 }
 
+/// The provider's authorization URL for an OAuth element. Besides the named parameters, any element parameter
+/// may be given by its key.
+#[utoipa::path(get, path = "/elements/{key_or_id}/oauth/url", tag = "elements",
+    params(("key_or_id" = String, Path), ("apiKey" = Option<String>, Query, description = "Client id; else the saved app's"),
+        ("apiSecret" = Option<String>, Query, description = "Client secret; else the saved app's"),
+        ("callbackUrl" = Option<String>, Query), ("state" = Option<String>, Query), ("scope" = Option<String>, Query),
+        ("siteAddress" = Option<String>, Query), ("pkce" = Option<bool>, Query)),
+    responses((status = 200, body = AuthorizationUrl)))]
 async fn authorization_url(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -150,6 +181,9 @@ async fn authorization_url(
     Ok(Json(hub.authorization_url(&auth.caller, &key_or_id, request).await?))
 }
 
+/// The organization's saved OAuth app for the element, secret masked.
+#[utoipa::path(get, path = "/elements/{key_or_id}/oauth/app", tag = "elements", params(("key_or_id" = String, Path)),
+    responses((status = 200, body = OAuthApp)))]
 async fn saved_oauth_app(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -158,6 +192,9 @@ async fn saved_oauth_app(
     Ok(Json(hub.oauth_app(&auth.caller, &key_or_id).await?))
 }
 
+/// Saves the organization's OAuth app for the element: used when a request names no client.
+#[utoipa::path(put, path = "/elements/{key_or_id}/oauth/app", tag = "elements", params(("key_or_id" = String, Path)),
+    request_body = NewOAuthApp, responses((status = 200, body = OAuthApp)))]
 async fn save_oauth_app(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -167,6 +204,9 @@ async fn save_oauth_app(
     Ok(Json(hub.save_oauth_app(&auth.caller, &key_or_id, app).await?))
 }
 
+/// Forgets the organization's OAuth app for the element.
+#[utoipa::path(delete, path = "/elements/{key_or_id}/oauth/app", tag = "elements", params(("key_or_id" = String, Path)),
+    responses((status = 204, description = "Forgotten")))]
 async fn delete_oauth_app(
     State(hub): State<SharedHub>,
     auth: ApiCaller,

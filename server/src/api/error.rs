@@ -51,11 +51,16 @@ impl From<HubError> for ApiError {
     }
 }
 
-#[derive(Serialize)]
+/// The body of every error answer.
+#[derive(Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ErrorBody<'a> {
+#[schema(as = Error)]
+pub(super) struct ErrorBody<'a> {
+    /// Names the request in Tether's log.
     request_id: String,
+    /// What went wrong, naming the field at fault.
     message: &'a str,
+    /// The provider's own words, when a provider refused or failed.
     #[serde(skip_serializing_if = "Option::is_none")]
     provider_message: Option<&'a str>,
 }

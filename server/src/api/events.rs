@@ -8,24 +8,25 @@ use super::extract::ApiPath;
 use app::events::{Event, EventQuery, EventStatus, Redelivery};
 use app::instances::{InstanceId, InstanceTarget};
 use app::service::SharedHub;
+use axum::Json;
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post};
-use axum::{Json, Router};
 use serde_json::{Value, json};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<SharedHub> {
-    Router::new()
-        .route("/instances/events", get(list_token_or_organization_events))
-        .route("/instances/events/redeliver", post(redeliver_token_events))
-        .route("/instances/events/{event_id}", get(token_or_organization_event))
-        .route("/instances/events/{event_id}/redeliver", post(redeliver_token_or_organization_event))
-        .route("/instances/{id}/events", get(list_instance_events))
-        .route("/instances/{id}/events/redeliver", post(redeliver_instance_events))
-        .route("/instances/{id}/events/{event_id}", get(instance_event))
-        .route("/instances/{id}/events/{event_id}/redeliver", post(redeliver_instance_event))
-        .route("/events/{element_key}/{instance_id}", post(receive_webhook))
+pub fn routes() -> OpenApiRouter<SharedHub> {
+    OpenApiRouter::new()
+        .routes(routes!(list_token_or_organization_events))
+        .routes(routes!(redeliver_token_events))
+        .routes(routes!(token_or_organization_event))
+        .routes(routes!(redeliver_token_or_organization_event))
+        .routes(routes!(list_instance_events))
+        .routes(routes!(redeliver_instance_events))
+        .routes(routes!(instance_event))
+        .routes(routes!(redeliver_instance_event))
+        .routes(routes!(receive_webhook))
 }
 
 /// The instance named by the call's `Element` token, if it carries one.
@@ -61,6 +62,10 @@ fn parse_event_query(raw: Option<&str>) -> Result<EventQuery, ApiError> {
     Ok(query)
 }
 
+/// Events of the instance the `Element` token names, or of the whole organization without one; newest first.
+#[utoipa::path(get, path = "/instances/events", tag = "events", params(("status" = Option<String>, Query, description = "PENDING, NOTIFIED, FAILED or QUEUED"),
+        ("instanceId" = Option<i64>, Query), ("page" = Option<u32>, Query), ("pageSize" = Option<u32>, Query)),
+    responses((status = 200, body = Vec<Event>)))]
 async fn list_token_or_organization_events(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -70,6 +75,10 @@ async fn list_token_or_organization_events(
     Ok(Json(hub.list_events(&auth.caller, token_scope(&auth).as_ref(), query).await?))
 }
 
+/// Events of one instance, newest first.
+#[utoipa::path(get, path = "/instances/{id}/events", tag = "events", params(("id" = i64, Path), ("status" = Option<String>, Query, description = "PENDING, NOTIFIED, FAILED or QUEUED"),
+        ("instanceId" = Option<i64>, Query), ("page" = Option<u32>, Query), ("pageSize" = Option<u32>, Query)),
+    responses((status = 200, body = Vec<Event>)))]
 async fn list_instance_events(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -80,6 +89,9 @@ async fn list_instance_events(
     Ok(Json(hub.list_events(&auth.caller, Some(&InstanceTarget::Id(id)), query).await?))
 }
 
+/// One event, with its payload and delivery attempts.
+#[utoipa::path(get, path = "/instances/events/{event_id}", tag = "events", params(("event_id" = String, Path)),
+    responses((status = 200, body = Event)))]
 async fn token_or_organization_event(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -88,6 +100,9 @@ async fn token_or_organization_event(
     Ok(Json(hub.event(&auth.caller, token_scope(&auth).as_ref(), &event_id).await?))
 }
 
+/// One event of one instance.
+#[utoipa::path(get, path = "/instances/{id}/events/{event_id}", tag = "events",
+    params(("id" = i64, Path), ("event_id" = String, Path)), responses((status = 200, body = Event)))]
 async fn instance_event(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -96,6 +111,8 @@ async fn instance_event(
     Ok(Json(hub.event(&auth.caller, Some(&InstanceTarget::Id(id)), &event_id).await?))
 }
 
+/// Queues the failed events of the instance the `Element` token names for delivery again.
+#[utoipa::path(post, path = "/instances/events/redeliver", tag = "events", responses((status = 200, body = Redelivery)))]
 async fn redeliver_token_events(State(hub): State<SharedHub>, auth: ApiCaller) -> ApiResult<Json<Redelivery>> {
     let target = token_scope(&auth).ok_or_else(|| {
         ApiError::bad_request(
@@ -105,6 +122,9 @@ async fn redeliver_token_events(State(hub): State<SharedHub>, auth: ApiCaller) -
     Ok(Json(hub.redeliver_events(&auth.caller, Some(&target), None).await?))
 }
 
+/// Queues an instance's failed events for delivery again.
+#[utoipa::path(post, path = "/instances/{id}/events/redeliver", tag = "events", params(("id" = i64, Path)),
+    responses((status = 200, body = Redelivery)))]
 async fn redeliver_instance_events(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -113,6 +133,9 @@ async fn redeliver_instance_events(
     Ok(Json(hub.redeliver_events(&auth.caller, Some(&InstanceTarget::Id(id)), None).await?))
 }
 
+/// Queues one event for delivery again.
+#[utoipa::path(post, path = "/instances/events/{event_id}/redeliver", tag = "events", params(("event_id" = String, Path)),
+    responses((status = 200, body = Redelivery)))]
 async fn redeliver_token_or_organization_event(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -121,6 +144,9 @@ async fn redeliver_token_or_organization_event(
     Ok(Json(hub.redeliver_events(&auth.caller, token_scope(&auth).as_ref(), Some(&event_id)).await?))
 }
 
+/// Queues one event of one instance for delivery again.
+#[utoipa::path(post, path = "/instances/{id}/events/{event_id}/redeliver", tag = "events",
+    params(("id" = i64, Path), ("event_id" = String, Path)), responses((status = 200, body = Redelivery)))]
 async fn redeliver_instance_event(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -130,6 +156,10 @@ async fn redeliver_instance_event(
 }
 
 /// A provider's webhook: no Tether credentials, but the element's signature when it defines one.
+#[utoipa::path(post, path = "/events/{element_key}/{instance_id}", tag = "events", security(()),
+    params(("element_key" = String, Path), ("instance_id" = i64, Path)),
+    request_body(content = Value, description = "The provider's payload, as it sends it"),
+    responses((status = 202, description = "The changes were queued as events", body = Value, example = json!({"events": 1}))))]
 async fn receive_webhook(
     State(hub): State<SharedHub>,
     ApiPath((element_key, instance_id)): ApiPath<(String, InstanceId)>,

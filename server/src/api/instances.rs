@@ -10,34 +10,24 @@ use app::instances::{
     MAX_INSTANCE_PAGE, NewInstance, find_configuration_item,
 };
 use app::service::SharedHub;
+use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post, put};
-use axum::{Json, Router};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<SharedHub> {
-    Router::new()
-        .route(
-            "/instances",
-            post(create_instance)
-                .get(list_or_token_instance)
-                .patch(update_token_instance)
-                .put(update_token_instance)
-                .delete(delete_token_instance),
-        )
-        .route("/instances/configuration", get(token_instance_configuration))
-        .route("/elements/{key_or_id}/instances", post(create_element_instance))
-        .route("/instances/{id}", get(get_instance).patch(update_instance).put(update_instance).delete(delete_instance))
-        .route("/instances/{id}/enabled", put(enable_instance).delete(disable_instance))
-        .route("/instances/{id}/configuration", get(instance_configuration))
-        .route(
-            "/instances/{id}/configuration/{item}",
-            get(instance_configuration_item).patch(update_instance_configuration_item),
-        )
+pub fn routes() -> OpenApiRouter<SharedHub> {
+    OpenApiRouter::new()
+        .routes(routes!(create_instance, list_or_token_instance, update_token_instance, delete_token_instance))
+        .routes(routes!(token_instance_configuration))
+        .routes(routes!(create_element_instance))
+        .routes(routes!(get_instance, update_instance, delete_instance))
+        .routes(routes!(enable_instance, disable_instance))
+        .routes(routes!(instance_configuration))
+        .routes(routes!(instance_configuration_item, update_instance_configuration_item))
 }
 
-/// The instance the id-less routes act on: the one whose token the `Authorization` header carries.
 fn token_target(auth: ApiCaller) -> Result<(app::service::Caller, InstanceTarget), ApiError> {
     let token = auth.element.ok_or_else(|| {
         HubError::Unauthorized("this route acts on the instance named by `Authorization: …, Element <token>`".into())
@@ -75,6 +65,8 @@ fn parse_instance_query(raw: Option<&str>) -> Result<InstanceQuery, ApiError> {
     Ok(query)
 }
 
+/// Authenticates a new instance of the element named in the body.
+#[utoipa::path(post, path = "/instances", tag = "instances", request_body = NewInstance, responses((status = 200, body = Instance)))]
 async fn create_instance(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -83,6 +75,9 @@ async fn create_instance(
     Ok(Json(hub.create_instance(&auth.caller, None, new_instance).await?))
 }
 
+/// Authenticates a new instance of the element in the path.
+#[utoipa::path(post, path = "/elements/{key_or_id}/instances", tag = "instances", params(("key_or_id" = String, Path)),
+    request_body = NewInstance, responses((status = 200, body = Instance)))]
 async fn create_element_instance(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -93,6 +88,13 @@ async fn create_element_instance(
 }
 
 /// With an `Element` token, that instance; without, the organization's instances.
+/// The organization's instances, filtered and paged; with `Element <token>` in `Authorization`, that one
+/// instance instead.
+#[utoipa::path(get, path = "/instances", tag = "instances",
+    params(("tags[]" = Option<Vec<String>>, Query, description = "Only instances with all these tags"),
+        ("element" = Option<String>, Query, description = "Only instances of this element"),
+        ("page" = Option<u32>, Query), ("pageSize" = Option<u32>, Query)),
+    responses((status = 200, description = "A list of instances, or one instance for an instance token", body = Vec<Instance>)))]
 async fn list_or_token_instance(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -106,6 +108,8 @@ async fn list_or_token_instance(
     Ok(Json(hub.list_instances(&auth.caller, query).await?).into_response())
 }
 
+/// One instance.
+#[utoipa::path(get, path = "/instances/{id}", tag = "instances", params(("id" = i64, Path)), responses((status = 200, body = Instance)))]
 async fn get_instance(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -114,6 +118,9 @@ async fn get_instance(
     Ok(Json(hub.instance(&auth.caller, &InstanceTarget::Id(id)).await?))
 }
 
+/// Renames, re-tags, re-configures or re-authenticates an instance; only the fields given change.
+#[utoipa::path(method(patch, put), path = "/instances/{id}", tag = "instances", params(("id" = i64, Path)),
+    request_body = InstancePatch, responses((status = 200, body = Instance)))]
 async fn update_instance(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -123,6 +130,9 @@ async fn update_instance(
     Ok(Json(hub.update_instance(&auth.caller, &InstanceTarget::Id(id), patch).await?))
 }
 
+/// Changes the instance named by the instance token.
+#[utoipa::path(method(patch, put), path = "/instances", tag = "instances", request_body = InstancePatch,
+    responses((status = 200, body = Instance)))]
 async fn update_token_instance(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -132,6 +142,9 @@ async fn update_token_instance(
     Ok(Json(hub.update_instance(&caller, &target, patch).await?))
 }
 
+/// Deletes an instance.
+#[utoipa::path(delete, path = "/instances/{id}", tag = "instances", params(("id" = i64, Path)),
+    responses((status = 204, description = "Deleted")))]
 async fn delete_instance(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -141,12 +154,17 @@ async fn delete_instance(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Deletes the instance named by the instance token.
+#[utoipa::path(delete, path = "/instances", tag = "instances", responses((status = 204, description = "Deleted")))]
 async fn delete_token_instance(State(hub): State<SharedHub>, auth: ApiCaller) -> ApiResult<StatusCode> {
     let (caller, target) = token_target(auth)?;
     hub.delete_instance(&caller, &target).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// Enables an instance.
+#[utoipa::path(put, path = "/instances/{id}/enabled", tag = "instances", params(("id" = i64, Path)),
+    responses((status = 200, body = Instance)))]
 async fn enable_instance(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -155,6 +173,9 @@ async fn enable_instance(
     Ok(Json(hub.set_instance_enabled(&auth.caller, &InstanceTarget::Id(id), true).await?))
 }
 
+/// Disables an instance: calls through it are refused until it is enabled.
+#[utoipa::path(delete, path = "/instances/{id}/enabled", tag = "instances", params(("id" = i64, Path)),
+    responses((status = 200, body = Instance)))]
 async fn disable_instance(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -163,6 +184,9 @@ async fn disable_instance(
     Ok(Json(hub.set_instance_enabled(&auth.caller, &InstanceTarget::Id(id), false).await?))
 }
 
+/// An instance's configuration items, secrets masked.
+#[utoipa::path(get, path = "/instances/{id}/configuration", tag = "instances", params(("id" = i64, Path)),
+    responses((status = 200, body = Vec<InstanceConfigurationItem>)))]
 async fn instance_configuration(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -171,6 +195,9 @@ async fn instance_configuration(
     Ok(Json(hub.instance_configuration(&auth.caller, &InstanceTarget::Id(id)).await?))
 }
 
+/// The configuration of the instance named by the instance token.
+#[utoipa::path(get, path = "/instances/configuration", tag = "instances",
+    responses((status = 200, body = Vec<InstanceConfigurationItem>)))]
 async fn token_instance_configuration(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -179,6 +206,10 @@ async fn token_instance_configuration(
     Ok(Json(hub.instance_configuration(&caller, &target).await?))
 }
 
+/// One configuration item, by its id or key.
+#[utoipa::path(get, path = "/instances/{id}/configuration/{item}", tag = "instances",
+    params(("id" = i64, Path), ("item" = String, Path, description = "The item's id or key")),
+    responses((status = 200, body = InstanceConfigurationItem)))]
 async fn instance_configuration_item(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
@@ -188,6 +219,10 @@ async fn instance_configuration_item(
     Ok(Json(find_configuration_item(&items, &item)?.clone()))
 }
 
+/// Changes one configuration item.
+#[utoipa::path(patch, path = "/instances/{id}/configuration/{item}", tag = "instances",
+    params(("id" = i64, Path), ("item" = String, Path, description = "The item's id or key")),
+    request_body = ConfigurationChange, responses((status = 200, body = InstanceConfigurationItem)))]
 async fn update_instance_configuration_item(
     State(hub): State<SharedHub>,
     auth: ApiCaller,

@@ -9,6 +9,7 @@ pub mod events;
 pub mod extract;
 pub mod instances;
 pub mod limits;
+pub mod openapi;
 pub mod proxy;
 
 use app::service::SharedHub;
@@ -28,15 +29,29 @@ pub struct RateLimit {
     pub burst: u32,
 }
 
-pub fn router(hub: SharedHub, max_body_bytes: usize, rate: RateLimit) -> Router {
-    let routes = Router::new()
+/// The documented routes, and the OpenAPI document they make.
+fn documented_routes() -> (Router<SharedHub>, utoipa::openapi::OpenApi) {
+    utoipa_axum::router::OpenApiRouter::with_openapi(openapi::base_document())
         .merge(accounts::routes())
         .merge(audit::routes())
         .merge(elements::routes())
         .merge(instances::routes())
         .merge(events::routes())
+        .split_for_parts()
+}
+
+/// The REST API's OpenAPI 3.1 document, as `/openapi.json` serves it.
+pub fn openapi_document() -> utoipa::openapi::OpenApi {
+    openapi::finish(documented_routes().1)
+}
+
+pub fn router(hub: SharedHub, max_body_bytes: usize, rate: RateLimit) -> Router {
+    let (documented, document) = documented_routes();
+    let document = openapi::finish(document);
+    let routes = documented
         .with_state(hub.clone())
         .merge(proxy::routes(hub))
+        .route("/openapi.json", axum::routing::get(move || std::future::ready(axum::Json(document.clone()))))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(max_body_bytes));

@@ -14,6 +14,7 @@ mod instances;
 mod limits;
 mod logs;
 mod oauth;
+mod openapi;
 mod proxy;
 mod sandbox;
 mod secrets_at_rest;
