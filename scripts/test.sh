@@ -50,4 +50,11 @@ step "end-to-end tests in Chromium"
     TETHER_BIN="$target_dir/release/tether" TETHER_SITE_ROOT="$here/target/site" npx playwright test
 )
 
+if rustup toolchain list | grep -q '^nightly' && cargo fuzz --version >/dev/null 2>&1; then
+    step "a short fuzz run: every target in server/fuzz for 15 s"
+    FUZZ_TARGET_DIR="$target_dir/fuzz" scripts/fuzz.sh 15
+else
+    step "fuzzing skipped: it needs the nightly toolchain and cargo-fuzz"
+fi
+
 step "all checks passed"
