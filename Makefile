@@ -6,7 +6,7 @@ TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 # cargo-leptos writes the console's assets under the workspace, whatever the cargo target folder.
 SITE_ROOT := $(CURDIR)/target/site
 
-.PHONY: help run build test setup bench screenshots cluster fuzz
+.PHONY: help run build test setup bench screenshots cluster fuzz chaos
 
 help: ## List the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-6s %s\n", $$1, $$2}'
@@ -26,6 +26,9 @@ run: build ## Build and start Tether at http://127.0.0.1:3000, with Tether Sandb
 
 cluster: ## Start 3 nodes on one PostgreSQL behind nginx at http://127.0.0.1:3000 (CLUSTER_PORT, CLUSTER_NODES); Ctrl-C stops all
 	@scripts/setup.sh cluster && source scripts/env.sh && cargo leptos build --release && TETHER_BIN=$(TARGET_DIR)/release/tether TETHER_SITE_ROOT=$(SITE_ROOT) scripts/cluster.sh
+
+chaos: ## The chaos test's long form: nodes SIGKILLed at random for CHAOS_SECONDS (default 600) under load
+	@scripts/chaos.sh $${CHAOS_SECONDS:-600}
 
 fuzz: ## Run every fuzz target for FUZZ_SECONDS (default 300) each; needs the nightly toolchain
 	@scripts/setup.sh fuzz && scripts/fuzz.sh $${FUZZ_SECONDS:-300}

@@ -28,7 +28,7 @@ on_both_backends!(
     a_dropped_connection_is_retried_at_once,
 );
 
-const SIGNATURE_KEY: &str = "receiver-shared-key";
+pub(crate) const SIGNATURE_KEY: &str = "receiver-shared-key";
 const WEBHOOK_SECRET: &str = "provider-webhook-secret";
 
 fn hmac(key: &str, parts: &[&[u8]]) -> Vec<u8> {
@@ -42,13 +42,13 @@ fn hmac(key: &str, parts: &[&[u8]]) -> Vec<u8> {
 /// The local CRM the poller watches: contacts whose `_info.lastUpdated` is GMT ISO text and whose `created` is
 /// New York wall-clock time in `dd/MM/yyyy HH:mm:ss`; it honours `where=lastUpdated>'…'` as a provider would.
 #[derive(Clone, Default)]
-struct Crm {
+pub(crate) struct Crm {
     contacts: Arc<Mutex<BTreeMap<String, Value>>>,
     polls: Arc<AtomicUsize>,
 }
 
 impl Crm {
-    async fn start() -> (Crm, String) {
+    pub(crate) async fn start() -> (Crm, String) {
         async fn list(State(crm): State<Crm>, RawQuery(query): RawQuery) -> Json<Value> {
             let query = query.unwrap_or_default();
             let decoded: String = url::form_urlencoded::parse(query.as_bytes())
@@ -76,7 +76,7 @@ impl Crm {
     }
 
     /// Writes a contact as changed at `updated`, created at `created`.
-    fn put(&self, id: &str, name: &str, created: DateTime<Utc>, updated: DateTime<Utc>) {
+    pub(crate) fn put(&self, id: &str, name: &str, created: DateTime<Utc>, updated: DateTime<Utc>) {
         let created_in_new_york = created.with_timezone(&chrono_tz::America::New_York);
         let contact = json!({
             "id": id,
@@ -87,7 +87,7 @@ impl Crm {
         self.contacts.lock().unwrap().insert(id.to_owned(), contact);
     }
 
-    fn polls(&self) -> usize {
+    pub(crate) fn polls(&self) -> usize {
         self.polls.load(Ordering::SeqCst)
     }
 
@@ -100,16 +100,16 @@ impl Crm {
 
 /// One delivery as the receiver saw it, both signatures checked.
 #[derive(Clone, Debug)]
-struct Delivery {
-    event_id: String,
-    body: Value,
-    at: std::time::Instant,
+pub(crate) struct Delivery {
+    pub(crate) event_id: String,
+    pub(crate) body: Value,
+    pub(crate) at: std::time::Instant,
 }
 
 /// The team's callback endpoint: it answers with `status` and keeps every request, failing the test's later
 /// assertions if a signature does not match.
 #[derive(Clone)]
-struct Receiver {
+pub(crate) struct Receiver {
     seen: Arc<Mutex<Vec<Delivery>>>,
     bad_signatures: Arc<AtomicUsize>,
     status: Arc<AtomicU16>,
@@ -117,7 +117,7 @@ struct Receiver {
 }
 
 impl Receiver {
-    async fn start() -> Receiver {
+    pub(crate) async fn start() -> Receiver {
         async fn take(State(receiver): State<Receiver>, headers: HeaderMap, body: String) -> AxumStatus {
             let header =
                 |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned();
@@ -154,7 +154,7 @@ impl Receiver {
         self.status.store(status, Ordering::SeqCst);
     }
 
-    fn deliveries(&self) -> Vec<Delivery> {
+    pub(crate) fn deliveries(&self) -> Vec<Delivery> {
         assert_eq!(self.bad_signatures.load(Ordering::SeqCst), 0, "every delivery is signed both ways");
         self.seen.lock().unwrap().clone()
     }
@@ -182,7 +182,7 @@ impl Receiver {
 }
 
 /// A custom CRM element over `api`, polling `contacts` by default and taking signed webhooks.
-async fn crm_element(app: &TestApp, api: &str) {
+pub(crate) async fn crm_element(app: &TestApp, api: &str) {
     let element = json!({
         "key": "test-crm", "name": "Test CRM", "hub": "crm", "auth": "custom",
         "api": {"baseUrl": format!("{api}/v1"), "credentials": {"in": "header", "name": "X-Api-Key", "value": "{apiKey}"}},
@@ -215,7 +215,7 @@ fn seed_poller() -> Value {
 }
 
 /// Authenticates a CRM instance with events on; answers its id.
-async fn crm_instance(app: &TestApp, receiver: &Receiver, vendor: &str) -> i64 {
+pub(crate) async fn crm_instance(app: &TestApp, receiver: &Receiver, vendor: &str) -> i64 {
     let body = json!({
         "element": {"key": "test-crm"},
         "name": format!("CRM by {vendor}"),
@@ -237,7 +237,7 @@ async fn crm_instance(app: &TestApp, receiver: &Receiver, vendor: &str) -> i64 {
     created["id"].as_i64().unwrap()
 }
 
-fn second(at: DateTime<Utc>) -> DateTime<Utc> {
+pub(crate) fn second(at: DateTime<Utc>) -> DateTime<Utc> {
     chrono::DurationRound::duration_trunc(at, chrono::Duration::seconds(1)).unwrap()
 }
 

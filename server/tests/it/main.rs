@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod chaos;
 mod cli;
 mod console;
 mod console_flow;
