@@ -8,7 +8,7 @@ cd "$here"
 source scripts/env.sh
 scripts/setup.sh test
 pg_dir=""
-cleanup() { [ -n "$pg_dir" ] && scripts/postgres.sh stop "$pg_dir"; }
+cleanup() { if [ -n "$pg_dir" ]; then scripts/postgres.sh stop "$pg_dir"; fi; }
 trap cleanup EXIT
 if [ -z "${TETHER_TEST_POSTGRES_URL:-}" ]; then
     pg_dir=$(mktemp -d /tmp/tether-pg-XXXXXX)

@@ -1,5 +1,6 @@
 //! `make bench`: the server-side cost of `POST /instances`, without the provider's own time; the cost the proxy
-//! adds to a provider call; and how long the refresher takes over 10,000 expiring instances.
+//! adds to a provider call, beside nginx `proxy_pass` to the same upstream; and how long the refresher takes over
+//! 10,000 and 100,000 expiring instances.
 //!
 //! Tether runs in this process on loopback with SQLite. The OAuth 2.0 element's token endpoint is a stub on
 //! loopback that answers at once, and the same token request made straight to the stub is timed beside it, so
@@ -33,7 +34,6 @@ const THROUGHPUT_CALLS: usize = 10_000;
 const CONCURRENCY: usize = 16;
 /// How long the slower upstream takes to answer: far quicker than any real provider's API.
 const PROVIDER_TIME: Duration = Duration::from_millis(1);
-const EXPIRING_INSTANCES: usize = 10_000;
 /// The code that the stub grants a token about to expire for.
 const EXPIRING_CODE: &str = "expiring";
 
@@ -88,6 +88,61 @@ async fn throughput(calls: usize, call: &dyn Fn() -> Call) -> (f64, Duration) {
     let rate = calls as f64 / started.elapsed().as_secs_f64();
     (rate, (process_cpu_time() - cpu_before) / calls as u32)
 }
+
+/// nginx proxying to `upstream` on a free loopback port, the reference for what a plain reverse proxy costs; stops
+/// when dropped. `None` when nginx is not installed.
+struct Nginx {
+    child: std::process::Child,
+    base: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Nginx {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_nginx(upstream: &str) -> Option<Nginx> {
+    let binary = ["/usr/sbin/nginx", "/usr/bin/nginx"].into_iter().find(|path| std::path::Path::new(path).exists())?;
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let upstream = upstream.trim_start_matches("http://");
+    let prefix = dir.path().display();
+    let config = format!(
+        "pid {prefix}/nginx.pid; error_log {prefix}/error.log warn; worker_processes auto; \
+         events {{ worker_connections 1024; }} \
+         http {{ access_log off; client_body_temp_path {prefix}/body; proxy_temp_path {prefix}/proxy; \
+         fastcgi_temp_path {prefix}/fastcgi; uwsgi_temp_path {prefix}/uwsgi; scgi_temp_path {prefix}/scgi; \
+         upstream provider {{ server {upstream}; keepalive 64; }} \
+         server {{ listen 127.0.0.1:{port}; location / {{ proxy_pass http://provider; proxy_http_version 1.1; \
+         proxy_set_header Connection \"\"; }} }} }}"
+    );
+    std::fs::write(dir.path().join("nginx.conf"), config).unwrap();
+    let child = std::process::Command::new(binary)
+        .args(["-p", &prefix.to_string(), "-c", "nginx.conf", "-g", "daemon off;"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .ok()?;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(Instant::now() < deadline, "nginx did not listen");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    Some(Nginx { child, base: format!("http://127.0.0.1:{port}"), _dir: dir })
+}
+
+/// How many expiring instances the refresher is timed over: `TETHER_BENCH_REFRESH_SIZES` (as `10000,100000`), or
+/// 10,000 and 100,000.
+fn refresh_sizes() -> Vec<usize> {
+    std::env::var("TETHER_BENCH_REFRESH_SIZES")
+        .ok()
+        .map(|text| text.split(',').filter_map(|size| size.trim().parse().ok()).collect())
+        .unwrap_or_else(|| vec![10_000, 100_000])
+}
+
+const COMMAND: &str = "cargo bench -p tether --bench instances";
 
 #[tokio::main]
 async fn main() {
@@ -177,6 +232,12 @@ async fn main() {
         millis(overhead),
         millis(median(&oauth)) / millis(median(&round_trip)).max(0.001)
     );
+    measure::record_figure(
+        "POST /instances overhead (oauth2, minus the provider's token request), median",
+        &format!("{:.3} ms", millis(overhead)),
+        "under 5 ms",
+        COMMAND,
+    );
 
     let api_instance: Value = api(reqwest::Method::POST, "/elements/bench-api/instances")
         .json(&json!({"name": "Proxied", "configuration": {"apiKey": "bench-key"}}))
@@ -211,6 +272,18 @@ async fn main() {
     let (proxied_rate, proxied_cpu) = throughput(THROUGHPUT_CALLS, &proxied_fast).await;
     let (direct_slow_rate, _) = throughput(THROUGHPUT_CALLS, &direct("slow")).await;
     let (proxied_slow_rate, _) = throughput(THROUGHPUT_CALLS, &proxied("slow")).await;
+    let nginx = start_nginx(&provider);
+    let through_nginx = |path: &str| {
+        let url = format!("{}/api/{path}", nginx.as_ref().map(|nginx| nginx.base.as_str()).unwrap_or_default());
+        move || call(url.clone(), ("x-api-key", "bench-key".to_owned()))
+    };
+    let nginx_rates = match &nginx {
+        Some(_) => Some((
+            throughput(THROUGHPUT_CALLS, &through_nginx("slow")).await.0,
+            throughput(THROUGHPUT_CALLS, &through_nginx("things")).await.0,
+        )),
+        None => None,
+    };
 
     println!(
         "\nthe proxy against direct calls to the same loopback upstream, {PROXY_ROUNDS} calls each, one at a time"
@@ -244,36 +317,86 @@ async fn main() {
         micros(proxied_cpu),
         micros(proxied_cpu.saturating_sub(direct_cpu))
     );
+    measure::record_figure(
+        "proxy added latency, one call at a time, p50 / p99",
+        &format!(
+            "{:.0} / {:.0} µs",
+            micros(median(&proxied_latency).saturating_sub(median(&direct_latency))),
+            micros(p99(&proxied_latency).saturating_sub(p99(&direct_latency)))
+        ),
+        "p50 at most 200 µs",
+        COMMAND,
+    );
+    measure::record_figure(
+        "proxy throughput / direct, upstream taking 1 ms (answering at once)",
+        &format!("{:.2} ({:.2})", proxied_slow_rate / direct_slow_rate, proxied_rate / direct_rate),
+        "at least 0.8",
+        COMMAND,
+    );
+    match nginx_rates {
+        Some((nginx_slow_rate, nginx_rate)) => {
+            println!(
+                "nginx proxy_pass to the same upstream: {nginx_slow_rate:.0}/s (1 ms upstream), {nginx_rate:.0}/s (at once); Tether / nginx {:.2} and {:.2} (target: at least 1.0)",
+                proxied_slow_rate / nginx_slow_rate,
+                proxied_rate / nginx_rate
+            );
+            measure::record_figure(
+                "proxy throughput / nginx proxy_pass, upstream taking 1 ms (answering at once)",
+                &format!("{:.2} ({:.2})", proxied_slow_rate / nginx_slow_rate, proxied_rate / nginx_rate),
+                "at least 1.0",
+                COMMAND,
+            );
+        }
+        None => {
+            println!("nginx is not installed: no proxy_pass reference (scripts/setup.sh bench installs it)");
+            measure::record_figure(
+                "proxy throughput / nginx proxy_pass",
+                "not measured: no nginx",
+                "at least 1.0",
+                COMMAND,
+            );
+        }
+    }
+    drop(nginx);
 
     // Instances whose access tokens expire within the refresh margin, refreshed by the background refresher's
     // own passes, as many at once as the default configuration allows.
-    let made = Instant::now();
-    futures::StreamExt::collect::<Vec<()>>(futures::StreamExt::buffer_unordered(
-        futures::stream::iter((0..EXPIRING_INSTANCES).map(|_| create(oauth_body(EXPIRING_CODE)))),
-        CONCURRENCY,
-    ))
-    .await;
-    let made = made.elapsed();
-    let grants_before = stub.refresh_grants.load(Ordering::Relaxed);
-    let started = Instant::now();
-    let mut passes = 0;
-    loop {
-        let now = tether::store::now_millis();
-        let due = hub.store().instances_due_for_refresh(now, now + plan.margin.num_milliseconds(), now, 1).await;
-        if due.expect("the refresher's query runs").is_empty() {
-            break;
+    for size in refresh_sizes() {
+        let made = Instant::now();
+        futures::StreamExt::collect::<Vec<()>>(futures::StreamExt::buffer_unordered(
+            futures::stream::iter((0..size).map(|_| create(oauth_body(EXPIRING_CODE)))),
+            CONCURRENCY,
+        ))
+        .await;
+        let made = made.elapsed();
+        let grants_before = stub.refresh_grants.load(Ordering::Relaxed);
+        let started = Instant::now();
+        let mut passes = 0;
+        loop {
+            let now = tether::store::now_millis();
+            let due = hub.store().instances_due_for_refresh(now, now + plan.margin.num_milliseconds(), now, 1).await;
+            if due.expect("the refresher's query runs").is_empty() {
+                break;
+            }
+            refresh_due(hub.clone(), plan.clone()).await.expect("a refresh pass runs");
+            passes += 1;
         }
-        refresh_due(hub.clone(), plan.clone()).await.expect("a refresh pass runs");
-        passes += 1;
+        let took = started.elapsed();
+        let refreshed = stub.refresh_grants.load(Ordering::Relaxed) - grants_before;
+        assert_eq!(refreshed, size, "each expiring instance is refreshed once");
+        println!(
+            "\nrefreshing {size} expiring instances against a loopback provider ({} at a time, {passes} passes): {:.2} s, {:.0} a second (making them took {:.1} s)",
+            plan.concurrency,
+            took.as_secs_f64(),
+            size as f64 / took.as_secs_f64(),
+            made.as_secs_f64()
+        );
+        let target = if size >= 100_000 { "at most 60 s" } else { "" };
+        measure::record_figure(
+            &format!("refreshing {size} expiring instances (loopback provider)"),
+            &format!("{:.1} s ({:.0}/s)", took.as_secs_f64(), size as f64 / took.as_secs_f64()),
+            target,
+            COMMAND,
+        );
     }
-    let took = started.elapsed();
-    let refreshed = stub.refresh_grants.load(Ordering::Relaxed) - grants_before;
-    assert_eq!(refreshed, EXPIRING_INSTANCES, "each expiring instance is refreshed once");
-    println!(
-        "\nrefreshing {EXPIRING_INSTANCES} expiring instances against a loopback provider ({} at a time, {passes} passes): {:.2} s, {:.0} a second (making them took {:.1} s)",
-        plan.concurrency,
-        took.as_secs_f64(),
-        EXPIRING_INSTANCES as f64 / took.as_secs_f64(),
-        made.as_secs_f64()
-    );
 }

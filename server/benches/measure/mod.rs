@@ -67,3 +67,12 @@ pub fn process_cpu_time() -> Duration {
     let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
     time(usage.ru_utime) + time(usage.ru_stime)
 }
+
+/// Adds one figure to the `make bench` report, when `TETHER_BENCH_REPORT` names the file the report collects in:
+/// one line of tab-separated figure, value, target and the command that measured it.
+pub fn record_figure(figure: &str, value: &str, target: &str, command: &str) {
+    use std::io::Write;
+    let Some(path) = std::env::var_os("TETHER_BENCH_REPORT") else { return };
+    let mut file = std::fs::OpenOptions::new().create(true).append(true).open(path).expect("the report file opens");
+    writeln!(file, "{figure}\t{value}\t{target}\t{command}").expect("the report file takes the line");
+}
