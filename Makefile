@@ -36,10 +36,8 @@ fuzz: ## Run every fuzz target for FUZZ_SECONDS (default 300) each; needs the ni
 test: ## Install what the tests need and run every check
 	@scripts/test.sh
 
-bench: ## Measure catalog search, the console's filter, POST /instances, the proxy, the refresher and event delivery
-	@cargo bench -p tether --bench catalog
-	@cargo bench -p tether --bench instances
-	@cargo bench -p tether --bench events
+bench: ## Measure everything (search, POST /instances, proxy vs direct and nginx, refreshes, deliveries, memory, WASM size, time to interactive) and print one Markdown table
+	@scripts/bench.sh
 
 screenshots: build ## Retake the README's screenshots of the sandbox walk-through (docs/screenshots/)
 	@scripts/setup.sh test

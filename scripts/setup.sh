@@ -6,6 +6,7 @@
 #                            SMTP sink's Python package (aiosmtpd) and, with a nightly toolchain, cargo-fuzz
 #   scripts/setup.sh fuzz    cargo-fuzz only
 #   scripts/setup.sh cluster the build tools, nginx and PostgreSQL, for make cluster
+#   scripts/setup.sh bench   what the tests need (nginx and Chromium among it), for make bench
 #
 # Tools that cargo installs go to ~/.cargo/bin; wasm-opt comes from npm into $TETHER_TOOLS_DIR.
 # Source scripts/env.sh afterwards to put them on PATH.
@@ -84,5 +85,6 @@ case "${1:-build}" in
     test) build_tools; test_tools; fuzz_tools ;;
     fuzz) fuzz_tools ;;
     cluster) build_tools; apt_install nginx postgresql ;;
-    *) echo "usage: $0 [build|test|fuzz|cluster]" >&2; exit 2 ;;
+    bench) build_tools; test_tools ;;
+    *) echo "usage: $0 [build|test|fuzz|cluster|bench]" >&2; exit 2 ;;
 esac

@@ -133,6 +133,52 @@ fn start_nginx(upstream: &str) -> Option<Nginx> {
     Some(Nginx { child, base: format!("http://127.0.0.1:{port}"), _dir: dir })
 }
 
+/// How long the fixed-time load runs.
+const LOAD_SECONDS: u64 = 10;
+
+/// What the fixed-time load saw: calls answered 2xx, calls that failed, and every call's time, sorted.
+struct LoadResult {
+    ok: usize,
+    errors: usize,
+    latencies: Vec<Duration>,
+}
+
+/// `CONCURRENCY` clients for `LOAD_SECONDS`, each going round a proxied call, a page of instances and one
+/// instance; every answer but a 2xx counts as an error.
+async fn fixed_time_load(http: reqwest::Client, requests: Vec<(String, String)>) -> LoadResult {
+    let deadline = Instant::now() + Duration::from_secs(LOAD_SECONDS);
+    let requests = Arc::new(requests);
+    let clients = (0..CONCURRENCY).map(|client| {
+        let (http, requests) = (http.clone(), requests.clone());
+        tokio::spawn(async move {
+            let (mut ok, mut errors, mut latencies) = (0, 0, Vec::new());
+            let mut turn = client;
+            while Instant::now() < deadline {
+                let (url, authorization) = &requests[turn % requests.len()];
+                turn += 1;
+                let started = Instant::now();
+                let answer = http.get(url).header("authorization", authorization).send().await;
+                let good = match answer {
+                    Ok(response) => response.status().is_success() && response.bytes().await.is_ok(),
+                    Err(_) => false,
+                };
+                latencies.push(started.elapsed());
+                if good { ok += 1 } else { errors += 1 }
+            }
+            (ok, errors, latencies)
+        })
+    });
+    let mut result = LoadResult { ok: 0, errors: 0, latencies: Vec::new() };
+    for client in futures::future::join_all(clients).await {
+        let (ok, errors, latencies) = client.expect("a load client finishes");
+        result.ok += ok;
+        result.errors += errors;
+        result.latencies.extend(latencies);
+    }
+    result.latencies.sort();
+    result
+}
+
 /// How many expiring instances the refresher is timed over: `TETHER_BENCH_REFRESH_SIZES` (as `10000,100000`), or
 /// 10,000 and 100,000.
 fn refresh_sizes() -> Vec<usize> {
@@ -358,6 +404,36 @@ async fn main() {
         }
     }
     drop(nginx);
+
+    let load = fixed_time_load(
+        http.clone(),
+        vec![
+            (format!("{base}/hubs/general/things"), element_authorization.clone()),
+            (format!("{base}/instances?pageSize=20"), authorization.clone()),
+            (format!("{base}/instances/{}", api_instance["id"]), authorization.clone()),
+        ],
+    )
+    .await;
+    let calls = load.ok + load.errors;
+    println!(
+        "\nload: {CONCURRENCY} clients for {LOAD_SECONDS} s on the proxy and the instances API: {calls} calls, {:.0}/s, {} errors, p50 {:.2} ms, p99 {:.2} ms",
+        calls as f64 / LOAD_SECONDS as f64,
+        load.errors,
+        millis(median(&load.latencies)),
+        millis(p99(&load.latencies))
+    );
+    measure::record_figure(
+        &format!("load test: {CONCURRENCY} clients for {LOAD_SECONDS} s on the proxy and the instances API"),
+        &format!(
+            "{:.0}/s, {} errors in {calls}, p50 {:.2} ms, p99 {:.2} ms",
+            calls as f64 / LOAD_SECONDS as f64,
+            load.errors,
+            millis(median(&load.latencies)),
+            millis(p99(&load.latencies))
+        ),
+        "0 errors",
+        COMMAND,
+    );
 
     // Instances whose access tokens expire within the refresh margin, refreshed by the background refresher's
     // own passes, as many at once as the default configuration allows.
