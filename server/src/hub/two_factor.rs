@@ -70,11 +70,7 @@ impl HubService {
             })
             .await
             .or_internal()?;
-        let prompt = CodePrompt {
-            method,
-            sent_to: phone.as_deref().map(masked_phone),
-            confirms_new_phone: phone.is_some() && !factor.phone_confirmed,
-        };
+        let prompt = code_prompt(method, phone.as_deref(), factor.phone_confirmed);
         Ok(SignInStep::CodeNeeded { token, prompt })
     }
 
@@ -83,11 +79,7 @@ impl HubService {
         let challenge = self.open_sign_in_challenge(token).await?;
         let factor =
             self.store.second_factor(challenge.caller.user_id).await.or_internal()?.ok_or(HubError::Internal)?;
-        Ok(CodePrompt {
-            method: challenge.method,
-            sent_to: challenge.phone.as_deref().map(masked_phone),
-            confirms_new_phone: challenge.phone.is_some() && !factor.phone_confirmed,
-        })
+        Ok(code_prompt(challenge.method, challenge.phone.as_deref(), factor.phone_confirmed))
     }
 
     /// Checks the second step's code and opens the session. Wrong codes count toward the email's lockout, and a
@@ -394,6 +386,16 @@ fn recovery_codes() -> (Vec<RevealedSecret>, Vec<String>) {
 fn recovery_code_hash(typed: &str) -> String {
     let letters: String = typed.chars().filter(|c| c.is_ascii_alphanumeric()).map(|c| c.to_ascii_lowercase()).collect();
     secrets::digest(&SecretString::from(letters))
+}
+
+/// What the second step shows: the method, the masked number a code went to, and whether entering it confirms a
+/// changed number.
+fn code_prompt(method: TwoFactorMethod, texted_to: Option<&str>, phone_confirmed: bool) -> CodePrompt {
+    CodePrompt {
+        method,
+        sent_to: texted_to.map(masked_phone),
+        confirms_new_phone: texted_to.is_some() && !phone_confirmed,
+    }
 }
 
 /// A phone number with all but its last four digits hidden.
