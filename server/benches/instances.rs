@@ -98,8 +98,12 @@ struct Nginx {
 }
 
 impl Drop for Nginx {
+    /// SIGTERM, not SIGKILL: the master process then stops its workers before it exits.
     fn drop(&mut self) {
-        let _ = self.child.kill();
+        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
+            // SAFETY: signalling a child this process started and has not yet waited for.
+            unsafe { libc::kill(pid, libc::SIGTERM) };
+        }
         let _ = self.child.wait();
     }
 }
