@@ -50,9 +50,12 @@ kill $tether_pid
 (cd end2end && TETHER_BIN="$target_dir/release/tether" TETHER_SITE_ROOT="$here/target/site" \
     npx playwright test -c bench.config.ts)
 
-printf '\n## make bench, %s, on %s (%s cores)\n\n' "$(date -u +%Y-%m-%d)" \
-    "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)" "$(nproc)"
+printf '\n## make bench, %s, on %s (%s cores, %s GB memory)\n\n' "$(date -u +%Y-%m-%d)" \
+    "$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)" "$(nproc)" \
+    "$(awk '/^MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)"
 printf '| figure | value | target | command |\n| --- | --- | --- | --- |\n'
-while IFS=$'\t' read -r figure value target command; do
-    printf '| %s | %s | %s | `%s` |\n' "$figure" "$value" "${target:-}" "$command"
-done <"$report"
+# awk, not `read`: read merges the tabs around an empty field. A `|` inside a cell is escaped for Markdown.
+awk -F '\t' '{
+    for (field = 1; field <= 4; field++) gsub(/\|/, "\\|", $field)
+    printf "| %s | %s | %s | `%s` |\n", $1, $2, ($3 == "" ? "none" : $3), $4
+}' "$report"
