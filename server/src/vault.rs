@@ -2,7 +2,7 @@
 
 use crate::crypto::{CryptoError, Keyring, MasterKey, key_version};
 use crate::store::audit::AuditEntry;
-use crate::store::vault::{SealedEntry, VaultId};
+use crate::store::vault::VaultId;
 use crate::store::{Store, StoreError};
 use app::types::OrganizationId;
 use secrecy::SecretString;
@@ -64,8 +64,9 @@ impl Vault {
         purpose: &str,
         secret: &SecretString,
     ) -> Result<VaultId, VaultError> {
-        let entry = self.seal_entry(secret)?;
-        Ok(self.store.insert_vault_entry(organization, purpose, entry.key_version, entry.ciphertext).await?)
+        let ciphertext = self.keyring.encrypt(secret)?;
+        let version = key_version(&ciphertext)?;
+        Ok(self.store.insert_vault_entry(organization, purpose, version, ciphertext).await?)
     }
 
     /// Decrypts a secret for Tether's own use, such as injecting credentials into a proxied call; such uses
@@ -92,17 +93,13 @@ impl Vault {
     }
 
     pub async fn replace(&self, id: VaultId, secret: &SecretString) -> Result<(), VaultError> {
-        if self.store.update_vault_entry(id, self.seal_entry(secret)?).await? {
+        let ciphertext = self.keyring.encrypt(secret)?;
+        let version = key_version(&ciphertext)?;
+        if self.store.update_vault_entry(id, version, ciphertext).await? {
             Ok(())
         } else {
             Err(VaultError::NotFound(id.0))
         }
-    }
-
-    /// Encrypts a secret for a vault row that the caller writes itself, inside a transaction of its own.
-    pub fn seal_entry(&self, secret: &SecretString) -> Result<SealedEntry, VaultError> {
-        let ciphertext = self.keyring.encrypt(secret)?;
-        Ok(SealedEntry { key_version: key_version(&ciphertext)?, ciphertext })
     }
 
     /// Encrypts a short-lived value kept outside the vault table, such as a pending flow's PKCE verifier.

@@ -698,27 +698,22 @@ impl HubService {
         SplitConfiguration::of(record, &secrets)
     }
 
-    /// Writes new secrets and the rest of the record in one transaction, so a rotated refresh token is never
-    /// stored without the record that goes with it; gives back `lease_holder`'s refresh lease in the same commit.
+    /// Writes new secrets first, then the rest of the record: a rotated refresh token is durable before the
+    /// record says anything changed.
     pub(super) async fn write_configuration(
         &self,
         record: &mut InstanceRecord,
         split: SplitConfiguration,
-        lease_holder: Option<&str>,
     ) -> Result<(), HubError> {
         let secrets_json = SecretString::from(serde_json::to_string(&split.secrets).or_internal()?);
-        let sealed = self.vault.seal_entry(&secrets_json).or_internal()?;
+        self.vault.replace(record.secrets_vault_id, &secrets_json).await.or_internal()?;
         record.configuration = split.shown;
-        let saved = self.store.update_instance_and_secrets(record, sealed, lease_holder).await.or_internal();
-        self.call_cache.forget_call(&record.token_hash);
-        if !saved? {
-            return Err(HubError::NotFound(format!("No instance with id {}", record.id)));
-        }
+        self.save_instance(record).await?;
         Ok(())
     }
 
     /// Writes an instance's changeable fields and forgets this node's cached call for it; answers false when the
-    /// instance is gone. Every change to an instance goes through here or [`HubService::write_configuration`].
+    /// instance is gone. Every change to an instance goes through here.
     pub(super) async fn save_instance(&self, record: &InstanceRecord) -> Result<bool, HubError> {
         let saved = self.store.update_instance(record).await.or_internal();
         self.call_cache.forget_call(&record.token_hash);
@@ -735,7 +730,7 @@ impl HubService {
         action: &str,
     ) -> Result<Instance, HubError> {
         match split {
-            Some(split) => self.write_configuration(&mut record, split, None).await?,
+            Some(split) => self.write_configuration(&mut record, split).await?,
             None => {
                 if !self.save_instance(&record).await? {
                     return Err(HubError::NotFound(format!("No instance with id {}", record.id)));

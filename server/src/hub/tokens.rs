@@ -99,27 +99,37 @@ impl HubService {
         let _one_at_a_time_here = lock.lock().await;
         let lease = self.settings.refresh_lease;
         let deadline = tokio::time::Instant::now() + lease;
-        let (record, split) = loop {
+        let record = loop {
             let current = self.reread(&record).await?;
-            let split = self.configuration_in_use(&current).await?;
-            if !self.refresh_needed(&current, &split.values(), &seen, reason)? {
+            let values = self.configuration_in_use(&current).await?.values();
+            if current.disabled {
+                return Err(HubError::Forbidden(format!("Instance {} is disabled", current.id)));
+            }
+            if !current.valid {
+                return Err(invalid_grant(current.id, "marked invalid"));
+            }
+            let now = now_millis();
+            let replaced = access_token_digest(&values) != seen;
+            let wanted = match reason {
+                RefreshReason::Expiring => !replaced && expires_within(&current, self.settings.refresh_margin),
+                RefreshReason::Refused => !replaced,
+                RefreshReason::Retry => current.refresh_retry_at.is_some_and(|at| at <= now),
+                RefreshReason::Sweep { refreshed_before } => {
+                    current.refresh_retry_at.is_none()
+                        && current.last_refreshed_at.is_none_or(|at| at < refreshed_before)
+                }
+            };
+            if !wanted {
                 // Someone refreshed since this call looked: use their tokens. Should they too be refused, the
                 // call comes back with them as `seen`.
-                return Ok((current, split.values()));
+                return Ok((current, values));
             }
-            let until = now_millis() + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
+            if let Some(next) = backing_off(&current, now) {
+                return Err(self.still_failing(&current, next));
+            }
+            let until = now + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
             if self.store.take_refresh_lease(current.id, &self.node_id, until).await.or_internal()? {
-                // Looked at again under the lease: another node may have refreshed, and given the lease back,
-                // between the look above and taking it. Its rotated refresh token must not be used again.
-                let current = self.reread(&current).await?;
-                let split = self.configuration_in_use(&current).await?;
-                match self.refresh_needed(&current, &split.values(), &seen, reason) {
-                    Ok(true) => break (current, split),
-                    decided => {
-                        self.release_lease(current.id).await;
-                        return decided.map(|_| (current, split.values()));
-                    }
-                }
+                break current;
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(HubError::Provider {
@@ -132,9 +142,10 @@ impl HubService {
             tokio::time::sleep(LEASE_POLL).await;
         };
         let id = record.id;
-        let outcome = self.refresh_with_lease(entry, record, split).await;
-        // A successful refresh gave the lease back with its write; this is for every other outcome.
-        self.release_lease(id).await;
+        let outcome = self.refresh_with_lease(entry, record).await;
+        if let Err(error) = self.store.release_refresh_lease(id, &self.node_id).await {
+            tracing::warn!(%error, "could not release a refresh lease; it expires on its own");
+        }
         outcome
     }
 
@@ -173,43 +184,6 @@ impl HubService {
         self.refresh_tokens(&entry, record, seen, reason).await.map(|_| ())
     }
 
-    /// Whether `reason` still calls for a refresh of `current`, whose configuration is `values`; an error when it
-    /// cannot be refreshed at all, or is backing off after a failure.
-    fn refresh_needed(
-        &self,
-        current: &InstanceRecord,
-        values: &BTreeMap<String, String>,
-        seen: &Option<String>,
-        reason: RefreshReason,
-    ) -> Result<bool, HubError> {
-        if current.disabled {
-            return Err(HubError::Forbidden(format!("Instance {} is disabled", current.id)));
-        }
-        if !current.valid {
-            return Err(invalid_grant(current.id, "marked invalid"));
-        }
-        let now = now_millis();
-        let replaced = access_token_digest(values) != *seen;
-        let wanted = match reason {
-            RefreshReason::Expiring => !replaced && expires_within(current, self.settings.refresh_margin),
-            RefreshReason::Refused => !replaced,
-            RefreshReason::Retry => current.refresh_retry_at.is_some_and(|at| at <= now),
-            RefreshReason::Sweep { refreshed_before } => {
-                current.refresh_retry_at.is_none() && current.last_refreshed_at.is_none_or(|at| at < refreshed_before)
-            }
-        };
-        if wanted && let Some(next) = backing_off(current, now) {
-            return Err(self.still_failing(current, next));
-        }
-        Ok(wanted)
-    }
-
-    async fn release_lease(&self, id: InstanceId) {
-        if let Err(error) = self.store.release_refresh_lease(id, &self.node_id).await {
-            tracing::warn!(%error, "could not release a refresh lease; it expires on its own");
-        }
-    }
-
     async fn reread(&self, record: &InstanceRecord) -> Result<InstanceRecord, HubError> {
         self.store
             .instance(record.organization_id, record.id)
@@ -218,15 +192,15 @@ impl HubService {
             .ok_or_else(|| HubError::Unauthorized("The Element token names no instance of this organization".into()))
     }
 
-    /// The refresh itself, while holding the lease, from the record and configuration read under it.
+    /// The refresh itself, while holding the lease.
     async fn refresh_with_lease(
         &self,
         entry: &CatalogEntry,
         mut record: InstanceRecord,
-        mut split: SplitConfiguration,
     ) -> Result<(InstanceRecord, BTreeMap<String, String>), HubError> {
         let id = record.id;
         let oauth = oauth_settings(entry)?;
+        let mut split: SplitConfiguration = self.configuration_in_use(&record).await?;
         let values = split.values();
         let (Some(refresh_token), Some(client_id), Some(client_secret)) =
             (values.get("oauth.user.refresh_token"), values.get("oauth.api.key"), values.get("oauth.api.secret"))
@@ -255,8 +229,8 @@ impl HubService {
                 record.refresh_failures = 0;
                 record.refresh_retry_at = None;
                 record.last_refreshed_at = Some(now_millis());
-                let values = split.values();
-                self.write_configuration(&mut record, split, Some(&self.node_id)).await?;
+                self.write_configuration(&mut record, split).await?;
+                let values = self.configuration_in_use(&record).await?.values();
                 tracing::info!(instance = %id, "refreshed an instance's OAuth tokens");
                 metrics::counter!("tether_token_refreshes_total", "outcome" => "ok").increment(1);
                 Ok((record, values))

@@ -1,8 +1,7 @@
 //! Instance rows: who owns an instance, its element, its plain configuration, and the vault entries of its secrets.
 
-use super::refresh_leases::lease_release;
-use super::vault::{SealedEntry, VaultId, vault_entry_update};
-use super::{AnyQuery, Store, StoreResult, flag, now_millis};
+use super::vault::VaultId;
+use super::{Store, StoreResult, flag, now_millis};
 use app::catalog::{ElementId, ElementObject};
 use app::instances::InstanceId;
 use app::types::{AccountId, OrganizationId, UserId};
@@ -238,31 +237,34 @@ impl Store {
     /// Writes an instance's changeable fields: name, configuration, tags, objects, the state flags and the
     /// refresh schedule. The notified state is not among them: it changes only through [`Store::announce_state`].
     pub async fn update_instance(&self, record: &InstanceRecord) -> StoreResult<bool> {
-        Ok(instance_update(record).execute(self.pool()).await?.rows_affected() == 1)
-    }
-
-    /// Writes what [`Store::update_instance`] writes together with the instance's re-encrypted secrets, in one
-    /// transaction, so a rotated refresh token and the record that says it changed are durable together. Gives
-    /// back `lease_holder`'s refresh lease on the instance in the same commit, when named. Answers false, writing
-    /// nothing, when the instance or its vault entry is gone.
-    pub async fn update_instance_and_secrets(
-        &self,
-        record: &InstanceRecord,
-        secrets: SealedEntry,
-        lease_holder: Option<&str>,
-    ) -> StoreResult<bool> {
-        let mut transaction = self.pool().begin().await?;
-        let stored = vault_entry_update(record.secrets_vault_id, secrets).execute(&mut *transaction).await?;
-        let updated = instance_update(record).execute(&mut *transaction).await?;
-        if stored.rows_affected() != 1 || updated.rows_affected() != 1 {
-            transaction.rollback().await?;
-            return Ok(false);
-        }
-        if let Some(holder) = lease_holder {
-            lease_release(record.id, holder).execute(&mut *transaction).await?;
-        }
-        transaction.commit().await?;
-        Ok(true)
+        let [configuration, tags, objects] = record.json_columns();
+        let (expires_at, refreshable) = record.schedule_columns();
+        let updated = sqlx::query(
+            "UPDATE instances SET name = $1, configuration = $2, tags = $3, objects = $4, valid = $5, disabled = $6, \
+             external_authentication = $7, updated_at = $8, last_refreshed_at = $9, last_error = $10, \
+             last_error_at = $11, refresh_failures = $12, refresh_retry_at = $13, access_token_expires_at = $14, \
+             refreshable = $15 WHERE organization_id = $16 AND id = $17",
+        )
+        .bind(&record.name)
+        .bind(configuration)
+        .bind(tags)
+        .bind(objects)
+        .bind(i64::from(record.valid))
+        .bind(i64::from(record.disabled))
+        .bind(&record.external_authentication)
+        .bind(now_millis())
+        .bind(record.last_refreshed_at)
+        .bind(record.last_error.as_deref())
+        .bind(record.last_error_at)
+        .bind(record.refresh_failures)
+        .bind(record.refresh_retry_at)
+        .bind(expires_at)
+        .bind(refreshable)
+        .bind(record.organization_id.0)
+        .bind(record.id.0)
+        .execute(self.pool())
+        .await?;
+        Ok(updated.rows_affected() == 1)
     }
 
     /// The instances the refresher should look at now, at most `limit`, soonest first: enabled and valid ones
@@ -344,33 +346,4 @@ impl Store {
             .await?;
         Ok(deleted.rows_affected() == 1)
     }
-}
-
-/// Writes an instance's changeable fields; see [`Store::update_instance`].
-fn instance_update(record: &InstanceRecord) -> AnyQuery {
-    let [configuration, tags, objects] = record.json_columns();
-    let (expires_at, refreshable) = record.schedule_columns();
-    sqlx::query(
-        "UPDATE instances SET name = $1, configuration = $2, tags = $3, objects = $4, valid = $5, disabled = $6, \
-         external_authentication = $7, updated_at = $8, last_refreshed_at = $9, last_error = $10, \
-         last_error_at = $11, refresh_failures = $12, refresh_retry_at = $13, access_token_expires_at = $14, \
-         refreshable = $15 WHERE organization_id = $16 AND id = $17",
-    )
-    .bind(record.name.clone())
-    .bind(configuration)
-    .bind(tags)
-    .bind(objects)
-    .bind(i64::from(record.valid))
-    .bind(i64::from(record.disabled))
-    .bind(record.external_authentication.clone())
-    .bind(now_millis())
-    .bind(record.last_refreshed_at)
-    .bind(record.last_error.clone())
-    .bind(record.last_error_at)
-    .bind(record.refresh_failures)
-    .bind(record.refresh_retry_at)
-    .bind(expires_at)
-    .bind(refreshable)
-    .bind(record.organization_id.0)
-    .bind(record.id.0)
 }

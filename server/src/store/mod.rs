@@ -58,32 +58,6 @@ pub struct Store {
     backend: Backend,
 }
 
-/// Opens the pool, each connection set up for Tether's use of its database.
-async fn connect_pool(url: &str, backend: Backend) -> StoreResult<AnyPool> {
-    let pool = AnyPoolOptions::new()
-        .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
-        // An embedded database's connection cannot drop away: pinging it before each use only costs a round trip
-        // to its worker thread. A PostgreSQL server can restart, so its connections are still checked.
-        .test_before_acquire(backend == Backend::Postgres)
-        .after_connect(move |connection, _| {
-            Box::pin(async move {
-                if backend == Backend::Sqlite {
-                    // WAL lets readers and one writer work at once; a busy wait beats an instant "locked" error.
-                    sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *connection).await?;
-                    sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *connection).await?;
-                    sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *connection).await?;
-                }
-                Ok(())
-            })
-        })
-        .connect(url)
-        .await?;
-    Ok(pool)
-}
-
-/// A statement with its values bound, to run on the pool or inside a transaction.
-pub(crate) type AnyQuery = sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>;
-
 impl Store {
     /// Connects to `sqlite:…` or `postgres://…`, creating the SQLite file and its folder when missing.
     pub async fn connect(url: &str) -> StoreResult<Store> {
@@ -96,7 +70,21 @@ impl Store {
         {
             std::fs::create_dir_all(&parent).map_err(|error| StoreError::Database(sqlx::Error::Io(error)))?;
         }
-        let pool = connect_pool(url, backend).await?;
+        let pool = AnyPoolOptions::new()
+            .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
+            .after_connect(move |connection, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers and one writer work at once; a busy wait beats an instant "locked" error.
+                        sqlx::query("PRAGMA journal_mode = WAL").execute(&mut *connection).await?;
+                        sqlx::query("PRAGMA foreign_keys = ON").execute(&mut *connection).await?;
+                        sqlx::query("PRAGMA busy_timeout = 5000").execute(&mut *connection).await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect(url)
+            .await?;
         Ok(Store { pool, backend })
     }
 

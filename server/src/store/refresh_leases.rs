@@ -1,6 +1,6 @@
 //! Refresh leases: which node may refresh an instance's OAuth tokens right now.
 
-use super::{AnyQuery, Store, StoreResult, now_millis};
+use super::{Store, StoreResult, now_millis};
 use app::instances::InstanceId;
 
 impl Store {
@@ -23,14 +23,11 @@ impl Store {
 
     /// Gives the lease back, if `holder` still holds it.
     pub async fn release_refresh_lease(&self, instance: InstanceId, holder: &str) -> StoreResult<()> {
-        lease_release(instance, holder).execute(self.pool()).await?;
+        sqlx::query("DELETE FROM refresh_leases WHERE instance_id = $1 AND holder = $2")
+            .bind(instance.0)
+            .bind(holder)
+            .execute(self.pool())
+            .await?;
         Ok(())
     }
-}
-
-/// Deletes `holder`'s lease on `instance`, if it still holds one.
-pub(super) fn lease_release(instance: InstanceId, holder: &str) -> AnyQuery {
-    sqlx::query("DELETE FROM refresh_leases WHERE instance_id = $1 AND holder = $2")
-        .bind(instance.0)
-        .bind(holder.to_owned())
 }
