@@ -47,11 +47,18 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 
 pub fn router(hub: SharedHub, max_body_bytes: usize, rate: RateLimit) -> Router {
     let (documented, document) = documented_routes();
-    let document = openapi::finish(document);
+    // Serialized once: the router is cloned for every connection, and `Bytes` clones without copying.
+    let document = axum::body::Bytes::from(
+        serde_json::to_vec(&openapi::finish(document)).expect("the OpenAPI document serializes"),
+    );
+    let serve_document = move || {
+        let json = [(axum::http::header::CONTENT_TYPE, "application/json")];
+        std::future::ready((json, document.clone()))
+    };
     let routes = documented
         .with_state(hub.clone())
         .merge(proxy::routes(hub))
-        .route("/openapi.json", axum::routing::get(move || std::future::ready(axum::Json(document.clone()))))
+        .route("/openapi.json", axum::routing::get(serve_document))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(max_body_bytes));

@@ -572,9 +572,10 @@ impl HubService {
         for state in HealthState::ALL {
             counts.insert(state.as_str(), 0.0);
         }
-        for record in self.store.all_instances().await.or_internal()? {
-            *counts.entry(self.health_of(&record).state.as_str()).or_default() += 1.0;
-        }
+        self.store
+            .visit_all_instances(|record| *counts.entry(self.health_of(record).state.as_str()).or_default() += 1.0)
+            .await
+            .or_internal()?;
         for (state, count) in counts {
             metrics::gauge!("tether_instances", "state" => state).set(count);
         }
@@ -667,14 +668,10 @@ impl HubService {
         }
         let page_size = if query.page_size == 0 { DEFAULT_INSTANCE_PAGE } else { query.page_size } as usize;
         let skip = (query.page.max(1) as usize - 1) * page_size;
-        let records = self.store.instances(caller.organization_id, element).await.or_internal()?;
-        let mut instances = Vec::new();
-        for record in records
-            .into_iter()
-            .filter(|record| query.tags.iter().all(|tag| record.tags.contains(tag)))
-            .skip(skip)
-            .take(page_size)
-        {
+        let records =
+            self.store.instances_page(caller.organization_id, element, &query.tags, skip, page_size).await.or_internal()?;
+        let mut instances = Vec::with_capacity(records.len());
+        for record in records {
             let entry = self.visible_element_by_id(caller.organization_id, record.element_id).await?;
             instances.push(self.view_of(caller, record, &entry).await?);
         }

@@ -5,6 +5,7 @@ use super::{Store, StoreResult, flag, now_millis};
 use app::catalog::{ElementId, ElementObject};
 use app::instances::InstanceId;
 use app::types::{AccountId, OrganizationId, UserId};
+use futures::TryStreamExt;
 use sqlx::Row;
 use sqlx::any::AnyRow;
 use std::collections::BTreeMap;
@@ -196,28 +197,57 @@ impl Store {
         Ok(row.as_ref().map(record_from_row).transpose()?)
     }
 
-    /// The organization's instances, oldest first, optionally of one element only.
-    pub async fn instances(
+    /// One page of the organization's instances, oldest first: those of `element` when given, carrying every one
+    /// of `tags`, after skipping `skip` of them. Rows are read one at a time and the read stops once the page is
+    /// full, so memory does not grow with the organization; without tags the database itself skips.
+    pub async fn instances_page(
         &self,
         organization: OrganizationId,
         element: Option<ElementId>,
+        tags: &[String],
+        skip: usize,
+        take: usize,
     ) -> StoreResult<Vec<InstanceRecord>> {
+        let as_count = |count: usize| i64::try_from(count).unwrap_or(i64::MAX);
+        // With tags to match, the database cannot count matching rows, so it skips none and Rust skips instead.
+        let (sql_offset, sql_limit, mut unmatched_to_skip) =
+            if tags.is_empty() { (as_count(skip), as_count(take), 0) } else { (0, i64::MAX, skip) };
         let sql = format!(
-            "SELECT {COLUMNS} FROM instances WHERE organization_id = $1 AND ($2 = 0 OR element_id = $2) ORDER BY id"
+            "SELECT {COLUMNS} FROM instances WHERE organization_id = $1 AND ($2 = 0 OR element_id = $2) \
+             ORDER BY id LIMIT $3 OFFSET $4"
         );
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(organization.0)
             .bind(element.map_or(0, |element| element.0))
-            .fetch_all(self.pool())
-            .await?;
-        Ok(rows.iter().map(record_from_row).collect::<Result<_, _>>()?)
+            .bind(sql_limit)
+            .bind(sql_offset)
+            .fetch(self.pool());
+        let mut page = Vec::new();
+        while page.len() < take
+            && let Some(row) = rows.try_next().await?
+        {
+            let row_tags: Vec<String> = json_column(&row, "tags")?;
+            if !tags.iter().all(|tag| row_tags.contains(tag)) {
+                continue;
+            }
+            if unmatched_to_skip > 0 {
+                unmatched_to_skip -= 1;
+                continue;
+            }
+            page.push(record_from_row(&row)?);
+        }
+        Ok(page)
     }
 
-    /// Every instance of every organization, for operator-wide figures such as the health metrics.
-    pub async fn all_instances(&self) -> StoreResult<Vec<InstanceRecord>> {
+    /// Calls `visit` with every instance of every organization, one row at a time, so that operator-wide figures
+    /// such as the health metrics take flat memory however many instances there are.
+    pub async fn visit_all_instances(&self, mut visit: impl FnMut(&InstanceRecord)) -> StoreResult<()> {
         let sql = format!("SELECT {COLUMNS} FROM instances ORDER BY id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(self.pool()).await?;
-        Ok(rows.iter().map(record_from_row).collect::<Result<_, _>>()?)
+        let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch(self.pool());
+        while let Some(row) = rows.try_next().await? {
+            visit(&record_from_row(&row)?);
+        }
+        Ok(())
     }
 
     /// How many instances the organization has of each element.

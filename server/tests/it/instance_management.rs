@@ -64,6 +64,11 @@ async fn instances_are_listed_changed_and_configured(backend: Backend) {
     assert_eq!(names(&get(&app, "/instances?tags[]=blue").await), ["First", "Second"]);
     assert_eq!(names(&get(&app, "/instances?tags%5B%5D=blue&tags%5B%5D=prod").await), ["First"]);
     assert_eq!(names(&get(&app, "/instances?element=test-basic&page=2&pageSize=2").await), ["Third"]);
+    // Pages count only the instances that carry the tags: the database skips rows only when no tags are asked for.
+    assert_eq!(names(&get(&app, "/instances?tags[]=blue&pageSize=1").await), ["First"]);
+    assert_eq!(names(&get(&app, "/instances?tags[]=blue&page=2&pageSize=1").await), ["Second"]);
+    assert_eq!(names(&get(&app, "/instances?tags[]=blue&page=3&pageSize=1").await), Vec::<&str>::new());
+    assert_eq!(names(&get(&app, "/instances?page=3&pageSize=1").await), ["Third"]);
     assert_eq!(names(&get(&app, "/instances?element=sfdc").await), Vec::<&str>::new());
     let unknown = app.as_admin(Method::GET, "/instances?element=nope").send().await.unwrap();
     expect_error(unknown, StatusCode::NOT_FOUND, "No element").await;
