@@ -14,9 +14,14 @@ use leptos_axum::{LeptosRoutes, generate_route_list};
 /// The page open without a session.
 const SIGN_IN_PATH: &str = "/signin";
 
-pub fn router(hub: SharedHub, options: LeptosOptions, cookies: CookiePolicy) -> Router {
+pub fn router(
+    hub: SharedHub,
+    options: LeptosOptions,
+    cookies: CookiePolicy,
+    api_document: &utoipa::openapi::OpenApi,
+) -> Router {
     let routes = generate_route_list(App);
-    let operations = api_operations();
+    let operations = api_operations(api_document);
     let context = {
         let hub = hub.clone();
         move || {
@@ -40,8 +45,7 @@ pub fn router(hub: SharedHub, options: LeptosOptions, cookies: CookiePolicy) -> 
 }
 
 /// The REST API's operations from its OpenAPI document, for the console's API page.
-fn api_operations() -> app::types::ApiOperations {
-    let document = crate::api::openapi_document();
+fn api_operations(document: &utoipa::openapi::OpenApi) -> app::types::ApiOperations {
     let mut operations = Vec::new();
     for (path, item) in &document.paths.paths {
         let methods = [

@@ -33,6 +33,7 @@ pub fn router(hub: Arc<HubService>, config: &Config) -> Router {
         .build();
     let rate = api::RateLimit { per_second: config.api_rate_limit_per_second, burst: config.api_rate_limit_burst };
     let cookies = CookiePolicy { secure: config.serves_https(), max_age_seconds: config.session_ttl_hours * 3600 };
+    let (api_routes, api_document) = api::router(shared.clone(), config.max_body_bytes, rate);
     Router::new()
         .route(
             "/healthz",
@@ -42,8 +43,8 @@ pub fn router(hub: Arc<HubService>, config: &Config) -> Router {
             }),
         )
         .route("/metrics", get(move || render_metrics(hub.clone(), prometheus)))
-        .nest(api::BASE_PATH, api::router(shared.clone(), config.max_body_bytes, rate))
-        .merge(console::router(shared, options, cookies))
+        .nest(api::BASE_PATH, api_routes)
+        .merge(console::router(shared, options, cookies, &api_document))
         .layer(middleware::from_fn(request_context))
 }
 

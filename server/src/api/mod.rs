@@ -45,15 +45,15 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
     openapi::finish(documented_routes().1)
 }
 
-pub fn router(hub: SharedHub, max_body_bytes: usize, rate: RateLimit) -> Router {
+/// The REST API's routes, and the OpenAPI document they serve at `/openapi.json`, for the console to list.
+pub fn router(hub: SharedHub, max_body_bytes: usize, rate: RateLimit) -> (Router, utoipa::openapi::OpenApi) {
     let (documented, document) = documented_routes();
+    let document = openapi::finish(document);
     // Serialized once: the router is cloned for every connection, and `Bytes` clones without copying.
-    let document = axum::body::Bytes::from(
-        serde_json::to_vec(&openapi::finish(document)).expect("the OpenAPI document serializes"),
-    );
+    let served = axum::body::Bytes::from(serde_json::to_vec(&document).expect("the OpenAPI document serializes"));
     let serve_document = move || {
         let json = [(axum::http::header::CONTENT_TYPE, "application/json")];
-        std::future::ready((json, document.clone()))
+        std::future::ready((json, served.clone()))
     };
     let routes = documented
         .with_state(hub.clone())
@@ -62,7 +62,7 @@ pub fn router(hub: SharedHub, max_body_bytes: usize, rate: RateLimit) -> Router 
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
         .layer(DefaultBodyLimit::max(max_body_bytes));
-    limits::limited(routes, rate.per_second, rate.burst)
+    (limits::limited(routes, rate.per_second, rate.burst), document)
 }
 
 async fn unknown_route(method: Method, OriginalUri(uri): OriginalUri) -> ApiError {

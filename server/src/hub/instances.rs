@@ -668,8 +668,11 @@ impl HubService {
         }
         let page_size = if query.page_size == 0 { DEFAULT_INSTANCE_PAGE } else { query.page_size } as usize;
         let skip = (query.page.max(1) as usize - 1) * page_size;
-        let records =
-            self.store.instances_page(caller.organization_id, element, &query.tags, skip, page_size).await.or_internal()?;
+        let records = self
+            .store
+            .instances_page(caller.organization_id, element, &query.tags, skip, page_size)
+            .await
+            .or_internal()?;
         let mut instances = Vec::with_capacity(records.len());
         for record in records {
             let entry = self.visible_element_by_id(caller.organization_id, record.element_id).await?;
