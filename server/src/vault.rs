@@ -2,7 +2,7 @@
 
 use crate::crypto::{CryptoError, Keyring, MasterKey, key_version};
 use crate::store::audit::AuditEntry;
-use crate::store::vault::VaultId;
+use crate::store::vault::{SealedEntry, VaultId};
 use crate::store::{Store, StoreError};
 use app::types::OrganizationId;
 use secrecy::SecretString;
@@ -92,10 +92,14 @@ impl Vault {
         Ok(secret)
     }
 
-    pub async fn replace(&self, id: VaultId, secret: &SecretString) -> Result<(), VaultError> {
+    /// Encrypts a secret for a vault entry that a transaction elsewhere in the store writes.
+    pub fn seal_entry(&self, secret: &SecretString) -> Result<SealedEntry, VaultError> {
         let ciphertext = self.keyring.encrypt(secret)?;
-        let version = key_version(&ciphertext)?;
-        if self.store.update_vault_entry(id, version, ciphertext).await? {
+        Ok(SealedEntry { key_version: key_version(&ciphertext)?, ciphertext })
+    }
+
+    pub async fn replace(&self, id: VaultId, secret: &SecretString) -> Result<(), VaultError> {
+        if self.store.update_vault_entry(id, self.seal_entry(secret)?).await? {
             Ok(())
         } else {
             Err(VaultError::NotFound(id.0))

@@ -698,6 +698,19 @@ impl HubService {
         SplitConfiguration::of(record, &secrets)
     }
 
+    /// Moves a configuration's shown part into the record, and answers its secrets sealed for the vault, for a
+    /// write made together with others (the refresher's waves).
+    pub(super) fn seal_configuration(
+        &self,
+        record: &mut InstanceRecord,
+        split: SplitConfiguration,
+    ) -> Result<crate::store::vault::SealedEntry, HubError> {
+        let secrets_json = SecretString::from(serde_json::to_string(&split.secrets).or_internal()?);
+        let sealed = self.vault.seal_entry(&secrets_json).or_internal()?;
+        record.configuration = split.shown;
+        Ok(sealed)
+    }
+
     /// Writes new secrets first, then the rest of the record: a rotated refresh token is durable before the
     /// record says anything changed.
     pub(super) async fn write_configuration(

@@ -40,6 +40,14 @@ impl RefreshLocks {
     }
 }
 
+/// What a refresh's provider call came to.
+enum Refreshed {
+    /// New tokens, in the record and configuration, not yet written.
+    New(InstanceRecord, SplitConfiguration),
+    /// Another node's refresh, already stored: the record and configuration it left.
+    Stored(InstanceRecord, BTreeMap<String, String>),
+}
+
 /// The digest of the access token in a configuration, to tell whether it changed since it was read.
 pub(super) fn access_token_digest(values: &BTreeMap<String, String>) -> Option<String> {
     values.get("oauth.user.token").map(|token| secrets::digest(&SecretString::from(token.clone())))
@@ -110,16 +118,7 @@ impl HubService {
             }
             let now = now_millis();
             let replaced = access_token_digest(&values) != seen;
-            let wanted = match reason {
-                RefreshReason::Expiring => !replaced && expires_within(&current, self.settings.refresh_margin),
-                RefreshReason::Refused => !replaced,
-                RefreshReason::Retry => current.refresh_retry_at.is_some_and(|at| at <= now),
-                RefreshReason::Sweep { refreshed_before } => {
-                    current.refresh_retry_at.is_none()
-                        && current.last_refreshed_at.is_none_or(|at| at < refreshed_before)
-                }
-            };
-            if !wanted {
+            if !self.refresh_wanted(&current, replaced, reason, now) {
                 // Someone refreshed since this call looked: use their tokens. Should they too be refused, the
                 // call comes back with them as `seen`.
                 return Ok((current, values));
@@ -164,24 +163,114 @@ impl HubService {
         }
     }
 
-    /// Refreshes an instance's tokens for the background refresher, which knows only its ids. A retry when one
-    /// is scheduled, else for `reason`.
-    pub async fn refresh_instance(
+    /// Whether `reason` still calls for a refresh of `current`; `replaced` says its access token is not the one
+    /// the caller saw.
+    fn refresh_wanted(&self, current: &InstanceRecord, replaced: bool, reason: RefreshReason, now: i64) -> bool {
+        match reason {
+            RefreshReason::Expiring => !replaced && expires_within(current, self.settings.refresh_margin),
+            RefreshReason::Refused => !replaced,
+            RefreshReason::Retry => current.refresh_retry_at.is_some_and(|at| at <= now),
+            RefreshReason::Sweep { refreshed_before } => {
+                current.refresh_retry_at.is_none() && current.last_refreshed_at.is_none_or(|at| at < refreshed_before)
+            }
+        }
+    }
+
+    /// Refreshes one wave of the background refresher's instances together: this node's locks first (an
+    /// instance this node is refreshing already is left to that refresh), then the leases in one statement, the
+    /// instances read once under them, the provider calls all at once, and the new secrets, records and the
+    /// leases' release in one transaction. A retry when one is scheduled, else for `reason`. Answers how many
+    /// failed; each failure is already recorded on its instance by the failure policy.
+    pub async fn refresh_wave(&self, instances: &[(OrganizationId, InstanceId)], reason: RefreshReason) -> usize {
+        match self.try_refresh_wave(instances, reason).await {
+            Ok(failed) => failed,
+            Err(error) => {
+                tracing::warn!(%error, instances = instances.len(), "a refresh wave failed");
+                instances.len()
+            }
+        }
+    }
+
+    async fn try_refresh_wave(
         &self,
-        organization: OrganizationId,
-        id: InstanceId,
+        instances: &[(OrganizationId, InstanceId)],
         reason: RefreshReason,
-    ) -> Result<(), HubError> {
-        let record = self
-            .store
-            .instance(organization, id)
-            .await
-            .or_internal()?
-            .ok_or_else(|| HubError::NotFound(format!("No instance with id {id}")))?;
-        let entry = self.visible_element_by_id(organization, record.element_id).await?;
+    ) -> Result<usize, HubError> {
+        let mut held = Vec::with_capacity(instances.len());
+        let mut ids = Vec::with_capacity(instances.len());
+        for &(_, id) in instances {
+            if let Ok(guard) = self.refresh_locks.of(id).try_lock_owned() {
+                held.push(guard);
+                ids.push(id);
+            }
+        }
+        let lease = i64::try_from(self.settings.refresh_lease.as_millis()).unwrap_or(i64::MAX / 2);
+        let leased = self.store.take_refresh_leases(&ids, &self.node_id, now_millis() + lease).await.or_internal()?;
+        let records = self.store.instances_with_ids(&leased).await.or_internal()?;
+        let now = now_millis();
+        let outcomes =
+            futures::future::join_all(records.into_iter().map(|record| self.refresh_in_wave(record, reason, now)))
+                .await;
+        let mut failed = 0;
+        let mut refreshed = Vec::new();
+        for outcome in outcomes {
+            match outcome {
+                Ok(Some(result)) => refreshed.push(result),
+                Ok(None) => {}
+                Err(error) => {
+                    failed += 1;
+                    tracing::debug!(%error, "a scheduled refresh failed");
+                }
+            }
+        }
+        let forget: Vec<String> = refreshed.iter().map(|(record, _)| record.token_hash.clone()).collect();
+        // The provider has already rotated these tokens: a failed commit (which wrote nothing) is tried once more.
+        let saved = match self.store.save_refresh_wave(&refreshed, &leased, &self.node_id).await {
+            Err(error) => {
+                tracing::warn!(%error, "saving a refresh wave failed; trying once more");
+                self.store.save_refresh_wave(&refreshed, &leased, &self.node_id).await
+            }
+            saved => saved,
+        };
+        for token_hash in &forget {
+            self.call_cache.forget_call(token_hash);
+        }
+        let saved = saved.or_internal()?;
+        metrics::counter!("tether_token_refreshes_total", "outcome" => "ok").increment(saved.len() as u64);
+        tracing::info!(instances = saved.len(), "refreshed a wave of instances' OAuth tokens");
+        drop(held);
+        Ok(failed)
+    }
+
+    /// One instance of a wave, read under its lease: answers its refreshed record and sealed secrets to write, or
+    /// nothing when no refresh is wanted any more or another node's refresh is already stored.
+    async fn refresh_in_wave(
+        &self,
+        record: InstanceRecord,
+        reason: RefreshReason,
+        now: i64,
+    ) -> Result<Option<(InstanceRecord, crate::store::vault::SealedEntry)>, HubError> {
+        if record.disabled {
+            return Err(HubError::Forbidden(format!("Instance {} is disabled", record.id)));
+        }
+        if !record.valid {
+            return Err(invalid_grant(record.id, "marked invalid"));
+        }
         let reason = if record.refresh_retry_at.is_some() { RefreshReason::Retry } else { reason };
-        let seen = access_token_digest(&self.configuration_in_use(&record).await?.values());
-        self.refresh_tokens(&entry, record, seen, reason).await.map(|_| ())
+        if !self.refresh_wanted(&record, false, reason, now) {
+            return Ok(None);
+        }
+        if let Some(next) = backing_off(&record, now) {
+            return Err(self.still_failing(&record, next));
+        }
+        let entry = self.visible_element_by_id(record.organization_id, record.element_id).await?;
+        match self.call_for_refresh(&entry, record).await? {
+            Refreshed::New(mut record, split) => {
+                let sealed = self.seal_configuration(&mut record, split)?;
+                Ok(Some((record, sealed)))
+            }
+            Refreshed::Stored(..) => Ok(None),
+        }
     }
 
     async fn reread(&self, record: &InstanceRecord) -> Result<InstanceRecord, HubError> {
@@ -196,8 +285,23 @@ impl HubService {
     async fn refresh_with_lease(
         &self,
         entry: &CatalogEntry,
-        mut record: InstanceRecord,
+        record: InstanceRecord,
     ) -> Result<(InstanceRecord, BTreeMap<String, String>), HubError> {
+        match self.call_for_refresh(entry, record).await? {
+            Refreshed::New(mut record, split) => {
+                let values = split.values();
+                self.write_configuration(&mut record, split).await?;
+                metrics::counter!("tether_token_refreshes_total", "outcome" => "ok").increment(1);
+                tracing::info!(instance = %record.id, "refreshed an instance's OAuth tokens");
+                Ok((record, values))
+            }
+            Refreshed::Stored(record, values) => Ok((record, values)),
+        }
+    }
+
+    /// The provider call of a refresh, while holding the lease: answers the new tokens in the record and
+    /// configuration, not yet written. A refused grant or a failure is recorded by the failure policy.
+    async fn call_for_refresh(&self, entry: &CatalogEntry, mut record: InstanceRecord) -> Result<Refreshed, HubError> {
         let id = record.id;
         let oauth = oauth_settings(entry)?;
         let mut split: SplitConfiguration = self.configuration_in_use(&record).await?;
@@ -229,18 +333,14 @@ impl HubService {
                 record.refresh_failures = 0;
                 record.refresh_retry_at = None;
                 record.last_refreshed_at = Some(now_millis());
-                self.write_configuration(&mut record, split).await?;
-                let values = self.configuration_in_use(&record).await?.values();
-                tracing::info!(instance = %id, "refreshed an instance's OAuth tokens");
-                metrics::counter!("tether_token_refreshes_total", "outcome" => "ok").increment(1);
-                Ok((record, values))
+                Ok(Refreshed::New(record, split))
             }
             Err(error @ (TokenError::InvalidGrant { .. } | TokenError::Rejected { .. })) => {
                 // Another node may have refreshed with this token a moment ago: look before condemning the grant.
                 let current = self.reread(&record).await?;
                 let now = self.configuration_in_use(&current).await?.values();
                 if now.get("oauth.user.refresh_token") != Some(&refresh_token_text(&refresh_token)) {
-                    return Ok((current, now));
+                    return Ok(Refreshed::Stored(current, now));
                 }
                 let detail = error.to_string();
                 let mut invalid = current;

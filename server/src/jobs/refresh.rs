@@ -9,7 +9,6 @@ use crate::store::now_millis;
 use app::instances::InstanceId;
 use app::types::OrganizationId;
 use chrono::{DateTime, Utc};
-use futures::StreamExt;
 use rand::Rng;
 use std::sync::Arc;
 
@@ -42,7 +41,7 @@ impl RefreshPlan {
     }
 }
 
-/// Refreshes `instances`, `concurrency` at a time; answers how many failed. Each failure is already recorded on
+/// Refreshes `instances` in waves of `concurrency`; answers how many failed. Each failure is already recorded on
 /// its instance by the failure policy.
 async fn refresh_all(
     hub: &HubService,
@@ -50,18 +49,11 @@ async fn refresh_all(
     reason: RefreshReason,
     concurrency: usize,
 ) -> usize {
-    futures::stream::iter(instances)
-        .map(|(organization, id)| async move {
-            let outcome = hub.refresh_instance(organization, id, reason).await;
-            if let Err(error) = &outcome {
-                tracing::debug!(instance = %id, %error, "a scheduled refresh failed");
-            }
-            outcome.is_err()
-        })
-        .buffer_unordered(concurrency)
-        .filter(|failed| std::future::ready(*failed))
-        .count()
-        .await
+    let mut failed = 0;
+    for wave in instances.chunks(concurrency) {
+        failed += hub.refresh_wave(wave, reason).await;
+    }
+    failed
 }
 
 /// One pass over the retries that are due and the tokens about to expire.

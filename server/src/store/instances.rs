@@ -1,7 +1,8 @@
 //! Instance rows: who owns an instance, its element, its plain configuration, and the vault entries of its secrets.
 
-use super::vault::VaultId;
-use super::{Store, StoreResult, flag, now_millis};
+use super::refresh_leases::leases_release;
+use super::vault::{SealedEntry, VaultId, vault_entry_update};
+use super::{AnyQuery, Store, StoreResult, flag, now_millis};
 use app::catalog::{ElementId, ElementObject};
 use app::instances::InstanceId;
 use app::types::{AccountId, OrganizationId, UserId};
@@ -267,34 +268,48 @@ impl Store {
     /// Writes an instance's changeable fields: name, configuration, tags, objects, the state flags and the
     /// refresh schedule. The notified state is not among them: it changes only through [`Store::announce_state`].
     pub async fn update_instance(&self, record: &InstanceRecord) -> StoreResult<bool> {
-        let [configuration, tags, objects] = record.json_columns();
-        let (expires_at, refreshable) = record.schedule_columns();
-        let updated = sqlx::query(
-            "UPDATE instances SET name = $1, configuration = $2, tags = $3, objects = $4, valid = $5, disabled = $6, \
-             external_authentication = $7, updated_at = $8, last_refreshed_at = $9, last_error = $10, \
-             last_error_at = $11, refresh_failures = $12, refresh_retry_at = $13, access_token_expires_at = $14, \
-             refreshable = $15 WHERE organization_id = $16 AND id = $17",
-        )
-        .bind(&record.name)
-        .bind(configuration)
-        .bind(tags)
-        .bind(objects)
-        .bind(i64::from(record.valid))
-        .bind(i64::from(record.disabled))
-        .bind(&record.external_authentication)
-        .bind(now_millis())
-        .bind(record.last_refreshed_at)
-        .bind(record.last_error.as_deref())
-        .bind(record.last_error_at)
-        .bind(record.refresh_failures)
-        .bind(record.refresh_retry_at)
-        .bind(expires_at)
-        .bind(refreshable)
-        .bind(record.organization_id.0)
-        .bind(record.id.0)
-        .execute(self.pool())
-        .await?;
-        Ok(updated.rows_affected() == 1)
+        Ok(instance_update(record).execute(self.pool()).await?.rows_affected() == 1)
+    }
+
+    /// The instances with these ids, in any organization, for the refresher's waves.
+    pub async fn instances_with_ids(&self, ids: &[InstanceId]) -> StoreResult<Vec<InstanceRecord>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let sql = format!("SELECT {COLUMNS} FROM instances WHERE id IN ({})", super::placeholders(1, ids.len()));
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+        for id in ids {
+            query = query.bind(id.0);
+        }
+        let rows = query.fetch_all(self.pool()).await?;
+        Ok(rows.iter().map(record_from_row).collect::<Result<_, _>>()?)
+    }
+
+    /// The results of one refresher wave, in one transaction: each refreshed instance's re-encrypted secrets and
+    /// record, and the release of `lease_holder`'s leases on `leased`. A rotated refresh token is thus durable
+    /// together with the record that says it changed, and a wave costs one commit. Answers the instances written
+    /// (an instance deleted meanwhile is not).
+    pub async fn save_refresh_wave(
+        &self,
+        refreshed: &[(InstanceRecord, SealedEntry)],
+        leased: &[InstanceId],
+        lease_holder: &str,
+    ) -> StoreResult<Vec<InstanceId>> {
+        let mut transaction = self.pool().begin().await?;
+        let mut written = Vec::with_capacity(refreshed.len());
+        for (record, secrets) in refreshed {
+            let stored = vault_entry_update(record.secrets_vault_id, secrets).execute(&mut *transaction).await?;
+            if stored.rows_affected() == 1
+                && instance_update(record).execute(&mut *transaction).await?.rows_affected() == 1
+            {
+                written.push(record.id);
+            }
+        }
+        if !leased.is_empty() {
+            leases_release(leased, lease_holder).execute(&mut *transaction).await?;
+        }
+        transaction.commit().await?;
+        Ok(written)
     }
 
     /// The instances the refresher should look at now, at most `limit`, soonest first: enabled and valid ones
@@ -376,4 +391,33 @@ impl Store {
             .await?;
         Ok(deleted.rows_affected() == 1)
     }
+}
+
+/// Writes an instance's changeable fields; see [`Store::update_instance`].
+fn instance_update(record: &InstanceRecord) -> AnyQuery {
+    let [configuration, tags, objects] = record.json_columns();
+    let (expires_at, refreshable) = record.schedule_columns();
+    sqlx::query(
+        "UPDATE instances SET name = $1, configuration = $2, tags = $3, objects = $4, valid = $5, disabled = $6, \
+         external_authentication = $7, updated_at = $8, last_refreshed_at = $9, last_error = $10, \
+         last_error_at = $11, refresh_failures = $12, refresh_retry_at = $13, access_token_expires_at = $14, \
+         refreshable = $15 WHERE organization_id = $16 AND id = $17",
+    )
+    .bind(record.name.clone())
+    .bind(configuration)
+    .bind(tags)
+    .bind(objects)
+    .bind(i64::from(record.valid))
+    .bind(i64::from(record.disabled))
+    .bind(record.external_authentication.clone())
+    .bind(now_millis())
+    .bind(record.last_refreshed_at)
+    .bind(record.last_error.clone())
+    .bind(record.last_error_at)
+    .bind(record.refresh_failures)
+    .bind(record.refresh_retry_at)
+    .bind(expires_at)
+    .bind(refreshable)
+    .bind(record.organization_id.0)
+    .bind(record.id.0)
 }

@@ -58,6 +58,14 @@ pub struct Store {
     backend: Backend,
 }
 
+/// A statement with its values bound, to run on the pool or inside a transaction.
+pub(crate) type AnyQuery = sqlx::query::Query<'static, sqlx::Any, sqlx::any::AnyArguments>;
+
+/// `$first, $first+1, …`: `count` numbered placeholders for an `IN (…)` list.
+fn placeholders(first: usize, count: usize) -> String {
+    (first..first + count).map(|number| format!("${number}")).collect::<Vec<_>>().join(", ")
+}
+
 impl Store {
     /// Connects to `sqlite:…` or `postgres://…`, creating the SQLite file and its folder when missing.
     pub async fn connect(url: &str) -> StoreResult<Store> {

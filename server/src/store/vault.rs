@@ -1,12 +1,27 @@
 //! Vault rows: the ciphertexts of secrets Tether reads back, each tagged with its data key version.
 
-use super::{Store, StoreResult, now_millis};
+use super::{AnyQuery, Store, StoreResult, now_millis};
 use app::types::OrganizationId;
 use sqlx::Row;
 
 /// Identifies one stored secret.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct VaultId(pub i64);
+
+/// A secret encrypted for the vault and ready to store: its ciphertext, and the data key version that sealed it.
+pub struct SealedEntry {
+    pub key_version: u32,
+    pub ciphertext: Vec<u8>,
+}
+
+/// Replaces a vault entry's ciphertext; see [`Store::update_vault_entry`].
+pub(super) fn vault_entry_update(id: VaultId, entry: &SealedEntry) -> AnyQuery {
+    sqlx::query("UPDATE vault SET key_version = $1, ciphertext = $2, updated_at = $3 WHERE id = $4")
+        .bind(i64::from(entry.key_version))
+        .bind(entry.ciphertext.clone())
+        .bind(now_millis())
+        .bind(id.0)
+}
 
 /// A stored secret as the database holds it.
 #[derive(Debug)]
@@ -57,15 +72,8 @@ impl Store {
     }
 
     /// Replaces a secret's ciphertext; answers whether the entry existed.
-    pub async fn update_vault_entry(&self, id: VaultId, key_version: u32, ciphertext: Vec<u8>) -> StoreResult<bool> {
-        let done = sqlx::query("UPDATE vault SET key_version = $1, ciphertext = $2, updated_at = $3 WHERE id = $4")
-            .bind(i64::from(key_version))
-            .bind(ciphertext)
-            .bind(now_millis())
-            .bind(id.0)
-            .execute(self.pool())
-            .await?;
-        Ok(done.rows_affected() == 1)
+    pub async fn update_vault_entry(&self, id: VaultId, entry: SealedEntry) -> StoreResult<bool> {
+        Ok(vault_entry_update(id, &entry).execute(self.pool()).await?.rows_affected() == 1)
     }
 
     pub async fn delete_vault_entry(&self, id: VaultId) -> StoreResult<bool> {

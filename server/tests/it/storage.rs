@@ -2,12 +2,13 @@
 
 use crate::on_both_backends;
 use crate::utils::{Backend, TestDb};
+use app::instances::InstanceId;
 use app::types::{Role, UserId};
 use secrecy::{ExposeSecret, SecretString};
 use tether::crypto::MasterKey;
 use tether::store::audit::AuditEntry;
 use tether::store::tenants::{ProfileChange, UserRecord, create};
-use tether::store::{Store, StoreError};
+use tether::store::{Store, StoreError, now_millis};
 use tether::vault::{Vault, VaultError};
 
 on_both_backends!(
@@ -19,6 +20,7 @@ on_both_backends!(
     rotation_reencrypts_and_old_keys_still_decrypt,
     vault_refuses_a_different_master_key,
     nodes_opening_together_share_one_first_key,
+    refresh_leases_are_taken_together_and_given_back,
 );
 
 fn secret(text: &str) -> SecretString {
@@ -243,4 +245,23 @@ async fn futures_join(handles: impl Iterator<Item = tokio::task::JoinHandle<Resu
         vaults.push(handle.await.unwrap().expect("vault opens"));
     }
     vaults
+}
+
+async fn refresh_leases_are_taken_together_and_given_back(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = store(&db).await;
+    let (later, earlier) = (now_millis() + 60_000, now_millis() - 1);
+    assert!(store.take_refresh_lease(InstanceId(2), "node-b", later).await.unwrap());
+    assert!(store.take_refresh_lease(InstanceId(3), "node-b", earlier).await.unwrap());
+    let wave = [InstanceId(1), InstanceId(2), InstanceId(3)];
+    let mut taken = store.take_refresh_leases(&wave, "node-a", later).await.unwrap();
+    taken.sort_by_key(|id| id.0);
+    assert_eq!(taken, [InstanceId(1), InstanceId(3)], "2 is node-b's until later; 3's lease has run out");
+    assert!(store.take_refresh_leases(&[], "node-a", later).await.unwrap().is_empty());
+    assert!(!store.take_refresh_lease(InstanceId(1), "node-b", later).await.unwrap());
+
+    // A wave's commit gives back only its holder's leases.
+    assert!(store.save_refresh_wave(&[], &wave, "node-a").await.unwrap().is_empty());
+    assert!(store.take_refresh_lease(InstanceId(1), "node-b", later).await.unwrap());
+    assert!(!store.take_refresh_lease(InstanceId(2), "node-a", later).await.unwrap(), "node-b's lease stays");
 }
