@@ -15,6 +15,7 @@ use crate::token_client::{ClientCredentials, TokenError};
 use app::error::HubError;
 use app::instances::InstanceId;
 use app::types::OrganizationId;
+use futures::{StreamExt, stream::FuturesUnordered};
 use secrecy::SecretString;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
@@ -178,8 +179,8 @@ impl HubService {
 
     /// Refreshes one wave of the background refresher's instances together: this node's locks first (an
     /// instance this node is refreshing already is left to that refresh), then the leases in one statement, the
-    /// instances read once under them, the provider calls all at once, and the new secrets, records and the
-    /// leases' release in one transaction. A retry when one is scheduled, else for `reason`. Answers how many
+    /// instances read once under them, and the provider calls all at once. Results are written as they come in:
+    /// each commit holds every result in by then, with their leases' release. A retry when one is scheduled, else for `reason`. Answers how many
     /// failed; each failure is already recorded on its instance by the failure policy.
     pub async fn refresh_wave(&self, instances: &[(OrganizationId, InstanceId)], reason: RefreshReason) -> usize {
         match self.try_refresh_wave(instances, reason).await {
@@ -208,38 +209,79 @@ impl HubService {
         let leased = self.store.take_refresh_leases(&ids, &self.node_id, now_millis() + lease).await.or_internal()?;
         let records = self.store.instances_with_ids(&leased).await.or_internal()?;
         let now = now_millis();
-        let outcomes =
-            futures::future::join_all(records.into_iter().map(|record| self.refresh_in_wave(record, reason, now)))
-                .await;
-        let mut failed = 0;
-        let mut refreshed = Vec::new();
-        for outcome in outcomes {
-            match outcome {
-                Ok(Some(result)) => refreshed.push(result),
-                Ok(None) => {}
-                Err(error) => {
-                    failed += 1;
-                    tracing::debug!(%error, "a scheduled refresh failed");
+        // Instances gone since the due query have nothing to write; their leases go back with the first commit.
+        let mut released: Vec<InstanceId> =
+            leased.iter().filter(|id| !records.iter().any(|record| record.id == **id)).copied().collect();
+        let (finished, mut results) = tokio::sync::mpsc::unbounded_channel();
+        let calls = async move {
+            let mut calls: FuturesUnordered<_> = records
+                .into_iter()
+                .map(|record| async move { (record.id, self.refresh_in_wave(record, reason, now).await) })
+                .collect();
+            while let Some(result) = calls.next().await {
+                // The receiver lives until every sender is gone.
+                let _ = finished.send(result);
+            }
+        };
+        let (mut failed, mut save_error) = (0, None);
+        // Each result is written as soon as it is in, with every other one in by then: the provider has already
+        // rotated those tokens, and this node may die before a later commit. The calls go on while a commit runs
+        // (they may hold pool connections, so they must not wait for it).
+        let saves = async {
+            while let Some(first) = results.recv().await {
+                let mut refreshed = Vec::new();
+                let mut next = Some(first);
+                while let Some((id, outcome)) = next.take() {
+                    released.push(id);
+                    match outcome {
+                        Ok(Some(result)) => refreshed.push(result),
+                        Ok(None) => {}
+                        Err(error) => {
+                            failed += 1;
+                            tracing::debug!(%error, "a scheduled refresh failed");
+                        }
+                    }
+                    next = results.try_recv().ok();
+                }
+                if let Err(error) = self.save_wave_results(&refreshed, &std::mem::take(&mut released)).await {
+                    failed += refreshed.len();
+                    save_error = Some(error);
                 }
             }
+        };
+        tokio::join!(calls, saves);
+        if !released.is_empty()
+            && let Err(error) = self.save_wave_results(&[], &released).await
+        {
+            save_error = Some(error);
         }
-        let forget: Vec<String> = refreshed.iter().map(|(record, _)| record.token_hash.clone()).collect();
-        // The provider has already rotated these tokens: a failed commit (which wrote nothing) is tried once more.
-        let saved = match self.store.save_refresh_wave(&refreshed, &leased, &self.node_id).await {
+        drop(held);
+        save_error.map_or(Ok(failed), Err)
+    }
+
+    /// Writes refreshed instances and gives back the leases of `released` in one commit. The provider has already
+    /// rotated these tokens, so a failed commit (which wrote nothing) is tried once more.
+    async fn save_wave_results(
+        &self,
+        refreshed: &[(InstanceRecord, crate::store::vault::SealedEntry)],
+        released: &[InstanceId],
+    ) -> Result<(), HubError> {
+        let saved = match self.store.save_refresh_wave(refreshed, released, &self.node_id).await {
             Err(error) => {
-                tracing::warn!(%error, "saving a refresh wave failed; trying once more");
-                self.store.save_refresh_wave(&refreshed, &leased, &self.node_id).await
+                tracing::warn!(%error, "saving refreshed tokens failed; trying once more");
+                self.store.save_refresh_wave(refreshed, released, &self.node_id).await
             }
             saved => saved,
         };
-        for token_hash in &forget {
-            self.call_cache.forget_call(token_hash);
+        for (record, _) in refreshed {
+            self.call_cache.forget_call(&record.token_hash);
         }
         let saved = saved.or_internal()?;
-        metrics::counter!("tether_token_refreshes_total", "outcome" => "ok").increment(saved.len() as u64);
-        tracing::info!(instances = saved.len(), "refreshed a wave of instances' OAuth tokens");
-        drop(held);
-        Ok(failed)
+        if !saved.is_empty() {
+            metrics::counter!("tether_token_refreshes_total", "outcome" => "ok").increment(saved.len() as u64);
+            tracing::info!(instances = saved.len(), "refreshed instances' OAuth tokens");
+        }
+        Ok(())
     }
 
     /// One instance of a wave, read under its lease: answers its refreshed record and sealed secrets to write, or
