@@ -64,9 +64,8 @@ impl Vault {
         purpose: &str,
         secret: &SecretString,
     ) -> Result<VaultId, VaultError> {
-        let ciphertext = self.keyring.encrypt(secret)?;
-        let version = key_version(&ciphertext)?;
-        Ok(self.store.insert_vault_entry(organization, purpose, version, ciphertext).await?)
+        let entry = self.seal_entry(secret)?;
+        Ok(self.store.insert_vault_entry(organization, purpose, entry.key_version, entry.ciphertext).await?)
     }
 
     /// Decrypts a secret for Tether's own use, such as injecting credentials into a proxied call; such uses
