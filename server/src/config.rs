@@ -102,6 +102,9 @@ pub struct Config {
     pub sandbox_redirect_uris: Vec<String>,
 }
 
+/// How often, by default, each background worker looks for work when it has none at hand.
+pub const DEFAULT_WORKER_TICK_MILLIS: u64 = 1000;
+
 /// The defaults, written out so the file and the environment only name what they change.
 #[derive(Serialize)]
 struct Defaults {
@@ -156,9 +159,9 @@ const DEFAULTS: Defaults = Defaults {
     refresh_retry_seconds: 10.0,
     refresh_sweep_hour: 3,
     refresh_sweep_jitter_minutes: 30,
-    refresh_concurrency: 8,
+    refresh_concurrency: 32,
     workers: true,
-    worker_tick_millis: 1000,
+    worker_tick_millis: DEFAULT_WORKER_TICK_MILLIS,
     mail_from: "Tether <tether@localhost>",
     call_cache_seconds: 2.0,
     poll_min_interval_seconds: 60.0,
@@ -263,6 +266,9 @@ impl Config {
         }
         if !self.admin_email.contains('@') {
             anyhow::bail!("admin_email must be an email address");
+        }
+        if self.refresh_margin_seconds < 0 {
+            anyhow::bail!("refresh_margin_seconds must be a number of seconds, 0 or more");
         }
         if self.refresh_attempts == 0 {
             anyhow::bail!("refresh_attempts must be at least 1");
@@ -377,6 +383,10 @@ mod tests {
             jail.set_env("DATABASE_URL", "mysql://x");
             let error = Config::load(None).unwrap_err().to_string();
             assert!(error.contains("database_url"), "{error}");
+            jail.set_env("DATABASE_URL", "sqlite://tether.db");
+            jail.set_env("TETHER_REFRESH_MARGIN_SECONDS", "-1");
+            let error = Config::load(None).unwrap_err().to_string();
+            assert!(error.contains("refresh_margin_seconds"), "{error}");
             Ok(())
         });
     }

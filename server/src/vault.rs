@@ -71,8 +71,14 @@ impl Vault {
     /// Decrypts a secret for Tether's own use, such as injecting credentials into a proxied call; such uses
     /// happen on every call and are not audited one by one. A person's read goes through [`Vault::read`].
     pub async fn use_secret(&self, id: VaultId) -> Result<SecretString, VaultError> {
-        let row = self.store.vault_entry(id).await?.ok_or(VaultError::NotFound(id.0))?;
-        self.decrypt(&row.ciphertext).await
+        let row = self.store.vault_entry(id).await?;
+        self.use_ciphertext(id, row.map(|row| row.ciphertext).as_deref()).await
+    }
+
+    /// Decrypts the entry `id` from a ciphertext read along with other rows (`None`: the entry is gone), for
+    /// Tether's own use, like [`Vault::use_secret`].
+    pub async fn use_ciphertext(&self, id: VaultId, ciphertext: Option<&[u8]>) -> Result<SecretString, VaultError> {
+        self.decrypt(ciphertext.ok_or(VaultError::NotFound(id.0))?).await
     }
 
     /// Decrypts a secret and writes who read it to the audit log.

@@ -66,7 +66,7 @@ pub(super) struct SplitConfiguration {
 
 impl SplitConfiguration {
     /// An instance's configuration from its record and its decrypted secrets.
-    fn of(record: &InstanceRecord, secrets: &SecretString) -> Result<SplitConfiguration, HubError> {
+    pub(super) fn of(record: &InstanceRecord, secrets: &SecretString) -> Result<SplitConfiguration, HubError> {
         let secrets: BTreeMap<String, String> = serde_json::from_str(secrets.expose_secret()).or_internal()?;
         Ok(SplitConfiguration { shown: record.configuration.clone(), secrets })
     }

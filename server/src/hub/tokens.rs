@@ -41,6 +41,22 @@ impl RefreshLocks {
     }
 }
 
+/// What a wave of the background refresher came to. Failures are already recorded on their instances by the
+/// failure policy.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct WaveTally {
+    /// Instances whose new tokens this wave stored.
+    pub refreshed: usize,
+    pub failed: usize,
+}
+
+impl std::ops::AddAssign for WaveTally {
+    fn add_assign(&mut self, other: WaveTally) {
+        self.refreshed += other.refreshed;
+        self.failed += other.failed;
+    }
+}
+
 /// What a refresh's provider call came to.
 enum Refreshed {
     /// New tokens, in the record and configuration, not yet written.
@@ -180,23 +196,23 @@ impl HubService {
     /// Refreshes one wave of the background refresher's instances together: this node's locks first (an
     /// instance this node is refreshing already is left to that refresh), then the leases in one statement, the
     /// instances read once under them, and the provider calls all at once. Results are written as they come in:
-    /// each commit holds every result in by then, with their leases' release. A retry when one is scheduled, else for `reason`. Answers how many
-    /// failed; each failure is already recorded on its instance by the failure policy.
-    pub async fn refresh_wave(&self, instances: &[(OrganizationId, InstanceId)], reason: RefreshReason) -> usize {
-        match self.try_refresh_wave(instances, reason).await {
-            Ok(failed) => failed,
-            Err(error) => {
-                tracing::warn!(%error, instances = instances.len(), "a refresh wave failed");
-                instances.len()
-            }
+    /// each commit holds every result in by then, with their leases' release. A retry when one is scheduled,
+    /// else for `reason`.
+    pub async fn refresh_wave(&self, instances: &[(OrganizationId, InstanceId)], reason: RefreshReason) -> WaveTally {
+        let mut tally = WaveTally::default();
+        if let Err(error) = self.try_refresh_wave(instances, reason, &mut tally).await {
+            tracing::warn!(%error, instances = instances.len(), "a refresh wave failed");
+            tally.failed = instances.len() - tally.refreshed;
         }
+        tally
     }
 
     async fn try_refresh_wave(
         &self,
         instances: &[(OrganizationId, InstanceId)],
         reason: RefreshReason,
-    ) -> Result<usize, HubError> {
+        tally: &mut WaveTally,
+    ) -> Result<(), HubError> {
         let mut held = Vec::with_capacity(instances.len());
         let mut ids = Vec::with_capacity(instances.len());
         for &(_, id) in instances {
@@ -207,23 +223,25 @@ impl HubService {
         }
         let lease = i64::try_from(self.settings.refresh_lease.as_millis()).unwrap_or(i64::MAX / 2);
         let leased = self.store.take_refresh_leases(&ids, &self.node_id, now_millis() + lease).await.or_internal()?;
-        let records = self.store.instances_with_ids(&leased).await.or_internal()?;
+        let records = self.store.instances_with_secrets(&leased).await.or_internal()?;
         let now = now_millis();
         // Instances gone since the due query have nothing to write; their leases go back with the first commit.
         let mut released: Vec<InstanceId> =
-            leased.iter().filter(|id| !records.iter().any(|record| record.id == **id)).copied().collect();
+            leased.iter().filter(|id| !records.iter().any(|(record, _)| record.id == **id)).copied().collect();
         let (finished, mut results) = tokio::sync::mpsc::unbounded_channel();
         let calls = async move {
             let mut calls: FuturesUnordered<_> = records
                 .into_iter()
-                .map(|record| async move { (record.id, self.refresh_in_wave(record, reason, now).await) })
+                .map(|(record, secrets)| async move {
+                    (record.id, self.refresh_in_wave(record, secrets.as_deref(), reason, now).await)
+                })
                 .collect();
             while let Some(result) = calls.next().await {
                 // The receiver lives until every sender is gone.
                 let _ = finished.send(result);
             }
         };
-        let (mut failed, mut save_error) = (0, None);
+        let mut save_error = None;
         // Each result is written as soon as it is in, with every other one in by then: the provider has already
         // rotated those tokens, and this node may die before a later commit. The calls go on while a commit runs
         // (they may hold pool connections, so they must not wait for it).
@@ -237,15 +255,18 @@ impl HubService {
                         Ok(Some(result)) => refreshed.push(result),
                         Ok(None) => {}
                         Err(error) => {
-                            failed += 1;
+                            tally.failed += 1;
                             tracing::debug!(%error, "a scheduled refresh failed");
                         }
                     }
                     next = results.try_recv().ok();
                 }
-                if let Err(error) = self.save_wave_results(&refreshed, &std::mem::take(&mut released)).await {
-                    failed += refreshed.len();
-                    save_error = Some(error);
+                match self.save_wave_results(&refreshed, &std::mem::take(&mut released)).await {
+                    Ok(saved) => tally.refreshed += saved,
+                    Err(error) => {
+                        tally.failed += refreshed.len();
+                        save_error = Some(error);
+                    }
                 }
             }
         };
@@ -256,16 +277,17 @@ impl HubService {
             save_error = Some(error);
         }
         drop(held);
-        save_error.map_or(Ok(failed), Err)
+        save_error.map_or(Ok(()), Err)
     }
 
-    /// Writes refreshed instances and gives back the leases of `released` in one commit. The provider has already
-    /// rotated these tokens, so a failed commit (which wrote nothing) is tried once more.
+    /// Writes refreshed instances and gives back the leases of `released` in one commit; answers how many were
+    /// written. The provider has already rotated these tokens, so a failed commit (which wrote nothing) is tried
+    /// once more.
     async fn save_wave_results(
         &self,
         refreshed: &[(InstanceRecord, crate::store::vault::SealedEntry)],
         released: &[InstanceId],
-    ) -> Result<(), HubError> {
+    ) -> Result<usize, HubError> {
         let saved = match self.store.save_refresh_wave(refreshed, released, &self.node_id).await {
             Err(error) => {
                 tracing::warn!(%error, "saving refreshed tokens failed; trying once more");
@@ -281,14 +303,16 @@ impl HubService {
             metrics::counter!("tether_token_refreshes_total", "outcome" => "ok").increment(saved.len() as u64);
             tracing::info!(instances = saved.len(), "refreshed instances' OAuth tokens");
         }
-        Ok(())
+        Ok(saved.len())
     }
 
-    /// One instance of a wave, read under its lease: answers its refreshed record and sealed secrets to write, or
-    /// nothing when no refresh is wanted any more or another node's refresh is already stored.
+    /// One instance of a wave, read under its lease with its secrets' ciphertext: answers its refreshed record and
+    /// sealed secrets to write, or nothing when no refresh is wanted any more or another node's refresh is already
+    /// stored.
     async fn refresh_in_wave(
         &self,
         record: InstanceRecord,
+        secrets: Option<&[u8]>,
         reason: RefreshReason,
         now: i64,
     ) -> Result<Option<(InstanceRecord, crate::store::vault::SealedEntry)>, HubError> {
@@ -306,7 +330,9 @@ impl HubService {
             return Err(self.still_failing(&record, next));
         }
         let entry = self.visible_element_by_id(record.organization_id, record.element_id).await?;
-        match self.call_for_refresh(&entry, record).await? {
+        let secrets = self.vault.use_ciphertext(record.secrets_vault_id, secrets).await.or_internal()?;
+        let split = SplitConfiguration::of(&record, &secrets)?;
+        match self.call_for_refresh(&entry, record, split).await? {
             Refreshed::New(mut record, split) => {
                 let sealed = self.seal_configuration(&mut record, split)?;
                 Ok(Some((record, sealed)))
@@ -329,7 +355,8 @@ impl HubService {
         entry: &CatalogEntry,
         record: InstanceRecord,
     ) -> Result<(InstanceRecord, BTreeMap<String, String>), HubError> {
-        match self.call_for_refresh(entry, record).await? {
+        let split = self.configuration_in_use(&record).await?;
+        match self.call_for_refresh(entry, record, split).await? {
             Refreshed::New(mut record, split) => {
                 let values = split.values();
                 self.write_configuration(&mut record, split).await?;
@@ -341,12 +368,17 @@ impl HubService {
         }
     }
 
-    /// The provider call of a refresh, while holding the lease: answers the new tokens in the record and
-    /// configuration, not yet written. A refused grant or a failure is recorded by the failure policy.
-    async fn call_for_refresh(&self, entry: &CatalogEntry, mut record: InstanceRecord) -> Result<Refreshed, HubError> {
+    /// The provider call of a refresh, while holding the lease, with the instance's configuration as stored:
+    /// answers the new tokens in the record and configuration, not yet written. A refused grant or a failure is
+    /// recorded by the failure policy.
+    async fn call_for_refresh(
+        &self,
+        entry: &CatalogEntry,
+        mut record: InstanceRecord,
+        mut split: SplitConfiguration,
+    ) -> Result<Refreshed, HubError> {
         let id = record.id;
         let oauth = oauth_settings(entry)?;
-        let mut split: SplitConfiguration = self.configuration_in_use(&record).await?;
         let values = split.values();
         let (Some(refresh_token), Some(client_id), Some(client_secret)) =
             (values.get("oauth.user.refresh_token"), values.get("oauth.api.key"), values.get("oauth.api.secret"))

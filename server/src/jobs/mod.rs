@@ -32,7 +32,7 @@ impl Workers {
         let mut tasks = JoinSet::new();
         tasks.spawn(every(tick, cancel.clone(), None, {
             let (hub, plan) = (hub.clone(), plan.clone());
-            move || unbatched(refresh::refresh_due(hub.clone(), plan.clone()))
+            move || refresh::refresh_due(hub.clone(), plan.clone())
         }));
         tasks.spawn(every(tick, cancel.clone(), None, {
             let hub = hub.clone();

@@ -4,7 +4,8 @@
 
 use crate::config::Config;
 use crate::hub::HubService;
-use crate::hub::tokens::RefreshReason;
+use crate::hub::tokens::{RefreshReason, WaveTally};
+use crate::jobs::FullBatch;
 use crate::store::now_millis;
 use app::instances::InstanceId;
 use app::types::OrganizationId;
@@ -15,7 +16,7 @@ use std::sync::Arc;
 /// The schedule row of the nightly sweep.
 pub const SWEEP_SCHEDULE: &str = "refresh-sweep";
 
-/// How many instances one query hands the refresher.
+/// How many instances one query hands the refresher, unless a plan says otherwise.
 const BATCH: i64 = 500;
 
 /// An access token is refreshed ahead of its expiry at most this often, whatever lifetime the provider gives.
@@ -26,6 +27,8 @@ const MIN_AHEAD_INTERVAL_MILLIS: i64 = 60_000;
 pub struct RefreshPlan {
     pub margin: chrono::Duration,
     pub concurrency: usize,
+    /// How many instances one pass takes on.
+    pub batch: i64,
     pub sweep_hour: u32,
     pub sweep_jitter_minutes: u32,
 }
@@ -35,37 +38,44 @@ impl RefreshPlan {
         RefreshPlan {
             margin: chrono::Duration::seconds(config.refresh_margin_seconds),
             concurrency: config.refresh_concurrency,
+            batch: BATCH,
             sweep_hour: config.refresh_sweep_hour,
             sweep_jitter_minutes: config.refresh_sweep_jitter_minutes,
         }
     }
 }
 
-/// Refreshes `instances` in waves of `concurrency`; answers how many failed. Each failure is already recorded on
-/// its instance by the failure policy.
+/// Refreshes `instances` in waves of `concurrency`; answers how many were refreshed and how many failed.
 async fn refresh_all(
     hub: &HubService,
     instances: Vec<(OrganizationId, InstanceId)>,
     reason: RefreshReason,
     concurrency: usize,
-) -> usize {
-    let mut failed = 0;
+) -> WaveTally {
+    let mut tally = WaveTally::default();
     for wave in instances.chunks(concurrency) {
-        failed += hub.refresh_wave(wave, reason).await;
+        tally += hub.refresh_wave(wave, reason).await;
     }
-    failed
+    tally
 }
 
-/// One pass over the retries that are due and the tokens about to expire.
-pub async fn refresh_due(hub: Arc<HubService>, plan: RefreshPlan) -> anyhow::Result<()> {
+/// One pass over the retries that are due and the tokens about to expire. It ends with a full batch when it
+/// found a whole batch due and moved some of it on (refreshed, or failed and so rescheduled), so that a backlog is
+/// worked off pass after pass; a batch that all stood still (say, each instance busy on another node) waits for
+/// the next tick instead of being asked for again at once.
+pub async fn refresh_due(hub: Arc<HubService>, plan: RefreshPlan) -> anyhow::Result<FullBatch> {
     let now = now_millis();
     let expiring_before = now + plan.margin.num_milliseconds();
-    let due =
-        hub.store().instances_due_for_refresh(now, expiring_before, now - MIN_AHEAD_INTERVAL_MILLIS, BATCH).await?;
-    if !due.is_empty() {
-        refresh_all(&hub, due, RefreshReason::Expiring, plan.concurrency).await;
+    let due = hub
+        .store()
+        .instances_due_for_refresh(now, expiring_before, now - MIN_AHEAD_INTERVAL_MILLIS, plan.batch)
+        .await?;
+    if due.is_empty() {
+        return Ok(false);
     }
-    Ok(())
+    let whole_batch = due.len() as i64 == plan.batch;
+    let tally = refresh_all(&hub, due, RefreshReason::Expiring, plan.concurrency).await;
+    Ok(whole_batch && tally.refreshed + tally.failed > 0)
 }
 
 /// Runs the nightly sweep when it is due and this node claims it; among all nodes, one runs each night's sweep.
@@ -83,11 +93,11 @@ pub async fn sweep(hub: &HubService, plan: &RefreshPlan) -> anyhow::Result<()> {
     let reason = RefreshReason::Sweep { refreshed_before: started };
     let (mut after, mut seen, mut failed) = (InstanceId(0), 0, 0);
     loop {
-        let page = hub.store().refreshable_instances(after, BATCH).await?;
+        let page = hub.store().refreshable_instances(after, plan.batch).await?;
         let Some(&(_, last)) = page.last() else { break };
         after = last;
         seen += page.len();
-        failed += refresh_all(hub, page, reason, plan.concurrency).await;
+        failed += refresh_all(hub, page, reason, plan.concurrency).await.failed;
     }
     tracing::info!(instances = seen, failed, millis = now_millis() - started, "the nightly refresh sweep is done");
     Ok(())

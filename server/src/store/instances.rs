@@ -272,17 +272,29 @@ impl Store {
     }
 
     /// The instances with these ids, in any organization, for the refresher's waves.
-    pub async fn instances_with_ids(&self, ids: &[InstanceId]) -> StoreResult<Vec<InstanceRecord>> {
+    /// The instances with these ids, each with the ciphertext of its secrets' vault entry (none when the entry is
+    /// gone): a refresher wave's reads, in one query.
+    pub async fn instances_with_secrets(
+        &self,
+        ids: &[InstanceId],
+    ) -> StoreResult<Vec<(InstanceRecord, Option<Vec<u8>>)>> {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let sql = format!("SELECT {COLUMNS} FROM instances WHERE id IN ({})", super::placeholders(1, ids.len()));
+        let sql = format!(
+            "SELECT {COLUMNS}, (SELECT ciphertext FROM vault WHERE vault.id = secrets_vault_id) AS secrets_ciphertext \
+             FROM instances WHERE id IN ({})",
+            super::placeholders(1, ids.len())
+        );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for id in ids {
             query = query.bind(id.0);
         }
         let rows = query.fetch_all(self.pool()).await?;
-        Ok(rows.iter().map(record_from_row).collect::<Result<_, _>>()?)
+        Ok(rows
+            .iter()
+            .map(|row| Ok((record_from_row(row)?, row.try_get("secrets_ciphertext")?)))
+            .collect::<Result<_, sqlx::Error>>()?)
     }
 
     /// The results of one refresher wave, in one transaction: each refreshed instance's re-encrypted secrets and
@@ -315,7 +327,9 @@ impl Store {
     /// The instances the refresher should look at now, at most `limit`, soonest first: enabled and valid ones
     /// whose retry is due, or, when not waiting for a retry, whose access token expires before `expiring_before`
     /// and which were not refreshed since `refreshed_before` (so a provider's short-lived tokens are not refreshed
-    /// over and over).
+    /// over and over). `now` is never after `expiring_before`, so every such instance is due by `expiring_before`:
+    /// that bound, the filter and the order are those of the `instances_refresh_due` index, which the query walks
+    /// from its start instead of sorting every refreshable instance.
     pub async fn instances_due_for_refresh(
         &self,
         now: i64,
@@ -324,8 +338,9 @@ impl Store {
         limit: i64,
     ) -> StoreResult<Vec<(OrganizationId, InstanceId)>> {
         let rows = sqlx::query(
-            "SELECT organization_id, id FROM instances WHERE disabled = 0 AND valid = 1 AND refreshable = 1 AND \
-             (refresh_retry_at <= $1 OR (refresh_retry_at IS NULL AND access_token_expires_at <= $2 \
+            "SELECT organization_id, id FROM instances WHERE disabled = 0 AND valid = 1 AND refreshable = 1 \
+             AND COALESCE(refresh_retry_at, access_token_expires_at) <= $2 \
+             AND (refresh_retry_at <= $1 OR (refresh_retry_at IS NULL \
              AND (last_refreshed_at IS NULL OR last_refreshed_at < $3))) \
              ORDER BY COALESCE(refresh_retry_at, access_token_expires_at) LIMIT $4",
         )

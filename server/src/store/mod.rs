@@ -80,6 +80,9 @@ impl Store {
         }
         let pool = AnyPoolOptions::new()
             .max_connections(if backend == Backend::Sqlite { 4 } else { 10 })
+            // A PostgreSQL connection can drop while idle, so it is checked before use; an SQLite connection is
+            // a file handle in this process, and the check would only cost a round trip to its worker thread.
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |connection, _| {
                 Box::pin(async move {
                     if backend == Backend::Sqlite {

@@ -7,15 +7,17 @@ use crate::oauth::{CALLBACK, provider_element};
 use crate::on_both_backends;
 use crate::proxy::{believe_expiry, oauth_instance, read_instance};
 use crate::utils::{Backend, OAuthProvider, RunningBinary, SmtpSink, TestApp, eventually, expect_error, expect_json};
+use app::instances::InstanceId;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tether::config::Config;
-use tether::jobs::refresh::{RefreshPlan, SWEEP_SCHEDULE, sweep_when_due};
+use tether::jobs::refresh::{RefreshPlan, SWEEP_SCHEDULE, refresh_due, sweep_when_due};
 
 on_both_backends!(
     a_provider_outage_disables_after_the_attempts_and_mails_once,
     a_refused_grant_is_announced_once_and_its_recovery_too,
     the_refresher_renews_a_token_before_it_expires,
+    a_refresh_backlog_is_worked_off_pass_after_pass,
     the_nightly_sweep_runs_once_across_nodes,
 );
 
@@ -155,6 +157,36 @@ async fn the_refresher_renews_a_token_before_it_expires(backend: Backend) {
     assert!(expires_at > chrono::Utc::now() + chrono::Duration::minutes(30), "a new hour-long token: {renewed}");
     assert_eq!(provider.grants("refresh_token").await, 1, "only the expiring instance was refreshed");
     assert_eq!(state_of(&app, other).await["lastRefreshedAt"], Value::Null);
+}
+
+/// A pass that found a whole batch due and refreshed some of it says so, and its loop looks again at once
+/// instead of waiting for the next tick; a whole batch that stood still (here, each instance leased by another
+/// node) and a batch that is not whole wait for the tick.
+async fn a_refresh_backlog_is_worked_off_pass_after_pass(backend: Backend) {
+    let (app, provider) = start(backend, |_| {}).await;
+    let mut ids = Vec::new();
+    for seconds in [30, 40, 50] {
+        let id = oauth_instance(&app, &provider).await.0;
+        believe_expiry(&app, id, &(chrono::Utc::now() + chrono::Duration::seconds(seconds)).to_rfc3339()).await;
+        ids.push(InstanceId(id));
+    }
+    let plan = RefreshPlan { batch: 2, ..RefreshPlan::from_config(&app.db.config()) };
+    let store = app.hub.store();
+    let an_hour_on = chrono::Utc::now().timestamp_millis() + 3_600_000;
+    for id in &ids[..2] {
+        assert!(store.take_refresh_lease(*id, "another-node", an_hour_on).await.unwrap());
+    }
+    assert!(!refresh_due(app.hub.clone(), plan.clone()).await.unwrap(), "the two soonest are busy elsewhere");
+    assert_eq!(provider.grants("refresh_token").await, 0);
+    for id in &ids[..2] {
+        store.release_refresh_lease(*id, "another-node").await.unwrap();
+    }
+    assert!(refresh_due(app.hub.clone(), plan.clone()).await.unwrap(), "a whole batch refreshed: look again");
+    assert_eq!(provider.grants("refresh_token").await, 2);
+    assert!(!refresh_due(app.hub.clone(), plan.clone()).await.unwrap(), "the last one is not a whole batch");
+    assert_eq!(provider.grants("refresh_token").await, 3);
+    assert!(!refresh_due(app.hub.clone(), plan).await.unwrap(), "nothing is due");
+    assert_eq!(provider.grants("refresh_token").await, 3);
 }
 
 async fn the_nightly_sweep_runs_once_across_nodes(backend: Backend) {
