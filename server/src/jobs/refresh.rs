@@ -60,8 +60,8 @@ async fn refresh_all(
 }
 
 /// One pass over the retries that are due and the tokens about to expire. It ends with a full batch when it
-/// found a whole batch due and moved some of it on (refreshed, or failed and so rescheduled), so that a backlog is
-/// worked off pass after pass; a batch that all stood still (say, each instance busy on another node) waits for
+/// found a whole batch due and refreshed some of it, so that a backlog is worked off pass after pass. A batch with
+/// no refresh stored (each instance busy on another node, or every one failing, which may leave it due) waits for
 /// the next tick instead of being asked for again at once.
 pub async fn refresh_due(hub: Arc<HubService>, plan: RefreshPlan) -> anyhow::Result<FullBatch> {
     let now = now_millis();
@@ -75,7 +75,7 @@ pub async fn refresh_due(hub: Arc<HubService>, plan: RefreshPlan) -> anyhow::Res
     }
     let whole_batch = due.len() as i64 == plan.batch;
     let tally = refresh_all(&hub, due, RefreshReason::Expiring, plan.concurrency).await;
-    Ok(whole_batch && tally.refreshed + tally.failed > 0)
+    Ok(whole_batch && tally.refreshed > 0)
 }
 
 /// Runs the nightly sweep when it is due and this node claims it; among all nodes, one runs each night's sweep.
