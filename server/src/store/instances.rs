@@ -271,9 +271,8 @@ impl Store {
         Ok(instance_update(record).execute(self.pool()).await?.rows_affected() == 1)
     }
 
-    /// The instances with these ids, in any organization, for the refresher's waves.
-    /// The instances with these ids, each with the ciphertext of its secrets' vault entry (none when the entry is
-    /// gone): a refresher wave's reads, in one query.
+    /// The instances with these ids, in any organization, each with the ciphertext of its secrets' vault entry
+    /// (none when the entry is gone): a refresher wave's reads, in one query.
     pub async fn instances_with_secrets(
         &self,
         ids: &[InstanceId],
