@@ -10,6 +10,8 @@ use crate::store::now_millis;
 use app::instances::InstanceId;
 use app::types::OrganizationId;
 use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use rand::Rng;
 use std::sync::Arc;
 
@@ -45,16 +47,31 @@ impl RefreshPlan {
     }
 }
 
-/// Refreshes `instances` in waves of `concurrency`; answers how many were refreshed and how many failed.
+/// How many waves run at once. A wave waits for its slowest provider call, so with two side by side one slow
+/// provider holds up only its own wave while the other goes on taking the next instances. More, smaller waves
+/// cost more database statements and commits. Refreshing 10,000 instances at 32 at once, one run each of
+/// `cargo bench -p tether --bench instances`: one wave of 32 at a time 3,734/s, two of 16 3,431/s, four of 8 1,986/s.
+const WAVES_AT_ONCE: usize = 2;
+
+/// Refreshes `instances` with at most `concurrency` provider calls at once, as waves of half that running side by
+/// side; answers how many were refreshed and how many failed.
 async fn refresh_all(
     hub: &HubService,
     instances: Vec<(OrganizationId, InstanceId)>,
     reason: RefreshReason,
     concurrency: usize,
 ) -> WaveTally {
+    let wave_size = (concurrency / WAVES_AT_ONCE).max(1);
+    let waves_at_once = (concurrency / wave_size).max(1);
+    let mut waves = instances.chunks(wave_size);
+    let mut running: FuturesUnordered<_> =
+        waves.by_ref().take(waves_at_once).map(|wave| hub.refresh_wave(wave, reason)).collect();
     let mut tally = WaveTally::default();
-    for wave in instances.chunks(concurrency) {
-        tally += hub.refresh_wave(wave, reason).await;
+    while let Some(done) = running.next().await {
+        tally += done;
+        if let Some(wave) = waves.next() {
+            running.push(hub.refresh_wave(wave, reason));
+        }
     }
     tally
 }

@@ -18,6 +18,7 @@ on_both_backends!(
     a_refused_grant_is_announced_once_and_its_recovery_too,
     the_refresher_renews_a_token_before_it_expires,
     a_refresh_backlog_is_worked_off_pass_after_pass,
+    a_slow_provider_holds_up_only_its_own_wave,
     the_nightly_sweep_runs_once_across_nodes,
 );
 
@@ -187,6 +188,86 @@ async fn a_refresh_backlog_is_worked_off_pass_after_pass(backend: Backend) {
     assert_eq!(provider.grants("refresh_token").await, 3);
     assert!(!refresh_due(app.hub.clone(), plan).await.unwrap(), "nothing is due");
     assert_eq!(provider.grants("refresh_token").await, 3);
+}
+
+/// A token endpoint that takes connections and never answers, until dropped.
+struct SilentEndpoint {
+    url: String,
+    held: std::sync::Arc<tokio::sync::Mutex<Vec<tokio::net::TcpStream>>>,
+    accepting: tokio::task::JoinHandle<()>,
+}
+
+impl SilentEndpoint {
+    async fn start() -> SilentEndpoint {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/token", listener.local_addr().unwrap());
+        let held = std::sync::Arc::new(tokio::sync::Mutex::new(Vec::new()));
+        let accepting = tokio::spawn({
+            let held = held.clone();
+            async move {
+                while let Ok((stream, _)) = listener.accept().await {
+                    held.lock().await.push(stream);
+                }
+            }
+        });
+        SilentEndpoint { url, held, accepting }
+    }
+
+    async fn connections(&self) -> usize {
+        self.held.lock().await.len()
+    }
+
+    /// Closes every held connection and stops taking new ones: the calls waiting on it fail at once.
+    fn close(self) {
+        self.accepting.abort();
+    }
+}
+
+async fn a_slow_provider_holds_up_only_its_own_wave(backend: Backend) {
+    const FAST: usize = 6;
+    let (app, provider) = start(backend, |config| config.refresh_timeout_seconds = 120).await;
+    // The slow element authorizes at the same provider, so its instance is made the usual way; then its token
+    // endpoint moves to one that never answers.
+    let mut slow_element = provider_element(&provider);
+    slow_element["key"] = json!("slow-idp");
+    expect_json(app.as_admin(Method::POST, "/elements").json(&slow_element).send().await.unwrap(), StatusCode::OK)
+        .await;
+    let (code, _) = code_from(&app, &provider, "").await;
+    let body = json!({"element": {"key": "slow-idp"}, "name": "Slow", "providerData": {"code": code},
+        "configuration": oauth_configuration()});
+    let slow = expect_json(app.as_admin(Method::POST, "/instances").json(&body).send().await.unwrap(), StatusCode::OK)
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let silent = SilentEndpoint::start().await;
+    slow_element["oauth"]["tokenUrl"] = json!(silent.url);
+    let replaced = app.as_admin(Method::PUT, "/elements/slow-idp").json(&slow_element).send().await.unwrap();
+    expect_json(replaced, StatusCode::OK).await;
+    // The slow instance is due first, so it is in the first wave; the fast ones follow.
+    believe_expiry(&app, slow, &(chrono::Utc::now() + chrono::Duration::seconds(20)).to_rfc3339()).await;
+    for seconds in 0..FAST as i64 {
+        let id = oauth_instance(&app, &provider).await.0;
+        believe_expiry(&app, id, &(chrono::Utc::now() + chrono::Duration::seconds(30 + seconds)).to_rfc3339()).await;
+    }
+
+    let plan = RefreshPlan { concurrency: 4, ..RefreshPlan::from_config(&app.db.config()) };
+    let pass = tokio::spawn(refresh_due(app.hub.clone(), plan));
+    eventually(30, "every fast instance refreshed while the slow call is still waiting", || async {
+        (provider.grants("refresh_token").await == FAST as u64).then_some(())
+    })
+    .await;
+    assert_eq!(silent.connections().await, 1, "the slow instance's refresh is waiting on its token endpoint");
+    assert!(!pass.is_finished(), "the pass waits for the slow call");
+
+    silent.close();
+    tokio::time::timeout(std::time::Duration::from_secs(30), pass)
+        .await
+        .expect("the pass ends once the slow endpoint closes")
+        .unwrap()
+        .unwrap();
+    assert_eq!(provider.grants("refresh_token").await, FAST as u64);
+    let failed = read_instance(&app, slow).await;
+    assert_eq!(failed["health"]["failedRefreshes"], 1, "{failed}");
 }
 
 async fn the_nightly_sweep_runs_once_across_nodes(backend: Backend) {
