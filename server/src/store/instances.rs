@@ -11,6 +11,14 @@ use sqlx::Row;
 use sqlx::any::AnyRow;
 use std::collections::BTreeMap;
 
+/// The refresher's due query, for [`Store::instances_due_for_refresh`]: `$1` now, `$2` expiring before, `$3`
+/// refreshed before, `$4` the limit. Public so that a test can check its plan walks the `instances_refresh_due` index.
+pub const DUE_FOR_REFRESH: &str = "SELECT organization_id, id FROM instances \
+    WHERE disabled = 0 AND valid = 1 AND refreshable = 1 \
+    AND COALESCE(refresh_retry_at, access_token_expires_at) <= $2 \
+    AND (refresh_retry_at <= $1 OR (refresh_retry_at IS NULL AND (last_refreshed_at IS NULL OR last_refreshed_at < $3))) \
+    ORDER BY COALESCE(refresh_retry_at, access_token_expires_at) LIMIT $4";
+
 /// An instance as stored.
 #[derive(Debug, Clone)]
 pub struct InstanceRecord {
@@ -336,19 +344,13 @@ impl Store {
         refreshed_before: i64,
         limit: i64,
     ) -> StoreResult<Vec<(OrganizationId, InstanceId)>> {
-        let rows = sqlx::query(
-            "SELECT organization_id, id FROM instances WHERE disabled = 0 AND valid = 1 AND refreshable = 1 \
-             AND COALESCE(refresh_retry_at, access_token_expires_at) <= $2 \
-             AND (refresh_retry_at <= $1 OR (refresh_retry_at IS NULL \
-             AND (last_refreshed_at IS NULL OR last_refreshed_at < $3))) \
-             ORDER BY COALESCE(refresh_retry_at, access_token_expires_at) LIMIT $4",
-        )
-        .bind(now)
-        .bind(expiring_before)
-        .bind(refreshed_before)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = sqlx::query(DUE_FOR_REFRESH)
+            .bind(now)
+            .bind(expiring_before)
+            .bind(refreshed_before)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
         id_pairs(&rows)
     }
 

@@ -7,6 +7,7 @@ use app::types::{Role, UserId};
 use secrecy::{ExposeSecret, SecretString};
 use tether::crypto::MasterKey;
 use tether::store::audit::AuditEntry;
+use tether::store::instances::DUE_FOR_REFRESH;
 use tether::store::tenants::{ProfileChange, UserRecord, create};
 use tether::store::{Store, StoreError, now_millis};
 use tether::vault::{Vault, VaultError};
@@ -22,6 +23,29 @@ on_both_backends!(
     nodes_opening_together_share_one_first_key,
     refresh_leases_are_taken_together_and_given_back,
 );
+
+/// The refresher's due query reads only the instances due, soonest first, from its index: no scan of every
+/// instance and no sort. The plan is SQLite's; PostgreSQL's planner picks by table statistics.
+#[tokio::test]
+async fn the_due_query_walks_its_index_on_sqlite() {
+    let db = TestDb::new(Backend::Sqlite).await;
+    let store = store(&db).await;
+    // Both parts are constants of this program.
+    let explain = sqlx::AssertSqlSafe(format!("EXPLAIN QUERY PLAN {DUE_FOR_REFRESH}"));
+    let plan: Vec<String> = sqlx::query(explain)
+        .bind(0_i64)
+        .bind(0_i64)
+        .bind(0_i64)
+        .bind(500_i64)
+        .fetch_all(store.pool())
+        .await
+        .unwrap()
+        .iter()
+        .map(|row| sqlx::Row::get::<String, _>(row, "detail"))
+        .collect();
+    assert!(plan.iter().any(|step| step.contains("USING INDEX instances_refresh_due")), "{plan:?}");
+    assert!(!plan.iter().any(|step| step.contains("TEMP B-TREE")), "sorted instead of read in order: {plan:?}");
+}
 
 fn secret(text: &str) -> SecretString {
     SecretString::from(text.to_owned())
