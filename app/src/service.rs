@@ -39,6 +39,16 @@ impl Caller {
     pub fn is_admin(&self) -> bool {
         self.role == Role::Admin
     }
+
+    /// Refuses a caller who is not an organization admin, saying what only an admin may do (`action`, as "create
+    /// users").
+    pub fn require_admin(&self, action: &str) -> Result<(), HubError> {
+        if self.is_admin() {
+            Ok(())
+        } else {
+            Err(HubError::Forbidden(format!("Only an organization admin may {action}")))
+        }
+    }
 }
 
 /// A console session just opened: the caller and the token for the session cookie.

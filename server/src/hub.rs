@@ -223,9 +223,7 @@ impl HubService {
         what: &str,
     ) -> Result<User, HubError> {
         let found = self.user_in_account(caller, account, user).await?;
-        if !caller.is_admin() {
-            return Err(HubError::Forbidden(format!("Only an organization admin may {what}")));
-        }
+        caller.require_admin(what)?;
         Ok(found)
     }
 
@@ -505,9 +503,7 @@ impl Hub for HubService {
         new_user: NewUser,
     ) -> Result<CreatedUser, HubError> {
         self.visible_account(caller, account).await?;
-        if !caller.is_admin() {
-            return Err(HubError::Forbidden("Only an organization admin may create users".into()));
-        }
+        caller.require_admin("create users")?;
         let valid = validate_new_user(&new_user)?;
         let generated = new_user.password.is_none().then(secrets::generate_password);
         let password = new_user.password.as_ref().or(generated.as_ref()).expect("one of them is set");
@@ -813,16 +809,12 @@ impl Hub for HubService {
     }
 
     async fn rotate_organization_secret(&self, caller: &Caller) -> Result<RevealedSecret, HubError> {
-        if !caller.is_admin() {
-            return Err(HubError::Forbidden("Only an organization admin may rotate the organization secret".into()));
-        }
+        caller.require_admin("rotate the organization secret")?;
         self.rotate_secret(caller, None).await
     }
 
     async fn audit_log(&self, caller: &Caller, query: AuditQuery) -> Result<Vec<AuditLogEntry>, HubError> {
-        if !caller.is_admin() {
-            return Err(HubError::Forbidden("Only an organization admin may read the audit log".into()));
-        }
+        caller.require_admin("read the audit log")?;
         if let (Some(from), Some(to)) = (query.from, query.to)
             && from >= to
         {

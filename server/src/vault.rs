@@ -103,12 +103,14 @@ impl Vault {
         Ok(SealedEntry { key_version: key_version(&ciphertext)?, ciphertext })
     }
 
+    /// Puts `secret` in place of entry `id`'s.
     pub async fn replace(&self, id: VaultId, secret: &SecretString) -> Result<(), VaultError> {
-        if self.store.update_vault_entry(id, self.seal_entry(secret)?).await? {
-            Ok(())
-        } else {
-            Err(VaultError::NotFound(id.0))
-        }
+        self.replace_sealed(id, self.seal_entry(secret)?).await
+    }
+
+    /// Writes an entry [`Vault::seal_entry`] made in place of entry `id`'s.
+    pub async fn replace_sealed(&self, id: VaultId, sealed: SealedEntry) -> Result<(), VaultError> {
+        if self.store.update_vault_entry(id, sealed).await? { Ok(()) } else { Err(VaultError::NotFound(id.0)) }
     }
 
     /// Encrypts a short-lived value kept outside the vault table, such as a pending flow's PKCE verifier.

@@ -81,14 +81,6 @@ impl HubService {
             .collect())
     }
 
-    fn require_admin(caller: &Caller) -> Result<(), HubError> {
-        if caller.is_admin() {
-            Ok(())
-        } else {
-            Err(HubError::Forbidden("Only an organization admin may define elements".into()))
-        }
-    }
-
     /// Refuses a definition whose key or aliases already name another visible element.
     fn check_names_free(
         &self,
@@ -115,7 +107,7 @@ impl HubService {
         caller: &Caller,
         definition: ElementDefinition,
     ) -> Result<Element, HubError> {
-        Self::require_admin(caller)?;
+        caller.require_admin("define elements")?;
         catalog::validate(&definition, self.settings.element_hosts)?;
         let custom = self.custom_entries(caller).await?;
         self.check_names_free(&definition, &custom, None)?;
@@ -156,7 +148,7 @@ impl HubService {
         key_or_id: &str,
         definition: ElementDefinition,
     ) -> Result<Element, HubError> {
-        Self::require_admin(caller)?;
+        caller.require_admin("define elements")?;
         catalog::validate(&definition, self.settings.element_hosts)?;
         let (current, custom) = self.own_custom_element(caller, key_or_id).await?;
         self.check_names_free(&definition, &custom, Some(&current))?;
@@ -179,7 +171,7 @@ impl HubService {
     }
 
     pub(super) async fn delete_custom_element(&self, caller: &Caller, key_or_id: &str) -> Result<(), HubError> {
-        Self::require_admin(caller)?;
+        caller.require_admin("define elements")?;
         let (current, _) = self.own_custom_element(caller, key_or_id).await?;
         let deleted = self.store.delete_custom_element(caller.organization_id, current.id).await;
         self.call_cache.forget_all_calls();

@@ -698,8 +698,8 @@ impl HubService {
         SplitConfiguration::of(record, &secrets)
     }
 
-    /// Moves a configuration's shown part into the record, and answers its secrets sealed for the vault, for a
-    /// write made together with others (the refresher's waves).
+    /// Moves a configuration's shown part into the record, and answers its secrets sealed for the vault: written
+    /// at once by [`HubService::write_configuration`], or together with others by the refresher's waves.
     pub(super) fn seal_configuration(
         &self,
         record: &mut InstanceRecord,
@@ -718,9 +718,8 @@ impl HubService {
         record: &mut InstanceRecord,
         split: SplitConfiguration,
     ) -> Result<(), HubError> {
-        let secrets_json = SecretString::from(serde_json::to_string(&split.secrets).or_internal()?);
-        self.vault.replace(record.secrets_vault_id, &secrets_json).await.or_internal()?;
-        record.configuration = split.shown;
+        let sealed = self.seal_configuration(record, split)?;
+        self.vault.replace_sealed(record.secrets_vault_id, sealed).await.or_internal()?;
         self.save_instance(record).await?;
         Ok(())
     }

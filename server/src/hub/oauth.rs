@@ -400,9 +400,7 @@ impl HubService {
         key_or_id: &str,
         app: NewOAuthApp,
     ) -> Result<OAuthApp, HubError> {
-        if !caller.is_admin() {
-            return Err(HubError::Forbidden("Only an organization admin may save an OAuth app".into()));
-        }
+        caller.require_admin("save an OAuth app")?;
         let entry = self.visible_element(caller, key_or_id).await?;
         if entry.definition.auth != AuthType::OAuth2 {
             return Err(bad("element", format!("{} does not authenticate with OAuth 2.0", entry.definition.key)));
@@ -442,9 +440,7 @@ impl HubService {
     }
 
     pub(super) async fn delete_saved_app(&self, caller: &Caller, key_or_id: &str) -> Result<(), HubError> {
-        if !caller.is_admin() {
-            return Err(HubError::Forbidden("Only an organization admin may remove an OAuth app".into()));
-        }
+        caller.require_admin("remove an OAuth app")?;
         let entry = self.visible_element(caller, key_or_id).await?;
         let app = self.store.oauth_app(caller.organization_id, entry.id).await.or_internal()?.ok_or_else(|| {
             HubError::NotFound(format!("The organization has no saved OAuth app for {}", entry.definition.key))
