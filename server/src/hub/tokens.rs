@@ -57,6 +57,14 @@ impl std::ops::AddAssign for WaveTally {
     }
 }
 
+/// What an on-demand refresh found when it looked at the instance as stored.
+enum BeforeRefresh {
+    /// A refresh is still wanted: the record and configuration to refresh.
+    Wanted(InstanceRecord, SplitConfiguration),
+    /// Someone refreshed since the caller looked: the record and configuration they left.
+    UseStored(InstanceRecord, BTreeMap<String, String>),
+}
+
 /// What a refresh's provider call came to.
 enum Refreshed {
     /// New tokens, in the record and configuration, not yet written.
@@ -122,30 +130,26 @@ impl HubService {
     ) -> Result<(InstanceRecord, BTreeMap<String, String>), HubError> {
         let lock = self.refresh_locks.of(record.id);
         let _one_at_a_time_here = lock.lock().await;
+        let id = record.id;
         let lease = self.settings.refresh_lease;
         let deadline = tokio::time::Instant::now() + lease;
-        let record = loop {
-            let current = self.reread(&record).await?;
-            let values = self.configuration_in_use(&current).await?.values();
-            if current.disabled {
-                return Err(HubError::Forbidden(format!("Instance {} is disabled", current.id)));
-            }
-            if !current.valid {
-                return Err(invalid_grant(current.id, "marked invalid"));
-            }
-            let now = now_millis();
-            let replaced = access_token_digest(&values) != seen;
-            if !self.refresh_wanted(&current, replaced, reason, now) {
-                // Someone refreshed since this call looked: use their tokens. Should they too be refused, the
-                // call comes back with them as `seen`.
-                return Ok((current, values));
-            }
-            if let Some(next) = backing_off(&current, now) {
-                return Err(self.still_failing(&current, next));
-            }
-            let until = now + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
-            if self.store.take_refresh_lease(current.id, &self.node_id, until).await.or_internal()? {
-                break current;
+        let (record, split) = loop {
+            let until = now_millis() + i64::try_from(lease.as_millis()).unwrap_or(i64::MAX / 2);
+            let leased = self.store.take_refresh_lease(id, &self.node_id, until).await.or_internal()?;
+            // Looked at after the lease is taken: a refresh that another node stored and released a moment
+            // ago is seen here, and its tokens used rather than refreshed once more.
+            let answer = match self.look_before_refresh(&record, seen.as_ref(), reason).await {
+                Ok(BeforeRefresh::Wanted(current, split)) if leased => break (current, split),
+                // Wanted, but another node holds the lease: look again below, for its result or its lease's end.
+                Ok(BeforeRefresh::Wanted(..)) => None,
+                Ok(BeforeRefresh::UseStored(current, values)) => Some(Ok((current, values))),
+                Err(error) => Some(Err(error)),
+            };
+            if let Some(answer) = answer {
+                if leased {
+                    self.give_back_lease(id).await;
+                }
+                return answer;
             }
             if tokio::time::Instant::now() >= deadline {
                 return Err(HubError::Provider {
@@ -154,15 +158,48 @@ impl HubService {
                     provider_message: String::new(),
                 });
             }
-            // Another node holds the lease: look again shortly, for its result or for the lease to end.
             tokio::time::sleep(LEASE_POLL).await;
         };
-        let id = record.id;
-        let outcome = self.refresh_with_lease(entry, record).await;
+        let outcome = self.refresh_with_lease(entry, record, split).await;
+        self.give_back_lease(id).await;
+        outcome
+    }
+
+    /// The instance as stored now, and whether `reason` still calls for a refresh of it: `seen` is the access
+    /// token's digest when the caller looked. A disabled or invalid instance, or one waiting to retry a failed
+    /// refresh, is an error.
+    async fn look_before_refresh(
+        &self,
+        record: &InstanceRecord,
+        seen: Option<&String>,
+        reason: RefreshReason,
+    ) -> Result<BeforeRefresh, HubError> {
+        let current = self.reread(record).await?;
+        let split = self.configuration_in_use(&current).await?;
+        if current.disabled {
+            return Err(HubError::Forbidden(format!("Instance {} is disabled", current.id)));
+        }
+        if !current.valid {
+            return Err(invalid_grant(current.id, "marked invalid"));
+        }
+        let now = now_millis();
+        let values = split.values();
+        let replaced = access_token_digest(&values).as_ref() != seen;
+        if !self.refresh_wanted(&current, replaced, reason, now) {
+            // Someone refreshed since the caller looked: use their tokens. Should they too be refused, the call
+            // comes back with them as `seen`.
+            return Ok(BeforeRefresh::UseStored(current, values));
+        }
+        if let Some(next) = backing_off(&current, now) {
+            return Err(self.still_failing(&current, next));
+        }
+        Ok(BeforeRefresh::Wanted(current, split))
+    }
+
+    async fn give_back_lease(&self, id: InstanceId) {
         if let Err(error) = self.store.release_refresh_lease(id, &self.node_id).await {
             tracing::warn!(%error, "could not release a refresh lease; it expires on its own");
         }
-        outcome
     }
 
     /// The answer while a failing refresh waits for its next attempt: calls do not add attempts of their own.
@@ -349,13 +386,13 @@ impl HubService {
             .ok_or_else(|| HubError::Unauthorized("The Element token names no instance of this organization".into()))
     }
 
-    /// The refresh itself, while holding the lease.
+    /// The refresh itself, while holding the lease, with the instance and its configuration as read under it.
     async fn refresh_with_lease(
         &self,
         entry: &CatalogEntry,
         record: InstanceRecord,
+        split: SplitConfiguration,
     ) -> Result<(InstanceRecord, BTreeMap<String, String>), HubError> {
-        let split = self.configuration_in_use(&record).await?;
         match self.call_for_refresh(entry, record, split).await? {
             Refreshed::New(mut record, split) => {
                 let values = split.values();

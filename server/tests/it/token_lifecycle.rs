@@ -1,6 +1,7 @@
 //! The token lifecycle beyond a single call: the failure policy (attempts, spacing, disabling, one email, the
 //! recovered notice), the background refresher ahead of expiry, the nightly sweep claimed by one node, two
-//! Tether processes on one PostgreSQL refreshing a grant once, and a Tether killed in the middle of refreshes.
+//! Tether processes on one PostgreSQL refreshing a grant once, a refresh stored by another node while this one
+//! waits for the lease, and a Tether killed in the middle of refreshes.
 
 use crate::instances::{code_from, oauth_configuration};
 use crate::oauth::{CALLBACK, provider_element};
@@ -346,6 +347,55 @@ async fn two_processes_on_one_postgres_refresh_once() {
     for node in nodes {
         node.stop();
     }
+}
+
+/// A refresh that another node stores while this node waits for the instance's lease is used, not made again:
+/// the node looks at the instance once it holds the lease. The test stands in for the other node: an uncommitted
+/// insert of the lease row makes the node's call wait on PostgreSQL's row lock; meanwhile the test stores what a
+/// refresh leaves (a later expiry) and then gives the lease back by rolling the insert back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_stored_while_waiting_for_the_lease_is_not_made_again() {
+    // The expiry is moved in the database behind the node's back, which a cached call would not see.
+    let (app, provider) = start(Backend::Postgres, |config| config.call_cache_seconds = 0.0).await;
+    let (id, token) = oauth_instance(&app, &provider).await;
+    believe_expiry(&app, id, "2020-01-01T00:00:00Z").await;
+    let pool = app.hub.store().pool();
+    let mut other_node = pool.begin().await.unwrap();
+    sqlx::query("INSERT INTO refresh_leases (instance_id, holder, expires_at) VALUES ($1, 'other-node', $2)")
+        .bind(id)
+        .bind(chrono::Utc::now().timestamp_millis() + 60_000)
+        .execute(&mut *other_node)
+        .await
+        .unwrap();
+    let call = tokio::spawn(app.as_instance(&token, Method::GET, "/hubs/general/me").send());
+    eventually(10, "the call waits for the lease", || async {
+        let waiting: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' \
+             AND query LIKE 'INSERT INTO refresh_leases%'",
+        )
+        .fetch_one(pool)
+        .await
+        .unwrap();
+        (waiting == 1).then_some(())
+    })
+    .await;
+    believe_expiry(&app, id, "2999-01-01T00:00:00Z").await;
+    other_node.rollback().await.unwrap();
+
+    let answer = call.await.unwrap().unwrap();
+    assert_eq!(expect_json(answer, StatusCode::OK).await["sub"], "alice");
+    assert_eq!(provider.grants("refresh_token").await, 0, "the refresh stored meanwhile is used");
+    let leases: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM refresh_leases WHERE instance_id = $1")
+        .bind(id)
+        .fetch_one(pool)
+        .await
+        .unwrap();
+    assert_eq!(leases, 0, "the lease is given back");
+    // Still expiring by Tether's lights, the instance is refreshed as before.
+    believe_expiry(&app, id, "2020-01-01T00:00:00Z").await;
+    let again = app.as_instance(&token, Method::GET, "/hubs/general/me").send().await.unwrap();
+    assert_eq!(expect_json(again, StatusCode::OK).await["sub"], "alice");
+    assert_eq!(provider.grants("refresh_token").await, 1);
 }
 
 /// Tether is killed with SIGKILL while every instance's refresh request is in flight at the provider, round after
