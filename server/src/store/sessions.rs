@@ -1,4 +1,4 @@
-//! Console sessions: the hash of each session cookie, its user and its expiry.
+//! Console sessions: the hash of each session cookie, its user and its expiry; expired ones go when a new one comes.
 
 use super::tenants::caller_from_row;
 use super::{Store, StoreResult, now_millis};
@@ -6,13 +6,16 @@ use app::service::Caller;
 use app::types::UserId;
 
 impl Store {
+    /// Stores a new session, and removes every session that has expired.
     pub async fn insert_session(&self, token_hash: &str, user: UserId, expires_at: i64) -> StoreResult<()> {
+        let now = now_millis();
+        sqlx::query("DELETE FROM console_sessions WHERE expires_at <= $1").bind(now).execute(self.pool()).await?;
         sqlx::query(
             "INSERT INTO console_sessions (token_hash, user_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
         )
         .bind(token_hash)
         .bind(user.0)
-        .bind(now_millis())
+        .bind(now)
         .bind(expires_at)
         .execute(self.pool())
         .await?;

@@ -1,4 +1,4 @@
-//! Wrong passwords in a row per sign-in email, and the lockout they earn.
+//! Wrong passwords in a row per sign-in email, and the lockout they earn; an email quiet for a week is forgotten.
 
 use super::{Store, StoreResult};
 use sqlx::Row;
@@ -9,6 +9,11 @@ pub const FAILURES_BEFORE_LOCKOUT: i64 = 20;
 /// The first lockout lasts this long; each further one twice as long as the one before, up to a day.
 const FIRST_LOCKOUT_MILLIS: i64 = 15 * 60 * 1000;
 const LONGEST_LOCKOUT_MILLIS: i64 = 24 * 3600 * 1000;
+
+/// An email with no wrong password for this long is forgotten, with its lockouts: failures for emails that exist
+/// nowhere would otherwise pile up. It is far longer than the longest lockout, so that one failure a day keeps an
+/// attacker's lockouts at their longest.
+pub const FORGET_AFTER_MILLIS: i64 = 7 * 24 * 3600 * 1000;
 
 /// How long the `lockouts`-th lockout in a row lasts (counting from 0).
 fn lockout_millis(lockouts: i64) -> i64 {
@@ -26,9 +31,14 @@ impl Store {
         Ok(until.filter(|until| *until > now))
     }
 
-    /// Counts a wrong password; answers the end of the lockout it started, if it started one.
+    /// Counts a wrong password at `now`, and forgets the emails quiet for [`FORGET_AFTER_MILLIS`]; answers the end
+    /// of the lockout it started, if it started one.
     pub async fn record_sign_in_failure(&self, email: &str, now: i64) -> StoreResult<Option<i64>> {
         let mut transaction = self.pool().begin().await?;
+        sqlx::query("DELETE FROM sign_in_failures WHERE last_failed_at < $1")
+            .bind(now - FORGET_AFTER_MILLIS)
+            .execute(&mut *transaction)
+            .await?;
         let row = sqlx::query("SELECT failures, lockouts FROM sign_in_failures WHERE email = $1")
             .bind(email)
             .fetch_optional(&mut *transaction)
@@ -44,14 +54,17 @@ impl Store {
             (failures, lockouts, None)
         };
         sqlx::query(
-            "INSERT INTO sign_in_failures (email, failures, lockouts, locked_until) VALUES ($1, $2, $3, $4) \
+            "INSERT INTO sign_in_failures (email, failures, lockouts, locked_until, last_failed_at) \
+             VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (email) DO UPDATE SET failures = excluded.failures, lockouts = excluded.lockouts, \
-             locked_until = COALESCE(excluded.locked_until, sign_in_failures.locked_until)",
+             locked_until = COALESCE(excluded.locked_until, sign_in_failures.locked_until), \
+             last_failed_at = excluded.last_failed_at",
         )
         .bind(email)
         .bind(failures)
         .bind(lockouts)
         .bind(locked_until)
+        .bind(now)
         .execute(&mut *transaction)
         .await?;
         transaction.commit().await?;

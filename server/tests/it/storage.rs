@@ -8,6 +8,7 @@ use secrecy::{ExposeSecret, SecretString};
 use tether::crypto::MasterKey;
 use tether::store::audit::AuditEntry;
 use tether::store::instances::DUE_FOR_REFRESH;
+use tether::store::sign_in_failures::{FAILURES_BEFORE_LOCKOUT, FORGET_AFTER_MILLIS};
 use tether::store::tenants::{ProfileChange, UserRecord, create};
 use tether::store::{Store, StoreError, now_millis};
 use tether::vault::{Vault, VaultError};
@@ -22,6 +23,7 @@ on_both_backends!(
     vault_refuses_a_different_master_key,
     nodes_opening_together_share_one_first_key,
     refresh_leases_are_taken_together_and_given_back,
+    sign_in_failures_are_forgotten_after_a_quiet_week,
 );
 
 /// The refresher's due query reads only the instances due, soonest first, from its index: no scan of every
@@ -171,8 +173,29 @@ async fn sessions_expire_and_end(backend: Backend) {
     store.delete_session("live").await.unwrap();
     assert!(store.session_caller("live").await.unwrap().is_none());
     store.insert_session("again", user, later).await.unwrap();
+    let kept: Vec<String> =
+        sqlx::query_scalar("SELECT token_hash FROM console_sessions").fetch_all(store.pool()).await.unwrap();
+    assert_eq!(kept, ["again"], "a new session removes the expired ones");
     store.delete_user_sessions(user).await.unwrap();
     assert!(store.session_caller("again").await.unwrap().is_none());
+}
+
+async fn sign_in_failures_are_forgotten_after_a_quiet_week(backend: Backend) {
+    let db = TestDb::new(backend).await;
+    let store = store(&db).await;
+    let now = now_millis();
+    store.record_sign_in_failure("quiet@example.com", now - FORGET_AFTER_MILLIS - 1_000).await.unwrap();
+    store.record_sign_in_failure("recent@example.com", now - FORGET_AFTER_MILLIS + 60_000).await.unwrap();
+    let mut locked_until = None;
+    for _ in 0..FAILURES_BEFORE_LOCKOUT {
+        locked_until = store.record_sign_in_failure("locked@example.com", now).await.unwrap();
+    }
+    assert!(locked_until.is_some_and(|until| until > now));
+    let mut remembered: Vec<String> =
+        sqlx::query_scalar("SELECT email FROM sign_in_failures").fetch_all(store.pool()).await.unwrap();
+    remembered.sort();
+    assert_eq!(remembered, ["locked@example.com", "recent@example.com"], "a week without failures is forgotten");
+    assert_eq!(store.sign_in_locked_until("locked@example.com", now).await.unwrap(), locked_until);
 }
 
 async fn vault_round_trip_and_audited_reads(backend: Backend) {
