@@ -11,7 +11,7 @@ mod two_factor;
 
 use crate::catalog::{Catalog, HostPolicy};
 use crate::secrets::{self, MIN_PASSWORD_CHARS};
-use crate::store::audit::{AuditEntry, AuditFilter};
+use crate::store::audit::{AuditEntry, AuditFilter, SIGN_IN_ACTOR_PREFIX};
 use crate::store::tenants::{ProfileChange, UserRecord, create};
 use crate::store::{Store, StoreError};
 use crate::telemetry::current_request_id;
@@ -260,23 +260,28 @@ impl HubService {
     }
 
     /// Records a refused sign-in (or the lockout it started) under the organization of the user the email
-    /// names, if it names one; the actor is the email typed, never the password.
+    /// names, if it names one; the actor is the email typed, never the password. Refusals for emails that name no
+    /// user are kept as long as their failure counts: older ones are forgotten here.
     async fn audit_sign_in_refusal(
         &self,
         organization: Option<OrganizationId>,
         email: &str,
         action: &str,
     ) -> Result<(), HubError> {
-        self.store
-            .record_audit(&AuditEntry {
-                organization_id: organization,
-                actor: format!("email:{email}"),
-                action: action.into(),
-                target: format!("email:{email}"),
-                request_id: current_request_id(),
-            })
-            .await
-            .or_internal()
+        let actor = format!("{SIGN_IN_ACTOR_PREFIX}{email}");
+        let entry = AuditEntry {
+            organization_id: organization,
+            target: actor.clone(),
+            actor,
+            action: action.into(),
+            request_id: current_request_id(),
+        };
+        self.store.record_audit(&entry).await.or_internal()?;
+        if organization.is_none() {
+            let before = crate::store::now_millis() - crate::store::sign_in_failures::FORGET_AFTER_MILLIS;
+            self.store.forget_sign_in_refusals_without_organization(before).await.or_internal()?;
+        }
+        Ok(())
     }
 
     /// Makes an organization with its default account and an admin user, in one transaction.

@@ -5,6 +5,9 @@ use app::types::OrganizationId;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
+/// The actor of a refused sign-in: this prefix, then the email typed.
+pub const SIGN_IN_ACTOR_PREFIX: &str = "email:";
+
 /// One audit record to write.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditEntry {
@@ -81,6 +84,17 @@ impl Store {
             .fetch_all(self.pool())
             .await?;
         rows.iter().map(|row| Ok(audit_record_from_row(row)?)).collect()
+    }
+
+    /// Forgets the refused sign-ins recorded before `before` (Unix milliseconds) for emails that named no user.
+    /// No organization can list them, and guessed emails would otherwise add to the log without end.
+    pub async fn forget_sign_in_refusals_without_organization(&self, before: i64) -> StoreResult<()> {
+        sqlx::query("DELETE FROM audit_log WHERE organization_id IS NULL AND actor LIKE $1 AND at < $2")
+            .bind(format!("{SIGN_IN_ACTOR_PREFIX}%"))
+            .bind(before)
+            .execute(self.pool())
+            .await?;
+        Ok(())
     }
 
     /// The newest records of one organization, newest first.

@@ -9,8 +9,9 @@ use app::service::Hub;
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
+use tether::store::sign_in_failures::FORGET_AFTER_MILLIS;
 
-on_both_backends!(the_audit_log_records_who_did_what_and_no_secret);
+on_both_backends!(the_audit_log_records_who_did_what_and_no_secret, refusals_for_emails_naming_no_user_are_kept_a_week,);
 
 async fn audit(app: &TestApp, query: &str) -> Vec<Value> {
     let response = app.as_admin(Method::GET, &format!("/audit{query}")).send().await.unwrap();
@@ -123,4 +124,40 @@ async fn the_audit_log_records_who_did_what_and_no_secret(backend: Backend) {
     let header = authorization(member["secret"].as_str().unwrap(), app.first.organization_secret.expose_secret());
     let forbidden = app.api(Method::GET, "/audit").header("Authorization", header).send().await.unwrap();
     expect_error(forbidden, StatusCode::FORBIDDEN, "audit log").await;
+}
+
+/// Refused sign-ins for emails that name no user belong to no organization, so no one lists them: a new one
+/// forgets those older than a week, and nothing else.
+async fn refusals_for_emails_naming_no_user_are_kept_a_week(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let pool = app.hub.store().pool();
+    let week_ago = tether::store::now_millis() - FORGET_AFTER_MILLIS;
+    let organization = app.first.organization.id.0;
+    for (organization, actor, action, at) in [
+        (None, "email:old@example.com", "session.refused", week_ago - 1_000),
+        (None, "email:recent@example.com", "session.refused", week_ago + 60_000),
+        (None, "system", "secret.read", week_ago - 1_000),
+        (Some(organization), "email:admin@tether.local", "session.refused", week_ago - 1_000),
+    ] {
+        sqlx::query("INSERT INTO audit_log (organization_id, actor, action, target, at) VALUES ($1, $2, $3, $2, $4)")
+            .bind(organization)
+            .bind(actor)
+            .bind(action)
+            .bind(at)
+            .execute(pool)
+            .await
+            .unwrap();
+    }
+    let actors = || async {
+        let mut actors: Vec<String> = sqlx::query_scalar("SELECT actor FROM audit_log").fetch_all(pool).await.unwrap();
+        actors.sort();
+        actors
+    };
+    let mut expected = actors().await;
+    let refused = app.hub.sign_in("nobody@example.com", &SecretString::from("a-guess")).await;
+    assert!(refused.is_err());
+    expected.retain(|actor| actor != "email:old@example.com");
+    expected.push("email:nobody@example.com".into());
+    expected.sort();
+    assert_eq!(actors().await, expected, "only the week-old refusal without an organization is forgotten");
 }
