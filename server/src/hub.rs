@@ -260,8 +260,8 @@ impl HubService {
     }
 
     /// Records a refused sign-in (or the lockout it started) under the organization of the user the email
-    /// names, if it names one; the actor is the email typed, never the password. Refusals for emails that name no
-    /// user are kept as long as their failure counts: older ones are forgotten here.
+    /// names, if it names one; the actor is the email typed, never the password. Those naming no user are forgotten
+    /// with their failure counts (`Store::record_sign_in_failure`).
     async fn audit_sign_in_refusal(
         &self,
         organization: Option<OrganizationId>,
@@ -276,12 +276,7 @@ impl HubService {
             action: action.into(),
             request_id: current_request_id(),
         };
-        self.store.record_audit(&entry).await.or_internal()?;
-        if organization.is_none() {
-            let before = crate::store::now_millis() - crate::store::sign_in_failures::FORGET_AFTER_MILLIS;
-            self.store.forget_sign_in_refusals_without_organization(before).await.or_internal()?;
-        }
-        Ok(())
+        self.store.record_audit(&entry).await.or_internal()
     }
 
     /// Makes an organization with its default account and an admin user, in one transaction.

@@ -86,17 +86,6 @@ impl Store {
         rows.iter().map(|row| Ok(audit_record_from_row(row)?)).collect()
     }
 
-    /// Forgets the refused sign-ins recorded before `before` (Unix milliseconds) for emails that named no user.
-    /// No organization can list them, and guessed emails would otherwise add to the log without end.
-    pub async fn forget_sign_in_refusals_without_organization(&self, before: i64) -> StoreResult<()> {
-        sqlx::query("DELETE FROM audit_log WHERE organization_id IS NULL AND actor LIKE $1 AND at < $2")
-            .bind(format!("{SIGN_IN_ACTOR_PREFIX}%"))
-            .bind(before)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
-
     /// The newest records of one organization, newest first.
     pub async fn audit_records(&self, organization: OrganizationId, limit: i64) -> StoreResult<Vec<AuditRecord>> {
         self.filtered_audit_records(organization, &AuditFilter::default(), limit, 0).await

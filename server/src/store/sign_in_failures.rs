@@ -1,5 +1,7 @@
-//! Wrong passwords in a row per sign-in email, and the lockout they earn; an email quiet for a week is forgotten.
+//! Wrong passwords in a row per sign-in email, and the lockout they earn; an email quiet for a week is forgotten,
+//! with the audit records of its refusals if it named no user.
 
+use super::audit::SIGN_IN_ACTOR_PREFIX;
 use super::{Store, StoreResult};
 use sqlx::Row;
 
@@ -31,12 +33,21 @@ impl Store {
         Ok(until.filter(|until| *until > now))
     }
 
-    /// Counts a wrong password at `now`, and forgets the emails quiet for [`FORGET_AFTER_MILLIS`]; answers the end
-    /// of the lockout it started, if it started one.
+    /// Counts a wrong password at `now`; answers the end of the lockout it started, if it started one.
+    ///
+    /// It also forgets what is older than [`FORGET_AFTER_MILLIS`]: the emails quiet that long, and the audit
+    /// records of refused sign-ins for emails that named no user. Those records belong to no organization, so no
+    /// one lists them, and guessed emails would otherwise add to the log without end.
     pub async fn record_sign_in_failure(&self, email: &str, now: i64) -> StoreResult<Option<i64>> {
+        let forget_before = now - FORGET_AFTER_MILLIS;
         let mut transaction = self.pool().begin().await?;
         sqlx::query("DELETE FROM sign_in_failures WHERE last_failed_at < $1")
-            .bind(now - FORGET_AFTER_MILLIS)
+            .bind(forget_before)
+            .execute(&mut *transaction)
+            .await?;
+        sqlx::query("DELETE FROM audit_log WHERE organization_id IS NULL AND actor LIKE $1 AND at < $2")
+            .bind(format!("{SIGN_IN_ACTOR_PREFIX}%"))
+            .bind(forget_before)
             .execute(&mut *transaction)
             .await?;
         let row = sqlx::query("SELECT failures, lockouts FROM sign_in_failures WHERE email = $1")
