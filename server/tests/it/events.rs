@@ -425,10 +425,12 @@ async fn failed_deliveries_retry_on_schedule_then_pause_until_redelivered(backen
         let gap = attempts[index + 1].at - attempts[index].at;
         assert!(gap.as_secs_f64() >= wait * 0.9, "retry {index} came {gap:?} after the attempt before, not {wait} s");
     }
-    let event = expect_json(
-        app.as_admin(Method::GET, &format!("/instances/{id}/events/{}", attempts[0].event_id)).send().await.unwrap(),
-        StatusCode::OK,
-    )
+    // The receiver logs an attempt as it arrives; Tether stores the outcome once the answer is back.
+    let event = eventually(30, "the fourth attempt's outcome is stored", || async {
+        let path = format!("/instances/{id}/events/{}", attempts[0].event_id);
+        let event = expect_json(app.as_admin(Method::GET, &path).send().await.unwrap(), StatusCode::OK).await;
+        (event["status"] != "PENDING").then_some(event)
+    })
     .await;
     assert_eq!((event["status"].as_str(), event["attempts"].as_i64()), (Some("NOTIFIED"), Some(4)), "{event}");
     assert_eq!(event["payload"]["eventId"], attempts[0].event_id.as_str());
@@ -463,7 +465,13 @@ async fn failed_deliveries_retry_on_schedule_then_pause_until_redelivered(backen
     assert_eq!(expect_json(released, StatusCode::OK).await["released"], 2);
     let changes = receiver.wait_for_events(3).await;
     assert_eq!(changes, [pair("CREATED", "r1"), pair("CREATED", "r2"), pair("CREATED", "r3")]);
-    assert_eq!(receiver.deliveries().len(), tried + 2, "one more attempt for each");
+    // r2 reached the receiver before (failing), so the three changes are seen once r3 arrives: wait for both.
+    let deliveries = eventually(30, "both released events are attempted", || async {
+        let deliveries = receiver.deliveries().len();
+        (deliveries >= tried + 2).then_some(deliveries)
+    })
+    .await;
+    assert_eq!(deliveries, tried + 2, "one more attempt for each");
 
     // 410 Gone stops the retries at once.
     receiver.answer(410);
