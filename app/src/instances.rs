@@ -434,9 +434,13 @@ pub struct Notice {
     pub last_error: Option<String>,
 }
 
-/// Whether a path has a `.` or `..` segment, plain or percent-encoded, which would climb out of where it is
-/// meant to stay.
+/// Whether a path could leave where it is meant to stay once a URL parser reads it: a `.` or `..` segment, plain
+/// or percent-encoded, between `/`, `\` or their percent-encoded forms; a backslash (read as `/`); or a control
+/// character, which URL parsing drops (so `.\t.` becomes `..`).
 pub fn climbs_out(path: &str) -> bool {
-    path.split('/')
-        .any(|segment| matches!(segment.to_ascii_lowercase().as_str(), "." | ".." | "%2e" | "%2e%2e" | ".%2e" | "%2e."))
+    if path.chars().any(|c| c == '\\' || c.is_control()) {
+        return true;
+    }
+    let lower = path.to_ascii_lowercase().replace("%2f", "/").replace("%5c", "/");
+    lower.split('/').any(|segment| matches!(segment.replace("%2e", ".").as_str(), "." | ".."))
 }

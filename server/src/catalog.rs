@@ -4,6 +4,7 @@
 //! `scripts/import-provider-facts.py`, and `cloud-elements.json`, written by hand, which adds elements under their
 //! Cloud Elements keys and extends generated ones. A bad definition stops start-up with a message naming it.
 
+use crate::outbound::internal_host;
 use crate::store::Store;
 use app::catalog::{
     AuthType, Authentication, BUILT_IN_PLACEHOLDERS, ConfigurationItem, CredentialPlacement, Element, ElementCard,
@@ -91,34 +92,6 @@ pub enum HostPolicy {
     PublicOnly,
     /// Loopback and private-network hosts too, and plain http on loopback (for tests and local providers).
     AllowPrivate,
-}
-
-/// Whether a literal host names this machine or a private network.
-pub fn is_private_host(host: &url::Host<&str>) -> bool {
-    match host {
-        url::Host::Domain(name) => {
-            let name = name.to_ascii_lowercase();
-            name == "localhost" || name.ends_with(".localhost")
-        }
-        url::Host::Ipv4(ip) => is_private_ip((*ip).into()),
-        url::Host::Ipv6(ip) => is_private_ip((*ip).into()),
-    }
-}
-
-/// Whether an address is loopback, private, link-local, unspecified or unique-local (also as IPv4-mapped IPv6).
-pub fn is_private_ip(ip: std::net::IpAddr) -> bool {
-    match ip {
-        std::net::IpAddr::V4(ip) => ip.is_loopback() || ip.is_private() || ip.is_link_local() || ip.is_unspecified(),
-        std::net::IpAddr::V6(ip) => match ip.to_ipv4_mapped() {
-            Some(mapped) => is_private_ip(mapped.into()),
-            None => {
-                ip.is_loopback()
-                    || ip.is_unspecified()
-                    || (ip.segments()[0] & 0xfe00) == 0xfc00
-                    || (ip.segments()[0] & 0xffc0) == 0xfe80
-            }
-        },
-    }
 }
 
 /// Checks a definition: names, templates, parameters and their consistency. The error names the field.
@@ -266,7 +239,7 @@ fn check_url(
             })
             .unwrap_or_default();
         check_reachable(field, &filled, hosts).map_err(|_| {
-            let problem = match url::Url::parse(&filled).ok().and_then(|url| url.host().map(|h| is_private_host(&h))) {
+            let problem = match url::Url::parse(&filled).ok().and_then(|url| url.host().map(|h| internal_host(&h).is_some())) {
                 Some(true) if hosts == HostPolicy::PublicOnly => "names a loopback or private-network host",
                 _ => "must be an absolute https URL",
             };
@@ -281,8 +254,8 @@ fn check_url(
 pub fn check_reachable(field: &str, url: &str, hosts: HostPolicy) -> Result<url::Url, HubError> {
     let parsed = url::Url::parse(url).map_err(|error| bad(field, format!("{url} is not a URL ({error})")))?;
     let host = parsed.host().ok_or_else(|| bad(field, format!("{url} must be an absolute https URL")))?;
-    if is_private_host(&host) && hosts == HostPolicy::PublicOnly {
-        return Err(bad(field, format!("{url} names a loopback or private-network host")));
+    if let Some(reason) = internal_host(&host).filter(|_| hosts == HostPolicy::PublicOnly) {
+        return Err(bad(field, format!("{url} names a loopback or private-network host: {reason}")));
     }
     let loopback = match &host {
         url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),

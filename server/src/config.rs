@@ -35,6 +35,10 @@ pub struct Config {
     /// Lets custom elements name loopback and private-network hosts, and plain `http` on loopback
     /// (`TETHER_ALLOW_PRIVATE_NETWORK`). Off by default: an organization must not reach Tether's own network.
     pub allow_private_network: bool,
+    /// Names Tether's outbound client answers itself, as `/etc/hosts` would (`[resolve_hosts]` in the file, as
+    /// `"api.internal" = ["10.0.0.7"]`). Their addresses pass the same outbound check as resolved ones.
+    #[serde(default)]
+    pub resolve_hosts: std::collections::BTreeMap<String, Vec<std::net::IpAddr>>,
     /// How many seconds before its expiry an access token is refreshed ahead of a proxied call
     /// (`TETHER_REFRESH_MARGIN_SECONDS`).
     pub refresh_margin_seconds: i64,
@@ -217,6 +221,7 @@ impl Config {
             admin_email: DEFAULTS.admin_email.into(),
             site_root: data_dir.join("site"),
             allow_private_network: true,
+            resolve_hosts: Default::default(),
             refresh_margin_seconds: DEFAULTS.refresh_margin_seconds,
             refresh_attempts: DEFAULTS.refresh_attempts,
             refresh_timeout_seconds: DEFAULTS.refresh_timeout_seconds,
@@ -327,6 +332,20 @@ impl Config {
         match &self.database_url {
             Some(url) => url.clone(),
             None => format!("sqlite://{}?mode=rwc", self.data_dir.join("tether.db").display()),
+        }
+    }
+
+    /// The outbound client's policy.
+    pub fn outbound(&self) -> crate::outbound::OutboundSettings {
+        crate::outbound::OutboundSettings {
+            allow_private: self.allow_private_network,
+            hosts: self.resolve_hosts.clone(),
+            // Tether Sandbox is this node's own, so the policy does not keep Tether from it.
+            trusted_prefixes: if self.sandbox {
+                vec![format!("{}{}/", self.base_url(), crate::sandbox::BASE_PATH)]
+            } else {
+                Vec::new()
+            },
         }
     }
 

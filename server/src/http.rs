@@ -33,7 +33,7 @@ pub fn router(hub: Arc<HubService>, config: &Config) -> Router {
         .build();
     let rate = api::RateLimit { per_second: config.api_rate_limit_per_second, burst: config.api_rate_limit_burst };
     let cookies = CookiePolicy { secure: config.serves_https(), max_age_seconds: config.session_ttl_hours * 3600 };
-    let (api_routes, api_document) = api::router(shared.clone(), config.max_body_bytes, rate);
+    let (api_routes, api_document) = api::router(shared.clone(), hub.outbound().clone(), config.max_body_bytes, rate);
     Router::new()
         .route(
             "/healthz",

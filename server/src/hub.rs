@@ -6,6 +6,7 @@ pub mod events;
 mod instances;
 pub mod oauth;
 mod proxy;
+mod templates;
 pub mod tokens;
 mod two_factor;
 
@@ -88,8 +89,8 @@ pub struct HubService {
     settings: HubSettings,
     token_client: TokenClient,
     refresh_locks: tokens::RefreshLocks,
-    /// Calls providers' APIs for the console's "Try it out".
-    provider_http: reqwest::Client,
+    /// The one guarded client for every request made on a tenant's behalf.
+    outbound: crate::outbound::Outbound,
     /// Names this process in refresh leases.
     node_id: String,
     /// Callers and provider calls resolved lately; every write that changes one must forget it.
@@ -148,8 +149,14 @@ impl HubSettings {
 }
 
 impl HubService {
-    pub fn new(store: Store, vault: Vault, catalog: Catalog, settings: HubSettings) -> HubService {
-        let token_client = TokenClient::new(settings.token_timeout);
+    pub fn new(
+        store: Store,
+        vault: Vault,
+        catalog: Catalog,
+        settings: HubSettings,
+        outbound: crate::outbound::Outbound,
+    ) -> HubService {
+        let token_client = TokenClient::new(settings.token_timeout, outbound.clone());
         let call_cache = call_cache::CallCache::new(settings.call_cache_ttl);
         let sms = settings.sms.sender(store.clone());
         HubService {
@@ -160,7 +167,7 @@ impl HubService {
             settings,
             token_client,
             refresh_locks: tokens::RefreshLocks::default(),
-            provider_http: crate::provider_client::http_client(),
+            outbound,
             node_id: format!("{}-{}", std::process::id(), secrets::generate_secret().expose_secret()),
             call_cache,
             deliveries_queued: Arc::new(tokio::sync::Notify::new()),
@@ -170,6 +177,11 @@ impl HubService {
     /// Notified whenever this node queues events for delivery.
     pub fn deliveries_queued(&self) -> Arc<tokio::sync::Notify> {
         self.deliveries_queued.clone()
+    }
+
+    /// The guarded client every request on a tenant's behalf goes through.
+    pub fn outbound(&self) -> &crate::outbound::Outbound {
+        &self.outbound
     }
 
     pub fn catalog(&self) -> &Catalog {

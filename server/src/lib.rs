@@ -54,13 +54,14 @@ impl Tether {
         let store = Store::connect(&config.database_url()).await?;
         store.migrate().await?;
         let vault = Vault::open(store.clone(), master).await?;
-        let sandbox = if config.sandbox { Some(open_sandbox(&config)?) } else { None };
+        let outbound = outbound::Outbound::new(config.outbound());
+        let sandbox = if config.sandbox { Some(open_sandbox(&config, outbound.clone())?) } else { None };
         let sandbox_element = match &sandbox {
             Some(_) => vec![catalog::sandbox_element(&sandbox_url(&config))?],
             None => Vec::new(),
         };
         let catalog = catalog::Catalog::open(&store, sandbox_element).await?;
-        let hub = Arc::new(HubService::new(store, vault, catalog, hub::HubSettings::from_config(&config)));
+        let hub = Arc::new(HubService::new(store, vault, catalog, hub::HubSettings::from_config(&config), outbound));
         Ok(Tether { config, hub, sandbox })
     }
 
@@ -94,7 +95,7 @@ fn sandbox_url(config: &Config) -> String {
 
 /// Opens the sandbox with its state in the data directory. Its client accepts the console's callback at the
 /// base URL (and at `localhost` for a loopback one) and the configured extra redirect URIs.
-fn open_sandbox(config: &Config) -> anyhow::Result<Arc<sandbox::Sandbox>> {
+fn open_sandbox(config: &Config, outbound: outbound::Outbound) -> anyhow::Result<Arc<sandbox::Sandbox>> {
     let base = config.base_url();
     let mut consoles = vec![base.clone()];
     if base.starts_with("http://127.0.0.1:") {
@@ -110,6 +111,7 @@ fn open_sandbox(config: &Config) -> anyhow::Result<Arc<sandbox::Sandbox>> {
         redirect_uris,
         access_token_lifetime: chrono::Duration::seconds(config.sandbox_access_token_seconds as i64),
         state_file: config.data_dir.join("sandbox.json"),
+        outbound,
     })
 }
 

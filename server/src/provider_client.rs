@@ -2,6 +2,7 @@
 //! console's "Try it out" take. Hop-by-hop headers and Tether's own `Authorization` stay behind; when the
 //! provider answers 401, the hub refreshes an OAuth instance once and the request goes once more.
 
+use crate::outbound::{Outbound, OutboundError};
 use app::error::HubError;
 use app::service::{Caller, Hub, ProviderCall};
 use axum::body::Bytes;
@@ -22,15 +23,6 @@ const NOT_FORWARDED: [&str; 11] = [
     "content-length",
     "authorization",
 ];
-
-/// The client for providers' APIs: no redirects followed, a bounded connect time.
-pub fn http_client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .build()
-        .expect("the HTTP client builds")
-}
 
 /// The headers to forward: all but the hop-by-hop ones, those the `Connection` header names, Tether's own, and
 /// `extra_excluded`.
@@ -54,10 +46,12 @@ pub fn forwarded_headers(headers: &HeaderMap, extra_excluded: &[&str]) -> Header
         .collect()
 }
 
-/// Refuses `.` and `..` segments, which would climb out of the element's API base URL.
+const CLIMBS_OUT: &str = "path: `.` and `..` segments, backslashes and control characters are not allowed";
+
+/// Refuses a path that a URL parser would read as climbing out of the element's API base URL.
 pub fn check_path(path: &str) -> Result<(), HubError> {
     if app::instances::climbs_out(path) {
-        return Err(HubError::BadRequest("path: `.` and `..` segments are not allowed".into()));
+        return Err(HubError::BadRequest(CLIMBS_OUT.into()));
     }
     Ok(())
 }
@@ -72,13 +66,15 @@ pub struct Outgoing<'a> {
     pub body: Bytes,
 }
 
-async fn send(
-    http: &reqwest::Client,
-    call: &ProviderCall,
-    outgoing: &Outgoing<'_>,
-) -> Result<reqwest::Response, HubError> {
-    let mut url = reqwest::Url::parse(&format!("{}/{}", call.base_url, outgoing.path))
+async fn send(outbound: &Outbound, call: &ProviderCall, outgoing: &Outgoing<'_>) -> Result<reqwest::Response, HubError> {
+    check_path(outgoing.path)?;
+    let base = format!("{}/", call.base_url);
+    let mut url = reqwest::Url::parse(&format!("{base}{}", outgoing.path))
         .map_err(|error| HubError::BadRequest(format!("path: not a valid URL path ({error})")))?;
+    // What the parser made of the path must still lie under the base, whatever the path held.
+    if !url.as_str().starts_with(&base) {
+        return Err(HubError::BadRequest(CLIMBS_OUT.into()));
+    }
     if let Some(query) = outgoing.query.filter(|query| !query.is_empty()) {
         url.set_query(Some(query));
     }
@@ -96,14 +92,14 @@ async fn send(
         value.set_sensitive(true);
         headers.insert(name, value);
     }
-    let request = http.request(outgoing.method.clone(), url).headers(headers).body(outgoing.body.clone());
-    request.send().await.map_err(|error| {
-        let detail = if error.is_timeout() { "timed out" } else { "could not be reached" };
-        HubError::Provider {
+    let request = outbound.request(outgoing.method.clone(), url).headers(headers).body(outgoing.body.clone());
+    outbound.send(request).await.map_err(|error| match error {
+        OutboundError::Refused(refused) => HubError::BadRequest(format!("api.baseUrl: {refused}")),
+        OutboundError::Failed(_) => HubError::Provider {
             status: 502,
-            message: format!("The provider's API {detail}"),
+            message: format!("The provider's API: {}", crate::token_client::UNREACHABLE),
             provider_message: String::new(),
-        }
+        },
     })
 }
 
@@ -111,19 +107,19 @@ async fn send(
 /// refreshed once after a 401. Answers the call that was used and the provider's response.
 pub async fn call_through(
     hub: &dyn Hub,
-    http: &reqwest::Client,
+    outbound: &Outbound,
     caller: &Caller,
     token: &SecretString,
     hub_name: &str,
     outgoing: &Outgoing<'_>,
 ) -> Result<(ProviderCall, reqwest::Response), HubError> {
     let call = hub.provider_call(caller, token, hub_name).await?;
-    let response = send(http, &call, outgoing).await?;
+    let response = send(outbound, &call, outgoing).await?;
     if response.status() != StatusCode::UNAUTHORIZED {
         return Ok((call, response));
     }
     let call = hub.provider_refused(caller, token, &call).await?;
-    let response = send(http, &call, outgoing).await?;
+    let response = send(outbound, &call, outgoing).await?;
     Ok((call, response))
 }
 
@@ -150,5 +146,15 @@ mod tests {
         let mut names: Vec<&str> = forwarded.keys().map(HeaderName::as_str).collect();
         names.sort();
         assert_eq!(names, ["accept", "x-trace"]);
+    }
+
+    #[test]
+    fn paths_a_url_parser_would_read_as_climbing_out_are_refused() {
+        for path in ["a\\..\\..\\healthz", "a/.\t./b", "a/.\n./b", "a/%2e%2E/b", "a%2f..%2fb", "a/%5C..", "x\u{7f}", "a\0b"] {
+            assert!(check_path(path).is_err(), "{path:?}");
+        }
+        for path in ["contacts/42", "projects/group%2Fproject", "files/a.b/..c", "v1/.well-known"] {
+            assert!(check_path(path).is_ok(), "{path:?}");
+        }
     }
 }

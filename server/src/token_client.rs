@@ -5,6 +5,7 @@
 //! ways such a client does not model in one path: JSON token bodies, extra token parameters, and response fields to
 //! capture (Salesforce's `instance_url`).
 
+use crate::outbound::{Outbound, OutboundError, Refused};
 use app::catalog::{TokenAuth, TokenBody};
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
@@ -15,7 +16,8 @@ use std::time::Duration;
 /// A token endpoint and how to call it.
 #[derive(Clone, Debug)]
 pub struct TokenEndpoint {
-    pub url: String,
+    /// Filled from the element's template and already checked against the outbound policy.
+    pub url: url::Url,
     pub auth: TokenAuth,
     pub body: TokenBody,
     /// Extra parameters the provider wants in the request.
@@ -55,23 +57,25 @@ pub enum TokenError {
     /// The provider answered 2xx with something that is not a token response.
     #[error("the provider's answer is not a token response: {0}")]
     Malformed(String),
+    /// The endpoint's host is refused by the outbound policy; nothing was sent.
+    #[error(transparent)]
+    Refused(#[from] Refused),
 }
 
-/// Calls token endpoints with a timeout, never following redirects.
+/// What a failed connection says, whatever the far end did: a closed port, a silent one and a broken answer read
+/// the same, so the message cannot be used to map a network.
+pub const UNREACHABLE: &str = "could not reach the provider";
+
+/// Calls token endpoints through the guarded client, with a timeout.
 #[derive(Clone, Debug)]
 pub struct TokenClient {
-    http: reqwest::Client,
+    outbound: Outbound,
+    timeout: Duration,
 }
 
 impl TokenClient {
-    pub fn new(timeout: Duration) -> TokenClient {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent("Tether")
-            .build()
-            .expect("a client with a timeout builds");
-        TokenClient { http }
+    pub fn new(timeout: Duration, outbound: Outbound) -> TokenClient {
+        TokenClient { outbound, timeout }
     }
 
     /// Exchanges an authorization code, with the PKCE verifier when the flow used one.
@@ -129,7 +133,8 @@ impl TokenClient {
         mut form: Vec<(&str, String)>,
     ) -> Result<reqwest::Response, TokenError> {
         form.extend(endpoint.extra.iter().map(|(name, value)| (name.as_str(), value.clone())));
-        let mut request = self.http.post(&endpoint.url).header("Accept", "application/json");
+        let mut request =
+            self.outbound.post(endpoint.url.clone()).timeout(self.timeout).header("Accept", "application/json");
         match endpoint.auth {
             TokenAuth::Basic => {
                 request = request.basic_auth(form_encode(&client.id), Some(form_encode(client.secret.expose_secret())));
@@ -143,7 +148,10 @@ impl TokenClient {
             TokenBody::Form => request.form(&form),
             TokenBody::Json => request.json(&form.into_iter().collect::<BTreeMap<_, _>>()),
         };
-        request.send().await.map_err(|error| TokenError::Transient { detail: without_url(&error), retry_after: None })
+        self.outbound.send(request).await.map_err(|error| match error {
+            OutboundError::Refused(refused) => TokenError::Refused(refused),
+            OutboundError::Failed(_) => TokenError::Transient { detail: UNREACHABLE.into(), retry_after: None },
+        })
     }
 
     async fn token_request(
@@ -157,7 +165,7 @@ impl TokenClient {
         if !response.status().is_success() {
             return Err(refusal(response).await);
         }
-        let body: Value = response.json().await.map_err(|error| TokenError::Malformed(without_url(&error)))?;
+        let body: Value = response.json().await.map_err(|_| TokenError::Malformed("not JSON".into()))?;
         token_set(&body, capture)
     }
 }
@@ -165,15 +173,6 @@ impl TokenClient {
 /// RFC 6749 §2.3.1: the client id and secret are form-encoded before they go into the basic credentials.
 fn form_encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
-}
-
-/// An error's text without the URL, which may carry parameters.
-fn without_url(error: &reqwest::Error) -> String {
-    let mut text = error.to_string();
-    if let Some(url) = error.url() {
-        text = text.replace(url.as_str(), "the token endpoint");
-    }
-    text
 }
 
 fn token_set(body: &Value, capture: &[String]) -> Result<TokenSet, TokenError> {

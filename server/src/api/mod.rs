@@ -46,7 +46,12 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 }
 
 /// The REST API's routes, and the OpenAPI document they serve at `/openapi.json`, for the console to list.
-pub fn router(hub: SharedHub, max_body_bytes: usize, rate: RateLimit) -> (Router, utoipa::openapi::OpenApi) {
+pub fn router(
+    hub: SharedHub,
+    outbound: crate::outbound::Outbound,
+    max_body_bytes: usize,
+    rate: RateLimit,
+) -> (Router, utoipa::openapi::OpenApi) {
     let (documented, document) = documented_routes();
     let document = openapi::finish(document);
     // Serialized once: the router is cloned for every connection, and `Bytes` clones without copying.
@@ -57,7 +62,7 @@ pub fn router(hub: SharedHub, max_body_bytes: usize, rate: RateLimit) -> (Router
     };
     let routes = documented
         .with_state(hub.clone())
-        .merge(proxy::routes(hub))
+        .merge(proxy::routes(hub, outbound))
         .route("/openapi.json", axum::routing::get(serve_document))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)

@@ -8,7 +8,8 @@
 
 use super::auth::ApiCaller;
 use super::error::{ApiError, ApiResult};
-use crate::provider_client::{Outgoing, call_through, check_path, forwarded_headers, http_client};
+use crate::outbound::Outbound;
+use crate::provider_client::{Outgoing, call_through, check_path, forwarded_headers};
 use app::error::HubError;
 use app::service::SharedHub;
 use axum::Router;
@@ -24,7 +25,7 @@ pub const INSTANCE_ID_HEADER: &str = "elements-element-instance-id";
 #[derive(Clone)]
 pub struct ProxyState {
     hub: SharedHub,
-    http: reqwest::Client,
+    outbound: Outbound,
 }
 
 impl FromRef<ProxyState> for SharedHub {
@@ -33,9 +34,8 @@ impl FromRef<ProxyState> for SharedHub {
     }
 }
 
-pub fn routes(hub: SharedHub) -> Router {
-    let http = http_client();
-    Router::new().route("/hubs/{hub}/{*path}", any(proxy)).with_state(ProxyState { hub, http })
+pub fn routes(hub: SharedHub, outbound: Outbound) -> Router {
+    Router::new().route("/hubs/{hub}/{*path}", any(proxy)).with_state(ProxyState { hub, outbound })
 }
 
 /// The path after `/hubs/{hub}/`, as the client wrote it (still percent-encoded), and its query.
@@ -60,7 +60,7 @@ async fn proxy(
     })?;
     let path = provider_path(&uri, &hub)?;
     let outgoing = Outgoing { method, path: &path, query: uri.query(), headers, body };
-    let (call, response) = call_through(state.hub.as_ref(), &state.http, &auth.caller, &token, &hub, &outgoing).await?;
+    let (call, response) = call_through(state.hub.as_ref(), &state.outbound, &auth.caller, &token, &hub, &outgoing).await?;
     let status = response.status();
     let mut answer = Response::builder().status(status);
     if let Some(answer_headers) = answer.headers_mut() {
@@ -79,7 +79,7 @@ mod tests {
     fn dot_segments_are_refused() {
         let uri = |path: &str| format!("/elements/api-v2/hubs/crm/{path}").parse::<axum::http::Uri>().unwrap();
         assert_eq!(provider_path(&uri("contacts/42?x=1"), "crm").unwrap(), "contacts/42");
-        for path in ["../admin", "a/./b", "a/%2E%2E/b"] {
+        for path in ["../admin", "a/./b", "a/%2E%2E/b", "a\\..\\..\\healthz", "a/.%2e/b", "a%2F..%2Fb", "a/%5c../b"] {
             assert!(provider_path(&uri(path), "crm").is_err(), "{path}");
         }
     }

@@ -4,7 +4,7 @@
 
 use super::instances::{SplitConfiguration, bad};
 use super::{HubService, OrInternal};
-use crate::catalog::{CatalogEntry, HostPolicy};
+use crate::catalog::CatalogEntry;
 use crate::provider_client::{Outgoing, call_through};
 use crate::store::events::{ClaimedPoll, EventRow, NewEvent, PolledChange};
 use crate::store::instances::InstanceRecord;
@@ -227,7 +227,7 @@ impl SplitConfiguration {
 impl HubService {
     /// Checks an instance's event values against its element, with the server's own rules besides: the
     /// shortest poll interval, the callback's host, and timezone names. Answers the settings when events are on.
-    pub(super) fn check_events(
+    pub(super) async fn check_events(
         &self,
         entry: &CatalogEntry,
         values: &BTreeMap<String, String>,
@@ -251,12 +251,8 @@ impl HubService {
         let Some(settings) = settings else { return Ok(None) };
         let callback = url::Url::parse(&settings.callback_url)
             .map_err(|error| bad(&format!("configuration.{}", app::events::CALLBACK_URL), error))?;
-        let private = callback.host().is_none_or(|host| crate::catalog::is_private_host(&host));
-        if private && self.settings.element_hosts == HostPolicy::PublicOnly {
-            return Err(bad(
-                &format!("configuration.{}", app::events::CALLBACK_URL),
-                "names a loopback or private-network host",
-            ));
+        if let Err(refused) = self.outbound.check(&callback).await {
+            return Err(bad(&format!("configuration.{}", app::events::CALLBACK_URL), refused));
         }
         for (name, resource) in &settings.poller {
             let dates = &resource.dates_configuration;
@@ -276,7 +272,7 @@ impl HubService {
     }
 
     /// The instance's event values after `changes` (an empty value removes its key) over `current`, checked.
-    pub(super) fn merged_events(
+    pub(super) async fn merged_events(
         &self,
         entry: &CatalogEntry,
         current: &BTreeMap<String, String>,
@@ -291,7 +287,7 @@ impl HubService {
                 merged.insert(key, value);
             }
         }
-        let settings = self.check_events(entry, &merged)?;
+        let settings = self.check_events(entry, &merged).await?;
         Ok((merged, settings))
     }
 
@@ -368,7 +364,7 @@ impl HubService {
         headers.insert("accept", axum::http::HeaderValue::from_static("application/json"));
         let outgoing = Outgoing { method: Method::GET, path, query, headers, body: Default::default() };
         let caller = Self::owner_of(record);
-        let (_, response) = call_through(self, &self.provider_http, &caller, token, hub, &outgoing).await?;
+        let (_, response) = call_through(self, &self.outbound, &caller, token, hub, &outgoing).await?;
         let status = response.status();
         let provider_failure = |provider_message: String| HubError::Provider {
             status: 502,

@@ -2,6 +2,8 @@
 //! parameters), and reading, listing, changing, re-authenticating, disabling and deleting them.
 
 use super::oauth::{ConsolePending, SealedFlow, resolve_parameters};
+use super::templates::{check_element_urls, fill, fill_url};
+use crate::catalog::HostPolicy;
 use super::{HubService, OrInternal};
 use crate::catalog::CatalogEntry;
 use crate::secrets;
@@ -35,9 +37,12 @@ const DEFAULT_INSTANCE_PAGE: u32 = 200;
 
 /// A provider's failure as the API answers it: refusals are the caller's to fix (400), the rest are 502.
 pub(super) fn provider_error(error: TokenError) -> HubError {
+    if let TokenError::Refused(refused) = &error {
+        return HubError::BadRequest(refused.to_string());
+    }
     let (status, provider_message) = match &error {
         TokenError::InvalidGrant { .. } | TokenError::Rejected { .. } => (400, error.to_string()),
-        TokenError::Transient { .. } | TokenError::Malformed(_) => (502, error.to_string()),
+        TokenError::Transient { .. } | TokenError::Malformed(_) | TokenError::Refused(_) => (502, error.to_string()),
     };
     HubError::Provider { status, message: "The provider refused the authorization".into(), provider_message }
 }
@@ -49,6 +54,10 @@ fn configuration_text(configuration: BTreeMap<String, Value>) -> Result<BTreeMap
 
 fn value_text(key: &str, value: Value) -> Result<String, HubError> {
     match value {
+        // A control character (CR, LF, NUL, DEL…) could never go into a header or URL, so every later call would fail.
+        Value::String(text) if key != app::events::POLLER_CONFIGURATION && text.chars().any(char::is_control) => {
+            Err(bad(&format!("configuration.{key}"), "must not hold control characters"))
+        }
         Value::String(text) => Ok(text),
         Value::Number(number) => Ok(number.to_string()),
         Value::Bool(flag) => Ok(flag.to_string()),
@@ -121,35 +130,38 @@ fn required(values: &BTreeMap<String, String>, key: &str, what: &str) -> Result<
         .ok_or_else(|| bad(&format!("configuration.{key}"), format!("required: {what}")))
 }
 
-pub(super) fn fill(field: &str, template: &Template, values: &BTreeMap<String, String>) -> Result<String, HubError> {
-    template
-        .fill(|name| values.get(name).cloned())
-        .ok_or_else(|| bad(field, "needs parameters the instance does not have"))
-}
-
-/// A provider endpoint that takes the OAuth client's credentials: the token URL, or the revoke URL.
-fn client_endpoint(
-    field: &str,
-    url: &Template,
+/// The token endpoint for the code exchange, with the element's token parameters.
+fn exchange_endpoint(
     oauth: &OAuthSettings,
     values: &BTreeMap<String, String>,
+    policy: HostPolicy,
 ) -> Result<TokenEndpoint, HubError> {
-    endpoint_with_params(field, url, ("oauth.tokenParams", &oauth.token_params), oauth, values)
+    endpoint_with_params("oauth.tokenUrl", &oauth.token_url, ("oauth.tokenParams", &oauth.token_params), oauth, values, policy)
 }
 
-/// Where refresh tokens are used: the refresh URL and parameters when the element has them, else the token URL's.
+/// Where refresh tokens are used: the refresh URL when the element has one, else the token URL, with the
+/// element's refresh parameters only; the code exchange's parameters (its `grant_type` among them) never go along.
 pub(super) fn refresh_endpoint(
     oauth: &OAuthSettings,
     values: &BTreeMap<String, String>,
+    policy: HostPolicy,
 ) -> Result<TokenEndpoint, HubError> {
     let url = oauth.refresh_url.as_ref().unwrap_or(&oauth.token_url);
-    let params = if oauth.refresh_params.is_empty() {
-        ("oauth.tokenParams", &oauth.token_params)
-    } else {
-        ("oauth.refreshParams", &oauth.refresh_params)
-    };
-    endpoint_with_params("oauth.refreshUrl", url, params, oauth, values)
+    endpoint_with_params("oauth.refreshUrl", url, ("oauth.refreshParams", &oauth.refresh_params), oauth, values, policy)
 }
+
+/// The revocation endpoint (RFC 7009), which takes no parameters of the element's.
+fn revoke_endpoint(
+    url: &Template,
+    oauth: &OAuthSettings,
+    values: &BTreeMap<String, String>,
+    policy: HostPolicy,
+) -> Result<TokenEndpoint, HubError> {
+    endpoint_with_params("oauth.revokeUrl", url, ("", &BTreeMap::new()), oauth, values, policy)
+}
+
+/// What a token request names itself: an element's own `grant_type` would be sent a second time.
+const REQUEST_OWN_PARAMS: [&str; 1] = ["grant_type"];
 
 fn endpoint_with_params(
     field: &str,
@@ -157,12 +169,15 @@ fn endpoint_with_params(
     (params_field, params): (&str, &BTreeMap<String, Template>),
     oauth: &OAuthSettings,
     values: &BTreeMap<String, String>,
+    policy: HostPolicy,
 ) -> Result<TokenEndpoint, HubError> {
     let extra = params
         .iter()
+        .filter(|(name, _)| !REQUEST_OWN_PARAMS.contains(&name.as_str()))
         .map(|(name, template)| Ok((name.clone(), fill(&format!("{params_field}.{name}"), template, values)?)))
         .collect::<Result<_, HubError>>()?;
-    Ok(TokenEndpoint { url: fill(field, url, values)?, auth: oauth.token_auth, body: oauth.token_body, extra })
+    let url = fill_url(field, url, values, policy)?;
+    Ok(TokenEndpoint { url, auth: oauth.token_auth, body: oauth.token_body, extra })
 }
 
 fn validate_tags(tags: &[String]) -> Result<Vec<String>, HubError> {
@@ -300,7 +315,8 @@ impl HubService {
                     "the refresh token to provision from",
                 )?);
                 let values = resolve_parameters(definition, &parameters)?;
-                let endpoint = refresh_endpoint(oauth, &values)?;
+                self.check_urls(entry, &values).await?;
+                let endpoint = refresh_endpoint(oauth, &values, self.host_policy(entry))?;
                 self.token_client
                     .refresh(&endpoint, &client, &refresh_token, &oauth.capture)
                     .await
@@ -370,7 +386,8 @@ impl HubService {
     ) -> Result<TokenSet, HubError> {
         let oauth = oauth_settings(entry)?;
         let values = resolve_parameters(&entry.definition, parameters)?;
-        let endpoint = client_endpoint("oauth.tokenUrl", &oauth.token_url, oauth, &values)?;
+        self.check_urls(entry, &values).await?;
+        let endpoint = exchange_endpoint(oauth, &values, self.host_policy(entry))?;
         split.plain("oauth.callback.url", callback_url.to_owned());
         self.token_client
             .exchange_code(&endpoint, client, code, callback_url, verifier.as_ref(), &oauth.capture)
@@ -416,7 +433,7 @@ impl HubService {
         };
         let mut given = configuration_text(new.configuration)?;
         let (event_values, event_settings) =
-            self.merged_events(&entry, &BTreeMap::new(), super::events::take_event_values(&mut given))?;
+            self.merged_events(&entry, &BTreeMap::new(), super::events::take_event_values(&mut given)).await?;
         let split = match (&entry.definition.oauth, entry.definition.auth) {
             (Some(_), AuthType::OAuth2) => {
                 refuse_unknown_oauth_settings(&entry.definition, &given)?;
@@ -434,6 +451,8 @@ impl HubService {
             _ if initial => return Err(bad("externalAuthentication", "initial needs an OAuth 2.0 element")),
             _ => Self::take_parameters(&entry, &given)?,
         };
+        // Values captured from a token answer (an `api_domain`) fill the API base URL only now.
+        self.check_urls(&entry, &split.values()).await?;
         let objects =
             if new.retrieve_objects_after_instantiation { entry.definition.objects.clone() } else { Vec::new() };
         let events = (event_values, event_settings);
@@ -764,7 +783,7 @@ impl HubService {
     ) -> Result<Instance, HubError> {
         let current = self.configuration_of(caller, &record).await?.values();
         let (event_values, event_settings) =
-            self.merged_events(entry, &current, super::events::take_event_values(&mut changes))?;
+            self.merged_events(entry, &current, super::events::take_event_values(&mut changes)).await?;
         let definition = &*entry.definition;
         let mut given: BTreeMap<String, String> = current
             .into_iter()
@@ -833,7 +852,7 @@ impl HubService {
             Some(split) => split,
             None => self.configuration_of(caller, &record).await?,
         };
-        let (event_values, event_settings) = self.merged_events(&entry, &with_events.values(), event_changes)?;
+        let (event_values, event_settings) = self.merged_events(&entry, &with_events.values(), event_changes).await?;
         with_events.events(&event_values, event_settings.as_ref());
         let instance = self.store_changes(caller, record, &entry, Some(with_events), "instance.updated").await?;
         self.sync_poller(&entry, instance.id, &instance.configuration).await?;
@@ -869,7 +888,22 @@ impl HubService {
         parameters.extend(changes);
         let values = resolve_parameters(definition, &parameters)?;
         split.parameters(definition, &values)?;
+        self.check_urls(entry, &split.values()).await?;
         Ok(split)
+    }
+
+    /// The host policy `entry`'s URLs are held to.
+    pub(super) fn host_policy(&self, entry: &CatalogEntry) -> HostPolicy {
+        entry.host_policy(self.settings.element_hosts)
+    }
+
+    /// Checks every URL of `entry` that `values` fill, resolving named hosts; see [`check_element_urls`].
+    pub(super) async fn check_urls(
+        &self,
+        entry: &CatalogEntry,
+        values: &BTreeMap<String, String>,
+    ) -> Result<(), HubError> {
+        check_element_urls(&entry.definition, values, self.host_policy(entry), &self.outbound).await
     }
 
     pub(super) async fn change_instance_enabled(
@@ -912,7 +946,7 @@ impl HubService {
             && let Some(revoke_url) = &oauth.revoke_url
         {
             let values = self.configuration_of(caller, &record).await?.values();
-            self.revoke_grant(oauth, revoke_url, &values, record.id).await;
+            self.revoke_grant(oauth, revoke_url, &values, self.host_policy(&entry), record.id).await;
         }
         let deleted = self.store.delete_instance(caller.organization_id, record.id).await.or_internal();
         self.call_cache.forget_call(&record.token_hash);
@@ -932,6 +966,7 @@ impl HubService {
         oauth: &OAuthSettings,
         revoke_url: &Template,
         values: &BTreeMap<String, String>,
+        policy: HostPolicy,
         id: InstanceId,
     ) {
         let (Some(client_id), Some(client_secret)) = (values.get("oauth.api.key"), values.get("oauth.api.secret"))
@@ -944,7 +979,7 @@ impl HubService {
             (None, Some(access)) => (access, "access_token"),
             (None, None) => return,
         };
-        let outcome = match client_endpoint("oauth.revokeUrl", revoke_url, oauth, values) {
+        let outcome = match revoke_endpoint(revoke_url, oauth, values, policy) {
             Ok(endpoint) => self
                 .token_client
                 .revoke(&endpoint, &client, &SecretString::from(token.clone()), hint)
@@ -1049,7 +1084,7 @@ impl HubService {
             None => {
                 let mut given = pending.configuration;
                 let events =
-                    self.merged_events(&entry, &BTreeMap::new(), super::events::take_event_values(&mut given))?;
+                    self.merged_events(&entry, &BTreeMap::new(), super::events::take_event_values(&mut given)).await?;
                 let split = self.authorize_oauth(caller, &entry, grant, &given).await?;
                 let names = (pending.name, pending.tags);
                 let created = self.insert_with_events(caller, &entry, names, split, events, Vec::new(), "none".into());

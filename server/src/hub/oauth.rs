@@ -1,13 +1,14 @@
 //! The hub's OAuth 2.0 authorization step: the provider URL a user is sent to, the pending flow behind it, the
 //! console's own flow, and the OAuth apps organizations save.
 
+use super::templates::{fill, fill_url};
 use super::{HubService, OrInternal};
 use crate::catalog::CatalogEntry;
 use crate::secrets;
 use crate::store::oauth_apps::OAuthAppRecord;
 use crate::store::oauth_flows::StoredFlow;
 use crate::token_client::ClientCredentials;
-use app::catalog::{AuthType, ElementDefinition, Template};
+use app::catalog::{AuthType, ElementDefinition};
 use app::error::HubError;
 use app::instances::{
     ConsoleAuthentication, ConsoleNext, InstanceId, InstanceTarget, MASK, NewInstance, NewOAuthApp, OAuthApp,
@@ -98,24 +99,6 @@ pub fn resolve_parameters(
     Ok(values)
 }
 
-/// Fills a template from parameter values and the OAuth client id; the error names what is missing.
-fn fill(
-    field: &str,
-    template: &Template,
-    values: &BTreeMap<String, String>,
-    client_id: &str,
-) -> Result<String, HubError> {
-    let lookup = |name: &str| match name {
-        "clientId" => Some(client_id.to_owned()),
-        "random" => Some(secrets::generate_secret().expose_secret().to_owned()),
-        _ => values.get(name).cloned(),
-    };
-    template.fill(lookup).ok_or_else(|| {
-        let missing: Vec<&str> = template.placeholders().filter(|name| lookup(name).is_none()).collect();
-        bad(field, format!("needs the parameter(s) {}", missing.join(", ")))
-    })
-}
-
 impl HubService {
     pub(super) async fn build_authorization_url(
         &self,
@@ -178,8 +161,9 @@ impl HubService {
             }
         }
         let values = resolve_parameters(definition, &given)?;
-        let base = fill("oauth.authorizationUrl", &oauth.authorization_url, &values, &client_id)?;
-        let mut url = url::Url::parse(&base).map_err(|error| bad("oauth.authorizationUrl", error))?;
+        let mut filling = values.clone();
+        filling.insert("clientId".into(), client_id.clone());
+        let mut url = fill_url("oauth.authorizationUrl", &oauth.authorization_url, &filling, self.host_policy(&entry))?;
 
         let verifier = request.pkce.then(secrets::generate_secret);
         let state = match request.state {
@@ -201,7 +185,7 @@ impl HubService {
             for (name, template) in &oauth.authorization_params {
                 query.append_pair(
                     name,
-                    &fill(&format!("oauth.authorizationParams.{name}"), template, &values, &client_id)?,
+                    &fill(&format!("oauth.authorizationParams.{name}"), template, &filling)?,
                 );
             }
             if let Some(verifier) = &verifier {
@@ -324,7 +308,7 @@ impl HubService {
             // A new instance's event settings are checked now, before the user goes to the provider; they are
             // applied when the instance is made.
             let mut checked = configuration.clone();
-            self.merged_events(&entry, &BTreeMap::new(), super::events::take_event_values(&mut checked))?;
+            self.merged_events(&entry, &BTreeMap::new(), super::events::take_event_values(&mut checked)).await?;
         }
         let parameters = configuration
             .iter()

@@ -3,10 +3,10 @@
 //! just refused; and the console's "Try it out", which takes the same path.
 
 use super::call_cache::{CachedCall, Generation};
-use super::instances::fill;
+use super::templates::{fill, fill_url};
 use super::tokens::{INVALID_ACCESS_TOKEN, RefreshReason, access_token_digest, access_token_expiry, expires_within};
 use super::{HubService, OrInternal};
-use crate::catalog::{CatalogEntry, check_reachable};
+use crate::catalog::CatalogEntry;
 use crate::provider_client::{Outgoing, call_through, check_path};
 use crate::secrets;
 use crate::store::instances::InstanceRecord;
@@ -138,8 +138,7 @@ impl HubService {
         if let Some(access_token) = values.get("oauth.user.token").cloned() {
             values.insert("accessToken".into(), access_token);
         }
-        let base_url = fill("api.baseUrl", &api.base_url, &values)?;
-        check_reachable("api.baseUrl", &base_url, entry.host_policy(self.settings.element_hosts))?;
+        let base_url = fill_url("api.baseUrl", &api.base_url, &values, self.host_policy(entry))?;
         let secret = |text: String| SecretString::from(text);
         let mut headers = Vec::new();
         let mut query = Vec::new();
@@ -173,7 +172,7 @@ impl HubService {
         }
         Ok(ProviderCall {
             instance_id: record.id,
-            base_url: base_url.trim_end_matches('/').to_owned(),
+            base_url: base_url.as_str().trim_end_matches('/').to_owned(),
             headers,
             query,
             access_token_digest: access_token_digest(&values),
@@ -220,7 +219,7 @@ impl HubService {
         let outgoing = Outgoing { method, path, query: Some(query), headers, body: request.body.into() };
         let started = std::time::Instant::now();
         let (_, response) =
-            call_through(self, &self.provider_http, caller, &token, &entry.definition.hub, &outgoing).await?;
+            call_through(self, &self.outbound, caller, &token, &entry.definition.hub, &outgoing).await?;
         let status = response.status().as_u16();
         let headers = response
             .headers()

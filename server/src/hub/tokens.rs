@@ -5,6 +5,7 @@
 //! change announced once.
 
 use super::instances::{SplitConfiguration, oauth_settings, provider_error, refresh_endpoint};
+use crate::outbound::Refused;
 use super::{HubService, OrInternal};
 use crate::catalog::CatalogEntry;
 use crate::notify;
@@ -423,9 +424,13 @@ impl HubService {
             return Err(invalid_grant(id, "it has no refresh token"));
         };
         let client = ClientCredentials { id: client_id.clone(), secret: SecretString::from(client_secret.clone()) };
-        let endpoint = refresh_endpoint(oauth, &values)?;
         let refresh_token = SecretString::from(refresh_token.clone());
-        match self.token_client.refresh(&endpoint, &client, &refresh_token, &oauth.capture).await {
+        let outcome = match refresh_endpoint(oauth, &values, self.host_policy(entry)) {
+            Ok(endpoint) => self.token_client.refresh(&endpoint, &client, &refresh_token, &oauth.capture).await,
+            // A token URL the policy refuses fails this refresh like a provider's refusal: recorded, not retried.
+            Err(error) => Err(TokenError::Refused(Refused(error.to_string()))),
+        };
+        match outcome {
             Ok(tokens) => {
                 split.secret("oauth.user.token", &tokens.access_token);
                 // A provider that does not rotate sends no new refresh token: the old one stays.
@@ -446,7 +451,7 @@ impl HubService {
                 record.last_refreshed_at = Some(now_millis());
                 Ok(Refreshed::New(record, split))
             }
-            Err(error @ (TokenError::InvalidGrant { .. } | TokenError::Rejected { .. })) => {
+            Err(error @ (TokenError::InvalidGrant { .. } | TokenError::Rejected { .. } | TokenError::Refused(_))) => {
                 // Another node may have refreshed with this token a moment ago: look before condemning the grant.
                 let current = self.reread(&record).await?;
                 let now = self.configuration_in_use(&current).await?.values();

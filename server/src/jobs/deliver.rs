@@ -5,7 +5,7 @@
 use crate::config::Config;
 use crate::hub::HubService;
 use crate::hub::events::Destination;
-use crate::outbound::{callback_client, check_literal_host};
+use crate::outbound::{Outbound, OutboundError};
 use crate::store::events::{Attempt, DeliveryOutcome, EventRow};
 use crate::store::now_millis;
 use crate::webhooks::delivery_headers;
@@ -26,19 +26,17 @@ pub struct DeliveryPlan {
     pub retries: Vec<Duration>,
     pub timeout: Duration,
     pub concurrency: usize,
-    pub allow_private: bool,
-    client: reqwest::Client,
+    outbound: Outbound,
 }
 
 impl DeliveryPlan {
-    pub fn from_config(config: &Config) -> DeliveryPlan {
+    pub fn from_config(config: &Config, outbound: Outbound) -> DeliveryPlan {
         let timeout = Duration::from_secs_f64(config.delivery_timeout_seconds);
         DeliveryPlan {
             retries: config.delivery_retry_seconds.iter().map(|seconds| Duration::from_secs_f64(*seconds)).collect(),
             timeout,
             concurrency: config.delivery_concurrency,
-            allow_private: config.allow_private_network,
-            client: callback_client(timeout, config.allow_private_network),
+            outbound,
         }
     }
 
@@ -116,22 +114,20 @@ async fn deliver(
             return plan.after_failure(event.attempts, None, format!("the callback URL is not valid: {error}"));
         }
     };
-    if let Err(error) = check_literal_host(&url, plan.allow_private) {
-        return plan.after_failure(event.attempts, None, error);
-    }
     let timestamp = chrono::Utc::now().timestamp();
-    let mut request = plan.client.post(url).header("content-type", "application/json").body(event.body.clone());
+    let mut request =
+        plan.outbound.post(url).timeout(plan.timeout).header("content-type", "application/json").body(event.body.clone());
     for (name, value) in delivery_headers(&event.id, &event.body, timestamp, destination.signature_key.as_ref()) {
         request = request.header(name, &value);
         sent.push((name.to_owned(), value));
     }
     // A receiver that drops a kept-alive connection under the request gets it once more, at once, on a new one.
     let answer = match request.try_clone() {
-        Some(first) => match first.send().await {
-            Err(error) if connection_dropped(&error) => request.send().await,
+        Some(first) => match plan.outbound.send(first).await {
+            Err(OutboundError::Failed(error)) if connection_dropped(&error) => plan.outbound.send(request).await,
             answer => answer,
         },
-        None => request.send().await,
+        None => plan.outbound.send(request).await,
     };
     match answer {
         Ok(response) if response.status().is_success() => {
@@ -141,7 +137,8 @@ async fn deliver(
             let code = i64::from(response.status().as_u16());
             plan.after_failure(event.attempts, Some(code), format!("the callback answered {}", response.status()))
         }
-        Err(error) => {
+        Err(OutboundError::Refused(refused)) => plan.after_failure(event.attempts, None, refused.to_string()),
+        Err(OutboundError::Failed(error)) => {
             let detail = if error.is_timeout() { "timed out".to_owned() } else { format!("failed: {error}") };
             plan.after_failure(event.attempts, None, format!("the callback {detail}"))
         }

@@ -43,7 +43,7 @@ impl Workers {
             move || unbatched(poll::poll_due(hub.clone(), plan.clone()))
         }));
         tasks.spawn(every(tick, cancel.clone(), Some(hub.deliveries_queued()), {
-            let (hub, plan) = (hub.clone(), deliver::DeliveryPlan::from_config(config));
+            let (hub, plan) = (hub.clone(), deliver::DeliveryPlan::from_config(config, hub.outbound().clone()));
             move || deliver::deliver_due(hub.clone(), plan.clone())
         }));
         match &config.smtp_url {

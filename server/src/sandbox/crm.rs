@@ -156,8 +156,12 @@ async fn subscribe(State(sandbox): State<Arc<Sandbox>>, resource: OAuthResource,
     authorized(&sandbox, resource, None)?;
     let wanted = serde_json::from_slice::<NewSubscription>(&body)
         .map_err(|_| problem(StatusCode::BAD_REQUEST, "The body must be {\"url\": \"https://…\"}"))?;
-    if !url::Url::parse(&wanted.url).is_ok_and(|url| matches!(url.scheme(), "http" | "https")) {
-        return Err(problem(StatusCode::BAD_REQUEST, "url: must be an absolute http or https URL"));
+    let url = url::Url::parse(&wanted.url)
+        .ok()
+        .filter(|url| matches!(url.scheme(), "http" | "https"))
+        .ok_or_else(|| problem(StatusCode::BAD_REQUEST, "url: must be an absolute http or https URL"))?;
+    if let Err(refused) = sandbox.settings.outbound.check(&url).await {
+        return Err(problem(StatusCode::BAD_REQUEST, format!("url: {refused}")));
     }
     let subscription = sandbox.change(|data| {
         let subscription = Subscription { id: data.next_id(), url: wanted.url };

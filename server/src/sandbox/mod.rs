@@ -35,6 +35,8 @@ pub struct SandboxSettings {
     pub access_token_lifetime: chrono::Duration,
     /// The JSON file the sandbox keeps its state in.
     pub state_file: PathBuf,
+    /// Tether's guarded client: subscribers name the URLs the sandbox posts to, so they pass the same policy.
+    pub outbound: crate::outbound::Outbound,
 }
 
 /// How many deliveries the inbox shows.
@@ -54,7 +56,6 @@ pub struct Sandbox {
     settings: SandboxSettings,
     data: Mutex<SandboxData>,
     oauth: oauth::AuthorizationServer,
-    webhooks: reqwest::Client,
     /// The latest events delivered to `/sandbox/inbox`, newest first; kept in memory only.
     inbox: Mutex<std::collections::VecDeque<Delivered>>,
 }
@@ -70,11 +71,7 @@ impl Sandbox {
                 .map_err(|error| anyhow::anyhow!("cannot write {}: {error}", settings.state_file.display()))?;
         }
         let oauth = oauth::AuthorizationServer::new(&data.client_secret, &settings.redirect_uris)?;
-        let webhooks = reqwest::Client::builder()
-            .timeout(std::time::Duration::from_secs(10))
-            .redirect(reqwest::redirect::Policy::none())
-            .build()?;
-        Ok(Arc::new(Sandbox { settings, data: Mutex::new(data), oauth, webhooks, inbox: Mutex::default() }))
+        Ok(Arc::new(Sandbox { settings, data: Mutex::new(data), oauth, inbox: Mutex::default() }))
     }
 
     /// The routes, to be nested under [`BASE_PATH`].
@@ -118,14 +115,16 @@ impl Sandbox {
         mac.update(body.as_bytes());
         let signature = format!("sha256={}", hex::encode(mac.finalize().into_bytes()));
         for subscription in subscriptions {
-            let request = self
-                .webhooks
-                .post(&subscription.url)
+            let Ok(url) = url::Url::parse(&subscription.url) else { continue };
+            let outbound = self.settings.outbound.clone();
+            let request = outbound
+                .post(url)
+                .timeout(std::time::Duration::from_secs(10))
                 .header("content-type", "application/json")
                 .header(SIGNATURE_HEADER, &signature)
                 .body(body.clone());
             tokio::spawn(async move {
-                match request.send().await {
+                match outbound.send(request).await {
                     Ok(response) if response.status().is_success() => {}
                     Ok(response) => {
                         tracing::warn!(subscription = subscription.id, status = %response.status(), "a sandbox webhook was refused")

@@ -280,14 +280,14 @@ impl Server {
     async fn oidc_provider() -> Server {
         let provider = OAuthProvider::start(&[CALLBACK], false);
         let endpoint = |path: &str| TokenEndpoint {
-            url: format!("{}{path}", provider.issuer),
+            url: format!("{}{path}", provider.issuer).parse().unwrap(),
             auth: TokenAuth::Basic,
             body: TokenBody::Form,
             extra: BTreeMap::new(),
         };
         Server {
             name: "oidc-provider",
-            authorize_url: format!("{}/auth", provider.issuer),
+            authorize_url: format!("{}/auth", provider.issuer).parse().unwrap(),
             token: endpoint("/token"),
             revocation: endpoint("/token/revocation"),
             client: ClientCredentials { id: "tether-basic".into(), secret: SecretString::from(OAUTH_CLIENT_SECRET) },
@@ -301,14 +301,14 @@ impl Server {
         let app = sandbox_app(|_| {}).await;
         let secret = sandbox_client_secret(&app).await;
         let endpoint = |path: &str| TokenEndpoint {
-            url: format!("{}/sandbox/oauth{path}", app.base_url),
+            url: format!("{}/sandbox/oauth{path}", app.base_url).parse().unwrap(),
             auth: TokenAuth::Basic,
             body: TokenBody::Form,
             extra: BTreeMap::new(),
         };
         Server {
             name: "sandbox",
-            authorize_url: format!("{}/sandbox/oauth/authorize", app.base_url),
+            authorize_url: format!("{}/sandbox/oauth/authorize", app.base_url).parse().unwrap(),
             token: endpoint("/token"),
             revocation: endpoint("/revoke"),
             client: ClientCredentials { id: tether::sandbox::CLIENT_ID.into(), secret: SecretString::from(secret) },
@@ -368,7 +368,7 @@ fn is_invalid_grant(outcome: &Result<TokenSet, TokenError>) -> bool {
 /// The cases both servers must answer alike; each assertion names the server that broke it.
 async fn conformance_cases(server: Server) {
     let name = server.name;
-    let tokens = TokenClient::new(Duration::from_secs(10));
+    let tokens = TokenClient::new(Duration::from_secs(10), tether::outbound::Outbound::new(tether::outbound::OutboundSettings { allow_private: true, ..Default::default() }));
 
     // Declining consent sends the user back with access_denied and the state.
     let declined = query_of(&server.consent(false).await);

@@ -1,0 +1,202 @@
+//! The one template filler: every element template (authorization, token, refresh and revocation URLs, the API
+//! base URL, credential and extra headers, token parameters) is filled here, from an instance's values and the
+//! placeholders Tether supplies itself. A URL comes out parsed and checked against the element's host policy, and
+//! a refused host is blamed on the value that supplied it.
+
+use super::instances::bad;
+use crate::catalog::{HostPolicy, check_reachable};
+use crate::outbound::Outbound;
+use app::catalog::{ElementDefinition, Template};
+use app::error::HubError;
+use secrecy::ExposeSecret;
+use std::collections::BTreeMap;
+
+/// The value of one placeholder: an instance value by its own name, or one Tether supplies under a documented
+/// name (`clientId`, `clientSecret`, `accessToken`, `random`).
+fn lookup(values: &BTreeMap<String, String>, name: &str) -> Option<String> {
+    let supplied_as = match name {
+        "random" => return Some(crate::secrets::generate_secret().expose_secret().to_owned()),
+        "clientId" => "oauth.api.key",
+        "clientSecret" => "oauth.api.secret",
+        "accessToken" => "oauth.user.token",
+        _ => name,
+    };
+    values.get(name).or_else(|| values.get(supplied_as)).cloned()
+}
+
+/// Fills a text template; the error names the field and the placeholders no value was found for.
+pub(super) fn fill(field: &str, template: &Template, values: &BTreeMap<String, String>) -> Result<String, HubError> {
+    template.fill(|name| lookup(values, name)).ok_or_else(|| {
+        let mut missing: Vec<&str> = template.placeholders().filter(|name| lookup(values, name).is_none()).collect();
+        missing.dedup();
+        bad(field, format!("needs the parameter(s) {}", missing.join(", ")))
+    })
+}
+
+/// Where a value lives when a caller names it: an instance's values are its configuration.
+fn value_field(name: &str) -> String {
+    format!("configuration.{name}")
+}
+
+/// Checks the values a URL template is filled with: none may carry control characters or backslashes, which URL
+/// parsing would rewrite; a value that opens the URL (an origin, such as a captured `api_domain`) may not carry a
+/// query, fragment or user; any other value stays inside its place, with no `/`, `?`, `#` or `@`.
+fn check_url_values(template: &Template, values: &BTreeMap<String, String>) -> Result<(), HubError> {
+    let leading: Vec<&str> = template
+        .alternatives()
+        .iter()
+        .filter_map(|text| text.strip_prefix('{')?.split_once('}').map(|(name, _)| name))
+        .collect();
+    for name in template.placeholders() {
+        let Some(value) = values.get(name) else { continue };
+        if value.chars().any(|c| c.is_control() || c == '\\' || c.is_whitespace()) {
+            return Err(bad(&value_field(name), "must not hold spaces, control characters or backslashes"));
+        }
+        if leading.contains(&name) {
+            let parsed = url::Url::parse(value)
+                .map_err(|_| bad(&value_field(name), format!("`{value}` must be an origin such as https://host")))?;
+            let dot_segment = value.contains("/.") || value.to_ascii_lowercase().contains("%2e");
+            if value.contains(['?', '#', '@']) || dot_segment || parsed.cannot_be_a_base() {
+                return Err(bad(&value_field(name), format!("`{value}` must be an origin such as https://host")));
+            }
+        } else if value.contains(['/', '?', '#', '@']) {
+            return Err(bad(&value_field(name), "must not hold '/', '?', '#' or '@'"));
+        }
+    }
+    Ok(())
+}
+
+/// Which field supplied the host of a refused URL: the value in the template's origin (a leading placeholder, or
+/// one between `://` and the path), else the template itself.
+fn host_supplier(field: &str, template: &Template, values: &BTreeMap<String, String>) -> String {
+    template
+        .alternatives()
+        .iter()
+        .flat_map(|text| {
+            let origin = match text.split_once("://") {
+                Some((scheme, rest)) if !scheme.contains('{') => rest.split('/').next().unwrap_or_default(),
+                _ => text.split('/').next().unwrap_or_default(),
+            };
+            app::catalog::placeholders_in(origin)
+        })
+        .find(|name| values.contains_key(*name))
+        .map(value_field)
+        .unwrap_or_else(|| field.to_owned())
+}
+
+/// Fills a URL template and checks the URL against `policy`: https to a public host (or what a private policy
+/// allows). The error names the value that supplied a refused host.
+pub(super) fn fill_url(
+    field: &str,
+    template: &Template,
+    values: &BTreeMap<String, String>,
+    policy: HostPolicy,
+) -> Result<url::Url, HubError> {
+    check_url_values(template, values)?;
+    let filled = fill(field, template, values)?;
+    check_reachable(field, &filled, policy).map_err(|error| match error {
+        HubError::BadRequest(message) => {
+            let blamed = host_supplier(field, template, values);
+            HubError::BadRequest(match message.strip_prefix(field) {
+                Some(rest) => format!("{blamed}{rest}"),
+                None => message,
+            })
+        }
+        other => other,
+    })
+}
+
+/// Like [`fill_url`], and resolves a named host too, refusing one that points inward: the check a URL gets when
+/// the values it is filled from are saved.
+pub(super) async fn checked_url(
+    field: &str,
+    template: &Template,
+    values: &BTreeMap<String, String>,
+    policy: HostPolicy,
+    outbound: &Outbound,
+) -> Result<url::Url, HubError> {
+    let url = fill_url(field, template, values, policy)?;
+    if policy == HostPolicy::PublicOnly
+        && let Err(refused) = outbound.check(&url).await
+    {
+        return Err(bad(&host_supplier(field, template, values), refused));
+    }
+    Ok(url)
+}
+
+/// Checks every URL of an element that `values` can fill (token, refresh and revocation endpoints, the API base),
+/// resolving named hosts: run before the first request of a new or changed instance, so that a value naming an
+/// internal host is refused, with its field named, before anything is sent.
+pub(super) async fn check_element_urls(
+    definition: &ElementDefinition,
+    values: &BTreeMap<String, String>,
+    policy: HostPolicy,
+    outbound: &Outbound,
+) -> Result<(), HubError> {
+    let mut urls = vec![("api.baseUrl", &definition.api.base_url)];
+    if let Some(oauth) = &definition.oauth {
+        urls.push(("oauth.tokenUrl", &oauth.token_url));
+        urls.extend(oauth.refresh_url.as_ref().map(|url| ("oauth.refreshUrl", url)));
+        urls.extend(oauth.revoke_url.as_ref().map(|url| ("oauth.revokeUrl", url)));
+    }
+    for (field, template) in urls {
+        // A URL that needs a value not yet known (a field captured from the token answer) is checked once it is.
+        if template.fill(|name| lookup(values, name)).is_some() {
+            checked_url(field, template, values, policy, outbound).await?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect()
+    }
+
+    #[test]
+    fn documented_placeholders_are_filled_from_the_instance() {
+        let template = Template::new("{clientId}:{clientSecret}:{accessToken}:{region}");
+        let filled = fill(
+            "api.headers.x",
+            &template,
+            &values(&[
+                ("oauth.api.key", "id"),
+                ("oauth.api.secret", "secret"),
+                ("oauth.user.token", "t"),
+                ("region", "eu"),
+            ]),
+        )
+        .unwrap();
+        assert_eq!(filled, "id:secret:t:eu");
+        let missing = fill("api.headers.x", &template, &values(&[])).unwrap_err();
+        assert!(missing.to_string().contains("clientId, clientSecret, accessToken, region"), "{missing}");
+    }
+
+    #[test]
+    fn a_refused_host_is_blamed_on_the_value_that_supplied_it() {
+        let template = Template::new("{accounts-server}/oauth/v2/token");
+        let policy = HostPolicy::PublicOnly;
+        for (value, problem) in [
+            ("http://127.0.0.1:9/", "configuration.accounts-server"),
+            ("https://localhost.", "configuration.accounts-server"),
+            ("https://[::127.0.0.1]", "configuration.accounts-server"),
+            ("https://accounts.example.com/admin?x=", "configuration.accounts-server"),
+            ("https://accounts.example.com/a/../b", "configuration.accounts-server"),
+            ("https://accounts.example.com\\@127.0.0.1", "configuration.accounts-server"),
+        ] {
+            let error = fill_url("oauth.tokenUrl", &template, &values(&[("accounts-server", value)]), policy)
+                .expect_err(value);
+            assert!(error.to_string().starts_with(problem), "{value}: {error}");
+        }
+        let host = Template::new("https://{hostname}/api/v4");
+        for value in ["127.0.0.1:8080", "evil.example/x?", "a@127.0.0.1", "h\tx"] {
+            let error = fill_url("api.baseUrl", &host, &values(&[("hostname", value)]), policy).expect_err(value);
+            assert!(error.to_string().starts_with("configuration.hostname"), "{value}: {error}");
+        }
+        let fine = fill_url("oauth.tokenUrl", &template, &values(&[("accounts-server", "https://accounts.zoho.eu")]), policy);
+        assert_eq!(fine.unwrap().as_str(), "https://accounts.zoho.eu/oauth/v2/token");
+    }
+}
