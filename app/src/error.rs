@@ -32,6 +32,23 @@ pub enum HubError {
     Transport(String),
 }
 
+impl HubError {
+    /// The HTTP status both doors answer this error with.
+    pub fn status(&self) -> u16 {
+        match self {
+            HubError::BadRequest(_) => 400,
+            HubError::Unauthorized(_) => 401,
+            HubError::Forbidden(_) => 403,
+            HubError::NotFound(_) => 404,
+            HubError::Conflict(_) => 409,
+            HubError::TooManyRequests { .. } => 429,
+            HubError::Provider { status, .. } if (400..600).contains(status) => *status,
+            HubError::Provider { .. } => 502,
+            HubError::Internal | HubError::Transport(_) => 500,
+        }
+    }
+}
+
 impl leptos::server_fn::error::FromServerFnError for HubError {
     type Encoder = leptos::server_fn::codec::JsonEncoding;
 

@@ -145,6 +145,18 @@ pub fn validate(definition: &ElementDefinition, hosts: HostPolicy) -> Result<(),
         }
     }
 
+    // A webhook signature keyed with a value the instance never has would be checked with an empty key.
+    if let Some(signature) = definition.events.webhook.as_ref().and_then(|webhook| webhook.signature.as_ref()) {
+        let key = signature.secret_parameter.as_str();
+        let is_oauth_secret = key == "oauth.api.secret" && definition.auth == AuthType::OAuth2;
+        if !parameter_keys.contains(key) && !is_oauth_secret {
+            return Err(bad(
+                "events.webhook.signature.secretParameter",
+                format!("`{key}` is not a parameter of this element (nor oauth.api.secret of an oauth2 element)"),
+            ));
+        }
+    }
+
     // What templates may name: parameters, captured token fields, credentials and Tether's own values.
     let mut known: HashSet<&str> = parameter_keys.clone();
     known.extend(BUILT_IN_PLACEHOLDERS);
@@ -239,10 +251,11 @@ fn check_url(
             })
             .unwrap_or_default();
         check_reachable(field, &filled, hosts).map_err(|_| {
-            let problem = match url::Url::parse(&filled).ok().and_then(|url| url.host().map(|h| internal_host(&h).is_some())) {
-                Some(true) if hosts == HostPolicy::PublicOnly => "names a loopback or private-network host",
-                _ => "must be an absolute https URL",
-            };
+            let problem =
+                match url::Url::parse(&filled).ok().and_then(|url| url.host().map(|h| internal_host(&h).is_some())) {
+                    Some(true) if hosts == HostPolicy::PublicOnly => "names a loopback or private-network host",
+                    _ => "must be an absolute https URL",
+                };
             bad(field, format!("{alternative} {problem}"))
         })?;
     }

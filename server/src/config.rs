@@ -26,6 +26,12 @@ pub struct Config {
     pub log: String,
     /// The largest request body the REST API accepts, in bytes.
     pub max_body_bytes: usize,
+    /// How long a client may take to send a request's headers, in seconds (`TETHER_HEADER_READ_TIMEOUT_SECONDS`);
+    /// a connection that takes longer is closed.
+    pub header_read_timeout_seconds: f64,
+    /// How long a client may take to send a request's whole body, in seconds (`TETHER_BODY_READ_TIMEOUT_SECONDS`);
+    /// a request that takes longer gets 408.
+    pub body_read_timeout_seconds: f64,
     /// How long a console session lasts.
     pub session_ttl_hours: i64,
     /// The console sign-in of the admin user made on first start.
@@ -116,6 +122,8 @@ struct Defaults {
     data_dir: &'static str,
     log: &'static str,
     max_body_bytes: usize,
+    header_read_timeout_seconds: f64,
+    body_read_timeout_seconds: f64,
     session_ttl_hours: i64,
     admin_email: &'static str,
     site_root: &'static str,
@@ -153,6 +161,8 @@ const DEFAULTS: Defaults = Defaults {
     data_dir: "./data",
     log: "info",
     max_body_bytes: 1024 * 1024,
+    header_read_timeout_seconds: 30.0,
+    body_read_timeout_seconds: 60.0,
     session_ttl_hours: 7 * 24,
     admin_email: "admin@tether.local",
     site_root: "target/site",
@@ -217,6 +227,8 @@ impl Config {
             public_url: None,
             log: DEFAULTS.log.into(),
             max_body_bytes: DEFAULTS.max_body_bytes,
+            header_read_timeout_seconds: DEFAULTS.header_read_timeout_seconds,
+            body_read_timeout_seconds: DEFAULTS.body_read_timeout_seconds,
             session_ttl_hours: DEFAULTS.session_ttl_hours,
             admin_email: DEFAULTS.admin_email.into(),
             site_root: data_dir.join("site"),
@@ -268,6 +280,14 @@ impl Config {
         }
         if self.session_ttl_hours <= 0 {
             anyhow::bail!("session_ttl_hours must be greater than zero");
+        }
+        for (name, seconds) in [
+            ("header_read_timeout_seconds", self.header_read_timeout_seconds),
+            ("body_read_timeout_seconds", self.body_read_timeout_seconds),
+        ] {
+            if !(seconds.is_finite() && seconds > 0.0) {
+                anyhow::bail!("{name} must be a number of seconds greater than zero");
+            }
         }
         if !self.admin_email.contains('@') {
             anyhow::bail!("admin_email must be an email address");

@@ -39,9 +39,31 @@ pub fn router(
         .leptos_routes_with_context(&options, routes, context.clone(), render_shell)
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(options)
+        .layer(middleware::from_fn(error_statuses))
         .layer(middleware::from_fn_with_state(hub, require_session))
         .layer(middleware::from_fn(refuse_cross_site_posts))
         .layer(middleware::from_fn(security_headers))
+}
+
+/// The largest server-function error answer read back to find its status; errors are short messages.
+const ERROR_BODY_LIMIT: usize = 64 * 1024;
+
+/// A server function that fails answers 500 whatever the failure; this gives its answer the status of the
+/// `HubError` it carries (400 for a bad field, 404 for an unknown instance…), as the REST API would.
+async fn error_statuses(request: Request, next: Next) -> Response {
+    let is_server_function = request.uri().path().starts_with("/api/");
+    let response = next.run(request).await;
+    if !is_server_function || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, ERROR_BODY_LIMIT).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "Internal error").into_response();
+    };
+    if let Ok(error) = serde_json::from_slice::<app::error::HubError>(&bytes) {
+        parts.status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
 }
 
 /// The REST API's operations from its OpenAPI document, for the console's API page.

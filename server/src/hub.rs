@@ -393,7 +393,7 @@ fn conflict_or_internal(error: StoreError, message: impl FnOnce() -> String) -> 
 }
 
 fn email_conflict(error: StoreError, email: &str) -> HubError {
-    conflict_or_internal(error, || format!("emailAddress: a user with {email} already exists"))
+    conflict_or_internal(error, || format!("emailAddress: {email} is not available; use another address"))
 }
 
 /// Argon2 is slow on purpose; it runs off the async workers.

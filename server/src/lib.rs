@@ -6,6 +6,7 @@ pub mod bootstrap;
 pub mod catalog;
 pub mod cli;
 pub mod config;
+pub mod connections;
 pub mod console;
 pub mod crypto;
 pub mod http;
@@ -79,7 +80,11 @@ impl Tether {
         };
         let workers =
             if self.config.workers { Some(jobs::Workers::start(self.hub.clone(), &self.config)?) } else { None };
-        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown).await;
+        let timeouts = connections::ReadTimeouts {
+            headers: std::time::Duration::from_secs_f64(self.config.header_read_timeout_seconds),
+            body: std::time::Duration::from_secs_f64(self.config.body_read_timeout_seconds),
+        };
+        let served = connections::serve(listener, router, timeouts, shutdown).await;
         if let Some(workers) = workers {
             workers.stop().await;
         }

@@ -285,8 +285,7 @@ mod tests {
         ] {
             assert!(kind(internal).is_some(), "{internal} passed as public");
         }
-        for public in ["93.184.216.34", "8.8.8.8", "100.128.0.1", "198.20.0.1", "2606:4700::1111", "64:ff9b::808:808"]
-        {
+        for public in ["93.184.216.34", "8.8.8.8", "100.128.0.1", "198.20.0.1", "2606:4700::1111", "64:ff9b::808:808"] {
             assert_eq!(kind(public), None, "{public} was refused");
         }
     }

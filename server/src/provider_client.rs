@@ -46,7 +46,7 @@ pub fn forwarded_headers(headers: &HeaderMap, extra_excluded: &[&str]) -> Header
         .collect()
 }
 
-const CLIMBS_OUT: &str = "path: `.` and `..` segments, backslashes and control characters are not allowed";
+const CLIMBS_OUT: &str = "path: `.` and `..` segments are not allowed, nor backslashes or control characters";
 
 /// Refuses a path that a URL parser would read as climbing out of the element's API base URL.
 pub fn check_path(path: &str) -> Result<(), HubError> {
@@ -66,7 +66,11 @@ pub struct Outgoing<'a> {
     pub body: Bytes,
 }
 
-async fn send(outbound: &Outbound, call: &ProviderCall, outgoing: &Outgoing<'_>) -> Result<reqwest::Response, HubError> {
+async fn send(
+    outbound: &Outbound,
+    call: &ProviderCall,
+    outgoing: &Outgoing<'_>,
+) -> Result<reqwest::Response, HubError> {
     check_path(outgoing.path)?;
     let base = format!("{}/", call.base_url);
     let mut url = reqwest::Url::parse(&format!("{base}{}", outgoing.path))
@@ -150,7 +154,9 @@ mod tests {
 
     #[test]
     fn paths_a_url_parser_would_read_as_climbing_out_are_refused() {
-        for path in ["a\\..\\..\\healthz", "a/.\t./b", "a/.\n./b", "a/%2e%2E/b", "a%2f..%2fb", "a/%5C..", "x\u{7f}", "a\0b"] {
+        for path in
+            ["a\\..\\..\\healthz", "a/.\t./b", "a/.\n./b", "a/%2e%2E/b", "a%2f..%2fb", "a/%5C..", "x\u{7f}", "a\0b"]
+        {
             assert!(check_path(path).is_err(), "{path:?}");
         }
         for path in ["contacts/42", "projects/group%2Fproject", "files/a.b/..c", "v1/.well-known"] {

@@ -42,6 +42,7 @@ pub fn delivery_headers(
 }
 
 /// Whether `signature` (after `prefix`) is the HMAC-SHA256 of `body` under `key`, compared in constant time.
+/// An empty key matches nothing: anyone can sign with it.
 pub fn provider_signature_matches(
     key: &SecretString,
     body: &[u8],
@@ -49,6 +50,9 @@ pub fn provider_signature_matches(
     prefix: &str,
     encoding: SignatureEncoding,
 ) -> bool {
+    if key.expose_secret().is_empty() {
+        return false;
+    }
     let Some(encoded) = signature.trim().strip_prefix(prefix) else { return false };
     let decoded = match encoding {
         SignatureEncoding::Hex => hex::decode(encoded.trim()).ok(),
@@ -88,5 +92,12 @@ mod tests {
         let base64_signature = STANDARD.encode(mac);
         assert!(provider_signature_matches(&key, b"payload", &base64_signature, "", SignatureEncoding::Base64));
         assert!(!provider_signature_matches(&key, b"payload", "garbage", "", SignatureEncoding::Base64));
+    }
+
+    #[test]
+    fn a_signature_made_with_the_empty_key_is_refused() {
+        let empty = SecretString::from("");
+        let signed = format!("sha256={}", hex::encode(hmac_sha256(&empty, &[b"payload"]).finalize().into_bytes()));
+        assert!(!provider_signature_matches(&empty, b"payload", &signed, "sha256=", SignatureEncoding::Hex));
     }
 }

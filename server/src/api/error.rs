@@ -29,25 +29,16 @@ impl ApiError {
 
 impl From<HubError> for ApiError {
     fn from(error: HubError) -> ApiError {
-        let status = match &error {
-            HubError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            HubError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
-            HubError::Forbidden(_) => StatusCode::FORBIDDEN,
-            HubError::NotFound(_) => StatusCode::NOT_FOUND,
-            HubError::Conflict(_) => StatusCode::CONFLICT,
-            HubError::Provider { status, message, provider_message } => {
-                let status = StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY);
-                let provider_message = Some(provider_message.clone());
-                return ApiError { status, message: message.clone(), provider_message, retry_after_seconds: None };
+        let status = StatusCode::from_u16(error.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut answer = ApiError::new(status, error.to_string());
+        match error {
+            HubError::Provider { provider_message, .. } => answer.provider_message = Some(provider_message),
+            HubError::TooManyRequests { retry_after_seconds, .. } => {
+                answer.retry_after_seconds = Some(retry_after_seconds)
             }
-            HubError::TooManyRequests { message, retry_after_seconds } => {
-                let retry_after_seconds = Some(*retry_after_seconds);
-                let status = StatusCode::TOO_MANY_REQUESTS;
-                return ApiError { status, message: message.clone(), provider_message: None, retry_after_seconds };
-            }
-            HubError::Internal | HubError::Transport(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        ApiError::new(status, error.to_string())
+            _ => {}
+        }
+        answer
     }
 }
 

@@ -4,12 +4,11 @@
 
 use super::auth::ApiCaller;
 use super::error::{ApiError, ApiResult};
-use super::extract::ApiPath;
+use super::extract::{ApiBytes, ApiPath};
 use app::events::{Event, EventQuery, EventStatus, Redelivery};
 use app::instances::{InstanceId, InstanceTarget};
 use app::service::SharedHub;
 use axum::Json;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use serde_json::{Value, json};
@@ -164,7 +163,7 @@ async fn receive_webhook(
     State(hub): State<SharedHub>,
     ApiPath((element_key, instance_id)): ApiPath<(String, InstanceId)>,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
     let queued = hub.receive_provider_webhook(&element_key, instance_id, &headers, &body).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "events": queued }))))

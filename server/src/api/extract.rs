@@ -30,7 +30,25 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     }
 }
 
+/// A raw body, for routes that take any bytes (the proxy, providers' webhooks).
+pub struct ApiBytes(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for ApiBytes {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(request, state).await.map(ApiBytes).map_err(body_rejection)
+    }
+}
+
 fn body_rejection(rejection: BytesRejection) -> ApiError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&rejection);
+    while let Some(error) = source {
+        if error.is::<crate::connections::BodyTimedOut>() {
+            return ApiError::new(StatusCode::REQUEST_TIMEOUT, "body: did not arrive in time");
+        }
+        source = error.source();
+    }
     if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
         ApiError::new(StatusCode::PAYLOAD_TOO_LARGE, "body: larger than this server accepts")
     } else {

@@ -8,12 +8,13 @@
 
 use super::auth::ApiCaller;
 use super::error::{ApiError, ApiResult};
+use super::extract::ApiBytes;
 use crate::outbound::Outbound;
 use crate::provider_client::{Outgoing, call_through, check_path, forwarded_headers};
 use app::error::HubError;
 use app::service::SharedHub;
 use axum::Router;
-use axum::body::{Body, Bytes};
+use axum::body::Body;
 use axum::extract::{FromRef, OriginalUri, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::response::Response;
@@ -53,14 +54,15 @@ async fn proxy(
     OriginalUri(uri): OriginalUri,
     method: Method,
     headers: HeaderMap,
-    body: Bytes,
+    ApiBytes(body): ApiBytes,
 ) -> ApiResult<Response> {
     let token = auth.element.ok_or_else(|| {
         HubError::Unauthorized("a call through an instance needs `Authorization: …, Element <token>`".into())
     })?;
     let path = provider_path(&uri, &hub)?;
     let outgoing = Outgoing { method, path: &path, query: uri.query(), headers, body };
-    let (call, response) = call_through(state.hub.as_ref(), &state.outbound, &auth.caller, &token, &hub, &outgoing).await?;
+    let (call, response) =
+        call_through(state.hub.as_ref(), &state.outbound, &auth.caller, &token, &hub, &outgoing).await?;
     let status = response.status();
     let mut answer = Response::builder().status(status);
     if let Some(answer_headers) = answer.headers_mut() {

@@ -439,7 +439,13 @@ impl HubService {
         headers: &HeaderMap,
         body: &[u8],
     ) -> Result<usize, HubError> {
-        let unknown = || HubError::NotFound(format!("No instance {instance} of element {element_key} takes webhooks"));
+        // One answer for an unknown instance, one that takes no webhooks now and a bad signature: the route has no
+        // credentials, so it must not tell which instance ids exist.
+        let unknown = || {
+            HubError::Unauthorized(format!(
+                "No webhook of element {element_key} for instance {instance} could be verified"
+            ))
+        };
         let organization = self.store.organization_of_instance(instance).await.or_internal()?.ok_or_else(unknown)?;
         let record = self.store.instance(organization, instance).await.or_internal()?.ok_or_else(unknown)?;
         let entry = self.visible_element_by_id(organization, record.element_id).await?;
@@ -449,7 +455,7 @@ impl HubService {
         let settings =
             settings_in(&entry, &record.configuration).filter(|settings| settings.vendor == VendorType::Webhooks);
         if settings.is_none() || record.disabled {
-            return Err(HubError::Conflict(format!("Instance {instance} does not take webhook events now")));
+            return Err(unknown());
         }
         let webhook = entry.definition.events.webhook.clone().unwrap_or_else(default_webhook_settings);
         if let Some(signature) = &webhook.signature {
@@ -459,10 +465,7 @@ impl HubService {
                 headers.get(signature.header.as_str()).and_then(|value| value.to_str().ok()).unwrap_or_default();
             let secret = SecretString::from(secret);
             if !provider_signature_matches(&secret, body, given, &signature.prefix, signature.encoding) {
-                return Err(HubError::Unauthorized(format!(
-                    "The webhook's {} signature does not match",
-                    signature.header
-                )));
+                return Err(unknown());
             }
         }
         let payload: Value =

@@ -3,9 +3,9 @@
 
 use super::oauth::{ConsolePending, SealedFlow, resolve_parameters};
 use super::templates::{check_element_urls, fill, fill_url};
-use crate::catalog::HostPolicy;
 use super::{HubService, OrInternal};
 use crate::catalog::CatalogEntry;
+use crate::catalog::HostPolicy;
 use crate::secrets;
 use crate::store::instances::{InstanceRecord, NotifiedState};
 use crate::store::oauth_flows::StoredFlow;
@@ -136,7 +136,14 @@ fn exchange_endpoint(
     values: &BTreeMap<String, String>,
     policy: HostPolicy,
 ) -> Result<TokenEndpoint, HubError> {
-    endpoint_with_params("oauth.tokenUrl", &oauth.token_url, ("oauth.tokenParams", &oauth.token_params), oauth, values, policy)
+    endpoint_with_params(
+        "oauth.tokenUrl",
+        &oauth.token_url,
+        ("oauth.tokenParams", &oauth.token_params),
+        oauth,
+        values,
+        policy,
+    )
 }
 
 /// Where refresh tokens are used: the refresh URL when the element has one, else the token URL, with the
@@ -693,9 +700,16 @@ impl HubService {
             .await
             .or_internal()?;
         let mut instances = Vec::with_capacity(records.len());
+        let actor = format!("user:{}", caller.user_id);
         for record in records {
             let entry = self.visible_element_by_id(caller.organization_id, record.element_id).await?;
-            instances.push(self.view_of(caller, record, &entry).await?);
+            let token = match self.vault.read(record.token_vault_id, &actor).await {
+                Ok(token) => token,
+                // Deleted while this page was read: its secrets went first, and so does it from the page.
+                Err(crate::vault::VaultError::NotFound(_)) => continue,
+                Err(error) => return Err(super::internal_error(error)),
+            };
+            instances.push(self.instance_view(record, &entry, token).await?);
         }
         Ok(instances)
     }

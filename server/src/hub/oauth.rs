@@ -183,10 +183,7 @@ impl HubService {
             }
             query.append_pair("state", &state);
             for (name, template) in &oauth.authorization_params {
-                query.append_pair(
-                    name,
-                    &fill(&format!("oauth.authorizationParams.{name}"), template, &filling)?,
-                );
+                query.append_pair(name, &fill(&format!("oauth.authorizationParams.{name}"), template, &filling)?);
             }
             if let Some(verifier) = &verifier {
                 query.append_pair("code_challenge", &pkce_challenge(verifier.expose_secret()));

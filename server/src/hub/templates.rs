@@ -187,8 +187,8 @@ mod tests {
             ("https://accounts.example.com/a/../b", "configuration.accounts-server"),
             ("https://accounts.example.com\\@127.0.0.1", "configuration.accounts-server"),
         ] {
-            let error = fill_url("oauth.tokenUrl", &template, &values(&[("accounts-server", value)]), policy)
-                .expect_err(value);
+            let error =
+                fill_url("oauth.tokenUrl", &template, &values(&[("accounts-server", value)]), policy).expect_err(value);
             assert!(error.to_string().starts_with(problem), "{value}: {error}");
         }
         let host = Template::new("https://{hostname}/api/v4");
@@ -196,7 +196,8 @@ mod tests {
             let error = fill_url("api.baseUrl", &host, &values(&[("hostname", value)]), policy).expect_err(value);
             assert!(error.to_string().starts_with("configuration.hostname"), "{value}: {error}");
         }
-        let fine = fill_url("oauth.tokenUrl", &template, &values(&[("accounts-server", "https://accounts.zoho.eu")]), policy);
+        let fine =
+            fill_url("oauth.tokenUrl", &template, &values(&[("accounts-server", "https://accounts.zoho.eu")]), policy);
         assert_eq!(fine.unwrap().as_str(), "https://accounts.zoho.eu/oauth/v2/token");
     }
 }

@@ -5,10 +5,10 @@
 //! change announced once.
 
 use super::instances::{SplitConfiguration, oauth_settings, provider_error, refresh_endpoint};
-use crate::outbound::Refused;
 use super::{HubService, OrInternal};
 use crate::catalog::CatalogEntry;
 use crate::notify;
+use crate::outbound::Refused;
 use crate::secrets;
 use crate::store::instances::{InstanceRecord, NotifiedState};
 use crate::store::now_millis;

@@ -115,8 +115,12 @@ async fn deliver(
         }
     };
     let timestamp = chrono::Utc::now().timestamp();
-    let mut request =
-        plan.outbound.post(url).timeout(plan.timeout).header("content-type", "application/json").body(event.body.clone());
+    let mut request = plan
+        .outbound
+        .post(url)
+        .timeout(plan.timeout)
+        .header("content-type", "application/json")
+        .body(event.body.clone());
     for (name, value) in delivery_headers(&event.id, &event.body, timestamp, destination.signature_key.as_ref()) {
         request = request.header(name, &value);
         sent.push((name.to_owned(), value));

@@ -85,10 +85,12 @@ async fn wrong_credentials_open_no_session() {
             .await
             .unwrap();
         assert!(response.headers().get("set-cookie").is_none());
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "a client's mistake is not a server error");
         let body = response.text().await.unwrap();
         assert!(body.contains("Wrong email or password"), "{body}");
     }
     let identity = app.http.post(format!("{}/api/identity", app.base_url)).send().await.unwrap();
+    assert_eq!(identity.status(), StatusCode::UNAUTHORIZED);
     assert!(identity.text().await.unwrap().contains("Sign in first"));
 }
 

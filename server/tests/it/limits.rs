@@ -1,5 +1,6 @@
-//! The REST API's per-organization rate limit: a burst, then 429 with `Retry-After`; other organizations and the
-//! bucket's refill are unaffected.
+//! The server's edges: the REST API's per-organization rate limit (a burst, then 429 with `Retry-After`; other
+//! organizations and the bucket's refill are unaffected), read timeouts for slow clients, JSON errors for
+//! oversized bodies on every route, and lists that stay whole while instances are deleted under them.
 
 use crate::utils::{Backend, TestApp, eventually};
 use reqwest::{Method, StatusCode};
@@ -32,4 +33,89 @@ async fn an_organization_over_its_rate_gets_429_with_retry_after() {
         (again.status() == StatusCode::OK).then_some(())
     })
     .await;
+}
+
+/// Reads from `stream` until the server closes it, answering what it sent; fails if that takes over `within`.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream, within: std::time::Duration) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut received = Vec::new();
+    tokio::time::timeout(within, stream.read_to_end(&mut received))
+        .await
+        .expect("the server closed the connection in time")
+        .expect("reading works");
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_clients_are_cut_off_after_the_read_timeouts() {
+    use tokio::io::AsyncWriteExt;
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| {
+        config.header_read_timeout_seconds = 1.0;
+        config.body_read_timeout_seconds = 1.0;
+    })
+    .await;
+    let address = app.base_url.trim_start_matches("http://").to_owned();
+    // Headers that never end: the connection is closed, with nothing served.
+    let mut slow_headers = tokio::net::TcpStream::connect(&address).await.unwrap();
+    slow_headers.write_all(b"GET /healthz HTTP/1.1\r\nhost: x\r\nx-a: ").await.unwrap();
+    let answer = read_until_closed(&mut slow_headers, std::time::Duration::from_secs(20)).await;
+    assert!(!answer.contains("200 OK"), "{answer}");
+    // A body that never ends: 408 in the API's error shape, and the connection closed.
+    let mut slow_body = tokio::net::TcpStream::connect(&address).await.unwrap();
+    let request = format!(
+        "POST /elements/api-v2/events/sandbox/1 HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"a\""
+    );
+    slow_body.write_all(request.as_bytes()).await.unwrap();
+    let answer = read_until_closed(&mut slow_body, std::time::Duration::from_secs(20)).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("\"requestId\"") && answer.contains("body: did not arrive in time"), "{answer}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_bodies_on_the_proxy_and_webhook_routes_get_json_errors() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| config.max_body_bytes = 1024).await;
+    let large = vec![b'x'; 4096];
+    for path in ["/events/sandbox/1", "/hubs/general/things"] {
+        let answer = app.as_instance("not-a-token", Method::POST, path).body(large.clone()).send().await.unwrap();
+        let message = crate::utils::expect_error(answer, StatusCode::PAYLOAD_TOO_LARGE, "body:").await;
+        assert!(message.contains("larger"), "{path}: {message}");
+    }
+}
+
+crate::on_both_backends!(listing_while_others_delete_never_fails);
+
+async fn listing_while_others_delete_never_fails(backend: Backend) {
+    let app = TestApp::spawn_with(backend, |config| config.api_rate_limit_per_second = 0.0).await;
+    let element = serde_json::json!({
+        "key": "test-plain", "name": "Plain", "hub": "general", "auth": "apiKey",
+        "api": {"baseUrl": "https://api.plain.example", "credentials": {"in": "header", "name": "x-key", "value": "{apiKey}"}},
+        "parameters": [{"key": "apiKey", "label": "API key", "secret": true}]
+    });
+    let created = app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap();
+    crate::utils::expect_json(created, StatusCode::OK).await;
+    let mut ids = Vec::new();
+    for n in 0..60 {
+        let body = serde_json::json!({"name": format!("i{n}"), "configuration": {"apiKey": "k"}});
+        let created = app.as_admin(Method::POST, "/elements/test-plain/instances").json(&body).send().await.unwrap();
+        ids.push(crate::utils::expect_json(created, StatusCode::OK).await["id"].as_i64().unwrap());
+    }
+    let app = std::sync::Arc::new(app);
+    let mut calls = tokio::task::JoinSet::new();
+    for id in ids {
+        let app = app.clone();
+        calls.spawn(
+            async move { app.as_admin(Method::DELETE, &format!("/instances/{id}")).send().await.unwrap().status() },
+        );
+    }
+    for _ in 0..200 {
+        let app = app.clone();
+        calls.spawn(async move { app.as_admin(Method::GET, "/instances").send().await.unwrap().status() });
+    }
+    let mut statuses = Vec::new();
+    while let Some(status) = calls.join_next().await {
+        statuses.push(status.unwrap());
+    }
+    let failed: Vec<_> = statuses.iter().filter(|status| status.is_server_error()).collect();
+    assert!(failed.is_empty(), "{} of {} calls failed: {failed:?}", failed.len(), statuses.len());
+    assert!(statuses.iter().all(|status| status.is_success()), "{statuses:?}");
 }

@@ -16,6 +16,7 @@ mod limits;
 mod logs;
 mod oauth;
 mod openapi;
+mod outbound;
 mod proxy;
 mod sandbox;
 mod secrets_at_rest;

@@ -368,7 +368,13 @@ fn is_invalid_grant(outcome: &Result<TokenSet, TokenError>) -> bool {
 /// The cases both servers must answer alike; each assertion names the server that broke it.
 async fn conformance_cases(server: Server) {
     let name = server.name;
-    let tokens = TokenClient::new(Duration::from_secs(10), tether::outbound::Outbound::new(tether::outbound::OutboundSettings { allow_private: true, ..Default::default() }));
+    let tokens = TokenClient::new(
+        Duration::from_secs(10),
+        tether::outbound::Outbound::new(tether::outbound::OutboundSettings {
+            allow_private: true,
+            ..Default::default()
+        }),
+    );
 
     // Declining consent sends the user back with access_denied and the state.
     let declined = query_of(&server.consent(false).await);

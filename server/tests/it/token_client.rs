@@ -17,7 +17,12 @@ fn secret(text: &str) -> SecretString {
 }
 
 fn endpoint(provider: &OAuthProvider, path: &str, auth: TokenAuth) -> TokenEndpoint {
-    TokenEndpoint { url: format!("{}{path}", provider.issuer).parse().unwrap(), auth, body: TokenBody::Form, extra: BTreeMap::new() }
+    TokenEndpoint {
+        url: format!("{}{path}", provider.issuer).parse().unwrap(),
+        auth,
+        body: TokenBody::Form,
+        extra: BTreeMap::new(),
+    }
 }
 
 fn client(id: &str) -> ClientCredentials {
@@ -48,7 +53,13 @@ async fn code_for(provider: &OAuthProvider, client_id: &str) -> SecretString {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exchange_refresh_and_revoke_against_the_provider() {
     let provider = OAuthProvider::start(&[CALLBACK], true);
-    let tokens = TokenClient::new(Duration::from_secs(10), tether::outbound::Outbound::new(tether::outbound::OutboundSettings { allow_private: true, ..Default::default() }));
+    let tokens = TokenClient::new(
+        Duration::from_secs(10),
+        tether::outbound::Outbound::new(tether::outbound::OutboundSettings {
+            allow_private: true,
+            ..Default::default()
+        }),
+    );
     let token_url = endpoint(&provider, "/token", TokenAuth::Form);
     let post = client("tether-post");
 
@@ -87,7 +98,13 @@ async fn exchange_refresh_and_revoke_against_the_provider() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn basic_client_authentication_and_refusals_are_classified() {
     let provider = OAuthProvider::start(&[CALLBACK], true);
-    let tokens = TokenClient::new(Duration::from_secs(10), tether::outbound::Outbound::new(tether::outbound::OutboundSettings { allow_private: true, ..Default::default() }));
+    let tokens = TokenClient::new(
+        Duration::from_secs(10),
+        tether::outbound::Outbound::new(tether::outbound::OutboundSettings {
+            allow_private: true,
+            ..Default::default()
+        }),
+    );
 
     let code = code_for(&provider, "tether-basic").await;
     let basic = endpoint(&provider, "/token", TokenAuth::Basic);
