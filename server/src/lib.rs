@@ -56,7 +56,7 @@ impl Tether {
         store.migrate().await?;
         let vault = Vault::open(store.clone(), master).await?;
         let outbound = outbound::Outbound::new(config.outbound());
-        let sandbox = if config.sandbox { Some(open_sandbox(&config, outbound.clone())?) } else { None };
+        let sandbox = if config.sandbox { Some(open_sandbox(&config)?) } else { None };
         let sandbox_element = match &sandbox {
             Some(_) => vec![catalog::sandbox_element(&sandbox_url(&config))?],
             None => Vec::new(),
@@ -100,7 +100,7 @@ fn sandbox_url(config: &Config) -> String {
 
 /// Opens the sandbox with its state in the data directory. Its client accepts the console's callback at the
 /// base URL (and at `localhost` for a loopback one) and the configured extra redirect URIs.
-fn open_sandbox(config: &Config, outbound: outbound::Outbound) -> anyhow::Result<Arc<sandbox::Sandbox>> {
+fn open_sandbox(config: &Config) -> anyhow::Result<Arc<sandbox::Sandbox>> {
     let base = config.base_url();
     let mut consoles = vec![base.clone()];
     if base.starts_with("http://127.0.0.1:") {
@@ -116,7 +116,12 @@ fn open_sandbox(config: &Config, outbound: outbound::Outbound) -> anyhow::Result
         redirect_uris,
         access_token_lifetime: chrono::Duration::seconds(config.sandbox_access_token_seconds as i64),
         state_file: config.data_dir.join("sandbox.json"),
-        outbound,
+        // The sandbox is this node's own provider: besides what the policy allows anyone, it may post to this
+        // node's own webhook route, as a provider on the internet would.
+        outbound: outbound::Outbound::new(outbound::OutboundSettings {
+            trusted_prefixes: vec![format!("{base}{}/events/", api::BASE_PATH)],
+            ..config.outbound()
+        }),
     })
 }
 

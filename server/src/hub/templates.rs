@@ -200,4 +200,73 @@ mod tests {
             fill_url("oauth.tokenUrl", &template, &values(&[("accounts-server", "https://accounts.zoho.eu")]), policy);
         assert_eq!(fine.unwrap().as_str(), "https://accounts.zoho.eu/oauth/v2/token");
     }
+
+    /// Values for every placeholder of `definition`'s templates, as an instance of it would hold them.
+    fn instance_values(definition: &ElementDefinition) -> BTreeMap<String, String> {
+        let mut names: Vec<&str> = definition.api.headers.values().flat_map(Template::placeholders).collect();
+        names.extend(definition.api.base_url.placeholders());
+        if let Some(oauth) = &definition.oauth {
+            names.extend(oauth.token_url.placeholders());
+            names.extend(oauth.refresh_url.iter().flat_map(Template::placeholders));
+            names.extend(oauth.refresh_params.values().flat_map(Template::placeholders));
+        }
+        let mut values: BTreeMap<String, String> = names
+            .into_iter()
+            .filter(|name| !app::catalog::BUILT_IN_PLACEHOLDERS.contains(name) && *name != "accessToken")
+            .map(|name| (name.to_owned(), if name.ends_with("domain") { "https://api.example.com" } else { "v" }.to_owned()))
+            .collect();
+        values.insert("oauth.api.key".into(), "the-client-id".into());
+        values.insert("oauth.api.secret".into(), "the-client-secret".into());
+        values.insert("oauth.user.token".into(), "the-access-token".into());
+        values
+    }
+
+    #[test]
+    fn api_headers_with_client_placeholders_are_filled_for_the_catalog_elements_that_use_them() {
+        let catalog = crate::catalog::built_in().unwrap();
+        let element = |key: &str| catalog.iter().find(|definition| definition.key == key).unwrap();
+        let etsy = element("etsy");
+        let header = fill("api.headers.x-api-key", &etsy.api.headers["x-api-key"], &instance_values(etsy)).unwrap();
+        assert_eq!(header, "the-client-id:the-client-secret");
+        let getty = element("getty-images");
+        let header = fill("api.headers.api-key", &getty.api.headers["api-key"], &instance_values(getty)).unwrap();
+        assert_eq!(header, "the-client-id");
+    }
+
+    #[test]
+    fn no_catalog_element_sends_grant_type_twice_on_refresh() {
+        let mut checked = 0;
+        for definition in crate::catalog::built_in().unwrap() {
+            let Some(oauth) = &definition.oauth else { continue };
+            let values = instance_values(&definition);
+            let Ok(endpoint) = super::super::instances::refresh_endpoint(oauth, &values, HostPolicy::PublicOnly) else {
+                continue;
+            };
+            assert!(!endpoint.extra.contains_key("grant_type"), "{} sends grant_type twice", definition.key);
+            if oauth.token_params.contains_key("grant_type") {
+                checked += 1;
+            }
+        }
+        assert!(checked >= 22, "only {checked} elements with a grant_type token parameter were checked");
+    }
+
+    #[tokio::test]
+    async fn a_captured_field_naming_an_internal_host_is_refused_with_its_name() {
+        let catalog = crate::catalog::built_in().unwrap();
+        let zoho = catalog.iter().find(|definition| definition.key == "zoho").unwrap();
+        let outbound = Outbound::new(crate::outbound::OutboundSettings {
+            allow_private: false,
+            hosts: BTreeMap::from([("inward.test".to_owned(), vec![std::net::IpAddr::from([127, 0, 0, 1])])]),
+            trusted_prefixes: Vec::new(),
+        });
+        let mut values = instance_values(zoho);
+        values.insert("accounts-server".into(), "https://accounts.zoho.eu".into());
+        // Without a domain extension, the API base is the `api_domain` the token answer named.
+        values.remove("extension");
+        for captured in ["https://inward.test:8443", "https://127.0.0.1", "https://[::ffff:169.254.169.254]"] {
+            values.insert("api_domain".into(), captured.into());
+            let refused = check_element_urls(zoho, &values, HostPolicy::PublicOnly, &outbound).await.unwrap_err();
+            assert!(refused.to_string().starts_with("configuration.api_domain:"), "{captured}: {refused}");
+        }
+    }
 }

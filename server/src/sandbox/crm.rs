@@ -47,15 +47,19 @@ fn problem(status: StatusCode, message: impl Into<String>) -> Refusal {
     Refusal::Problem(status, message.into())
 }
 
-/// Checks the bearer token and the object type.
-fn authorized(sandbox: &Arc<Sandbox>, resource: OAuthResource, object_type: Option<&str>) -> Result<(), Refusal> {
-    bearer_owner(sandbox, resource).map_err(Refusal::Unauthorized)?;
+/// Checks the bearer token (and the object type, when one is named); answers the grant's owner.
+fn authorized(
+    sandbox: &Arc<Sandbox>,
+    resource: OAuthResource,
+    object_type: Option<&str>,
+) -> Result<String, Refusal> {
+    let owner = bearer_owner(sandbox, resource).map_err(Refusal::Unauthorized)?;
     match object_type {
         Some(object_type) if !OBJECT_TYPES.contains(&object_type) => Err(problem(
             StatusCode::NOT_FOUND,
             format!("No object type {object_type}; there are contacts and companies"),
         )),
-        _ => Ok(()),
+        _ => Ok(owner),
     }
 }
 
@@ -153,7 +157,7 @@ struct NewSubscription {
 
 /// `POST /webhooks {"url": …}`: the CRM sends every later change there, signed with the client's secret.
 async fn subscribe(State(sandbox): State<Arc<Sandbox>>, resource: OAuthResource, body: axum::body::Bytes) -> Answer {
-    authorized(&sandbox, resource, None)?;
+    let owner = authorized(&sandbox, resource, None)?;
     let wanted = serde_json::from_slice::<NewSubscription>(&body)
         .map_err(|_| problem(StatusCode::BAD_REQUEST, "The body must be {\"url\": \"https://…\"}"))?;
     let url = url::Url::parse(&wanted.url)
@@ -164,7 +168,7 @@ async fn subscribe(State(sandbox): State<Arc<Sandbox>>, resource: OAuthResource,
         return Err(problem(StatusCode::BAD_REQUEST, format!("url: {refused}")));
     }
     let subscription = sandbox.change(|data| {
-        let subscription = Subscription { id: data.next_id(), url: wanted.url };
+        let subscription = Subscription { id: data.next_id(), url: wanted.url, owner };
         data.subscriptions.push(subscription.clone());
         subscription
     });
@@ -172,21 +176,22 @@ async fn subscribe(State(sandbox): State<Arc<Sandbox>>, resource: OAuthResource,
 }
 
 async fn list_subscriptions(State(sandbox): State<Arc<Sandbox>>, resource: OAuthResource) -> Answer {
-    authorized(&sandbox, resource, None)?;
+    let owner = authorized(&sandbox, resource, None)?;
     let data = sandbox.data.lock().expect("sandbox state");
     let listed: Vec<Value> = data
         .subscriptions
         .iter()
+        .filter(|subscription| subscription.owner == owner)
         .map(|subscription| json!({ "id": subscription.id, "url": subscription.url }))
         .collect();
     Ok(Json(listed).into_response())
 }
 
 async fn unsubscribe(State(sandbox): State<Arc<Sandbox>>, Path(id): Path<u64>, resource: OAuthResource) -> Answer {
-    authorized(&sandbox, resource, None)?;
+    let owner = authorized(&sandbox, resource, None)?;
     let removed = sandbox.change(|data| {
         let before = data.subscriptions.len();
-        data.subscriptions.retain(|subscription| subscription.id != id);
+        data.subscriptions.retain(|subscription| subscription.id != id || subscription.owner != owner);
         before != data.subscriptions.len()
     });
     if !removed {

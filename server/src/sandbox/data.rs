@@ -38,11 +38,14 @@ pub struct UsedCode {
     pub at: DateTime<Utc>,
 }
 
-/// Where the CRM sends its webhooks.
+/// Where the CRM sends its webhooks, for the user who subscribed; only that user lists or removes it.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Subscription {
     pub id: u64,
     pub url: String,
+    /// The grant owner (the name given at consent) whose token made the subscription.
+    #[serde(default)]
+    pub owner: String,
 }
 
 /// One change the CRM announces to its subscribers.

@@ -80,6 +80,11 @@ async fn with_the_sandbox_off_it_is_not_served_or_listed() {
 
 /// Authenticates a sandbox instance over the REST API with events on by `vendor`; answers its id and token.
 async fn sandbox_instance(app: &TestApp, secret: &str, vendor: &str) -> (i64, String) {
+    sandbox_instance_as(app, secret, vendor, "ada").await
+}
+
+/// Like [`sandbox_instance`], consenting at the sandbox as `login`.
+async fn sandbox_instance_as(app: &TestApp, secret: &str, vendor: &str, login: &str) -> (i64, String) {
     let query = format!(
         "apiKey={}&apiSecret={secret}&callbackUrl={}",
         tether::sandbox::CLIENT_ID,
@@ -87,7 +92,7 @@ async fn sandbox_instance(app: &TestApp, secret: &str, vendor: &str) -> (i64, St
     );
     let url = app.as_admin(Method::GET, &format!("/elements/sandbox/oauth/url?{query}")).send().await.unwrap();
     let url = expect_json(url, StatusCode::OK).await;
-    let callback = sandbox_consent(url["oauthUrl"].as_str().unwrap(), "ada", true).await;
+    let callback = sandbox_consent(url["oauthUrl"].as_str().unwrap(), login, true).await;
     let returned = query_of(&callback);
     let body = json!({
         "element": {"key": "sandbox"},
@@ -176,6 +181,21 @@ async fn a_sandbox_instance_proxies_polls_hears_webhooks_and_survives_an_outage(
         .await
         .unwrap();
     expect_json(subscribed, StatusCode::CREATED).await;
+    // With private networks off, the sandbox posts only to this node's webhook route, not elsewhere on loopback.
+    let inward = app
+        .as_instance(&hooked_token, Method::POST, "/hubs/crm/webhooks")
+        .json(&json!({"url": format!("{}/healthz", app.base_url)}))
+        .send()
+        .await
+        .unwrap();
+    let inward = expect_json(inward, StatusCode::BAD_REQUEST).await;
+    assert!(inward["message"].as_str().unwrap().starts_with("url:"), "{inward}");
+    // Another sandbox user sees none of ada's subscriptions.
+    let (_, other_token) = sandbox_instance_as(&app, &secret, "webhooks", "grace").await;
+    let listed = app.as_instance(&other_token, Method::GET, "/hubs/crm/webhooks").send().await.unwrap();
+    assert_eq!(expect_json(listed, StatusCode::OK).await, json!([]));
+    let listed = app.as_instance(&hooked_token, Method::GET, "/hubs/crm/webhooks").send().await.unwrap();
+    assert_eq!(expect_json(listed, StatusCode::OK).await.as_array().unwrap().len(), 1);
     let edit = [("id", contact.as_str()), ("name", "Ada King"), ("email", "ada@example.com")];
     let saved = app.http.post(format!("{}/sandbox/control/contacts", app.base_url)).form(&edit).send().await.unwrap();
     assert_eq!(saved.status(), StatusCode::SEE_OTHER);
