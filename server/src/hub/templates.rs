@@ -213,7 +213,9 @@ mod tests {
         let mut values: BTreeMap<String, String> = names
             .into_iter()
             .filter(|name| !app::catalog::BUILT_IN_PLACEHOLDERS.contains(name) && *name != "accessToken")
-            .map(|name| (name.to_owned(), if name.ends_with("domain") { "https://api.example.com" } else { "v" }.to_owned()))
+            .map(|name| {
+                (name.to_owned(), if name.ends_with("domain") { "https://api.example.com" } else { "v" }.to_owned())
+            })
             .collect();
         values.insert("oauth.api.key".into(), "the-client-id".into());
         values.insert("oauth.api.secret".into(), "the-client-secret".into());

@@ -48,11 +48,7 @@ fn problem(status: StatusCode, message: impl Into<String>) -> Refusal {
 }
 
 /// Checks the bearer token (and the object type, when one is named); answers the grant's owner.
-fn authorized(
-    sandbox: &Arc<Sandbox>,
-    resource: OAuthResource,
-    object_type: Option<&str>,
-) -> Result<String, Refusal> {
+fn authorized(sandbox: &Arc<Sandbox>, resource: OAuthResource, object_type: Option<&str>) -> Result<String, Refusal> {
     let owner = bearer_owner(sandbox, resource).map_err(Refusal::Unauthorized)?;
     match object_type {
         Some(object_type) if !OBJECT_TYPES.contains(&object_type) => Err(problem(

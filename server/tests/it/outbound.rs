@@ -15,6 +15,8 @@ on_both_backends!(
     proxy_paths_that_climb_out_are_refused_before_reaching_the_upstream,
     values_with_control_characters_are_refused_when_saved,
     webhooks_signed_with_an_empty_key_are_refused,
+    a_token_endpoint_that_cannot_be_reached_reads_the_same_whatever_the_port_did,
+    refresh_proxy_and_revocation_of_a_stored_instance_follow_the_policy,
 );
 
 /// A name the test's resolver points at loopback, as an internal DNS name would be.
@@ -311,4 +313,83 @@ async fn webhooks_signed_with_an_empty_key_are_refused(backend: Backend) {
         app.http.post(&unknown).header("x-signature", &signed_with_nothing).body(&payload[..]).send().await.unwrap();
     let refused_unknown = expect_error(answer, StatusCode::UNAUTHORIZED, "could be verified").await;
     assert_eq!(refused_signature.replace(&id.to_string(), "N"), refused_unknown.replace(&(id + 1000).to_string(), "N"));
+}
+
+async fn a_token_endpoint_that_cannot_be_reached_reads_the_same_whatever_the_port_did(backend: Backend) {
+    let app = spawn(backend, true).await;
+    let element = json!({
+        "key": "test-oracle", "name": "Oracle", "hub": "general", "auth": "oauth2",
+        "oauth": {"authorizationUrl": "http://127.0.0.1:{port}/auth", "tokenUrl": "http://127.0.0.1:{port}/token"},
+        "api": {"baseUrl": "http://127.0.0.1:{port}/api", "credentials": {"in": "bearer"}},
+        "parameters": [{"key": "port", "label": "Port"}]
+    });
+    expect_json(app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap(), StatusCode::OK).await;
+    // A closed port, and one that takes the connection and drops it without a word.
+    let closed = {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        listener.local_addr().unwrap().port()
+    };
+    let dropping = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let dropping_port = dropping.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((socket, _)) = dropping.accept().await {
+            drop(socket);
+        }
+    });
+    let mut answers = Vec::new();
+    for port in [closed, dropping_port] {
+        let body = json!({"name": "o", "providerData": {"code": "c"}, "configuration": {
+            "oauth.api.key": "id", "oauth.api.secret": "secret", "oauth.callback.url": "https://app.example/cb",
+            "port": port.to_string()}});
+        let answer = app.as_admin(Method::POST, "/elements/test-oracle/instances").json(&body).send().await.unwrap();
+        let answer = expect_json(answer, StatusCode::BAD_GATEWAY).await;
+        answers.push((answer["message"].clone(), answer["providerMessage"].clone()));
+    }
+    assert_eq!(answers[0], answers[1], "a closed port and a dropped connection must read the same");
+    assert!(answers[0].1.as_str().unwrap().contains("could not reach the provider"), "{answers:?}");
+}
+
+/// A token endpoint on loopback that grants a short-lived token to every request, and counts them.
+async fn granting_listener() -> (u16, Arc<AtomicUsize>) {
+    let requests = Arc::new(AtomicUsize::new(0));
+    let counter = requests.clone();
+    let grant = move || {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async {
+            axum::Json(json!({"access_token": "a", "refresh_token": "r", "expires_in": 1, "token_type": "bearer"}))
+        }
+    };
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move { axum::serve(listener, axum::Router::new().fallback(grant)).await.unwrap() });
+    (port, requests)
+}
+
+/// An instance stored while private networks were allowed is refreshed, proxied and revoked by a node where they
+/// are not: each of those requests is refused before it is sent.
+async fn refresh_proxy_and_revocation_of_a_stored_instance_follow_the_policy(backend: Backend) {
+    let app = spawn(backend, true).await;
+    let (port, requests) = granting_listener().await;
+    let element = json!({
+        "key": "test-stored", "name": "Stored", "hub": "general", "auth": "oauth2",
+        "oauth": {"authorizationUrl": format!("http://127.0.0.1:{port}/auth"), "tokenUrl": format!("http://127.0.0.1:{port}/token"),
+            "revokeUrl": format!("http://127.0.0.1:{port}/revoke")},
+        "api": {"baseUrl": format!("http://127.0.0.1:{port}/api"), "credentials": {"in": "bearer"}}
+    });
+    expect_json(app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap(), StatusCode::OK).await;
+    let body = json!({"name": "s", "providerData": {"code": "c"}, "configuration": {
+        "oauth.api.key": "id", "oauth.api.secret": "secret", "oauth.callback.url": "https://app.example/cb"}});
+    let created = app.as_admin(Method::POST, "/elements/test-stored/instances").json(&body).send().await.unwrap();
+    let created = expect_json(created, StatusCode::OK).await;
+    let (id, token) = (created["id"].as_i64().unwrap(), created["token"].as_str().unwrap().to_owned());
+    assert_eq!(requests.load(Ordering::SeqCst), 1, "the code exchange reached the token endpoint");
+
+    let strict = app.another_node(|config| config.allow_private_network = false).await;
+    // The token expires within the refresh margin, so the call would refresh first.
+    let call = app.as_instance_at(&strict.base_url, &token, Method::GET, "/hubs/general/things").send().await.unwrap();
+    assert!(call.status().is_client_error(), "{}", call.status());
+    let deleted =
+        app.as_instance_at(&strict.base_url, &token, Method::DELETE, &format!("/instances/{id}")).send().await.unwrap();
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+    assert_eq!(requests.load(Ordering::SeqCst), 1, "refresh, proxy and revocation sent nothing");
 }
