@@ -68,8 +68,7 @@ pub async fn serve(
 async fn body_deadline(request: Request<Body>, next: axum::middleware::Next, limit: Duration) -> Response {
     let (parts, body) = request.into_parts();
     let body = Body::new(DeadlineBody { inner: body, deadline: Box::pin(tokio::time::sleep(limit)), expired: false });
-    let response = next.run(Request::from_parts(parts, body)).await;
-    response
+    next.run(Request::from_parts(parts, body)).await
 }
 
 /// Why a body read failed: the client took too long.

@@ -163,7 +163,7 @@ impl HubService {
         let values = resolve_parameters(definition, &given)?;
         let mut filling = values.clone();
         filling.insert("clientId".into(), client_id.clone());
-        let mut url = fill_url("oauth.authorizationUrl", &oauth.authorization_url, &filling, self.host_policy(&entry))?;
+        let mut url = fill_url("oauth.authorizationUrl", &oauth.authorization_url, &filling, self.host_policy(entry))?;
 
         let verifier = request.pkce.then(secrets::generate_secret);
         let state = match request.state {

@@ -62,9 +62,8 @@ async fn slow_clients_are_cut_off_after_the_read_timeouts() {
     assert!(!answer.contains("200 OK"), "{answer}");
     // A body that never ends: 408 in the API's error shape, and the connection closed.
     let mut slow_body = tokio::net::TcpStream::connect(&address).await.unwrap();
-    let request = format!(
-        "POST /elements/api-v2/events/sandbox/1 HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: 100\r\n\r\n{{\"a\""
-    );
+    let request = "POST /elements/api-v2/events/sandbox/1 HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+                   content-length: 100\r\n\r\n{\"a\"";
     slow_body.write_all(request.as_bytes()).await.unwrap();
     let answer = read_until_closed(&mut slow_body, std::time::Duration::from_secs(20)).await;
     assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
