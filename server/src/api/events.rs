@@ -5,12 +5,14 @@
 use super::auth::ApiCaller;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiBytes, ApiPath};
+use super::limits::WebhookFailures;
+use app::error::HubError;
 use app::events::{Event, EventQuery, EventStatus, Redelivery};
 use app::instances::{InstanceId, InstanceTarget};
 use app::service::SharedHub;
-use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
+use axum::{Extension, Json};
 use serde_json::{Value, json};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -161,12 +163,26 @@ async fn redeliver_instance_event(
     responses((status = 202, description = "The changes were queued as events", body = Value, example = json!({"events": 1}))))]
 async fn receive_webhook(
     State(hub): State<SharedHub>,
+    Extension(failures): Extension<WebhookFailures>,
     ApiPath((element_key, instance_id)): ApiPath<(String, InstanceId)>,
     headers: HeaderMap,
     ApiBytes(body): ApiBytes,
 ) -> ApiResult<(StatusCode, Json<Value>)> {
-    let queued = hub.receive_provider_webhook(&element_key, instance_id, &headers, &body).await?;
-    Ok((StatusCode::ACCEPTED, Json(json!({ "events": queued }))))
+    match hub.receive_provider_webhook(&element_key, instance_id, &headers, &body).await {
+        Ok(queued) => Ok((StatusCode::ACCEPTED, Json(json!({ "events": queued })))),
+        Err(HubError::Unauthorized(message)) => match failures.note_failure(instance_id.0) {
+            Some(seconds) => {
+                let mut refused = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    format!("Too many unverified webhooks for this URL; retry in {seconds} s"),
+                );
+                refused.retry_after_seconds = Some(seconds);
+                Err(refused)
+            }
+            None => Err(HubError::Unauthorized(message).into()),
+        },
+        Err(error) => Err(error.into()),
+    }
 }
 
 #[cfg(test)]

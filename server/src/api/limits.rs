@@ -1,5 +1,7 @@
-//! Per-organization rate limits on the REST API, on `tower_governor`: all calls made with one organization's
-//! secret share one bucket; calls without credentials (providers' webhooks) share one bucket per path.
+//! Rate limits on the REST API, on `tower_governor`: all calls made with one organization's secret share one
+//! bucket, and other calls without credentials one bucket per path. Providers' webhooks are not counted there: a
+//! flood of unsigned posts to an instance's URL must not keep its provider's signed ones out. Instead, the ones that
+//! fail verification are limited per instance ([`WebhookFailures`]), and verified ones always pass.
 
 use super::auth::parse_authorization;
 use super::error::ApiError;
@@ -65,9 +67,49 @@ fn refusal(error: GovernorError) -> Response<Body> {
     }
 }
 
+/// Whether a request is a provider's webhook: a `POST /events/…` without Tether credentials.
+fn is_provider_webhook<T>(request: &Request<T>) -> bool {
+    request.method() == axum::http::Method::POST
+        && request.uri().path().starts_with("/events/")
+        && !request.headers().contains_key(AUTHORIZATION)
+}
+
+/// Whether the limit is on: a positive, finite rate and a burst.
+fn limit_is_on(per_second: f64, burst: u32) -> bool {
+    per_second > 0.0 && per_second.is_finite() && burst > 0
+}
+
+/// Unverified provider webhooks, limited per instance: each instance may see `burst` of them at once and
+/// `per_second` after that; past it, more are answered 429 rather than 401. Verified webhooks are never counted.
+#[derive(Clone)]
+pub struct WebhookFailures {
+    limiter: Option<std::sync::Arc<governor::DefaultKeyedRateLimiter<i64>>>,
+}
+
+impl WebhookFailures {
+    pub fn new(per_second: f64, burst: u32) -> WebhookFailures {
+        let limiter = limit_is_on(per_second, burst).then(|| {
+            let period = Duration::from_secs_f64(1.0 / per_second);
+            let burst = std::num::NonZeroU32::new(burst).expect("a positive burst");
+            let quota = governor::Quota::with_period(period).expect("a positive period").allow_burst(burst);
+            std::sync::Arc::new(governor::RateLimiter::keyed(quota))
+        });
+        WebhookFailures { limiter }
+    }
+
+    /// Counts one failed verification for `instance`; answers the seconds to wait when its bucket is empty.
+    pub fn note_failure(&self, instance: i64) -> Option<u64> {
+        let limiter = self.limiter.as_ref()?;
+        let refused = limiter.check_key(&instance).err()?;
+        let wait = refused.wait_time_from(governor::clock::Clock::now(&governor::clock::DefaultClock::default()));
+        Some(wait.as_secs().max(1))
+    }
+}
+
 /// `router` with `per_second` calls per organization allowed, in bursts of up to `burst`; as it was when either is 0.
+/// Providers' webhooks go around the limit (see [`WebhookFailures`]).
 pub fn limited(router: Router, per_second: f64, burst: u32) -> Router {
-    if !(per_second > 0.0 && per_second.is_finite()) || burst == 0 {
+    if !limit_is_on(per_second, burst) {
         return router;
     }
     let config = GovernorConfigBuilder::default()
@@ -84,5 +126,9 @@ pub fn limited(router: Router, per_second: f64, burst: u32) -> Router {
             limiter.retain_recent();
         }
     });
-    router.layer(GovernorLayer::new(config).error_handler(refusal))
+    let counted = router.clone().layer(GovernorLayer::new(config).error_handler(refusal));
+    Router::new().fallback_service(tower::service_fn(move |request: Request<Body>| {
+        let route = if is_provider_webhook(&request) { router.clone() } else { counted.clone() };
+        tower::ServiceExt::oneshot(route, request)
+    }))
 }

@@ -66,7 +66,8 @@ pub fn router(
         .route("/openapi.json", axum::routing::get(serve_document))
         .fallback(unknown_route)
         .method_not_allowed_fallback(wrong_method)
-        .layer(DefaultBodyLimit::max(max_body_bytes));
+        .layer(DefaultBodyLimit::max(max_body_bytes))
+        .layer(axum::Extension(limits::WebhookFailures::new(rate.per_second, rate.burst)));
     (limits::limited(routes, rate.per_second, rate.burst), document)
 }
 

@@ -118,3 +118,53 @@ async fn listing_while_others_delete_never_fails(backend: Backend) {
     assert!(failed.is_empty(), "{} of {} calls failed: {failed:?}", failed.len(), statuses.len());
     assert!(statuses.iter().all(|status| status.is_success()), "{statuses:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_unsigned_webhooks_keeps_no_signed_one_out() {
+    use hmac::{Hmac, Mac};
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| {
+        config.api_rate_limit_per_second = 0.5;
+        config.api_rate_limit_burst = 3;
+    })
+    .await;
+    let element = serde_json::json!({
+        "key": "test-signed", "name": "Signed", "hub": "general", "auth": "apiKey",
+        "api": {"baseUrl": "https://api.signed.example", "credentials": {"in": "header", "name": "x-key", "value": "{apiKey}"}},
+        "parameters": [{"key": "apiKey", "label": "API key", "secret": true},
+            {"key": "webhookSecret", "label": "Webhook secret", "secret": true}],
+        "events": {"support": "webhooks", "webhook": {
+            "signature": {"header": "x-signature", "secretParameter": "webhookSecret", "encoding": "hex", "prefix": ""},
+            "objectTypeField": "objectType", "objectIdField": "id", "eventTypeField": "eventType"}}
+    });
+    let created = app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap();
+    crate::utils::expect_json(created, StatusCode::OK).await;
+    let body = serde_json::json!({"name": "s", "configuration": {"apiKey": "k", "webhookSecret": "s3cret",
+        "event.notification.enabled": true, "event.vendor.type": "webhooks",
+        "event.notification.callback.url": "https://receiver.example/hook"}});
+    let created = app.as_admin(Method::POST, "/elements/test-signed/instances").json(&body).send().await.unwrap();
+    let id = crate::utils::expect_json(created, StatusCode::OK).await["id"].as_i64().unwrap();
+    let url = format!("{}/elements/api-v2/events/test-signed/{id}", app.base_url);
+    let payload = br#"{"id": "1", "objectType": "things", "eventType": "UPDATED"}"#;
+    let mut flood = Vec::new();
+    for _ in 0..20 {
+        flood.push(app.http.post(&url).header("x-signature", "00").body(&payload[..]).send().await.unwrap().status());
+    }
+    assert!(flood[..3].iter().all(|status| *status == StatusCode::UNAUTHORIZED), "{flood:?}");
+    assert!(
+        flood[3..].iter().all(|status| *status == StatusCode::TOO_MANY_REQUESTS),
+        "unverified ones are limited: {flood:?}"
+    );
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(b"s3cret").unwrap();
+    mac.update(payload);
+    let signature = hex::encode(mac.finalize().into_bytes());
+    for _ in 0..5 {
+        let signed = app.http.post(&url).header("x-signature", &signature).body(&payload[..]).send().await.unwrap();
+        let status = signed.status();
+        assert_eq!(
+            status,
+            StatusCode::ACCEPTED,
+            "a signed webhook passes whatever the flood: {}",
+            signed.text().await.unwrap()
+        );
+    }
+}
