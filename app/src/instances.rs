@@ -17,6 +17,18 @@ numeric_id!(
 /// What the masked value of a secret configuration item reads.
 pub const MASK: &str = "********";
 
+/// Cloud Elements' configuration keys for an instance's OAuth credentials: how they are named in the API and in
+/// storage. The hub works with them as one typed value.
+pub mod credential_keys {
+    pub const CLIENT_ID: &str = "oauth.api.key";
+    pub const CLIENT_SECRET: &str = "oauth.api.secret";
+    pub const CALLBACK_URL: &str = "oauth.callback.url";
+    pub const SCOPE: &str = "oauth.scope";
+    pub const ACCESS_TOKEN: &str = "oauth.user.token";
+    pub const REFRESH_TOKEN: &str = "oauth.user.refresh_token";
+    pub const EXPIRES_AT: &str = "oauth.user.token.expires_at";
+}
+
 /// `{"key": …}` or `{"id": …}`: which element an instance is of.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

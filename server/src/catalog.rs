@@ -148,7 +148,8 @@ pub fn validate(definition: &ElementDefinition, hosts: HostPolicy) -> Result<(),
     // A webhook signature keyed with a value the instance never has would be checked with an empty key.
     if let Some(signature) = definition.events.webhook.as_ref().and_then(|webhook| webhook.signature.as_ref()) {
         let key = signature.secret_parameter.as_str();
-        let is_oauth_secret = key == "oauth.api.secret" && definition.auth == AuthType::OAuth2;
+        let is_oauth_secret =
+            key == app::instances::credential_keys::CLIENT_SECRET && definition.auth == AuthType::OAuth2;
         if !parameter_keys.contains(key) && !is_oauth_secret {
             return Err(bad(
                 "events.webhook.signature.secretParameter",
@@ -381,17 +382,12 @@ fn configuration(definition: &ElementDefinition) -> Vec<ConfigurationItem> {
     };
     let mut items = Vec::new();
     if let Some(oauth) = &definition.oauth {
-        items.push(item("oauth.api.key", "OAuth client id", "TEXTFIELD_128", true, None));
-        items.push(item("oauth.api.secret", "OAuth client secret", "PASSWORD", true, None));
-        items.push(item("oauth.callback.url", "OAuth callback URL", "TEXTFIELD_1000", true, None));
+        use app::instances::credential_keys as key;
+        items.push(item(key::CLIENT_ID, "OAuth client id", "TEXTFIELD_128", true, None));
+        items.push(item(key::CLIENT_SECRET, "OAuth client secret", "PASSWORD", true, None));
+        items.push(item(key::CALLBACK_URL, "OAuth callback URL", "TEXTFIELD_1000", true, None));
         let scopes = oauth.scopes.join(&oauth.scope_separator);
-        items.push(item(
-            "oauth.scope",
-            "OAuth scopes",
-            "TEXTFIELD_1000",
-            false,
-            (!scopes.is_empty()).then_some(scopes),
-        ));
+        items.push(item(key::SCOPE, "OAuth scopes", "TEXTFIELD_1000", false, (!scopes.is_empty()).then_some(scopes)));
     }
     for parameter in &definition.parameters {
         let kind = match parameter.kind {

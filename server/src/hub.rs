@@ -1,6 +1,7 @@
 //! The hub service: Tether's operations over storage and the vault, behind the `Hub` interface both doors call.
 
 mod call_cache;
+mod credentials;
 mod elements;
 pub mod events;
 mod instances;

@@ -3,6 +3,7 @@
 use super::event_fields::EventFields;
 use super::tags::TagInput;
 use crate::catalog::{AuthType, Element, EventMode, ParameterDefinition, ParameterType};
+use crate::instances::credential_keys::{CLIENT_ID, CLIENT_SECRET};
 use crate::instances::{ConsoleAuthentication, ConsoleNext};
 use crate::server_fns::{begin_authentication, console_callback_url, element_details, event_form, saved_oauth_app};
 use leptos::prelude::*;
@@ -277,8 +278,8 @@ fn AuthenticateForm(element: Element) -> impl IntoView {
                             </p>
                         })}
                     </Suspense>
-                    <label>"Client id" <input type="text" name="oauth.api.key" autocomplete="off" on:input=set_value("oauth.api.key")/></label>
-                    <label>"Client secret" <input type="password" name="oauth.api.secret" autocomplete="off" on:input=set_value("oauth.api.secret")/></label>
+                    <label>"Client id" <input type="text" name=CLIENT_ID autocomplete="off" on:input=set_value(CLIENT_ID)/></label>
+                    <label>"Client secret" <input type="password" name=CLIENT_SECRET autocomplete="off" on:input=set_value(CLIENT_SECRET)/></label>
                     <label class="checkbox">
                         <input type="checkbox" name="save-oauth-app" on:change=move |event| save_app.set(event_target_checked(&event))/>
                         "Save as the organization's OAuth app for this element"

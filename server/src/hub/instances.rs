@@ -1,6 +1,7 @@
 //! The hub's element instances: creating one (exchanging an OAuth code, or taking basic, API-key and custom
 //! parameters), and reading, listing, changing, re-authenticating, disabling and deleting them.
 
+use super::credentials::Credentials;
 use super::oauth::{ConsolePending, SealedFlow, resolve_parameters};
 use super::templates::{check_element_urls, fill, fill_url};
 use super::{HubService, OrInternal};
@@ -13,6 +14,7 @@ use crate::token_client::{ClientCredentials, TokenEndpoint, TokenError, TokenSet
 use crate::validate;
 use app::catalog::{AuthType, ElementDefinition, OAuthSettings, Template};
 use app::error::HubError;
+use app::instances::credential_keys as key;
 use app::instances::{
     HealthState, Instance, InstanceConfigurationItem, InstanceHealth, InstanceId, InstancePatch, InstanceQuery,
     InstanceTarget, InstanceUser, MASK, MAX_INSTANCE_PAGE, NewInstance, OAuthCallback, find_configuration_item,
@@ -29,8 +31,7 @@ pub(super) fn bad(field: &str, problem: impl std::fmt::Display) -> HubError {
 }
 
 /// The OAuth configuration keys a caller may give, besides the element's own parameters.
-const OAUTH_KEYS: [&str; 5] =
-    ["oauth.api.key", "oauth.api.secret", "oauth.callback.url", "oauth.scope", "oauth.user.refresh_token"];
+const OAUTH_KEYS: [&str; 5] = [key::CLIENT_ID, key::CLIENT_SECRET, key::CALLBACK_URL, key::SCOPE, key::REFRESH_TOKEN];
 
 /// How many instances a page holds when the caller does not say.
 const DEFAULT_INSTANCE_PAGE: u32 = 200;
@@ -282,13 +283,13 @@ impl HubService {
         entry: &CatalogEntry,
         given: &mut BTreeMap<String, String>,
     ) -> Result<(), HubError> {
-        if given.contains_key("oauth.api.key") || given.contains_key("oauth.api.secret") {
+        if given.contains_key(key::CLIENT_ID) || given.contains_key(key::CLIENT_SECRET) {
             return Ok(());
         }
         if let Some((client, callback_url)) = self.saved_oauth_client(caller, entry).await? {
-            given.insert("oauth.api.key".into(), client.id);
-            given.insert("oauth.api.secret".into(), client.secret.expose_secret().to_owned());
-            given.entry("oauth.callback.url".into()).or_insert(callback_url);
+            given.insert(key::CLIENT_ID.into(), client.id);
+            given.insert(key::CLIENT_SECRET.into(), client.secret.expose_secret().to_owned());
+            given.entry(key::CALLBACK_URL.into()).or_insert(callback_url);
         }
         Ok(())
     }
@@ -305,8 +306,8 @@ impl HubService {
         let definition = &*entry.definition;
         refuse_unknown_oauth_settings(definition, given)?;
         let client = ClientCredentials {
-            id: required(given, "oauth.api.key", "the OAuth client id")?,
-            secret: SecretString::from(required(given, "oauth.api.secret", "the OAuth client secret")?),
+            id: required(given, key::CLIENT_ID, "the OAuth client id")?,
+            secret: SecretString::from(required(given, key::CLIENT_SECRET, "the OAuth client secret")?),
         };
         let mut parameters: BTreeMap<String, String> = given
             .iter()
@@ -316,11 +317,8 @@ impl HubService {
         let mut split = SplitConfiguration::default();
         let tokens: TokenSet = match grant {
             Grant::RefreshToken => {
-                let refresh_token = SecretString::from(required(
-                    given,
-                    "oauth.user.refresh_token",
-                    "the refresh token to provision from",
-                )?);
+                let refresh_token =
+                    SecretString::from(required(given, key::REFRESH_TOKEN, "the refresh token to provision from")?);
                 let values = resolve_parameters(definition, &parameters)?;
                 self.check_urls(entry, &values).await?;
                 let endpoint = refresh_endpoint(oauth, &values, self.host_policy(entry))?;
@@ -330,7 +328,7 @@ impl HubService {
                     .map_err(provider_error)?
             }
             Grant::Code { code, state } => {
-                let callback_url = required(given, "oauth.callback.url", "the redirect URI")?;
+                let callback_url = required(given, key::CALLBACK_URL, "the redirect URI")?;
                 let flow = self.matching_flow(caller, entry, state.as_deref(), &client, &callback_url).await?;
                 let mut verifier = None;
                 if let Some((stored, sealed)) = flow {
@@ -349,7 +347,7 @@ impl HubService {
                 self.exchange(entry, &client, &code, &callback_url, verifier, &parameters, &mut split).await?
             }
             Grant::CheckedCode { code, verifier, parameters: flow_parameters } => {
-                let callback_url = required(given, "oauth.callback.url", "the redirect URI")?;
+                let callback_url = required(given, key::CALLBACK_URL, "the redirect URI")?;
                 for (key, value) in flow_parameters {
                     parameters.entry(key).or_insert(value);
                 }
@@ -359,23 +357,13 @@ impl HubService {
         };
         let values = resolve_parameters(definition, &parameters)?;
         split.parameters(definition, &values)?;
-        split.plain("oauth.api.key", client.id.clone());
-        split.secret("oauth.api.secret", &client.secret);
-        split.plain("oauth.scope", tokens.scope.clone().unwrap_or_else(|| oauth.scopes.join(&oauth.scope_separator)));
-        split.secret("oauth.user.token", &tokens.access_token);
-        let refresh = tokens
-            .refresh_token
-            .clone()
-            .or_else(|| given.get("oauth.user.refresh_token").map(|token| SecretString::from(token.clone())));
-        if let Some(refresh) = &refresh {
-            split.secret("oauth.user.refresh_token", refresh);
+        split.store_client(&client);
+        split.plain(key::SCOPE, tokens.scope.clone().unwrap_or_else(|| oauth.scopes.join(&oauth.scope_separator)));
+        // The refresh token provisioned from stays when the provider does not rotate it.
+        if let Some(given_refresh) = given.get(key::REFRESH_TOKEN) {
+            split.secret(key::REFRESH_TOKEN, &SecretString::from(given_refresh.clone()));
         }
-        if let Some(expires_at) = tokens.expires_at {
-            split.plain("oauth.user.token.expires_at", expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
-        }
-        for (field, value) in &tokens.captured {
-            split.plain(field, value.clone());
-        }
+        split.store_grant(&tokens);
         Ok(split)
     }
 
@@ -395,7 +383,7 @@ impl HubService {
         let values = resolve_parameters(&entry.definition, parameters)?;
         self.check_urls(entry, &values).await?;
         let endpoint = exchange_endpoint(oauth, &values, self.host_policy(entry))?;
-        split.plain("oauth.callback.url", callback_url.to_owned());
+        split.plain(key::CALLBACK_URL, callback_url.to_owned());
         self.token_client
             .exchange_code(&endpoint, client, code, callback_url, verifier.as_ref(), &oauth.capture)
             .await
@@ -801,9 +789,9 @@ impl HubService {
         let definition = &*entry.definition;
         let mut given: BTreeMap<String, String> = current
             .into_iter()
-            .filter(|(key, _)| {
-                matches!(key.as_str(), "oauth.api.key" | "oauth.api.secret" | "oauth.callback.url")
-                    || definition.parameters.iter().any(|parameter| &parameter.key == key)
+            .filter(|(name, _)| {
+                [key::CLIENT_ID, key::CLIENT_SECRET, key::CALLBACK_URL].contains(&name.as_str())
+                    || definition.parameters.iter().any(|parameter| &parameter.key == name)
             })
             .collect();
         given.extend(changes);
@@ -983,22 +971,17 @@ impl HubService {
         policy: HostPolicy,
         id: InstanceId,
     ) {
-        let (Some(client_id), Some(client_secret)) = (values.get("oauth.api.key"), values.get("oauth.api.secret"))
-        else {
-            return;
-        };
-        let client = ClientCredentials { id: client_id.clone(), secret: SecretString::from(client_secret.clone()) };
-        let (token, hint) = match (values.get("oauth.user.refresh_token"), values.get("oauth.user.token")) {
+        let credentials = Credentials::read(values);
+        let Some(client) = &credentials.client else { return };
+        let (token, hint) = match (&credentials.refresh_token, &credentials.access_token) {
             (Some(refresh), _) => (refresh, "refresh_token"),
             (None, Some(access)) => (access, "access_token"),
             (None, None) => return,
         };
         let outcome = match revoke_endpoint(revoke_url, oauth, values, policy) {
-            Ok(endpoint) => self
-                .token_client
-                .revoke(&endpoint, &client, &SecretString::from(token.clone()), hint)
-                .await
-                .map_err(|error| error.to_string()),
+            Ok(endpoint) => {
+                self.token_client.revoke(&endpoint, client, token, hint).await.map_err(|error| error.to_string())
+            }
             Err(error) => Err(error.to_string()),
         };
         if let Err(error) = outcome {

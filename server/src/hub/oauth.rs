@@ -10,6 +10,7 @@ use crate::store::oauth_flows::StoredFlow;
 use crate::token_client::ClientCredentials;
 use app::catalog::{AuthType, ElementDefinition};
 use app::error::HubError;
+use app::instances::credential_keys as key;
 use app::instances::{
     ConsoleAuthentication, ConsoleNext, InstanceId, InstanceTarget, MASK, NewInstance, NewOAuthApp, OAuthApp,
 };
@@ -276,31 +277,31 @@ impl HubService {
         }
         if form.save_oauth_app {
             let app = NewOAuthApp {
-                api_key: configuration.get("oauth.api.key").cloned().unwrap_or_default(),
-                api_secret: SecretString::from(configuration.get("oauth.api.secret").cloned().unwrap_or_default()),
+                api_key: configuration.get(key::CLIENT_ID).cloned().unwrap_or_default(),
+                api_secret: SecretString::from(configuration.get(key::CLIENT_SECRET).cloned().unwrap_or_default()),
                 callback_url: callback_url.clone(),
             };
             self.save_app(caller, &entry.id.to_string(), app).await?;
         }
         if let Some(record) = &existing
-            && !configuration.contains_key("oauth.api.key")
+            && !configuration.contains_key(key::CLIENT_ID)
         {
             // Re-authenticating keeps the instance's own OAuth app and parameters unless the form names others.
-            for (key, value) in self.configuration_of(caller, record).await?.values() {
-                let kept = matches!(key.as_str(), "oauth.api.key" | "oauth.api.secret")
-                    || entry.definition.parameters.iter().any(|parameter| parameter.key == key);
+            for (name, value) in self.configuration_of(caller, record).await?.values() {
+                let kept = [key::CLIENT_ID, key::CLIENT_SECRET].contains(&name.as_str())
+                    || entry.definition.parameters.iter().any(|parameter| parameter.key == name);
                 if kept {
-                    configuration.entry(key).or_insert(value);
+                    configuration.entry(name).or_insert(value);
                 }
             }
         }
         self.with_saved_app(caller, &entry, &mut configuration).await?;
-        for (key, what) in [("oauth.api.key", "the OAuth client id"), ("oauth.api.secret", "the OAuth client secret")] {
-            if !configuration.contains_key(key) {
-                return Err(bad(&format!("configuration.{key}"), format!("required: {what}, or a saved OAuth app")));
+        for (name, what) in [(key::CLIENT_ID, "the OAuth client id"), (key::CLIENT_SECRET, "the OAuth client secret")] {
+            if !configuration.contains_key(name) {
+                return Err(bad(&format!("configuration.{name}"), format!("required: {what}, or a saved OAuth app")));
             }
         }
-        configuration.insert("oauth.callback.url".into(), callback_url.clone());
+        configuration.insert(key::CALLBACK_URL.into(), callback_url.clone());
         if existing.is_none() {
             // A new instance's event settings are checked now, before the user goes to the provider; they are
             // applied when the instance is made.
@@ -313,11 +314,11 @@ impl HubService {
             .map(|(key, value)| (key.clone(), value.clone()))
             .collect();
         let request = AuthorizationRequest {
-            client_id: configuration.get("oauth.api.key").cloned(),
-            client_secret: configuration.get("oauth.api.secret").cloned().map(SecretString::from),
+            client_id: configuration.get(key::CLIENT_ID).cloned(),
+            client_secret: configuration.get(key::CLIENT_SECRET).cloned().map(SecretString::from),
             callback_url: Some(callback_url),
             state: None,
-            scope: configuration.get("oauth.scope").cloned(),
+            scope: configuration.get(key::SCOPE).cloned(),
             site_address: None,
             pkce: oauth.pkce,
             parameters,

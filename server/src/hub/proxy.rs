@@ -135,7 +135,7 @@ impl HubService {
         mut values: BTreeMap<String, String>,
     ) -> Result<ProviderCall, HubError> {
         let api = &entry.definition.api;
-        if let Some(access_token) = values.get("oauth.user.token").cloned() {
+        if let Some(access_token) = values.get(app::instances::credential_keys::ACCESS_TOKEN).cloned() {
             values.insert("accessToken".into(), access_token);
         }
         let base_url = fill_url("api.baseUrl", &api.base_url, &values, self.host_policy(entry))?;

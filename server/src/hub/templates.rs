@@ -8,6 +8,7 @@ use crate::catalog::{HostPolicy, check_reachable};
 use crate::outbound::Outbound;
 use app::catalog::{ElementDefinition, Template};
 use app::error::HubError;
+use app::instances::credential_keys as key;
 use secrecy::ExposeSecret;
 use std::collections::BTreeMap;
 
@@ -16,9 +17,9 @@ use std::collections::BTreeMap;
 fn lookup(values: &BTreeMap<String, String>, name: &str) -> Option<String> {
     let supplied_as = match name {
         "random" => return Some(crate::secrets::generate_secret().expose_secret().to_owned()),
-        "clientId" => "oauth.api.key",
-        "clientSecret" => "oauth.api.secret",
-        "accessToken" => "oauth.user.token",
+        "clientId" => key::CLIENT_ID,
+        "clientSecret" => key::CLIENT_SECRET,
+        "accessToken" => key::ACCESS_TOKEN,
         _ => name,
     };
     values.get(name).or_else(|| values.get(supplied_as)).cloned()
@@ -163,9 +164,9 @@ mod tests {
             "api.headers.x",
             &template,
             &values(&[
-                ("oauth.api.key", "id"),
-                ("oauth.api.secret", "secret"),
-                ("oauth.user.token", "t"),
+                (key::CLIENT_ID, "id"),
+                (key::CLIENT_SECRET, "secret"),
+                (key::ACCESS_TOKEN, "t"),
                 ("region", "eu"),
             ]),
         )
@@ -217,9 +218,9 @@ mod tests {
                 (name.to_owned(), if name.ends_with("domain") { "https://api.example.com" } else { "v" }.to_owned())
             })
             .collect();
-        values.insert("oauth.api.key".into(), "the-client-id".into());
-        values.insert("oauth.api.secret".into(), "the-client-secret".into());
-        values.insert("oauth.user.token".into(), "the-access-token".into());
+        values.insert(key::CLIENT_ID.into(), "the-client-id".into());
+        values.insert(key::CLIENT_SECRET.into(), "the-client-secret".into());
+        values.insert(key::ACCESS_TOKEN.into(), "the-access-token".into());
         values
     }
 

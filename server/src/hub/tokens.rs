@@ -4,6 +4,7 @@
 //! transient failures retried on a schedule and then the instance disabled, a refused grant marked invalid, each
 //! change announced once.
 
+use super::credentials::Credentials;
 use super::instances::{SplitConfiguration, oauth_settings, provider_error, refresh_endpoint};
 use super::{HubService, OrInternal};
 use crate::catalog::CatalogEntry;
@@ -12,9 +13,10 @@ use crate::outbound::Refused;
 use crate::secrets;
 use crate::store::instances::{InstanceRecord, NotifiedState};
 use crate::store::now_millis;
-use crate::token_client::{ClientCredentials, TokenError};
+use crate::token_client::TokenError;
 use app::error::HubError;
 use app::instances::InstanceId;
+use app::instances::credential_keys as key;
 use app::types::OrganizationId;
 use futures::{StreamExt, stream::FuturesUnordered};
 use secrecy::SecretString;
@@ -76,16 +78,12 @@ enum Refreshed {
 
 /// The digest of the access token in a configuration, to tell whether it changed since it was read.
 pub(super) fn access_token_digest(values: &BTreeMap<String, String>) -> Option<String> {
-    values.get("oauth.user.token").map(|token| secrets::digest(&SecretString::from(token.clone())))
+    Credentials::read(values).access_token.map(|token| secrets::digest(&token))
 }
 
 /// When the instance's access token expires, if the provider said.
 pub(super) fn access_token_expiry(record: &InstanceRecord) -> Option<chrono::DateTime<chrono::Utc>> {
-    record
-        .configuration
-        .get("oauth.user.token.expires_at")
-        .and_then(|text| chrono::DateTime::parse_from_rfc3339(text).ok())
-        .map(|at| at.with_timezone(&chrono::Utc))
+    super::credentials::access_token_expiry(&record.configuration)
 }
 
 /// Whether the access token expires within `margin` from now.
@@ -418,13 +416,10 @@ impl HubService {
         let id = record.id;
         let oauth = oauth_settings(entry)?;
         let values = split.values();
-        let (Some(refresh_token), Some(client_id), Some(client_secret)) =
-            (values.get("oauth.user.refresh_token"), values.get("oauth.api.key"), values.get("oauth.api.secret"))
+        let Credentials { client: Some(client), refresh_token: Some(refresh_token), .. } = Credentials::read(&values)
         else {
             return Err(invalid_grant(id, "it has no refresh token"));
         };
-        let client = ClientCredentials { id: client_id.clone(), secret: SecretString::from(client_secret.clone()) };
-        let refresh_token = SecretString::from(refresh_token.clone());
         let outcome = match refresh_endpoint(oauth, &values, self.host_policy(entry)) {
             Ok(endpoint) => self.token_client.refresh(&endpoint, &client, &refresh_token, &oauth.capture).await,
             // A token URL the policy refuses fails this refresh like a provider's refusal: recorded, not retried.
@@ -432,19 +427,8 @@ impl HubService {
         };
         match outcome {
             Ok(tokens) => {
-                split.secret("oauth.user.token", &tokens.access_token);
                 // A provider that does not rotate sends no new refresh token: the old one stays.
-                if let Some(rotated) = &tokens.refresh_token {
-                    split.secret("oauth.user.refresh_token", rotated);
-                }
-                match tokens.expires_at {
-                    Some(at) => split
-                        .plain("oauth.user.token.expires_at", at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-                    None => split.remove("oauth.user.token.expires_at"),
-                }
-                for (field, value) in &tokens.captured {
-                    split.plain(field, value.clone());
-                }
+                split.store_grant(&tokens);
                 record.valid = true;
                 record.refresh_failures = 0;
                 record.refresh_retry_at = None;
@@ -455,7 +439,7 @@ impl HubService {
                 // Another node may have refreshed with this token a moment ago: look before condemning the grant.
                 let current = self.reread(&record).await?;
                 let now = self.configuration_in_use(&current).await?.values();
-                if now.get("oauth.user.refresh_token") != Some(&refresh_token_text(&refresh_token)) {
+                if now.get(key::REFRESH_TOKEN) != Some(&refresh_token_text(&refresh_token)) {
                     return Ok(Refreshed::Stored(current, now));
                 }
                 let detail = error.to_string();

@@ -81,8 +81,8 @@ impl NotifiedState {
 }
 
 /// The configuration keys the refresher's index columns are read from.
-const EXPIRES_AT_KEY: &str = "oauth.user.token.expires_at";
-const REFRESH_TOKEN_KEY: &str = "oauth.user.refresh_token";
+const EXPIRES_AT_KEY: &str = app::instances::credential_keys::EXPIRES_AT;
+const REFRESH_TOKEN_KEY: &str = app::instances::credential_keys::REFRESH_TOKEN;
 
 impl InstanceRecord {
     /// The configuration, tags and objects as the JSON text their columns hold.

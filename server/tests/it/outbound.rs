@@ -17,6 +17,7 @@ on_both_backends!(
     webhooks_signed_with_an_empty_key_are_refused,
     a_token_endpoint_that_cannot_be_reached_reads_the_same_whatever_the_port_did,
     refresh_proxy_and_revocation_of_a_stored_instance_follow_the_policy,
+    a_stored_callback_that_resolves_inward_is_not_delivered_to,
 );
 
 /// A name the test's resolver points at loopback, as an internal DNS name would be.
@@ -392,4 +393,43 @@ async fn refresh_proxy_and_revocation_of_a_stored_instance_follow_the_policy(bac
         app.as_instance_at(&strict.base_url, &token, Method::DELETE, &format!("/instances/{id}")).send().await.unwrap();
     assert!(deleted.status().is_success(), "{}", deleted.status());
     assert_eq!(requests.load(Ordering::SeqCst), 1, "refresh, proxy and revocation sent nothing");
+}
+
+/// A callback URL saved while private networks were allowed, whose name resolves to loopback: a deliverer on a node
+/// where they are not records the refusal, and the receiver hears nothing.
+async fn a_stored_callback_that_resolves_inward_is_not_delivered_to(backend: Backend) {
+    let app = spawn(backend, true).await;
+    let listener = Listener::start().await;
+    let element = json!({
+        "key": "test-hooked", "name": "Hooked", "hub": "general", "auth": "apiKey",
+        "api": {"baseUrl": "https://api.hooked.example", "credentials": {"in": "header", "name": "x-key", "value": "{apiKey}"}},
+        "parameters": [{"key": "apiKey", "label": "API key", "secret": true}],
+        "events": {"support": "webhooks", "webhook": {"objectTypeField": "objectType", "objectIdField": "id", "eventTypeField": "eventType"}}
+    });
+    expect_json(app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap(), StatusCode::OK).await;
+    let body = json!({"name": "h", "configuration": {"apiKey": "k", "event.notification.enabled": true,
+        "event.vendor.type": "webhooks", "event.notification.callback.url": format!("http://{INWARD_NAME}:{}/hook", listener.port)}});
+    let created = app.as_admin(Method::POST, "/elements/test-hooked/instances").json(&body).send().await.unwrap();
+    let id = expect_json(created, StatusCode::OK).await["id"].as_i64().unwrap();
+    let webhook = format!("{}/elements/api-v2/events/test-hooked/{id}", app.base_url);
+    let change = json!({"id": "7", "objectType": "things", "eventType": "UPDATED"});
+    expect_json(app.http.post(&webhook).json(&change).send().await.unwrap(), StatusCode::ACCEPTED).await;
+
+    let strict = |config: &mut tether::config::Config| {
+        config.allow_private_network = false;
+        config.resolve_hosts.insert(INWARD_NAME.into(), vec![[127, 0, 0, 1].into()]);
+    };
+    let node = app.another_node(strict).await;
+    let mut config = app.db.config();
+    strict(&mut config);
+    let plan = tether::jobs::deliver::DeliveryPlan::from_config(&config, node.hub.outbound().clone());
+    tether::jobs::deliver::deliver_due(node.hub.clone(), plan).await.unwrap();
+
+    assert_eq!(listener.connections(), 0, "the deliverer connected to a refused address");
+    let events = app.as_admin(Method::GET, &format!("/instances/{id}/events")).send().await.unwrap();
+    let events = expect_json(events, StatusCode::OK).await;
+    let event = &events.as_array().unwrap()[0];
+    assert_eq!(event["attempts"], 1, "{event}");
+    let error = event["lastError"].as_str().unwrap_or_default();
+    assert!(error.contains("resolves to a loopback address"), "{event}");
 }
