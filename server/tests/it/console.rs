@@ -57,6 +57,22 @@ async fn sign_in_sets_a_safe_cookie_and_sign_out_ends_the_session() {
     assert_eq!(identity.status(), StatusCode::OK);
     assert!(identity.text().await.unwrap().contains("admin@tether.local"));
 
+    // A client's mistakes get the status of what went wrong, not 500.
+    for (function, form, status) in [
+        ("element_details", [("key_or_id", "no-such-element")], StatusCode::NOT_FOUND),
+        ("begin_phone_enrolment", [("phone", "555")], StatusCode::BAD_REQUEST),
+    ] {
+        let answer = app
+            .http
+            .post(format!("{}/api/{function}", app.base_url))
+            .header("Cookie", &cookie)
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(answer.status(), status, "{function}: {}", answer.text().await.unwrap());
+    }
+
     let out = app
         .http
         .post(format!("{}/api/sign_out", app.base_url))
