@@ -64,8 +64,12 @@ pub async fn serve(
     Ok(())
 }
 
-/// Gives the request's body a deadline: reading it fails once `limit` has passed since the request arrived.
+/// Gives the request's body a deadline: reading it fails once `limit` has passed since the request arrived. A
+/// request without a body (most calls through the proxy) is passed on as it is, with no timer to set.
 async fn body_deadline(request: Request<Body>, next: axum::middleware::Next, limit: Duration) -> Response {
+    if http_body::Body::is_end_stream(request.body()) {
+        return next.run(request).await;
+    }
     let (parts, body) = request.into_parts();
     let body = Body::new(DeadlineBody { inner: body, deadline: Box::pin(tokio::time::sleep(limit)), expired: false });
     next.run(Request::from_parts(parts, body)).await
