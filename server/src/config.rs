@@ -30,7 +30,7 @@ pub struct Config {
     /// a connection that takes longer is closed.
     pub header_read_timeout_seconds: f64,
     /// How long a client may take to send a request's whole body, in seconds (`TETHER_BODY_READ_TIMEOUT_SECONDS`);
-    /// a request that takes longer gets 408.
+    /// a REST API request that takes longer gets 408.
     pub body_read_timeout_seconds: f64,
     /// How long a console session lasts.
     pub session_ttl_hours: i64,

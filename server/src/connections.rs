@@ -4,8 +4,8 @@
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::http::{Request, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::Request;
+use axum::response::Response;
 use http_body::{Body as HttpBody, Frame, SizeHint};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -79,12 +79,6 @@ async fn body_deadline(request: Request<Body>, next: axum::middleware::Next, lim
 #[derive(Debug, thiserror::Error)]
 #[error("the request body did not arrive in time")]
 pub struct BodyTimedOut;
-
-impl IntoResponse for BodyTimedOut {
-    fn into_response(self) -> Response {
-        (StatusCode::REQUEST_TIMEOUT, self.to_string()).into_response()
-    }
-}
 
 /// A body that fails with [`BodyTimedOut`] when its deadline passes before it has all arrived.
 struct DeadlineBody {

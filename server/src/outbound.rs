@@ -91,12 +91,6 @@ pub enum OutboundError {
     Failed(reqwest::Error),
 }
 
-impl OutboundError {
-    pub fn is_timeout(&self) -> bool {
-        matches!(self, OutboundError::Failed(error) if error.is_timeout())
-    }
-}
-
 /// The outbound policy's settings.
 #[derive(Clone, Debug, Default)]
 pub struct OutboundSettings {
@@ -164,10 +158,6 @@ impl Outbound {
             .build()
             .expect("the outbound HTTP client builds");
         Outbound { client, settings }
-    }
-
-    pub fn allows_private(&self) -> bool {
-        self.settings.allow_private
     }
 
     /// Refuses a URL whose literal host is internal; names are checked when they are resolved.

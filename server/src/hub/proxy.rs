@@ -132,19 +132,17 @@ impl HubService {
         &self,
         entry: &CatalogEntry,
         record: &InstanceRecord,
-        mut values: BTreeMap<String, String>,
+        values: BTreeMap<String, String>,
     ) -> Result<ProviderCall, HubError> {
         let api = &entry.definition.api;
-        if let Some(access_token) = values.get(app::instances::credential_keys::ACCESS_TOKEN).cloned() {
-            values.insert("accessToken".into(), access_token);
-        }
+        // Templates name the access token `accessToken`; the filler supplies it from the instance's credentials.
         let base_url = fill_url("api.baseUrl", &api.base_url, &values, self.host_policy(entry))?;
         let secret = |text: String| SecretString::from(text);
         let mut headers = Vec::new();
         let mut query = Vec::new();
         match &api.credentials {
             CredentialPlacement::Bearer => {
-                let access_token = values.get("accessToken").ok_or_else(|| {
+                let access_token = values.get(app::instances::credential_keys::ACCESS_TOKEN).ok_or_else(|| {
                     HubError::Unauthorized(format!(
                         "{INVALID_ACCESS_TOKEN}: instance {} has no access token",
                         record.id
