@@ -18,6 +18,9 @@ scripts/setup.sh test
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+step "no import circles between modules (scripts/module-cycles.py)"
+python3 scripts/module-cycles.py
+
 step "cargo clippy (server and console, all targets)"
 cargo clippy --workspace --all-targets -- -D warnings
 step "cargo clippy (the console's WebAssembly build)"

@@ -101,7 +101,7 @@ pub struct Instance {
     pub name: String,
     pub created_date: DateTime<Utc>,
     /// The instance token for `Authorization: …, Element <token>`.
-    pub token: crate::types::RevealedSecret,
+    pub token: crate::revealed::RevealedSecret,
     pub element: Element,
     pub element_id: ElementId,
     pub tags: Vec<String>,

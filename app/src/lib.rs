@@ -1,5 +1,5 @@
 //! Tether's console: the pages and components, the domain types both doors share, the hub service interface
-//! (`service`, server side only) and the server functions the pages call.
+//! (`hub`, server side only) and the server functions the pages call.
 
 /// Declares a numeric id newtype. Ids are numbers, as in Cloud Elements' API, so existing clients keep parsing them.
 macro_rules! numeric_id {
@@ -21,12 +21,14 @@ macro_rules! numeric_id {
 pub mod catalog;
 pub mod error;
 pub mod events;
+#[cfg(feature = "ssr")]
+pub mod hub;
 pub mod instances;
 pub mod oauth;
 pub mod pages;
+pub mod revealed;
+pub mod search;
 pub mod server_fns;
-#[cfg(feature = "ssr")]
-pub mod service;
 pub mod two_factor;
 pub mod types;
 

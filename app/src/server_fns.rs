@@ -29,7 +29,7 @@ pub mod session {
 
     use super::{CookiePolicy, SECOND_STEP_COOKIE, SESSION_COOKIE};
     use crate::error::HubError;
-    use crate::service::{Caller, SharedHub};
+    use crate::hub::{Caller, SharedHub};
     use axum::http::{HeaderValue, header::SET_COOKIE, request::Parts};
     use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
     use leptos::prelude::*;
@@ -138,7 +138,7 @@ pub mod session {
 /// Checks the email and password, sets the session cookie and goes to the console's home.
 #[server(endpoint = "sign_in")]
 pub async fn sign_in(email: String, password: TypedPassword) -> Result<(), HubError> {
-    use crate::service::SignInStep;
+    use crate::hub::SignInStep;
     let hub = session::hub()?;
     let step = hub.sign_in(email.trim(), &secrecy::SecretString::from(password.0)).await;
     match step.inspect_err(session::answer_lockout)? {
@@ -314,14 +314,14 @@ pub async fn instance_cards() -> Result<Vec<InstanceCard>, HubError> {
 
 /// A new user secret for the signed-in user, shown once; the old one stops working.
 #[server(endpoint = "rotate_user_secret")]
-pub async fn rotate_user_secret() -> Result<crate::types::RevealedSecret, HubError> {
+pub async fn rotate_user_secret() -> Result<crate::revealed::RevealedSecret, HubError> {
     let (hub, caller) = session::caller().await?;
     hub.rotate_user_secret(&caller).await
 }
 
 /// A new organization secret, shown once; the old one stops working. Admins only.
 #[server(endpoint = "rotate_organization_secret")]
-pub async fn rotate_organization_secret() -> Result<crate::types::RevealedSecret, HubError> {
+pub async fn rotate_organization_secret() -> Result<crate::revealed::RevealedSecret, HubError> {
     let (hub, caller) = session::caller().await?;
     hub.rotate_organization_secret(&caller).await
 }

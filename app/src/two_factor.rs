@@ -1,6 +1,6 @@
 //! Two-factor sign-in as both doors see it: the methods, the second sign-in step, enrolment and recovery codes.
 
-use crate::types::RevealedSecret;
+use crate::revealed::RevealedSecret;
 use serde::{Deserialize, Serialize};
 
 /// How a user proves the second factor.

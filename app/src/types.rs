@@ -1,5 +1,6 @@
 //! The domain types both doors share: tenants (organizations, accounts, users) as the REST API and the console see them.
 
+use crate::revealed::RevealedSecret;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -132,30 +133,6 @@ where
     D: serde::Deserializer<'de>,
 {
     Option::<String>::deserialize(deserializer).map(Some)
-}
-
-/// A secret revealed exactly once, in the response that created it.
-///
-/// This is the only secret-bearing type that serializes; it is built only where a secret is born.
-#[derive(Clone, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(transparent)]
-pub struct RevealedSecret(String);
-
-impl RevealedSecret {
-    pub fn new(secret: String) -> Self {
-        RevealedSecret(secret)
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for RevealedSecret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("RevealedSecret(********)")
-    }
 }
 
 /// The answer to creating a user: the user, their API secret and, when Tether chose it, their password.

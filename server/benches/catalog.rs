@@ -1,10 +1,11 @@
 //! `make bench`: how long a catalog search takes on the server, and how long the console's filter takes per
 //! keystroke, each beside a plain substring scan over the same elements in the same run.
 //!
-//! The console's filter is the same `app::catalog::rank` compiled to WebAssembly; it is timed natively here, so
+//! The console's filter is the same `app::search::rank` compiled to WebAssembly; it is timed natively here, so
 //! its browser figure is this one times WebAssembly's slowdown (commonly 1.5 to 3 times).
 
-use app::catalog::{ElementId, IndexedCard, rank};
+use app::catalog::ElementId;
+use app::search::{IndexedCard, rank};
 use std::hint::black_box;
 use std::time::Duration;
 use tether::catalog::{CatalogEntry, search};

@@ -8,9 +8,10 @@ use crate::outbound::internal_host;
 use crate::store::Store;
 use app::catalog::{
     AuthType, Authentication, BUILT_IN_PLACEHOLDERS, ConfigurationItem, CredentialPlacement, Element, ElementCard,
-    ElementDefinition, ElementId, ElementQuery, ParameterType, SearchText, Searchable, Template, rank,
+    ElementDefinition, ElementId, ElementQuery, ParameterType, Template,
 };
 use app::error::HubError;
+use app::search::{SearchText, Searchable, rank};
 use serde_json::Value;
 use std::collections::HashSet;
 use std::sync::Arc;

@@ -4,6 +4,7 @@ use crate::Tether;
 use crate::bootstrap;
 use crate::config::Config;
 use crate::hub::HubService;
+use app::hub::Accounts;
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
 use std::path::PathBuf;
@@ -107,7 +108,7 @@ pub async fn run_admin(command: AdminCommand, config: Config) -> anyhow::Result<
 }
 
 async fn admin(hub: &HubService, command: AdminCommand) -> anyhow::Result<()> {
-    use app::service::{Caller, Hub};
+    use app::hub::Caller;
     use app::types::{AccountId, NewUser, Role};
     match command {
         AdminCommand::CreateOrg { name, admin_email } => {

@@ -1,7 +1,7 @@
 //! The console's door: server-side rendering of the Leptos app, its server functions, and the sign-in guard.
 
+use app::hub::SharedHub;
 use app::server_fns::{CookiePolicy, session::session_token_from_headers};
-use app::service::SharedHub;
 use app::{App, shell};
 use axum::Router;
 use axum::extract::{Request, State};

@@ -75,7 +75,7 @@ impl Tether {
     ) -> anyhow::Result<()> {
         let mut router = http::router(self.hub.clone(), &self.config);
         router = match &self.sandbox {
-            Some(sandbox) => router.nest(sandbox::BASE_PATH, sandbox.router()),
+            Some(sandbox) => router.nest(sandbox::BASE_PATH, sandbox::router(sandbox)),
             None => router.merge(sandbox::not_served()),
         };
         let workers =
@@ -106,7 +106,7 @@ fn open_sandbox(config: &Config) -> anyhow::Result<Arc<sandbox::Sandbox>> {
     if base.starts_with("http://127.0.0.1:") {
         consoles.push(base.replacen("127.0.0.1", "localhost", 1));
     }
-    let callbacks = consoles.iter().map(|console| format!("{console}{}", hub::oauth::CONSOLE_CALLBACK_PATH));
+    let callbacks = consoles.iter().map(|console| format!("{console}{}", hub::CONSOLE_CALLBACK_PATH));
     let redirect_uris = callbacks
         .chain(config.sandbox_redirect_uris.iter().cloned())
         .map(|uri| url::Url::parse(&uri).map_err(|error| anyhow::anyhow!("sandbox redirect URI {uri}: {error}")))

@@ -4,7 +4,7 @@
 
 use crate::outbound::{Outbound, OutboundError};
 use app::error::HubError;
-use app::service::{Caller, Hub, ProviderCall};
+use app::hub::{Caller, Hub, ProviderCall};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};

@@ -205,7 +205,7 @@ fn UserRow(
 fn SecretRotation() -> impl IntoView {
     let rotate_user = Action::new(|_: &()| rotate_user_secret());
     let rotate_organization = Action::new(|_: &()| rotate_organization_secret());
-    let shown = move |action: Action<(), Result<crate::types::RevealedSecret, crate::error::HubError>>,
+    let shown = move |action: Action<(), Result<crate::revealed::RevealedSecret, crate::error::HubError>>,
                       testid: &'static str| {
         move || {
             action.value().get().map(|answer| match answer {

@@ -1,7 +1,8 @@
 //! The catalog page: every element the user can connect, searched and filtered in the browser as they type.
 
 use super::PageHeader;
-use crate::catalog::{AuthType, ElementCard, IndexedCard, rank};
+use crate::catalog::{AuthType, ElementCard};
+use crate::search::{IndexedCard, rank};
 use crate::server_fns::element_cards;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;

@@ -3,7 +3,7 @@
 //! kinds, so no input reaches the network. Bad bodies are refused with the field named, never a panic.
 #![no_main]
 
-use app::service::{Caller, Hub};
+use app::hub::{Caller, ElementCatalog, Identity, Instances};
 use libfuzzer_sys::fuzz_target;
 use std::sync::OnceLock;
 use tether::api::extract::parse_json;
@@ -26,7 +26,7 @@ fn setup() -> &'static Setup {
             config.allow_private_network = false;
             let opened = tether::Tether::open(config).await.expect("Tether opens");
             let first = opened.hub.create_organization("Fuzz", "fuzz@example.com", "fuzz").await.unwrap();
-            let credentials = app::service::ApiCredentials {
+            let credentials = app::hub::ApiCredentials {
                 user: first.user_secret.clone(),
                 organization: first.organization_secret.clone(),
                 element: None,

@@ -4,7 +4,7 @@
 
 use app::catalog::WebhookSettings;
 use libfuzzer_sys::fuzz_target;
-use tether::hub::events::read_webhook;
+use tether::hub::read_webhook;
 
 fuzz_target!(|bytes: &[u8]| {
     let Ok(payload) = serde_json::from_slice::<serde_json::Value>(bytes) else { return };

@@ -3,7 +3,7 @@
 use super::auth::ApiCaller;
 use super::error::ApiResult;
 use super::extract::{ApiJson, ApiPath};
-use app::service::SharedHub;
+use app::hub::SharedHub;
 use app::types::{Account, AccountId, CreatedUser, NewUser, User, UserId, UserPatch};
 use axum::Json;
 use axum::extract::State;

@@ -3,7 +3,7 @@
 use super::auth::ApiCaller;
 use super::error::ApiResult;
 use super::extract::ApiQuery;
-use app::service::SharedHub;
+use app::hub::SharedHub;
 use app::types::{AuditLogEntry, AuditQuery};
 use axum::Json;
 use axum::extract::State;

@@ -2,7 +2,7 @@
 
 use super::error::ApiError;
 use app::error::HubError;
-use app::service::{ApiCredentials, Caller, SharedHub};
+use app::hub::{ApiCredentials, Caller, SharedHub};
 use axum::extract::{FromRef, FromRequestParts};
 use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;

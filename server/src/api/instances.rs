@@ -5,11 +5,11 @@ use super::auth::ApiCaller;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath};
 use app::error::HubError;
+use app::hub::SharedHub;
 use app::instances::{
     ConfigurationChange, Instance, InstanceConfigurationItem, InstanceId, InstancePatch, InstanceQuery, InstanceTarget,
     MAX_INSTANCE_PAGE, NewInstance, find_configuration_item,
 };
-use app::service::SharedHub;
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
@@ -28,7 +28,7 @@ pub fn routes() -> OpenApiRouter<SharedHub> {
         .routes(routes!(instance_configuration_item, update_instance_configuration_item))
 }
 
-fn token_target(auth: ApiCaller) -> Result<(app::service::Caller, InstanceTarget), ApiError> {
+fn token_target(auth: ApiCaller) -> Result<(app::hub::Caller, InstanceTarget), ApiError> {
     let token = auth.element.ok_or_else(|| {
         HubError::Unauthorized("this route acts on the instance named by `Authorization: …, Element <token>`".into())
     })?;

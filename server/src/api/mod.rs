@@ -12,7 +12,7 @@ pub mod limits;
 pub mod openapi;
 pub mod proxy;
 
-use app::service::SharedHub;
+use app::hub::SharedHub;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::extract::OriginalUri;

@@ -12,7 +12,7 @@ use super::extract::ApiBytes;
 use crate::outbound::Outbound;
 use crate::provider_client::{Outgoing, call_through, check_path, forwarded_headers};
 use app::error::HubError;
-use app::service::SharedHub;
+use app::hub::SharedHub;
 use axum::Router;
 use axum::body::Body;
 use axum::extract::{FromRef, OriginalUri, Path, State};
@@ -41,8 +41,9 @@ pub fn routes(hub: SharedHub, outbound: Outbound) -> Router {
 
 /// The path after `/hubs/{hub}/`, as the client wrote it (still percent-encoded), and its query.
 fn provider_path(uri: &axum::http::Uri, hub: &str) -> Result<String, ApiError> {
-    let prefix = format!("{}/hubs/{hub}/", super::BASE_PATH);
-    let path = uri.path().strip_prefix(&prefix).unwrap_or_default();
+    // The first `/hubs/{hub}/` is the route's own: the base path before it names no hub.
+    let marker = format!("/hubs/{hub}/");
+    let path = uri.path().split_once(&marker).map(|(_, path)| path).unwrap_or_default();
     check_path(path)?;
     Ok(path.to_owned())
 }

@@ -12,7 +12,7 @@
 //! A lookup that missed may finish after a write it raced with. A generation number, moved on by every change
 //! under the same lock that guards insertion, keeps such a lookup's stale answer out.
 
-use app::service::{Caller, ProviderCall};
+use app::hub::{Caller, ProviderCall};
 use app::types::OrganizationId;
 use moka::sync::Cache;
 use std::sync::Mutex;
@@ -132,7 +132,7 @@ mod tests {
     use app::instances::InstanceId;
     use app::types::{AccountId, Role, UserId};
 
-    fn call(hub: &str, usable_until: Option<i64>) -> CachedCall {
+    pub(super) fn call(hub: &str, usable_until: Option<i64>) -> CachedCall {
         CachedCall {
             organization_id: OrganizationId(1),
             hub: hub.into(),

@@ -3,12 +3,29 @@
 //! `oauth.*` keys (`app::instances::credential_keys`); this module is where the hub reads and writes them, so those
 //! key names stay at the edges: storage and the API.
 
-use super::instances::SplitConfiguration;
+use super::configuration::SplitConfiguration;
+use crate::secrets;
+use crate::store::instances::InstanceRecord;
 use crate::token_client::{ClientCredentials, TokenSet};
 use app::instances::credential_keys as key;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
 use std::collections::BTreeMap;
+
+/// The digest of the access token in a configuration, to tell whether it changed since it was read.
+pub(super) fn access_token_digest(values: &BTreeMap<String, String>) -> Option<String> {
+    Credentials::read(values).access_token.map(|token| secrets::digest(&token))
+}
+
+/// When the instance's access token expires, if the provider said.
+pub(super) fn access_token_expiry(record: &InstanceRecord) -> Option<chrono::DateTime<chrono::Utc>> {
+    expiry_in(&record.configuration)
+}
+
+/// Whether the access token expires within `margin` from now.
+pub(super) fn expires_within(record: &InstanceRecord, margin: chrono::Duration) -> bool {
+    access_token_expiry(record).is_some_and(|expires_at| expires_at <= chrono::Utc::now() + margin)
+}
 
 /// What an instance holds to act at its provider. Each secret stays a `SecretString`: it never prints.
 #[derive(Debug, Default)]
@@ -33,7 +50,7 @@ impl Credentials {
 
 /// When an access token expires, if the provider said: read from the configuration's shown values, where the
 /// expiry is kept in the clear (RFC 3339) beside the sealed tokens.
-pub(super) fn access_token_expiry(shown: &BTreeMap<String, String>) -> Option<DateTime<Utc>> {
+pub(super) fn expiry_in(shown: &BTreeMap<String, String>) -> Option<DateTime<Utc>> {
     let text = shown.get(key::EXPIRES_AT)?;
     DateTime::parse_from_rfc3339(text).ok().map(|at| at.with_timezone(&Utc))
 }
@@ -67,7 +84,7 @@ mod tests {
     use super::*;
     use secrecy::ExposeSecret;
 
-    fn values(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pub(super) fn values(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect()
     }
 
@@ -83,7 +100,7 @@ mod tests {
         let client = read.client.as_ref().unwrap();
         assert_eq!((client.id.as_str(), client.secret.expose_secret()), ("id", "client-secret"));
         assert_eq!(read.refresh_token.as_ref().unwrap().expose_secret(), "refresh");
-        let expiry = access_token_expiry(&values(&[(key::EXPIRES_AT, "2026-12-05T10:00:00Z")]));
+        let expiry = expiry_in(&values(&[(key::EXPIRES_AT, "2026-12-05T10:00:00Z")]));
         assert_eq!(expiry.unwrap().to_rfc3339(), "2026-12-05T10:00:00+00:00");
         let printed = format!("{read:?}");
         for secret in ["client-secret", "access", "refresh"] {

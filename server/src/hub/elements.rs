@@ -1,10 +1,14 @@
-//! The hub's element operations: listing and searching the catalog, and an organization's custom elements.
+//! The ElementCatalog capability: listing and searching the catalog, and an organization's custom elements; and
+//! finding the element a call names, which every other capability does.
 
-use super::{HubService, OrInternal, conflict_or_internal};
-use crate::catalog::{self, CatalogEntry};
+use super::errors::OrInternal;
+use super::errors::conflict_or_internal;
+use super::service::HubService;
+use crate::catalog;
+use crate::catalog::CatalogEntry;
 use app::catalog::{Element, ElementCard, ElementDefinition, ElementId, ElementPage, ElementQuery};
 use app::error::HubError;
-use app::service::Caller;
+use app::hub::{Caller, ElementCatalog};
 use app::types::OrganizationId;
 use std::collections::BTreeSet;
 
@@ -13,24 +17,6 @@ impl HubService {
     async fn custom_entries(&self, caller: &Caller) -> Result<Vec<CatalogEntry>, HubError> {
         let custom = self.store.custom_elements(caller.organization_id).await.or_internal()?;
         Ok(custom.into_iter().map(|(id, definition)| CatalogEntry::new(id, definition, true)).collect())
-    }
-
-    pub(super) async fn list_visible_elements(
-        &self,
-        caller: &Caller,
-        query: ElementQuery,
-    ) -> Result<ElementPage, HubError> {
-        let custom = self.custom_entries(caller).await?;
-        let visible = || self.catalog.built_in().iter().chain(&custom);
-        if let Some(hub) = &query.hub {
-            let hubs: BTreeSet<&str> = visible().map(|entry| entry.definition.hub.as_str()).collect();
-            if !hubs.contains(hub.as_str()) {
-                let known = hubs.into_iter().collect::<Vec<_>>().join(", ");
-                return Err(HubError::BadRequest(format!("hub: no element is in hub `{hub}`; the hubs are {known}")));
-            }
-        }
-        let (page, total) = catalog::search(visible(), &query);
-        Ok(ElementPage { elements: page.into_iter().map(CatalogEntry::to_element).collect(), total })
     }
 
     pub(super) async fn visible_element(&self, caller: &Caller, key_or_id: &str) -> Result<CatalogEntry, HubError> {
@@ -63,24 +49,6 @@ impl HubService {
         Ok(CatalogEntry::new(id, definition, true))
     }
 
-    pub(super) async fn visible_element_cards(&self, caller: &Caller) -> Result<Vec<ElementCard>, HubError> {
-        let custom = self.custom_entries(caller).await?;
-        let mut entries: Vec<&CatalogEntry> = custom.iter().chain(self.catalog.built_in()).collect();
-        // The organization's own elements first, then popular ones, then by name.
-        entries.sort_by_cached_key(|entry| {
-            (!entry.private, !entry.definition.popular, entry.definition.name.to_lowercase())
-        });
-        let counts = self.store.instance_counts(caller.organization_id).await.or_internal()?;
-        Ok(entries
-            .into_iter()
-            .map(|entry| {
-                let mut card = entry.to_card();
-                card.instances = counts.get(&entry.id).map_or(0, |count| u32::try_from(*count).unwrap_or(u32::MAX));
-                card
-            })
-            .collect())
-    }
-
     /// Refuses a definition whose key or aliases already name another visible element.
     fn check_names_free(
         &self,
@@ -102,28 +70,6 @@ impl HubService {
         Ok(())
     }
 
-    pub(super) async fn create_custom_element(
-        &self,
-        caller: &Caller,
-        definition: ElementDefinition,
-    ) -> Result<Element, HubError> {
-        caller.require_admin("define elements")?;
-        catalog::validate(&definition, self.settings.element_hosts)?;
-        let custom = self.custom_entries(caller).await?;
-        self.check_names_free(&definition, &custom, None)?;
-        let id = self.store.insert_custom_element(caller.organization_id, &definition).await.map_err(|error| {
-            conflict_or_internal(error, || format!("key: `{}` already names an element", definition.key))
-        })?;
-        self.audit(
-            caller.organization_id,
-            format!("user:{}", caller.user_id),
-            "element.created",
-            format!("element:{id}"),
-        )
-        .await?;
-        Ok(CatalogEntry::new(id, definition, true).to_element())
-    }
-
     /// The caller's custom element named `key_or_id`; a built-in one is `Forbidden`, anything else `NotFound`.
     async fn own_custom_element(
         &self,
@@ -141,8 +87,65 @@ impl HubService {
             .ok_or_else(|| HubError::NotFound(format!("No element with key or id {key_or_id}")))?;
         Ok((entry, custom))
     }
+}
 
-    pub(super) async fn replace_custom_element(
+#[async_trait::async_trait]
+impl ElementCatalog for HubService {
+    async fn list_elements(&self, caller: &Caller, query: ElementQuery) -> Result<ElementPage, HubError> {
+        let custom = self.custom_entries(caller).await?;
+        let visible = || self.catalog.built_in().iter().chain(&custom);
+        if let Some(hub) = &query.hub {
+            let hubs: BTreeSet<&str> = visible().map(|entry| entry.definition.hub.as_str()).collect();
+            if !hubs.contains(hub.as_str()) {
+                let known = hubs.into_iter().collect::<Vec<_>>().join(", ");
+                return Err(HubError::BadRequest(format!("hub: no element is in hub `{hub}`; the hubs are {known}")));
+            }
+        }
+        let (page, total) = catalog::search(visible(), &query);
+        Ok(ElementPage { elements: page.into_iter().map(CatalogEntry::to_element).collect(), total })
+    }
+
+    async fn element(&self, caller: &Caller, key_or_id: &str) -> Result<Element, HubError> {
+        Ok(self.visible_element(caller, key_or_id).await?.to_element())
+    }
+
+    async fn element_cards(&self, caller: &Caller) -> Result<Vec<ElementCard>, HubError> {
+        let custom = self.custom_entries(caller).await?;
+        let mut entries: Vec<&CatalogEntry> = custom.iter().chain(self.catalog.built_in()).collect();
+        // The organization's own elements first, then popular ones, then by name.
+        entries.sort_by_cached_key(|entry| {
+            (!entry.private, !entry.definition.popular, entry.definition.name.to_lowercase())
+        });
+        let counts = self.store.instance_counts(caller.organization_id).await.or_internal()?;
+        Ok(entries
+            .into_iter()
+            .map(|entry| {
+                let mut card = entry.to_card();
+                card.instances = counts.get(&entry.id).map_or(0, |count| u32::try_from(*count).unwrap_or(u32::MAX));
+                card
+            })
+            .collect())
+    }
+
+    async fn create_element(&self, caller: &Caller, definition: ElementDefinition) -> Result<Element, HubError> {
+        caller.require_admin("define elements")?;
+        catalog::validate(&definition, self.settings.element_hosts)?;
+        let custom = self.custom_entries(caller).await?;
+        self.check_names_free(&definition, &custom, None)?;
+        let id = self.store.insert_custom_element(caller.organization_id, &definition).await.map_err(|error| {
+            conflict_or_internal(error, || format!("key: `{}` already names an element", definition.key))
+        })?;
+        self.audit(
+            caller.organization_id,
+            format!("user:{}", caller.user_id),
+            "element.created",
+            format!("element:{id}"),
+        )
+        .await?;
+        Ok(CatalogEntry::new(id, definition, true).to_element())
+    }
+
+    async fn replace_element(
         &self,
         caller: &Caller,
         key_or_id: &str,
@@ -170,7 +173,7 @@ impl HubService {
         Ok(CatalogEntry::new(current.id, definition, true).to_element())
     }
 
-    pub(super) async fn delete_custom_element(&self, caller: &Caller, key_or_id: &str) -> Result<(), HubError> {
+    async fn delete_element(&self, caller: &Caller, key_or_id: &str) -> Result<(), HubError> {
         caller.require_admin("define elements")?;
         let (current, _) = self.own_custom_element(caller, key_or_id).await?;
         let deleted = self.store.delete_custom_element(caller.organization_id, current.id).await;

@@ -1,21 +1,22 @@
-//! The hub's OAuth 2.0 authorization step: the provider URL a user is sent to, the pending flow behind it, the
-//! console's own flow, and the OAuth apps organizations save.
+//! The OAuthFlows capability: the provider's authorization URL for an OAuth 2.0 element (its state, PKCE and
+//! parameters remembered, sealed, until the code comes back), and the organization's saved OAuth apps.
 
-use super::templates::{fill, fill_url};
-use super::{HubService, OrInternal};
+use super::configuration::resolve_parameters;
+use super::errors::OrInternal;
+use super::errors::bad;
+use super::service::HubService;
+use super::templates::fill;
+use super::templates::fill_url;
 use crate::catalog::CatalogEntry;
 use crate::secrets;
 use crate::store::oauth_apps::OAuthAppRecord;
 use crate::store::oauth_flows::StoredFlow;
 use crate::token_client::ClientCredentials;
-use app::catalog::{AuthType, ElementDefinition};
+use app::catalog::AuthType;
 use app::error::HubError;
-use app::instances::credential_keys as key;
-use app::instances::{
-    ConsoleAuthentication, ConsoleNext, InstanceId, InstanceTarget, MASK, NewInstance, NewOAuthApp, OAuthApp,
-};
+use app::hub::{Caller, OAuthFlows};
+use app::instances::{InstanceId, MASK, NewOAuthApp, OAuthApp};
 use app::oauth::{AuthorizationRequest, AuthorizationUrl};
-use app::service::Caller;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
@@ -25,10 +26,6 @@ use std::collections::BTreeMap;
 
 /// How long a pending flow waits for its code.
 pub const FLOW_LIFETIME_MINUTES: i64 = 10;
-
-fn bad(field: &str, problem: impl std::fmt::Display) -> HubError {
-    HubError::BadRequest(format!("{field}: {problem}"))
-}
 
 /// What a flow keeps encrypted until the code exchange.
 #[derive(Serialize, Deserialize)]
@@ -55,10 +52,7 @@ pub struct ConsolePending {
     pub configuration: BTreeMap<String, String>,
 }
 
-/// The path of the console's OAuth redirect landing page.
-pub const CONSOLE_CALLBACK_PATH: &str = "/oauth/callback";
-
-fn callback_url_problem(callback_url: &str) -> Option<&'static str> {
+pub(super) fn callback_url_problem(callback_url: &str) -> Option<&'static str> {
     match url::Url::parse(callback_url) {
         Ok(parsed) if matches!(parsed.scheme(), "https" | "http") && parsed.fragment().is_none() => None,
         _ => Some("must be an absolute http(s) URL without a fragment"),
@@ -70,57 +64,9 @@ pub fn pkce_challenge(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }
 
-/// Checks parameter values against the element's definitions, and fills in defaults.
-pub fn resolve_parameters(
-    definition: &ElementDefinition,
-    given: &BTreeMap<String, String>,
-) -> Result<BTreeMap<String, String>, HubError> {
-    if let Some(unknown) =
-        given.keys().find(|key| !definition.parameters.iter().any(|parameter| &parameter.key == *key))
-    {
-        return Err(bad(unknown, format!("is not a parameter of element {}", definition.key)));
-    }
-    let mut values = BTreeMap::new();
-    for parameter in &definition.parameters {
-        let Some(value) = given.get(&parameter.key).cloned().or_else(|| parameter.default.clone()) else {
-            continue;
-        };
-        if let Some(pattern) = &parameter.pattern {
-            let matches =
-                fancy_regex::Regex::new(pattern).ok().and_then(|regex| regex.is_match(&value).ok()).unwrap_or(false);
-            if !matches {
-                return Err(bad(&parameter.key, format!("does not match the pattern {pattern}")));
-            }
-        }
-        if !parameter.options.is_empty() && !parameter.options.contains(&value) {
-            return Err(bad(&parameter.key, format!("must be one of {}", parameter.options.join(", "))));
-        }
-        values.insert(parameter.key.clone(), value);
-    }
-    Ok(values)
-}
-
 impl HubService {
-    pub(super) async fn build_authorization_url(
-        &self,
-        caller: &Caller,
-        key_or_id: &str,
-        mut request: AuthorizationRequest,
-    ) -> Result<AuthorizationUrl, HubError> {
-        let entry: CatalogEntry = self.visible_element(caller, key_or_id).await?;
-        if request.client_id.is_none()
-            && request.client_secret.is_none()
-            && let Some((client, callback_url)) = self.saved_oauth_client(caller, &entry).await?
-        {
-            request.client_id = Some(client.id);
-            request.client_secret = Some(client.secret);
-            request.callback_url = request.callback_url.or(Some(callback_url));
-        }
-        self.start_flow(caller, &entry, request, None).await
-    }
-
     /// Builds the provider URL and stores the pending flow; `console` marks the console's own flow.
-    async fn start_flow(
+    pub(super) async fn start_flow(
         &self,
         caller: &Caller,
         entry: &CatalogEntry,
@@ -210,130 +156,6 @@ impl HubService {
         Ok(AuthorizationUrl { oauth_url: url.to_string(), element: definition.key.clone() })
     }
 
-    /// The console's authenticate form: an OAuth 2.0 element sends the browser to the provider (always with a
-    /// fresh state bound to this session, and with PKCE unless the provider refuses it); any other element's
-    /// instance is made, or re-configured, at once.
-    pub(super) async fn begin_console_flow(
-        &self,
-        caller: &Caller,
-        session: &SecretString,
-        console_origin: &str,
-        form: ConsoleAuthentication,
-    ) -> Result<ConsoleNext, HubError> {
-        let entry = self.visible_element(caller, &form.element).await?;
-        let existing = match form.instance {
-            Some(id) => {
-                let (record, of) = self.target_instance(caller, &InstanceTarget::Id(id)).await?;
-                if of.id != entry.id {
-                    return Err(bad("instance", format!("instance {id} is not of element {}", entry.definition.key)));
-                }
-                Some(record)
-            }
-            None => None,
-        };
-        let mut configuration = form.configuration;
-        configuration.retain(|_, value| !value.trim().is_empty());
-        let oauth = match (&entry.definition.oauth, entry.definition.auth) {
-            (Some(oauth), AuthType::OAuth2) => oauth,
-            _ => {
-                let id = match existing {
-                    Some(record) => {
-                        let patch = app::instances::InstancePatch {
-                            configuration: Some(configuration.into_iter().map(|(k, v)| (k, v.into())).collect()),
-                            ..Default::default()
-                        };
-                        self.patch_instance(caller, &InstanceTarget::Id(record.id), patch).await?.id
-                    }
-                    None => {
-                        let new = NewInstance {
-                            element: None,
-                            name: form.name,
-                            provider_data: Default::default(),
-                            configuration: configuration.into_iter().map(|(k, v)| (k, v.into())).collect(),
-                            tags: form.tags,
-                            external_authentication: None,
-                            retrieve_objects_after_instantiation: false,
-                        };
-                        self.create_new_instance(caller, Some(&entry.id.to_string()), new).await?.id
-                    }
-                };
-                return Ok(ConsoleNext::Instance { id });
-            }
-        };
-        let (name, tags) = match &existing {
-            Some(record) => (record.name.clone(), record.tags.clone()),
-            None => (
-                crate::validate::required_name("name", &form.name, 200)?,
-                form.tags
-                    .iter()
-                    .enumerate()
-                    .map(|(index, tag)| crate::validate::required_name(&format!("tags[{index}]"), tag, 64))
-                    .collect::<Result<_, _>>()?,
-            ),
-        };
-        let callback_url = app::service::Hub::console_callback_url(self, console_origin);
-        if let Some(problem) = callback_url_problem(&callback_url) {
-            return Err(bad("callbackUrl", problem));
-        }
-        if form.save_oauth_app {
-            let app = NewOAuthApp {
-                api_key: configuration.get(key::CLIENT_ID).cloned().unwrap_or_default(),
-                api_secret: SecretString::from(configuration.get(key::CLIENT_SECRET).cloned().unwrap_or_default()),
-                callback_url: callback_url.clone(),
-            };
-            self.save_app(caller, &entry.id.to_string(), app).await?;
-        }
-        if let Some(record) = &existing
-            && !configuration.contains_key(key::CLIENT_ID)
-        {
-            // Re-authenticating keeps the instance's own OAuth app and parameters unless the form names others.
-            for (name, value) in self.configuration_of(caller, record).await?.values() {
-                let kept = [key::CLIENT_ID, key::CLIENT_SECRET].contains(&name.as_str())
-                    || entry.definition.parameters.iter().any(|parameter| parameter.key == name);
-                if kept {
-                    configuration.entry(name).or_insert(value);
-                }
-            }
-        }
-        self.with_saved_app(caller, &entry, &mut configuration).await?;
-        for (name, what) in [(key::CLIENT_ID, "the OAuth client id"), (key::CLIENT_SECRET, "the OAuth client secret")] {
-            if !configuration.contains_key(name) {
-                return Err(bad(&format!("configuration.{name}"), format!("required: {what}, or a saved OAuth app")));
-            }
-        }
-        configuration.insert(key::CALLBACK_URL.into(), callback_url.clone());
-        if existing.is_none() {
-            // A new instance's event settings are checked now, before the user goes to the provider; they are
-            // applied when the instance is made.
-            let mut checked = configuration.clone();
-            self.merged_events(&entry, &BTreeMap::new(), super::events::take_event_values(&mut checked)).await?;
-        }
-        let parameters = configuration
-            .iter()
-            .filter(|(key, _)| entry.definition.parameters.iter().any(|parameter| &parameter.key == *key))
-            .map(|(key, value)| (key.clone(), value.clone()))
-            .collect();
-        let request = AuthorizationRequest {
-            client_id: configuration.get(key::CLIENT_ID).cloned(),
-            client_secret: configuration.get(key::CLIENT_SECRET).cloned().map(SecretString::from),
-            callback_url: Some(callback_url),
-            state: None,
-            scope: configuration.get(key::SCOPE).cloned(),
-            site_address: None,
-            pkce: oauth.pkce,
-            parameters,
-        };
-        let pending = ConsolePending {
-            session_hash: secrets::digest(session),
-            instance: existing.map(|record| record.id),
-            name,
-            tags,
-            configuration,
-        };
-        let url = self.start_flow(caller, &entry, request, Some(pending)).await?;
-        Ok(ConsoleNext::Provider { url: url.oauth_url })
-    }
-
     /// The organization's saved OAuth client for the element, and its callback URL.
     pub(super) async fn saved_oauth_client(
         &self,
@@ -355,8 +177,29 @@ impl HubService {
             callback_url: app.callback_url,
         }
     }
+}
 
-    pub(super) async fn saved_app(&self, caller: &Caller, key_or_id: &str) -> Result<OAuthApp, HubError> {
+#[async_trait::async_trait]
+impl OAuthFlows for HubService {
+    async fn authorization_url(
+        &self,
+        caller: &Caller,
+        key_or_id: &str,
+        mut request: AuthorizationRequest,
+    ) -> Result<AuthorizationUrl, HubError> {
+        let entry: CatalogEntry = self.visible_element(caller, key_or_id).await?;
+        if request.client_id.is_none()
+            && request.client_secret.is_none()
+            && let Some((client, callback_url)) = self.saved_oauth_client(caller, &entry).await?
+        {
+            request.client_id = Some(client.id);
+            request.client_secret = Some(client.secret);
+            request.callback_url = request.callback_url.or(Some(callback_url));
+        }
+        self.start_flow(caller, &entry, request, None).await
+    }
+
+    async fn oauth_app(&self, caller: &Caller, key_or_id: &str) -> Result<OAuthApp, HubError> {
         let entry = self.visible_element(caller, key_or_id).await?;
         let app = self.store.oauth_app(caller.organization_id, entry.id).await.or_internal()?.ok_or_else(|| {
             HubError::NotFound(format!("The organization has no saved OAuth app for {}", entry.definition.key))
@@ -365,7 +208,7 @@ impl HubService {
     }
 
     /// The organization's saved OAuth apps, for the elements it still sees.
-    pub(super) async fn saved_apps(&self, caller: &Caller) -> Result<Vec<OAuthApp>, HubError> {
+    async fn oauth_apps(&self, caller: &Caller) -> Result<Vec<OAuthApp>, HubError> {
         let mut apps = Vec::new();
         for app in self.store.oauth_apps_of(caller.organization_id).await.or_internal()? {
             if let Ok(entry) = self.visible_element_by_id(caller.organization_id, app.element_id).await {
@@ -376,12 +219,7 @@ impl HubService {
     }
 
     /// Saves (or replaces) the organization's OAuth app for an element; admins only.
-    pub(super) async fn save_app(
-        &self,
-        caller: &Caller,
-        key_or_id: &str,
-        app: NewOAuthApp,
-    ) -> Result<OAuthApp, HubError> {
+    async fn save_oauth_app(&self, caller: &Caller, key_or_id: &str, app: NewOAuthApp) -> Result<OAuthApp, HubError> {
         caller.require_admin("save an OAuth app")?;
         let entry = self.visible_element(caller, key_or_id).await?;
         if entry.definition.auth != AuthType::OAuth2 {
@@ -421,7 +259,7 @@ impl HubService {
         Ok(Self::app_view(&entry, record))
     }
 
-    pub(super) async fn delete_saved_app(&self, caller: &Caller, key_or_id: &str) -> Result<(), HubError> {
+    async fn delete_oauth_app(&self, caller: &Caller, key_or_id: &str) -> Result<(), HubError> {
         caller.require_admin("remove an OAuth app")?;
         let entry = self.visible_element(caller, key_or_id).await?;
         let app = self.store.oauth_app(caller.organization_id, entry.id).await.or_internal()?.ok_or_else(|| {

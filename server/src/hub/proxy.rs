@@ -2,10 +2,17 @@
 //! credentials to inject as the element says, with OAuth tokens refreshed when they are about to expire or were
 //! just refused; and the console's "Try it out", which takes the same path.
 
-use super::call_cache::{CachedCall, Generation};
-use super::templates::{fill, fill_url};
-use super::tokens::{INVALID_ACCESS_TOKEN, RefreshReason, access_token_digest, access_token_expiry, expires_within};
-use super::{HubService, OrInternal};
+use super::call_cache::CachedCall;
+use super::call_cache::Generation;
+use super::credentials::access_token_digest;
+use super::credentials::access_token_expiry;
+use super::credentials::expires_within;
+use super::errors::OrInternal;
+use super::service::HubService;
+use super::templates::fill;
+use super::templates::fill_url;
+use super::tokens::INVALID_ACCESS_TOKEN;
+use super::tokens::RefreshReason;
 use crate::catalog::CatalogEntry;
 use crate::provider_client::{Outgoing, call_through, check_path};
 use crate::secrets;
@@ -13,9 +20,8 @@ use crate::store::instances::InstanceRecord;
 use crate::store::now_millis;
 use app::catalog::{AuthType, CredentialPlacement};
 use app::error::HubError;
-use app::instances::InstanceTarget;
-use app::instances::{InstanceId, TryRequest, TryResponse};
-use app::service::{Caller, ProviderCall};
+use app::hub::{Caller, ProviderCall, Proxy};
+use app::instances::{InstanceId, InstanceTarget, TryRequest, TryResponse};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
@@ -24,6 +30,21 @@ use std::collections::BTreeMap;
 
 fn is_oauth(entry: &CatalogEntry) -> bool {
     entry.definition.auth == AuthType::OAuth2 && entry.definition.oauth.is_some()
+}
+
+/// The most of a provider's answer the console shows.
+const TRY_BODY_LIMIT: usize = 256 * 1024;
+
+fn try_headers(pairs: &[(String, String)]) -> Result<HeaderMap, HubError> {
+    let mut headers = HeaderMap::new();
+    for (name, value) in pairs.iter().filter(|(name, _)| !name.trim().is_empty()) {
+        let header = HeaderName::try_from(name.trim())
+            .map_err(|_| HubError::BadRequest(format!("headers: `{name}` is not a header name")))?;
+        let value = HeaderValue::try_from(value.trim())
+            .map_err(|_| HubError::BadRequest(format!("headers: the value of `{name}` is not valid")))?;
+        headers.append(header, value);
+    }
+    Ok(headers)
 }
 
 impl HubService {
@@ -51,62 +72,7 @@ impl HubService {
         Ok((record, entry))
     }
 
-    /// The call for the instance behind `token`: from this node's cache while its entry lasts and its access
-    /// token is not due for refresh, else resolved (and refreshed ahead of expiry) and kept.
-    pub(super) async fn prepare_provider_call(
-        &self,
-        caller: &Caller,
-        token: &SecretString,
-        hub: &str,
-    ) -> Result<ProviderCall, HubError> {
-        let token_digest = secrets::digest(token);
-        if let Some(call) = self.call_cache.call(&token_digest, caller.organization_id, hub, now_millis()) {
-            return Ok(call);
-        }
-        let since = self.call_cache.generation();
-        let (record, entry) = self.call_target(caller, token, Some(hub)).await?;
-        let values = self.configuration_in_use(&record).await?.values();
-        let (record, values) = if is_oauth(&entry) && expires_within(&record, self.settings.refresh_margin) {
-            let seen = access_token_digest(&values);
-            match self.refresh_tokens(&entry, record.clone(), seen, RefreshReason::Expiring).await {
-                Ok(refreshed) => refreshed,
-                // The provider failing to refresh ahead of time need not fail a call its token still covers.
-                Err(HubError::Provider { .. }) if !expires_within(&record, chrono::Duration::zero()) => {
-                    (record, values)
-                }
-                Err(error) => return Err(error),
-            }
-        } else {
-            (record, values)
-        };
-        let call = self.call_with(&entry, &record, values)?;
-        self.keep_call(since, token_digest, &entry, &record, &call);
-        Ok(call)
-    }
-
-    pub(super) async fn refresh_refused_call(
-        &self,
-        caller: &Caller,
-        token: &SecretString,
-        call: &ProviderCall,
-    ) -> Result<ProviderCall, HubError> {
-        let since = self.call_cache.generation();
-        let (record, entry) = self.call_target(caller, token, None).await?;
-        if !is_oauth(&entry) {
-            return Err(HubError::Unauthorized(format!(
-                "{INVALID_ACCESS_TOKEN}: the provider refused instance {}'s credentials",
-                record.id
-            )));
-        }
-        let seen = call.access_token_digest.clone();
-        let (record, values) = self.refresh_tokens(&entry, record, seen, RefreshReason::Refused).await?;
-        let call = self.call_with(&entry, &record, values)?;
-        // Another node may have made the refresh: the next calls here use its tokens without asking again.
-        self.keep_call(since, secrets::digest(token), &entry, &record, &call);
-        Ok(call)
-    }
-
-    fn keep_call(
+    pub(super) fn keep_call(
         &self,
         since: Generation,
         token_digest: String,
@@ -178,28 +144,59 @@ impl HubService {
     }
 }
 
-/// The most of a provider's answer the console shows.
-const TRY_BODY_LIMIT: usize = 256 * 1024;
-
-fn try_headers(pairs: &[(String, String)]) -> Result<HeaderMap, HubError> {
-    let mut headers = HeaderMap::new();
-    for (name, value) in pairs.iter().filter(|(name, _)| !name.trim().is_empty()) {
-        let header = HeaderName::try_from(name.trim())
-            .map_err(|_| HubError::BadRequest(format!("headers: `{name}` is not a header name")))?;
-        let value = HeaderValue::try_from(value.trim())
-            .map_err(|_| HubError::BadRequest(format!("headers: the value of `{name}` is not valid")))?;
-        headers.append(header, value);
+#[async_trait::async_trait]
+impl Proxy for HubService {
+    /// The call for the instance behind `token`: from this node's cache while its entry lasts and its access
+    /// token is not due for refresh, else resolved (and refreshed ahead of expiry) and kept.
+    async fn provider_call(&self, caller: &Caller, token: &SecretString, hub: &str) -> Result<ProviderCall, HubError> {
+        let token_digest = secrets::digest(token);
+        if let Some(call) = self.call_cache.call(&token_digest, caller.organization_id, hub, now_millis()) {
+            return Ok(call);
+        }
+        let since = self.call_cache.generation();
+        let (record, entry) = self.call_target(caller, token, Some(hub)).await?;
+        let values = self.configuration_in_use(&record).await?.values();
+        let (record, values) = if is_oauth(&entry) && expires_within(&record, self.settings.refresh_margin) {
+            let seen = access_token_digest(&values);
+            match self.refresh_tokens(&entry, record.clone(), seen, RefreshReason::Expiring).await {
+                Ok(refreshed) => refreshed,
+                // The provider failing to refresh ahead of time need not fail a call its token still covers.
+                Err(HubError::Provider { .. }) if !expires_within(&record, chrono::Duration::zero()) => {
+                    (record, values)
+                }
+                Err(error) => return Err(error),
+            }
+        } else {
+            (record, values)
+        };
+        let call = self.call_with(&entry, &record, values)?;
+        self.keep_call(since, token_digest, &entry, &record, &call);
+        Ok(call)
     }
-    Ok(headers)
-}
 
-impl HubService {
-    pub(super) async fn try_instance_request(
+    async fn provider_refused(
         &self,
         caller: &Caller,
-        id: InstanceId,
-        request: TryRequest,
-    ) -> Result<TryResponse, HubError> {
+        token: &SecretString,
+        call: &ProviderCall,
+    ) -> Result<ProviderCall, HubError> {
+        let since = self.call_cache.generation();
+        let (record, entry) = self.call_target(caller, token, None).await?;
+        if !is_oauth(&entry) {
+            return Err(HubError::Unauthorized(format!(
+                "{INVALID_ACCESS_TOKEN}: the provider refused instance {}'s credentials",
+                record.id
+            )));
+        }
+        let seen = call.access_token_digest.clone();
+        let (record, values) = self.refresh_tokens(&entry, record, seen, RefreshReason::Refused).await?;
+        let call = self.call_with(&entry, &record, values)?;
+        // Another node may have made the refresh: the next calls here use its tokens without asking again.
+        self.keep_call(since, secrets::digest(token), &entry, &record, &call);
+        Ok(call)
+    }
+
+    async fn try_request(&self, caller: &Caller, id: InstanceId, request: TryRequest) -> Result<TryResponse, HubError> {
         let (record, entry) = self.target_instance(caller, &InstanceTarget::Id(id)).await?;
         if record.disabled {
             return Err(HubError::Forbidden(format!("Instance {id} is disabled")));

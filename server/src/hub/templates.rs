@@ -3,7 +3,7 @@
 //! placeholders Tether supplies itself. A URL comes out parsed and checked against the element's host policy, and
 //! a refused host is blamed on the value that supplied it.
 
-use super::instances::bad;
+use super::errors::bad;
 use crate::catalog::{HostPolicy, check_reachable};
 use crate::outbound::Outbound;
 use app::catalog::{ElementDefinition, Template};
@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 
 /// The value of one placeholder: an instance value by its own name, or one Tether supplies under a documented
 /// name (`clientId`, `clientSecret`, `accessToken`, `random`).
-fn lookup(values: &BTreeMap<String, String>, name: &str) -> Option<String> {
+pub(super) fn lookup(values: &BTreeMap<String, String>, name: &str) -> Option<String> {
     let supplied_as = match name {
         "random" => return Some(crate::secrets::generate_secret().expose_secret().to_owned()),
         "clientId" => key::CLIENT_ID,
@@ -153,7 +153,7 @@ pub(super) async fn check_element_urls(
 mod tests {
     use super::*;
 
-    fn values(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+    pub(super) fn values(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect()
     }
 
@@ -242,7 +242,8 @@ mod tests {
         for definition in crate::catalog::built_in().unwrap() {
             let Some(oauth) = &definition.oauth else { continue };
             let values = instance_values(&definition);
-            let Ok(endpoint) = super::super::instances::refresh_endpoint(oauth, &values, HostPolicy::PublicOnly) else {
+            let Ok(endpoint) = super::super::token_endpoints::refresh_endpoint(oauth, &values, HostPolicy::PublicOnly)
+            else {
                 continue;
             };
             assert!(!endpoint.extra.contains_key("grant_type"), "{} sends grant_type twice", definition.key);

@@ -4,13 +4,17 @@
 //! transient failures retried on a schedule and then the instance disabled, a refused grant marked invalid, each
 //! change announced once.
 
+use super::configuration::SplitConfiguration;
 use super::credentials::Credentials;
-use super::instances::{SplitConfiguration, oauth_settings, provider_error, refresh_endpoint};
-use super::{HubService, OrInternal};
+use super::credentials::access_token_digest;
+use super::credentials::expires_within;
+use super::errors::OrInternal;
+use super::service::HubService;
+use super::token_endpoints::oauth_settings;
+use super::token_endpoints::provider_error;
+use super::token_endpoints::refresh_endpoint;
 use crate::catalog::CatalogEntry;
-use crate::notify;
 use crate::outbound::Refused;
-use crate::secrets;
 use crate::store::instances::{InstanceRecord, NotifiedState};
 use crate::store::now_millis;
 use crate::token_client::TokenError;
@@ -18,10 +22,10 @@ use app::error::HubError;
 use app::instances::InstanceId;
 use app::instances::credential_keys as key;
 use app::types::OrganizationId;
-use futures::{StreamExt, stream::FuturesUnordered};
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use secrecy::SecretString;
-use std::collections::{BTreeMap, HashMap};
-use std::sync::{Arc, Mutex};
+use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// The message of a proxied call whose instance's grant is gone (Cloud Elements' wording, which clients match).
@@ -29,20 +33,6 @@ pub const INVALID_ACCESS_TOKEN: &str = "INVALID_ACCESS_TOKEN";
 
 /// How often a node waiting for another node's refresh looks again.
 const LEASE_POLL: Duration = Duration::from_millis(25);
-
-/// The in-process half of "one refresh at a time": one async lock per instance.
-#[derive(Default)]
-pub struct RefreshLocks {
-    locks: Mutex<HashMap<InstanceId, Arc<tokio::sync::Mutex<()>>>>,
-}
-
-impl RefreshLocks {
-    fn of(&self, id: InstanceId) -> Arc<tokio::sync::Mutex<()>> {
-        let mut locks = self.locks.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        locks.retain(|_, lock| Arc::strong_count(lock) > 1);
-        locks.entry(id).or_default().clone()
-    }
-}
 
 /// What a wave of the background refresher came to. Failures are already recorded on their instances by the
 /// failure policy.
@@ -76,21 +66,6 @@ enum Refreshed {
     Stored(InstanceRecord, BTreeMap<String, String>),
 }
 
-/// The digest of the access token in a configuration, to tell whether it changed since it was read.
-pub(super) fn access_token_digest(values: &BTreeMap<String, String>) -> Option<String> {
-    Credentials::read(values).access_token.map(|token| secrets::digest(&token))
-}
-
-/// When the instance's access token expires, if the provider said.
-pub(super) fn access_token_expiry(record: &InstanceRecord) -> Option<chrono::DateTime<chrono::Utc>> {
-    super::credentials::access_token_expiry(&record.configuration)
-}
-
-/// Whether the access token expires within `margin` from now.
-pub(super) fn expires_within(record: &InstanceRecord, margin: chrono::Duration) -> bool {
-    access_token_expiry(record).is_some_and(|expires_at| expires_at <= chrono::Utc::now() + margin)
-}
-
 /// Why a refresh is wanted. Under the lock each reason is checked again against what the store says then, so a
 /// refresh that another request or node has just made is not made twice.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -115,6 +90,10 @@ fn invalid_grant(id: InstanceId, detail: &str) -> HubError {
     HubError::Unauthorized(format!(
         "{INVALID_ACCESS_TOKEN}: the provider no longer accepts instance {id}'s grant ({detail}); re-authenticate it"
     ))
+}
+
+fn refresh_token_text(token: &SecretString) -> String {
+    secrecy::ExposeSecret::expose_secret(token).to_owned()
 }
 
 impl HubService {
@@ -495,29 +474,4 @@ impl HubService {
         self.save_instance(record).await?;
         Ok(())
     }
-
-    /// Tells the organization's users that the instance is now `state` (disabled, invalid, or working again),
-    /// unless they were told already: one notice per change, by one node.
-    pub(super) async fn announce(
-        &self,
-        record: &InstanceRecord,
-        element_key: &str,
-        state: NotifiedState,
-        detail: &str,
-    ) -> Result<(), HubError> {
-        if record.notified_state == state {
-            return Ok(());
-        }
-        let recipients = self.store.organization_emails(record.organization_id).await.or_internal()?;
-        let notice = notify::compose(state, record, element_key, detail, recipients);
-        if self.store.announce_state(record, state, &notice).await.or_internal()? {
-            metrics::counter!("tether_notices_total", "kind" => notice.kind.clone()).increment(1);
-            tracing::info!(instance = %record.id, kind = %notice.kind, "queued a notice");
-        }
-        Ok(())
-    }
-}
-
-fn refresh_token_text(token: &SecretString) -> String {
-    secrecy::ExposeSecret::expose_secret(token).to_owned()
 }

@@ -3,8 +3,8 @@
 //! schedule, until the last retry or a 410 fails it and pauses the instance's deliveries.
 
 use crate::config::Config;
+use crate::hub::Destination;
 use crate::hub::HubService;
-use crate::hub::events::Destination;
 use crate::outbound::{Outbound, OutboundError};
 use crate::store::events::{Attempt, DeliveryOutcome, EventRow};
 use crate::store::now_millis;
@@ -66,7 +66,7 @@ impl DeliveryPlan {
 
 /// One pass: claims the due deliveries, sends them `concurrency` at a time, and records their outcomes together.
 /// Answers whether it took a full batch, after which more may be due.
-pub async fn deliver_due(hub: Arc<HubService>, plan: DeliveryPlan) -> anyhow::Result<super::FullBatch> {
+pub async fn deliver_due(hub: Arc<HubService>, plan: DeliveryPlan) -> anyhow::Result<super::schedule::FullBatch> {
     let batch = plan.batch();
     let claimed = hub.store().claim_due_deliveries(now_millis() + plan.batch_lease_millis(), batch as i64).await?;
     let full = claimed.len() >= batch;

@@ -6,14 +6,14 @@ pub mod deliver;
 pub mod mail;
 pub mod poll;
 pub mod refresh;
+mod schedule;
 
 use crate::config::Config;
 use crate::hub::HubService;
 use crate::notify::Mailer;
-use std::future::Future;
+use schedule::{every, unbatched};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -64,44 +64,4 @@ impl Workers {
         self.cancel.cancel();
         while self.tasks.join_next().await.is_some() {}
     }
-}
-
-/// What a pass tells its loop: whether it stopped at a full batch, so there may be more to do at once.
-pub type FullBatch = bool;
-
-/// Runs `pass` every `tick` until cancelled, and at once when `wake` is notified or the pass before ended with a
-/// full batch. A failed pass is logged; the next one tries again.
-async fn every<F, Fut>(tick: Duration, cancel: CancellationToken, wake: Option<Arc<Notify>>, mut pass: F)
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = anyhow::Result<FullBatch>>,
-{
-    loop {
-        let full = tokio::select! {
-            _ = cancel.cancelled() => return,
-            outcome = pass() => outcome.unwrap_or_else(|error| {
-                tracing::warn!(%error, "a background pass failed");
-                false
-            }),
-        };
-        if full {
-            continue;
-        }
-        let woken = async {
-            match &wake {
-                Some(wake) => wake.notified().await,
-                None => std::future::pending().await,
-            }
-        };
-        tokio::select! {
-            _ = cancel.cancelled() => return,
-            _ = tokio::time::sleep(tick) => {}
-            _ = woken => {}
-        }
-    }
-}
-
-/// A pass that never stops at a full batch: it waits for the next tick.
-async fn unbatched(pass: impl Future<Output = anyhow::Result<()>>) -> anyhow::Result<FullBatch> {
-    pass.await.map(|()| false)
 }

@@ -2,10 +2,10 @@
 //! refreshes every refreshable instance once, at a configured hour plus jitter, so that no unused refresh token
 //! ages out. Both run a bounded number of refreshes at once.
 
+use super::schedule::FullBatch;
 use crate::config::Config;
 use crate::hub::HubService;
-use crate::hub::tokens::{RefreshReason, WaveTally};
-use crate::jobs::FullBatch;
+use crate::hub::{RefreshReason, WaveTally};
 use crate::store::now_millis;
 use app::instances::InstanceId;
 use app::types::OrganizationId;

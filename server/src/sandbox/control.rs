@@ -1,8 +1,8 @@
 //! The sandbox's control page at `/sandbox`: its OAuth app, grants to revoke, a token-endpoint outage to stage,
 //! and contacts to create or change, so the failure policy and events can be watched from the console.
 
-use super::Sandbox;
-use super::oauth::escape;
+use super::page::{STYLE, escape};
+use super::state::Sandbox;
 use axum::Form;
 use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode, header};
@@ -12,16 +12,6 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use std::sync::Arc;
-
-/// The sandbox pages' look: plain, and apart from the console's, as a provider's would be.
-pub const STYLE: &str = "body{font-family:system-ui,sans-serif;background:#f4f1ea;color:#222;margin:0;padding:2rem}\
-.card{max-width:52rem;margin:0 auto 1.5rem;background:#fff;border:1px solid #ddd;border-radius:8px;padding:1.5rem}\
-h1{margin-top:0;color:#7a4b00}label{display:block;margin:.5rem 0}input{font:inherit;padding:.3rem;margin-left:.3rem}\
-button{font:inherit;padding:.4rem .9rem;background:#7a4b00;color:#fff;border:0;border-radius:4px;cursor:pointer}\
-button.secondary{background:#888}.buttons{display:flex;gap:.5rem}.muted{color:#666}\
-table{border-collapse:collapse;width:100%}td,th{text-align:left;padding:.3rem;border-bottom:1px solid #eee}\
-code{background:#f0ede6;padding:0 .2rem}.notice{background:#fff6d6;border-color:#e0c060}\
-form.inline{display:flex;gap:.3rem;align-items:center}";
 
 /// Whether a form post comes from the sandbox's own page: without an `Origin`, or with one naming this host.
 fn same_origin(headers: &HeaderMap) -> bool {
@@ -48,7 +38,7 @@ fn url_authority(url: &url::Url) -> String {
 
 fn back(message: &str) -> Response {
     let query = serde_urlencoded::to_string([("done", message)]).unwrap_or_default();
-    Redirect::to(&format!("{}?{query}", super::BASE_PATH)).into_response()
+    Redirect::to(&format!("{}?{query}", super::state::BASE_PATH)).into_response()
 }
 
 pub async fn page(State(sandbox): State<Arc<Sandbox>>, Query(query): Query<HashMap<String, String>>) -> Html<String> {
@@ -73,7 +63,7 @@ pub async fn page(State(sandbox): State<Arc<Sandbox>>, Query(query): Query<HashM
 <input type="hidden" name="id" value="{id}"><input name="name" aria-label="Name" value="{name}"><input name="email" aria-label="Email" value="{email}">
 <button>Save</button></form></td><td>{updated}</td></tr>"#,
                 id = text("id"),
-                path = super::BASE_PATH,
+                path = super::state::BASE_PATH,
                 name = text("name"),
                 email = text("email"),
                 updated = escape(contact["_info"]["lastUpdated"].as_str().unwrap_or_default()),
@@ -112,7 +102,7 @@ pub async fn page(State(sandbox): State<Arc<Sandbox>>, Query(query): Query<HashM
             )
         })
         .collect();
-    let path = super::BASE_PATH;
+    let path = super::state::BASE_PATH;
     Html(format!(
         r#"<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Tether Sandbox</title><style>{style}</style></head>
@@ -154,9 +144,9 @@ Subscribe with <code>POST {base}/api/v1/webhooks {{"url": "…"}}</code>.</p>
 and what Tether delivers shows here (the latest {inbox_size}).</p>
 <table aria-label="Inbox"><tr><th>At (UTC)</th><th>Event id</th><th>Change</th><th>Signature</th></tr>{inbox}</table></section>
 </body></html>"#,
-        inbox_size = super::INBOX_SIZE,
+        inbox_size = super::state::INBOX_SIZE,
         style = STYLE,
-        client_id = super::CLIENT_ID,
+        client_id = super::authorization::CLIENT_ID,
         client_secret = escape(&data.client_secret),
         lifetime = sandbox.settings.access_token_lifetime.num_seconds(),
     ))
@@ -249,7 +239,7 @@ pub async fn take_delivery(
         })
         .collect::<Vec<_>>()
         .join(", ");
-    let delivered = super::Delivered {
+    let delivered = super::state::Delivered {
         at: Utc::now(),
         event_id: header("webhook-id"),
         summary,
@@ -257,6 +247,6 @@ pub async fn take_delivery(
     };
     let mut inbox = sandbox.inbox.lock().expect("sandbox inbox");
     inbox.push_front(delivered);
-    inbox.truncate(super::INBOX_SIZE);
+    inbox.truncate(super::state::INBOX_SIZE);
     StatusCode::OK
 }

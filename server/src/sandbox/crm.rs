@@ -1,9 +1,9 @@
 //! The sandbox's CRM API under `/sandbox/api/v1`: contacts and companies (list, create, read, update, delete),
 //! `where=lastUpdated>'…'` for pollers, webhook subscriptions, and `me`. Every call needs a bearer token.
 
-use super::Sandbox;
 use super::data::{OBJECT_TYPES, Subscription};
 use super::oauth::bearer_owner;
+use super::state::Sandbox;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};

@@ -2,13 +2,14 @@
 //! sign-in and consent page, refresh tokens that rotate (a reused one revokes its grant, as `oidc-provider`
 //! does), RFC 7009 revocation, and bearer checks for the CRM API.
 
-use super::Sandbox;
+use super::authorization::{AuthorizationServer, SCOPE};
 use super::data::{GrantRecord, SandboxData, TokenRecord, UsedCode, digest};
+use super::page::{STYLE, escape};
+use super::state::Sandbox;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use oxide_auth::endpoint::{
     AccessTokenFlow, AuthorizationFlow, OAuthError, OwnerConsent, QueryParameter, RefreshFlow, ResourceFlow,
     Solicitation,
@@ -19,58 +20,11 @@ use oxide_auth::primitives::authorizer::{AuthMap, Authorizer};
 use oxide_auth::primitives::generator::RandomGenerator;
 use oxide_auth::primitives::grant::{Extensions, Grant};
 use oxide_auth::primitives::issuer::{IssuedToken, Issuer, RefreshedToken, TokenType};
-use oxide_auth::primitives::registrar::{Client, ClientMap, RegisteredUrl};
+use oxide_auth::primitives::registrar::ClientMap;
 use oxide_auth::primitives::scope::Scope;
 use oxide_auth_axum::{OAuthRequest, OAuthResource, OAuthResponse, WebError};
 use rand::RngCore;
-use sha2::Sha256;
 use std::sync::{Arc, Mutex};
-
-/// The one scope of the sandbox: its CRM.
-pub const SCOPE: &str = "crm";
-
-/// The sandbox's registered client, whose id the control page shows with its secret.
-pub const CLIENT_ID: &str = "tether-sandbox";
-
-/// The parts of the server that live as long as the sandbox: the client registry, the pending authorization
-/// codes and the key that ties a consent form to its request.
-pub struct AuthorizationServer {
-    registrar: ClientMap,
-    codes: Mutex<AuthMap<RandomGenerator>>,
-    form_key: [u8; 32],
-}
-
-impl AuthorizationServer {
-    pub fn new(client_secret: &str, redirect_uris: &[url::Url]) -> anyhow::Result<AuthorizationServer> {
-        let (first, others) =
-            redirect_uris.split_first().ok_or_else(|| anyhow::anyhow!("the sandbox needs a redirect URI"))?;
-        let client = Client::confidential(
-            CLIENT_ID,
-            RegisteredUrl::Semantic(first.clone()),
-            SCOPE.parse().expect("a valid scope"),
-            client_secret.as_bytes(),
-        )
-        .with_additional_redirect_uris(others.iter().cloned().map(RegisteredUrl::Semantic).collect());
-        let mut registrar = ClientMap::new();
-        registrar.register_client(client);
-        let mut form_key = [0u8; 32];
-        rand::thread_rng().fill_bytes(&mut form_key);
-        Ok(AuthorizationServer { registrar, codes: Mutex::new(AuthMap::new(RandomGenerator::new(24))), form_key })
-    }
-
-    /// Whether `secret` is the registered client's, for the revocation endpoint.
-    fn client_is(&self, client_id: &str, secret: &str) -> bool {
-        use oxide_auth::primitives::registrar::Registrar;
-        self.registrar.check(client_id, Some(secret.as_bytes())).is_ok()
-    }
-
-    /// The hidden value that proves a consent form was served for this very request.
-    fn form_token(&self, query: &str) -> String {
-        let mut mac = Hmac::<Sha256>::new_from_slice(&self.form_key).expect("any key length");
-        mac.update(query.as_bytes());
-        hex::encode(mac.finalize().into_bytes())
-    }
-}
 
 /// The code a token request is exchanging, between the authorizer that takes it and the issuer that grants.
 type Exchanging = Arc<Mutex<Option<String>>>;
@@ -304,18 +258,13 @@ fn consent_page(server: &AuthorizationServer, query: &str, solicitation: &Solici
 <div class="buttons"><button name="decision" value="allow">Allow</button>
 <button name="decision" value="deny" class="secondary" formnovalidate>Deny</button></div>
 </form></main></body></html>"#,
-        style = super::control::STYLE,
+        style = STYLE,
         client = escape(&grant.client_id),
         scope = escape(&grant.scope.to_string()),
         query = escape(query),
         form = server.form_token(query),
     );
     OAuthResponse::default().content_type("text/html; charset=utf-8").map(|page| page.body(&html)).unwrap_or_default()
-}
-
-/// Escapes text for HTML.
-pub fn escape(text: &str) -> String {
-    text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// `POST /sandbox/oauth/token`: the authorization code and refresh token grants; 503 while an outage is staged.

@@ -2,7 +2,7 @@
 
 use super::tenants::caller_from_row;
 use super::{Store, StoreResult, now_millis};
-use app::service::Caller;
+use app::hub::Caller;
 use app::types::UserId;
 
 impl Store {

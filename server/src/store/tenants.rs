@@ -1,7 +1,7 @@
 //! Organizations, accounts and users: the tenants, and the lookups that authenticate them.
 
 use super::{Store, StoreResult, flag, from_millis, now_millis};
-use app::service::Caller;
+use app::hub::Caller;
 use app::two_factor::TwoFactorMethod;
 use app::types::{Account, AccountId, Organization, OrganizationId, Role, User, UserId};
 use sqlx::{Any, AnyConnection, Row, any::AnyRow};

@@ -4,7 +4,7 @@
 use super::tenants::caller_from_row;
 use super::vault::VaultId;
 use super::{Store, StoreResult, flag, now_millis};
-use app::service::Caller;
+use app::hub::Caller;
 use app::two_factor::TwoFactorMethod;
 use app::types::UserId;
 use sqlx::Row;

@@ -2,6 +2,7 @@
 
 use crate::on_both_backends;
 use crate::utils::{Backend, TestApp, authorization, expect_error, expect_json};
+use app::hub::Accounts;
 use reqwest::{Method, StatusCode};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
@@ -293,7 +294,6 @@ async fn unknown_routes_and_oversized_bodies_get_json_errors(backend: Backend) {
 }
 
 async fn rotating_a_secret_retires_the_old_one_at_once(backend: Backend) {
-    use app::service::Hub;
     let app = TestApp::spawn(backend).await;
     let session = crate::utils::open_session(&app.hub, "admin@tether.local", &app.first.password).await;
     let organization = app.first.organization_secret.expose_secret().to_owned();

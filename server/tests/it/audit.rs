@@ -4,8 +4,8 @@
 use crate::instances::basic_element;
 use crate::on_both_backends;
 use crate::utils::{Backend, TestApp, authorization, expect_error, expect_json};
+use app::hub::{Identity, Instances};
 use app::instances::InstanceId;
-use app::service::Hub;
 use reqwest::{Method, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};

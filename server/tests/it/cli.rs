@@ -1,6 +1,7 @@
 //! The operator CLI, run as the real binary: migrate, first start, admin tasks, key status and bad configuration.
 
 use crate::utils::RunningBinary;
+use app::hub::Identity;
 use secrecy::SecretString;
 use std::path::Path;
 use std::process::{Command, Output};
@@ -95,7 +96,7 @@ async fn admin_commands_create_and_reset() {
     assert!(status.contains("Current data key version: 1"), "{status}");
 
     let opened = Tether::open(Config::for_tests(&data_dir, None)).await.unwrap();
-    use app::service::{ApiCredentials, Hub};
+    use app::hub::ApiCredentials;
     let secret = |text: &str| SecretString::from(text.to_owned());
     let boss = opened
         .hub

@@ -5,6 +5,7 @@ use crate::instances::{basic_element, code_from, instance_count, oauth_configura
 use crate::oauth::{CALLBACK, authorization_url, query_of, setup};
 use crate::on_both_backends;
 use crate::utils::{Backend, OAUTH_CLIENT_SECRET, TestApp, expect_error, expect_json};
+use app::hub::OAuthFlows;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use tether::store::vault::VaultId;
@@ -232,7 +233,6 @@ async fn a_saved_oauth_app_stands_in_for_the_client(backend: Backend) {
     assert_eq!(get(&app, "/elements/test-idp/oauth/app").await, shown);
     // The Account page's list holds it too, masked; another organization's list does not.
     {
-        use app::service::Hub;
         let session = crate::utils::open_session(&app.hub, "admin@tether.local", &app.first.password).await;
         let listed = app.hub.oauth_apps(&session.caller).await.unwrap();
         assert_eq!(serde_json::to_value(&listed).unwrap(), json!([shown]));

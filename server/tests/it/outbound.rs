@@ -4,6 +4,7 @@
 
 use crate::on_both_backends;
 use crate::utils::{Backend, TestApp, expect_error, expect_json};
+use app::hub::Proxy;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::sync::Arc;
@@ -222,7 +223,7 @@ async fn raw_get(base_url: &str, target: &str, authorization: &str) -> String {
 
 async fn proxy_paths_that_climb_out_are_refused_before_reaching_the_upstream(backend: Backend) {
     use app::instances::{InstanceId, TryRequest};
-    use app::service::Hub;
+
     use secrecy::ExposeSecret;
     let app = TestApp::spawn(backend).await;
     let (upstream, seen) = recording_upstream().await;

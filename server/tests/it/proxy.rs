@@ -6,6 +6,7 @@ use crate::instances::{code_from, oauth_configuration};
 use crate::oauth::{CALLBACK, provider_element, setup, setup_with};
 use crate::on_both_backends;
 use crate::utils::{Backend, OAuthProvider, TestApp, eventually, expect_error, expect_json};
+use app::hub::Proxy;
 use axum::body::Bytes;
 use axum::http::{HeaderMap, Method as AxumMethod, Uri};
 use reqwest::{Method, StatusCode};
@@ -288,7 +289,7 @@ async fn a_revoked_grant_gets_invalid_access_token_until_reauthenticated(backend
 
 async fn try_it_out_takes_the_proxy_path(backend: Backend) {
     use app::instances::{InstanceId, TryRequest};
-    use app::service::Hub;
+
     let app = TestApp::spawn(backend).await;
     let upstream = echo_upstream().await;
     let element = json!({

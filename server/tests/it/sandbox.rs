@@ -3,12 +3,13 @@
 
 use crate::utils::{Backend, OAUTH_CLIENT_SECRET, OAuthProvider, TestApp, eventually, expect_json};
 use app::catalog::{TokenAuth, TokenBody};
+use app::hub::ConsoleConnect;
 use reqwest::{Method, StatusCode, Url};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
-use tether::hub::oauth::pkce_challenge;
+use tether::hub::pkce_challenge;
 use tether::token_client::{ClientCredentials, TokenClient, TokenEndpoint, TokenError, TokenSet};
 
 const CALLBACK: &str = "http://127.0.0.1:9/callback";
@@ -469,7 +470,7 @@ async fn oauth_cases_pass_against_the_sandbox() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_console_flow_checks_and_keeps_a_new_instances_event_settings() {
     use app::instances::{ConsoleAuthentication, ConsoleNext, OAuthCallback};
-    use app::service::Hub;
+
     let app = sandbox_app(|_| {}).await;
     let secret = sandbox_client_secret(&app).await;
     let session = crate::utils::open_session(&app.hub, &app.first.admin.email_address, &app.first.password).await;

@@ -85,14 +85,14 @@ async fn no_plaintext_in_the_sqlite_file_and_rotation_keeps_it_readable() {
 fn secret_types_do_not_serialize() {
     use static_assertions::assert_not_impl_any;
     assert_not_impl_any!(SecretString: serde::Serialize);
-    assert_not_impl_any!(app::service::ApiCredentials: serde::Serialize);
-    assert_not_impl_any!(app::service::ConsoleSession: serde::Serialize);
+    assert_not_impl_any!(app::hub::ApiCredentials: serde::Serialize);
+    assert_not_impl_any!(app::hub::ConsoleSession: serde::Serialize);
     assert_not_impl_any!(app::types::NewUser: serde::Serialize);
     assert_not_impl_any!(tether::hub::NewOrganization: serde::Serialize);
     assert_not_impl_any!(tether::config::Config: serde::Serialize);
     assert_not_impl_any!(MasterKey: serde::Serialize, std::fmt::Debug);
 
-    let revealed = app::types::RevealedSecret::new("s3cr3t".into());
+    let revealed = app::revealed::RevealedSecret::new("s3cr3t".into());
     assert_eq!(format!("{revealed:?}"), "RevealedSecret(********)");
     let typed = app::types::TypedPassword("hunter2hunter2".into());
     assert!(!format!("{typed:?}").contains("hunter2"));

@@ -6,7 +6,7 @@ use app::catalog::{TokenAuth, TokenBody};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
 use std::time::Duration;
-use tether::hub::oauth::pkce_challenge;
+use tether::hub::pkce_challenge;
 use tether::token_client::{ClientCredentials, TokenClient, TokenEndpoint, TokenError};
 
 const CALLBACK: &str = "http://127.0.0.1:9/callback";

@@ -5,7 +5,8 @@
 use crate::on_both_backends;
 use crate::utils::{Backend, TestApp, authorization, expect_error, expect_json, open_session};
 use app::error::HubError;
-use app::service::{ConsoleSession, Hub, SignInStep};
+use app::hub::{Accounts, Identity, TwoFactor};
+use app::hub::{ConsoleSession, SignInStep};
 use app::two_factor::{CodePrompt, TwoFactorMethod};
 use app::types::{AccountId, UserId};
 use reqwest::{Method, StatusCode};

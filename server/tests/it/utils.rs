@@ -1,5 +1,6 @@
 //! Test helpers: a fresh database per test on either backend, and the app served on a free loopback port.
 
+use app::hub::Identity;
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 use secrecy::ExposeSecret;
 use serde_json::Value;
@@ -214,15 +215,10 @@ impl Drop for TestApp {
 }
 
 /// Signs in a user without two-factor sign-in, straight to a console session.
-pub async fn open_session(
-    hub: &HubService,
-    email: &str,
-    password: &secrecy::SecretString,
-) -> app::service::ConsoleSession {
-    use app::service::Hub;
+pub async fn open_session(hub: &HubService, email: &str, password: &secrecy::SecretString) -> app::hub::ConsoleSession {
     match hub.sign_in(email, password).await.expect("the password is right") {
-        app::service::SignInStep::Done(session) => session,
-        app::service::SignInStep::CodeNeeded { .. } => panic!("{email} has two-factor sign-in"),
+        app::hub::SignInStep::Done(session) => session,
+        app::hub::SignInStep::CodeNeeded { .. } => panic!("{email} has two-factor sign-in"),
     }
 }
 

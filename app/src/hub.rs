@@ -1,18 +1,22 @@
-//! The hub service interface: the one set of operations that both the REST API and the console call.
+//! The hub's capabilities: the operations both the REST API and the console call, one trait per capability.
 //!
-//! The server crate implements [`Hub`] over its storage and hands the console an `Arc<dyn Hub>` through Leptos
-//! context, so a page and an API route that do the same thing run the same code.
+//! The server crate implements each trait once, in a file of its own under `server/src/hub/`, and hands both doors
+//! an `Arc<dyn Hub>` (the console through Leptos context), so a page and an API route that do the same thing run the
+//! same code. Every method checks that the caller may do what it asks. Nothing here depends on Leptos or axum.
 
 use crate::catalog::{Element, ElementCard, ElementDefinition, ElementPage, ElementQuery};
 use crate::error::HubError;
+use crate::events::{Event, EventQuery, Redelivery};
 use crate::instances::{
     ConsoleAuthentication, ConsoleNext, Instance, InstanceConfigurationItem, InstanceId, InstancePatch, InstanceQuery,
-    InstanceTarget, NewInstance, NewOAuthApp, OAuthApp, OAuthCallback, TryRequest, TryResponse,
+    InstanceTarget, NewInstance, NewOAuthApp, Notice, OAuthApp, OAuthCallback, TryRequest, TryResponse,
 };
 use crate::oauth::{AuthorizationRequest, AuthorizationUrl};
+use crate::revealed::RevealedSecret;
 use crate::two_factor::{CodePrompt, RecoveryCodes, TotpEnrolment, TwoFactorMethod, TwoFactorStatus};
 use crate::types::{
-    Account, AccountId, ConsoleIdentity, CreatedUser, NewUser, OrganizationId, Role, User, UserId, UserPatch,
+    Account, AccountId, AuditLogEntry, AuditQuery, ConsoleIdentity, CreatedUser, NewUser, OrganizationId, Role, User,
+    UserId, UserPatch,
 };
 use secrecy::SecretString;
 use std::sync::Arc;
@@ -96,9 +100,9 @@ impl std::fmt::Debug for ProviderCall {
     }
 }
 
-/// The hub's operations. Every method checks that the caller may do what it asks.
+/// Who is calling: API secrets, console passwords and their second step, and console sessions.
 #[async_trait::async_trait]
-pub trait Hub: Send + Sync + 'static {
+pub trait Identity: Send + Sync {
     /// Checks a REST call's user and organization secrets.
     async fn authenticate(&self, credentials: &ApiCredentials) -> Result<Caller, HubError>;
 
@@ -119,7 +123,11 @@ pub trait Hub: Send + Sync + 'static {
 
     /// The caller's own user and organization.
     async fn identity(&self, caller: &Caller) -> Result<ConsoleIdentity, HubError>;
+}
 
+/// The organization's accounts and users, and their API secrets.
+#[async_trait::async_trait]
+pub trait Accounts: Send + Sync {
     /// The accounts the caller may see: all of the organization's for an admin, their own otherwise.
     async fn list_accounts(&self, caller: &Caller) -> Result<Vec<Account>, HubError>;
 
@@ -154,6 +162,16 @@ pub trait Hub: Send + Sync + 'static {
     /// Removes a user's second factor and recovery codes (admins only), as when they lost their device.
     async fn reset_two_factor(&self, caller: &Caller, account: AccountId, user: UserId) -> Result<User, HubError>;
 
+    /// Gives the caller a new user secret, shown once; the old one stops working at once.
+    async fn rotate_user_secret(&self, caller: &Caller) -> Result<RevealedSecret, HubError>;
+
+    /// Gives the organization a new secret, shown once; the old one stops working at once. Admins only.
+    async fn rotate_organization_secret(&self, caller: &Caller) -> Result<RevealedSecret, HubError>;
+}
+
+/// The caller's own second factor: an authenticator app or a phone, and recovery codes.
+#[async_trait::async_trait]
+pub trait TwoFactor: Send + Sync {
     /// The caller's own two-factor settings.
     async fn two_factor_status(&self, caller: &Caller) -> Result<TwoFactorStatus, HubError>;
 
@@ -171,7 +189,11 @@ pub trait Hub: Send + Sync + 'static {
         method: TwoFactorMethod,
         code: &SecretString,
     ) -> Result<RecoveryCodes, HubError>;
+}
 
+/// The catalog of elements: the built-in ones and each organization's own.
+#[async_trait::async_trait]
+pub trait ElementCatalog: Send + Sync {
     /// Elements the caller can see (built-in and their organization's own), filtered, ranked and paged.
     async fn list_elements(&self, caller: &Caller, query: ElementQuery) -> Result<ElementPage, HubError>;
 
@@ -194,7 +216,11 @@ pub trait Hub: Send + Sync + 'static {
 
     /// Removes a custom element (admins only).
     async fn delete_element(&self, caller: &Caller, key_or_id: &str) -> Result<(), HubError>;
+}
 
+/// OAuth flows that start at the REST API, and the organization's saved OAuth apps.
+#[async_trait::async_trait]
+pub trait OAuthFlows: Send + Sync {
     /// Builds the provider's authorization URL for an OAuth 2.0 element and remembers the flow for 10 minutes.
     async fn authorization_url(
         &self,
@@ -203,6 +229,21 @@ pub trait Hub: Send + Sync + 'static {
         request: AuthorizationRequest,
     ) -> Result<AuthorizationUrl, HubError>;
 
+    /// The organization's saved OAuth app for an element, secret masked.
+    async fn oauth_app(&self, caller: &Caller, key_or_id: &str) -> Result<OAuthApp, HubError>;
+
+    /// Every saved OAuth app of the organization, secrets masked.
+    async fn oauth_apps(&self, caller: &Caller) -> Result<Vec<OAuthApp>, HubError>;
+
+    /// Saves the organization's OAuth app for an element (admins only).
+    async fn save_oauth_app(&self, caller: &Caller, key_or_id: &str, app: NewOAuthApp) -> Result<OAuthApp, HubError>;
+
+    async fn delete_oauth_app(&self, caller: &Caller, key_or_id: &str) -> Result<(), HubError>;
+}
+
+/// Element instances: one user's authenticated connection to one provider.
+#[async_trait::async_trait]
+pub trait Instances: Send + Sync {
     /// Authenticates a new instance: exchanges the OAuth code, or takes the element's parameters.
     /// `element_in_path` is the element of `POST /elements/{keyOrId}/instances`.
     async fn create_instance(
@@ -219,11 +260,7 @@ pub trait Hub: Send + Sync + 'static {
     async fn instance(&self, caller: &Caller, target: &InstanceTarget) -> Result<Instance, HubError>;
 
     /// An instance's token, shown on the user's request in the console; the audit log records the view.
-    async fn reveal_instance_token(
-        &self,
-        caller: &Caller,
-        id: crate::instances::InstanceId,
-    ) -> Result<String, HubError>;
+    async fn reveal_instance_token(&self, caller: &Caller, id: InstanceId) -> Result<String, HubError>;
 
     /// Changes an instance's name, tags or configuration; with `providerData.code` it re-authenticates,
     /// keeping its id and token.
@@ -260,18 +297,11 @@ pub trait Hub: Send + Sync + 'static {
         item: &str,
         value: serde_json::Value,
     ) -> Result<InstanceConfigurationItem, HubError>;
+}
 
-    /// The organization's saved OAuth app for an element, secret masked.
-    async fn oauth_app(&self, caller: &Caller, key_or_id: &str) -> Result<OAuthApp, HubError>;
-
-    /// Every saved OAuth app of the organization, secrets masked.
-    async fn oauth_apps(&self, caller: &Caller) -> Result<Vec<OAuthApp>, HubError>;
-
-    /// Saves the organization's OAuth app for an element (admins only).
-    async fn save_oauth_app(&self, caller: &Caller, key_or_id: &str, app: NewOAuthApp) -> Result<OAuthApp, HubError>;
-
-    async fn delete_oauth_app(&self, caller: &Caller, key_or_id: &str) -> Result<(), HubError>;
-
+/// The console's own way to authenticate an instance: its form, the provider's consent, and its callback.
+#[async_trait::async_trait]
+pub trait ConsoleConnect: Send + Sync {
     /// The console's authenticate form: where the browser goes next. `session` is the console session token,
     /// which the OAuth flow is bound to; `console_origin` is where the console is reached, for its callback URL.
     async fn begin_console_authentication(
@@ -282,6 +312,21 @@ pub trait Hub: Send + Sync + 'static {
         form: ConsoleAuthentication,
     ) -> Result<ConsoleNext, HubError>;
 
+    /// The console's `/oauth/callback`: completes the flow this session started, once.
+    async fn complete_console_authorization(
+        &self,
+        caller: &Caller,
+        session: &SecretString,
+        callback: OAuthCallback,
+    ) -> Result<InstanceId, HubError>;
+
+    /// The console's OAuth redirect URI: `public_url` when configured, else `console_origin`, then `/oauth/callback`.
+    fn console_callback_url(&self, console_origin: &str) -> String;
+}
+
+/// Calls to a provider's API through an instance, with its credentials added.
+#[async_trait::async_trait]
+pub trait Proxy: Send + Sync {
     /// The provider API and credentials for a call through the instance named by `token`, whose element is in
     /// `hub`. OAuth tokens about to expire are refreshed first.
     async fn provider_call(&self, caller: &Caller, token: &SecretString, hub: &str) -> Result<ProviderCall, HubError>;
@@ -298,14 +343,18 @@ pub trait Hub: Send + Sync + 'static {
 
     /// Sends the console's "Try it out" request through one of the organization's instances, as the proxy would.
     async fn try_request(&self, caller: &Caller, id: InstanceId, request: TryRequest) -> Result<TryResponse, HubError>;
+}
 
+/// Events: providers' webhooks in, the event log, and redelivery.
+#[async_trait::async_trait]
+pub trait Events: Send + Sync {
     /// The event log, newest first: one instance's when `instance` names one, else the organization's.
     async fn list_events(
         &self,
         caller: &Caller,
         instance: Option<&InstanceTarget>,
-        query: crate::events::EventQuery,
-    ) -> Result<Vec<crate::events::Event>, HubError>;
+        query: EventQuery,
+    ) -> Result<Vec<Event>, HubError>;
 
     /// One event with its delivered body.
     async fn event(
@@ -313,7 +362,7 @@ pub trait Hub: Send + Sync + 'static {
         caller: &Caller,
         instance: Option<&InstanceTarget>,
         event_id: &str,
-    ) -> Result<crate::events::Event, HubError>;
+    ) -> Result<Event, HubError>;
 
     /// Releases one event, or every failed and queued event of the instance, for delivery now, and resumes the
     /// instance's deliveries.
@@ -322,46 +371,66 @@ pub trait Hub: Send + Sync + 'static {
         caller: &Caller,
         instance: Option<&InstanceTarget>,
         event_id: Option<&str>,
-    ) -> Result<crate::events::Redelivery, HubError>;
+    ) -> Result<Redelivery, HubError>;
 
     /// Takes a provider's webhook for an instance of `element_key`; answers how many events it queued.
     async fn receive_provider_webhook(
         &self,
         element_key: &str,
         instance: InstanceId,
-        headers: &axum::http::HeaderMap,
+        headers: &http::HeaderMap,
         body: &[u8],
     ) -> Result<usize, HubError>;
 
-    /// Gives the caller a new user secret, shown once; the old one stops working at once.
-    async fn rotate_user_secret(&self, caller: &Caller) -> Result<crate::types::RevealedSecret, HubError>;
-
-    /// Gives the organization a new secret, shown once; the old one stops working at once. Admins only.
-    async fn rotate_organization_secret(&self, caller: &Caller) -> Result<crate::types::RevealedSecret, HubError>;
-
-    /// The organization's audit log, newest first, filtered; admins only.
-    async fn audit_log(
-        &self,
-        caller: &Caller,
-        query: crate::types::AuditQuery,
-    ) -> Result<Vec<crate::types::AuditLogEntry>, HubError>;
-
-    /// The organization's newest notices about its instances, newest first: mailed, or kept in the outbox.
-    async fn notices(&self, caller: &Caller) -> Result<Vec<crate::instances::Notice>, HubError>;
-
     /// The shortest poll interval this deployment allows, in minutes (`poll_min_interval_seconds`).
     fn shortest_poll_interval_minutes(&self) -> f64;
+}
 
-    /// The console's OAuth redirect URI: `public_url` when configured, else `console_origin`, then `/oauth/callback`.
-    fn console_callback_url(&self, console_origin: &str) -> String;
+/// The notices Tether sent about the organization's instances.
+#[async_trait::async_trait]
+pub trait Notices: Send + Sync {
+    /// The organization's newest notices about its instances, newest first: mailed, or kept in the outbox.
+    async fn notices(&self, caller: &Caller) -> Result<Vec<Notice>, HubError>;
+}
 
-    /// The console's `/oauth/callback`: completes the flow this session started, once.
-    async fn complete_console_authorization(
-        &self,
-        caller: &Caller,
-        session: &SecretString,
-        callback: OAuthCallback,
-    ) -> Result<InstanceId, HubError>;
+/// The organization's audit log.
+#[async_trait::async_trait]
+pub trait AuditLog: Send + Sync {
+    /// The organization's audit log, newest first, filtered; admins only.
+    async fn audit_log(&self, caller: &Caller, query: AuditQuery) -> Result<Vec<AuditLogEntry>, HubError>;
+}
+
+/// Every capability: what both doors hold.
+pub trait Hub:
+    Identity
+    + Accounts
+    + TwoFactor
+    + ElementCatalog
+    + OAuthFlows
+    + Instances
+    + ConsoleConnect
+    + Proxy
+    + Events
+    + Notices
+    + AuditLog
+    + 'static
+{
+}
+
+impl<T> Hub for T where
+    T: Identity
+        + Accounts
+        + TwoFactor
+        + ElementCatalog
+        + OAuthFlows
+        + Instances
+        + ConsoleConnect
+        + Proxy
+        + Events
+        + Notices
+        + AuditLog
+        + 'static
+{
 }
 
 /// How the service travels in Leptos context and axum state.

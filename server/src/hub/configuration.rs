@@ -1,0 +1,146 @@
+//! An instance's configuration: values as text, the split between the shown values and the secrets kept in the
+//! vault, and the rules parameter values and tags must meet.
+
+use super::errors::OrInternal;
+use super::errors::bad;
+use crate::store::instances::InstanceRecord;
+use crate::validate;
+use app::catalog::ElementDefinition;
+use app::error::HubError;
+use app::events::{EVENT_KEYS, EventSettings, POLLER_CONFIGURATION, SIGNATURE_KEY};
+use app::instances::MASK;
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Configuration values as text: strings, numbers and booleans are accepted.
+pub(super) fn configuration_text(configuration: BTreeMap<String, Value>) -> Result<BTreeMap<String, String>, HubError> {
+    configuration.into_iter().map(|(key, value)| Ok((key.clone(), value_text(&key, value)?))).collect()
+}
+
+pub(super) fn value_text(key: &str, value: Value) -> Result<String, HubError> {
+    match value {
+        // A control character (CR, LF, NUL, DEL…) could never go into a header or URL, so every later call would fail.
+        Value::String(text) if key != app::events::POLLER_CONFIGURATION && text.chars().any(char::is_control) => {
+            Err(bad(&format!("configuration.{key}"), "must not hold control characters"))
+        }
+        Value::String(text) => Ok(text),
+        Value::Number(number) => Ok(number.to_string()),
+        Value::Bool(flag) => Ok(flag.to_string()),
+        Value::Object(_) if key == app::events::POLLER_CONFIGURATION => Ok(value.to_string()),
+        _ => Err(bad(&format!("configuration.{key}"), "must be a string, number or boolean")),
+    }
+}
+
+/// The configuration as stored and answered (secrets masked), and the secret values for the vault.
+#[derive(Default)]
+pub(super) struct SplitConfiguration {
+    pub(super) shown: BTreeMap<String, String>,
+    pub(super) secrets: BTreeMap<String, String>,
+}
+
+impl SplitConfiguration {
+    /// An instance's configuration from its record and its decrypted secrets.
+    pub(super) fn of(record: &InstanceRecord, secrets: &SecretString) -> Result<SplitConfiguration, HubError> {
+        let secrets: BTreeMap<String, String> = serde_json::from_str(secrets.expose_secret()).or_internal()?;
+        Ok(SplitConfiguration { shown: record.configuration.clone(), secrets })
+    }
+
+    pub(super) fn remove(&mut self, key: &str) {
+        self.shown.remove(key);
+        self.secrets.remove(key);
+    }
+
+    pub(super) fn plain(&mut self, key: &str, value: String) {
+        self.secrets.remove(key);
+        self.shown.insert(key.to_owned(), value);
+    }
+
+    pub(super) fn secret(&mut self, key: &str, value: &SecretString) {
+        self.shown.insert(key.to_owned(), MASK.to_owned());
+        self.secrets.insert(key.to_owned(), value.expose_secret().to_owned());
+    }
+
+    /// Every value in the clear: the shown ones with the secrets in place of their masks.
+    pub(super) fn values(&self) -> BTreeMap<String, String> {
+        let mut values = self.shown.clone();
+        values.extend(self.secrets.iter().map(|(key, value)| (key.clone(), value.clone())));
+        values
+    }
+
+    /// Adds the element's parameter values, masking the secret ones; a required parameter must have a value.
+    pub(super) fn parameters(
+        &mut self,
+        definition: &ElementDefinition,
+        values: &BTreeMap<String, String>,
+    ) -> Result<(), HubError> {
+        for parameter in &definition.parameters {
+            match values.get(&parameter.key) {
+                Some(value) if parameter.secret => self.secret(&parameter.key, &SecretString::from(value.clone())),
+                Some(value) => self.plain(&parameter.key, value.clone()),
+                None if parameter.required => {
+                    return Err(bad(&format!("configuration.{}", parameter.key), "required"));
+                }
+                None => {}
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(super) fn validate_tags(tags: &[String]) -> Result<Vec<String>, HubError> {
+    tags.iter().enumerate().map(|(index, tag)| validate::required_name(&format!("tags[{index}]"), tag, 64)).collect()
+}
+
+/// Checks parameter values against the element's definitions, and fills in defaults.
+pub fn resolve_parameters(
+    definition: &ElementDefinition,
+    given: &BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, HubError> {
+    if let Some(unknown) =
+        given.keys().find(|key| !definition.parameters.iter().any(|parameter| &parameter.key == *key))
+    {
+        return Err(bad(unknown, format!("is not a parameter of element {}", definition.key)));
+    }
+    let mut values = BTreeMap::new();
+    for parameter in &definition.parameters {
+        let Some(value) = given.get(&parameter.key).cloned().or_else(|| parameter.default.clone()) else {
+            continue;
+        };
+        if let Some(pattern) = &parameter.pattern {
+            let matches =
+                fancy_regex::Regex::new(pattern).ok().and_then(|regex| regex.is_match(&value).ok()).unwrap_or(false);
+            if !matches {
+                return Err(bad(&parameter.key, format!("does not match the pattern {pattern}")));
+            }
+        }
+        if !parameter.options.is_empty() && !parameter.options.contains(&value) {
+            return Err(bad(&parameter.key, format!("must be one of {}", parameter.options.join(", "))));
+        }
+        values.insert(parameter.key.clone(), value);
+    }
+    Ok(values)
+}
+
+impl SplitConfiguration {
+    /// Makes checked event values the instance's: the signature key as a secret, keys not among them removed,
+    /// and the poller configuration in effect written out.
+    pub(super) fn events(&mut self, values: &BTreeMap<String, String>, settings: Option<&EventSettings>) {
+        for key in EVENT_KEYS.iter().filter(|key| !values.contains_key(**key)) {
+            self.remove(key);
+        }
+        for (key, value) in values {
+            if key == SIGNATURE_KEY {
+                self.secret(key, &SecretString::from(value.clone()));
+            } else {
+                self.plain(key, value.clone());
+            }
+        }
+        if let Some(settings) = settings
+            && !values.contains_key(POLLER_CONFIGURATION)
+            && !settings.poller.is_empty()
+        {
+            self.plain(POLLER_CONFIGURATION, serde_json::to_string(&settings.poller).expect("settings serialize"));
+        }
+    }
+}

@@ -1,0 +1,45 @@
+//! The hub: each capability of `app::hub` implemented once over storage, the vault and the outbound client.
+//!
+//! Wiring only. The layers, bottom up (a module uses only those below it):
+//! - the state and its failures: `service`, `errors`, `call_cache`, `refresh_locks`;
+//! - instance data and rules: `configuration`, `credentials`, `templates`, `token_endpoints`, `codes`;
+//! - what every capability reads: `elements` (the element a call names), `records` (stored instances), `health`,
+//!   `notices`, `audit`;
+//! - the provider-facing work: `tokens` (refresh), `oauth` and `exchange` (the code flow), `event_setup`,
+//!   `events`, `polling`;
+//! - the doors' use cases: `instances`, `console_connect`, `proxy`, `identity`, `accounts`, `two_factor`.
+
+mod accounts;
+mod audit;
+mod call_cache;
+mod codes;
+mod configuration;
+mod console_connect;
+mod credentials;
+mod elements;
+mod errors;
+mod event_setup;
+mod events;
+mod exchange;
+mod health;
+mod identity;
+mod instances;
+mod notices;
+mod oauth;
+mod polling;
+mod proxy;
+mod records;
+mod refresh_locks;
+mod service;
+mod templates;
+mod token_endpoints;
+mod tokens;
+mod two_factor;
+
+pub use accounts::NewOrganization;
+pub use console_connect::CONSOLE_CALLBACK_PATH;
+pub use errors::{OrInternal, internal_error};
+pub use events::{Destination, read_webhook};
+pub use oauth::pkce_challenge;
+pub use service::{HubService, HubSettings};
+pub use tokens::{RefreshReason, WaveTally};

@@ -1,0 +1,87 @@
+//! The element's token endpoints filled in for an instance: the code exchange, the refresh and the revocation, and
+//! how a provider's refusal is answered.
+
+use super::errors::bad;
+use super::templates::fill;
+use super::templates::fill_url;
+use crate::catalog::{CatalogEntry, HostPolicy};
+use crate::token_client::{TokenEndpoint, TokenError};
+use app::catalog::{AuthType, OAuthSettings, Template};
+use app::error::HubError;
+use std::collections::BTreeMap;
+
+/// A provider's failure as the API answers it: refusals are the caller's to fix (400), the rest are 502.
+pub(super) fn provider_error(error: TokenError) -> HubError {
+    if let TokenError::Refused(refused) = &error {
+        return HubError::BadRequest(refused.to_string());
+    }
+    let (status, provider_message) = match &error {
+        TokenError::InvalidGrant { .. } | TokenError::Rejected { .. } => (400, error.to_string()),
+        TokenError::Transient { .. } | TokenError::Malformed(_) | TokenError::Refused(_) => (502, error.to_string()),
+    };
+    HubError::Provider { status, message: "The provider refused the authorization".into(), provider_message }
+}
+
+/// The token endpoint for the code exchange, with the element's token parameters.
+pub(super) fn exchange_endpoint(
+    oauth: &OAuthSettings,
+    values: &BTreeMap<String, String>,
+    policy: HostPolicy,
+) -> Result<TokenEndpoint, HubError> {
+    endpoint_with_params(
+        "oauth.tokenUrl",
+        &oauth.token_url,
+        ("oauth.tokenParams", &oauth.token_params),
+        oauth,
+        values,
+        policy,
+    )
+}
+
+/// Where refresh tokens are used: the refresh URL when the element has one, else the token URL, with the
+/// element's refresh parameters only; the code exchange's parameters (its `grant_type` among them) never go along.
+pub(super) fn refresh_endpoint(
+    oauth: &OAuthSettings,
+    values: &BTreeMap<String, String>,
+    policy: HostPolicy,
+) -> Result<TokenEndpoint, HubError> {
+    let url = oauth.refresh_url.as_ref().unwrap_or(&oauth.token_url);
+    endpoint_with_params("oauth.refreshUrl", url, ("oauth.refreshParams", &oauth.refresh_params), oauth, values, policy)
+}
+
+/// The revocation endpoint (RFC 7009), which takes no parameters of the element's.
+pub(super) fn revoke_endpoint(
+    url: &Template,
+    oauth: &OAuthSettings,
+    values: &BTreeMap<String, String>,
+    policy: HostPolicy,
+) -> Result<TokenEndpoint, HubError> {
+    endpoint_with_params("oauth.revokeUrl", url, ("", &BTreeMap::new()), oauth, values, policy)
+}
+
+/// What a token request names itself: an element's own `grant_type` would be sent a second time.
+const REQUEST_OWN_PARAMS: [&str; 1] = ["grant_type"];
+
+fn endpoint_with_params(
+    field: &str,
+    url: &Template,
+    (params_field, params): (&str, &BTreeMap<String, Template>),
+    oauth: &OAuthSettings,
+    values: &BTreeMap<String, String>,
+    policy: HostPolicy,
+) -> Result<TokenEndpoint, HubError> {
+    let extra = params
+        .iter()
+        .filter(|(name, _)| !REQUEST_OWN_PARAMS.contains(&name.as_str()))
+        .map(|(name, template)| Ok((name.clone(), fill(&format!("{params_field}.{name}"), template, values)?)))
+        .collect::<Result<_, HubError>>()?;
+    let url = fill_url(field, url, values, policy)?;
+    Ok(TokenEndpoint { url, auth: oauth.token_auth, body: oauth.token_body, extra })
+}
+
+pub(super) fn oauth_settings(entry: &CatalogEntry) -> Result<&OAuthSettings, HubError> {
+    match (entry.definition.auth, &entry.definition.oauth) {
+        (AuthType::OAuth2, Some(oauth)) => Ok(oauth),
+        _ => Err(bad("element", format!("{} does not authenticate with OAuth 2.0", entry.definition.key))),
+    }
+}
