@@ -2,6 +2,7 @@
 //! a non-OAuth instance at once), and its `/oauth/callback`, which completes the flow once for the session that
 //! started it.
 
+use super::configuration::validate_tags;
 use super::errors::OrInternal;
 use super::errors::bad;
 use super::event_setup::take_event_values;
@@ -80,14 +81,7 @@ impl ConsoleConnect for HubService {
         };
         let (name, tags) = match &existing {
             Some(record) => (record.name.clone(), record.tags.clone()),
-            None => (
-                crate::validate::required_name("name", &form.name, 200)?,
-                form.tags
-                    .iter()
-                    .enumerate()
-                    .map(|(index, tag)| crate::validate::required_name(&format!("tags[{index}]"), tag, 64))
-                    .collect::<Result<_, _>>()?,
-            ),
+            None => (crate::validate::required_name("name", &form.name, 200)?, validate_tags(&form.tags)?),
         };
         let callback_url = self.console_callback_url(console_origin);
         if let Some(problem) = callback_url_problem(&callback_url) {
