@@ -95,8 +95,8 @@ fn changes(prefix: &str, range: std::ops::Range<usize>) -> Value {
 async fn main() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let mut config = Config::for_tests(dir.path(), None);
-    config.workers = true;
-    config.worker_tick_millis = 1000;
+    config.workers.enabled = true;
+    config.workers.tick = Config::defaults().workers.tick;
     let tether = Tether::open(config).await.expect("tether opens");
     let first = tether::bootstrap::first_start(&tether.hub, &tether.config)
         .await

@@ -444,7 +444,8 @@ async fn main() {
 
     // Instances whose access tokens expire within the refresh margin, refreshed by the background workers as a
     // node runs them: the default tick and as many refreshes at once as the default configuration allows.
-    let worker_config = Config { worker_tick_millis: tether::config::DEFAULT_WORKER_TICK_MILLIS, ..config.clone() };
+    let mut worker_config = config.clone();
+    worker_config.workers.tick = Config::defaults().workers.tick;
     for size in refresh_sizes() {
         let made = Instant::now();
         futures::StreamExt::collect::<Vec<()>>(futures::StreamExt::buffer_unordered(
@@ -470,7 +471,7 @@ async fn main() {
         assert_eq!(refreshed, size, "each expiring instance is refreshed once");
         println!(
             "\nrefreshing {size} expiring instances against a loopback provider ({} at a time, the background workers on their default tick): {:.2} s, {:.0} a second (making them took {:.1} s)",
-            worker_config.refresh_concurrency,
+            worker_config.refresh.concurrency,
             took.as_secs_f64(),
             size as f64 / took.as_secs_f64(),
             made.as_secs_f64()

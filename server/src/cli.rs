@@ -1,4 +1,4 @@
-//! The `tether` command line: `serve` (the default), `migrate`, `keys rotate` and `admin` tasks.
+//! The `tether` command line: `serve` (the default), `migrate`, `config`, `keys rotate` and `admin` tasks.
 
 use crate::Tether;
 use crate::bootstrap;
@@ -25,6 +25,8 @@ pub enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
+    /// Print the configuration in effect (defaults, file and environment together) as TOML, secrets masked.
+    Config,
     /// Manage the encryption keys.
     #[command(subcommand)]
     Keys(KeysCommand),

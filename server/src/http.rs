@@ -27,13 +27,17 @@ pub fn router(hub: Arc<HubService>, config: &Config) -> Router {
     let prometheus = metrics();
     let options = LeptosOptions::builder()
         .output_name("tether")
-        .site_root(config.site_root.to_string_lossy().to_string())
+        .site_root(config.server.site_root.to_string_lossy().to_string())
         .site_pkg_dir("pkg")
-        .site_addr(config.listen)
+        .site_addr(config.server.listen)
         .build();
-    let rate = api::RateLimit { per_second: config.api_rate_limit_per_second, burst: config.api_rate_limit_burst };
-    let cookies = CookiePolicy { secure: config.serves_https(), max_age_seconds: config.session_ttl_hours * 3600 };
-    let (api_routes, api_document) = api::router(shared.clone(), hub.outbound().clone(), config.max_body_bytes, rate);
+    let rate = api::RateLimit { per_second: config.limits.api_calls_per_second, burst: config.limits.api_burst };
+    let cookies = CookiePolicy {
+        secure: config.serves_https(),
+        max_age_seconds: config.server.session_lifetime.as_secs() as i64,
+    };
+    let (api_routes, api_document) =
+        api::router(shared.clone(), hub.outbound().clone(), config.limits.max_body_bytes, rate);
     Router::new()
         .route(
             "/healthz",

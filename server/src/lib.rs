@@ -48,15 +48,15 @@ impl Tether {
     /// Prepares the data directory, connects and migrates the database, and unlocks the keyring.
     pub async fn open(config: Config) -> anyhow::Result<Tether> {
         prepare_data_dir(&config)?;
-        let master = match &config.master_key {
+        let master = match &config.server.master_key {
             Some(encoded) => MasterKey::from_base64(encoded)?,
-            None => MasterKey::load_or_create(&config.data_dir.join(MASTER_KEY_FILE))?,
+            None => MasterKey::load_or_create(&config.server.data_dir.join(MASTER_KEY_FILE))?,
         };
         let store = Store::connect(&config.database_url()).await?;
         store.migrate().await?;
         let vault = Vault::open(store.clone(), master).await?;
-        let outbound = outbound::Outbound::new(config.outbound());
-        let sandbox = if config.sandbox { Some(open_sandbox(&config)?) } else { None };
+        let outbound = outbound::Outbound::new(config.outbound_settings());
+        let sandbox = if config.sandbox.enabled { Some(open_sandbox(&config)?) } else { None };
         let sandbox_element = match &sandbox {
             Some(_) => vec![catalog::sandbox_element(&sandbox_url(&config))?],
             None => Vec::new(),
@@ -78,11 +78,14 @@ impl Tether {
             Some(sandbox) => router.nest(sandbox::BASE_PATH, sandbox::router(sandbox)),
             None => router.merge(sandbox::not_served()),
         };
-        let workers =
-            if self.config.workers { Some(jobs::Workers::start(self.hub.clone(), &self.config)?) } else { None };
+        let workers = if self.config.workers.enabled {
+            Some(jobs::Workers::start(self.hub.clone(), &self.config)?)
+        } else {
+            None
+        };
         let timeouts = connections::ReadTimeouts {
-            headers: std::time::Duration::from_secs_f64(self.config.header_read_timeout_seconds),
-            body: std::time::Duration::from_secs_f64(self.config.body_read_timeout_seconds),
+            headers: self.config.limits.header_read_timeout,
+            body: self.config.limits.body_read_timeout,
         };
         let served = connections::serve(listener, router, timeouts, shutdown).await;
         if let Some(workers) = workers {
@@ -108,31 +111,30 @@ fn open_sandbox(config: &Config) -> anyhow::Result<Arc<sandbox::Sandbox>> {
     }
     let callbacks = consoles.iter().map(|console| format!("{console}{}", hub::CONSOLE_CALLBACK_PATH));
     let redirect_uris = callbacks
-        .chain(config.sandbox_redirect_uris.iter().cloned())
+        .chain(config.sandbox.redirect_uris.iter().cloned())
         .map(|uri| url::Url::parse(&uri).map_err(|error| anyhow::anyhow!("sandbox redirect URI {uri}: {error}")))
         .collect::<anyhow::Result<Vec<_>>>()?;
     sandbox::Sandbox::open(sandbox::SandboxSettings {
         base_url: sandbox_url(config),
         redirect_uris,
-        access_token_lifetime: chrono::Duration::seconds(config.sandbox_access_token_seconds as i64),
-        state_file: config.data_dir.join("sandbox.json"),
+        access_token_lifetime: chrono::Duration::from_std(config.sandbox.access_token_lifetime)
+            .unwrap_or(chrono::Duration::MAX),
+        state_file: config.server.data_dir.join("sandbox.json"),
         // The sandbox is this node's own provider: besides what the policy allows anyone, it may post to this
         // node's own webhook route, as a provider on the internet would.
         outbound: outbound::Outbound::new(outbound::OutboundSettings {
             trusted_prefixes: vec![format!("{base}{}/events/", api::BASE_PATH)],
-            ..config.outbound()
+            ..config.outbound_settings()
         }),
     })
 }
 
 fn prepare_data_dir(config: &Config) -> anyhow::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
-    if !config.data_dir.exists() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(&config.data_dir)
-            .map_err(|error| anyhow::anyhow!("cannot create data directory {}: {error}", config.data_dir.display()))?;
+    if !config.server.data_dir.exists() {
+        std::fs::DirBuilder::new().recursive(true).mode(0o700).create(&config.server.data_dir).map_err(|error| {
+            anyhow::anyhow!("cannot create data directory {}: {error}", config.server.data_dir.display())
+        })?;
     }
     Ok(())
 }

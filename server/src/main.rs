@@ -10,7 +10,7 @@ use tether::{Tether, bootstrap};
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let config = Config::load(cli.config.as_deref())?;
-    init_logging(&config.log)?;
+    init_logging(&config.server.log)?;
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => {
@@ -19,22 +19,26 @@ async fn main() -> anyhow::Result<()> {
             println!("Migrations are applied.");
             Ok(())
         }
+        Command::Config => {
+            print!("{}", config.to_toml());
+            Ok(())
+        }
         Command::Keys(command) => run_keys(command, config).await,
         Command::Admin(command) => run_admin(command, config).await,
     }
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(config.listen)
+    let listener = tokio::net::TcpListener::bind(config.server.listen)
         .await
-        .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", config.listen))?;
+        .map_err(|error| anyhow::anyhow!("cannot listen on {}: {error}", config.server.listen))?;
     let address = listener.local_addr()?;
     let console_url = format!("http://{address}");
     let shutdown = shutdown_signal()?;
     let tether = Tether::open(config).await?;
     if let Some(made) = bootstrap::first_start(&tether.hub, &tether.config).await? {
         // Behind a load balancer the console is at the public URL, not at this node's own address.
-        let public = tether.config.public_url.as_deref().map(|url| url.trim_end_matches('/'));
+        let public = tether.config.server.public_url.as_deref().map(|url| url.trim_end_matches('/'));
         print!("{}", bootstrap::welcome_message(&made, public.unwrap_or(&console_url)));
     }
     println!("Tether is listening on {console_url}");

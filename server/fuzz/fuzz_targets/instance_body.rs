@@ -23,7 +23,7 @@ fn setup() -> &'static Setup {
         let dir = tempfile::tempdir().unwrap();
         let (hub, caller) = runtime.block_on(async {
             let mut config = tether::config::Config::for_tests(dir.path(), None);
-            config.allow_private_network = false;
+            config.outbound.allow_private_network = false;
             let opened = tether::Tether::open(config).await.expect("Tether opens");
             let first = opened.hub.create_organization("Fuzz", "fuzz@example.com", "fuzz").await.unwrap();
             let credentials = app::hub::ApiCredentials {

@@ -62,18 +62,22 @@ pub struct HubSettings {
 impl HubSettings {
     pub fn from_config(config: &crate::config::Config) -> HubSettings {
         HubSettings {
-            session_ttl: chrono::Duration::hours(config.session_ttl_hours),
-            element_hosts: if config.allow_private_network { HostPolicy::AllowPrivate } else { HostPolicy::PublicOnly },
-            public_url: config.public_url.as_ref().map(|url| url.trim_end_matches('/').to_owned()),
-            refresh_margin: chrono::Duration::seconds(config.refresh_margin_seconds),
-            refresh_attempts: config.refresh_attempts,
-            refresh_retry: std::time::Duration::from_secs_f64(config.refresh_retry_seconds),
-            token_timeout: std::time::Duration::from_secs(config.refresh_timeout_seconds),
-            refresh_lease: std::time::Duration::from_secs(config.refresh_timeout_seconds + 5),
-            call_cache_ttl: std::time::Duration::from_secs_f64(config.call_cache_seconds),
-            poll_min_interval: std::time::Duration::from_secs_f64(config.poll_min_interval_seconds),
-            sms: match &config.sms_url {
-                Some(url) => crate::sms::SmsRoute::Http { url: url.clone(), token: config.sms_token.clone() },
+            session_ttl: chrono::Duration::from_std(config.server.session_lifetime).unwrap_or(chrono::Duration::MAX),
+            element_hosts: if config.outbound.allow_private_network {
+                HostPolicy::AllowPrivate
+            } else {
+                HostPolicy::PublicOnly
+            },
+            public_url: config.server.public_url.as_ref().map(|url| url.trim_end_matches('/').to_owned()),
+            refresh_margin: chrono::Duration::from_std(config.refresh.margin).unwrap_or(chrono::Duration::MAX),
+            refresh_attempts: config.refresh.attempts,
+            refresh_retry: config.refresh.retry,
+            token_timeout: config.refresh.timeout,
+            refresh_lease: config.refresh.timeout + std::time::Duration::from_secs(5),
+            call_cache_ttl: config.proxy.call_cache,
+            poll_min_interval: config.poll.min_interval,
+            sms: match &config.sms.url {
+                Some(url) => crate::sms::SmsRoute::Http { url: url.clone(), token: config.sms.token.clone() },
                 None => crate::sms::SmsRoute::Outbox,
             },
         }

@@ -31,11 +31,11 @@ pub struct DeliveryPlan {
 
 impl DeliveryPlan {
     pub fn from_config(config: &Config, outbound: Outbound) -> DeliveryPlan {
-        let timeout = Duration::from_secs_f64(config.delivery_timeout_seconds);
+        let timeout = config.delivery.timeout;
         DeliveryPlan {
-            retries: config.delivery_retry_seconds.iter().map(|seconds| Duration::from_secs_f64(*seconds)).collect(),
+            retries: config.delivery.retry.clone(),
             timeout,
-            concurrency: config.delivery_concurrency,
+            concurrency: config.delivery.concurrency,
             outbound,
         }
     }

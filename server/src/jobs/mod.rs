@@ -13,7 +13,6 @@ use crate::hub::HubService;
 use crate::notify::Mailer;
 use schedule::{every, unbatched};
 use std::sync::Arc;
-use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
@@ -27,7 +26,7 @@ impl Workers {
     /// Starts every worker. Without `smtp_url` there is no mailer, and notices stay in the console's outbox.
     pub fn start(hub: Arc<HubService>, config: &Config) -> anyhow::Result<Workers> {
         let cancel = CancellationToken::new();
-        let tick = Duration::from_millis(config.worker_tick_millis);
+        let tick = config.workers.tick;
         let plan = refresh::RefreshPlan::from_config(config);
         let mut tasks = JoinSet::new();
         tasks.spawn(every(tick, cancel.clone(), None, {
@@ -46,9 +45,9 @@ impl Workers {
             let (hub, plan) = (hub.clone(), deliver::DeliveryPlan::from_config(config, hub.outbound().clone()));
             move || deliver::deliver_due(hub.clone(), plan.clone())
         }));
-        match &config.smtp_url {
+        match &config.mail.smtp_url {
             Some(url) => {
-                let mailer = Mailer::new(url, &config.mail_from)?;
+                let mailer = Mailer::new(url, &config.mail.from)?;
                 let store = hub.store().clone();
                 tasks.spawn(every(tick, cancel.clone(), None, move || {
                     unbatched(mail::send_due(store.clone(), mailer.clone()))

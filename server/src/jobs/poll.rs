@@ -22,7 +22,7 @@ pub struct PollPlan {
 
 impl PollPlan {
     pub fn from_config(config: &Config) -> PollPlan {
-        PollPlan { concurrency: config.poll_concurrency, timeout: Duration::from_secs_f64(config.poll_timeout_seconds) }
+        PollPlan { concurrency: config.poll.concurrency, timeout: config.poll.timeout }
     }
 
     /// How long a node holds a claimed poll: past its time limit, so another node takes over only once it has

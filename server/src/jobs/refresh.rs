@@ -14,6 +14,7 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use rand::Rng;
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The schedule row of the nightly sweep.
 pub const SWEEP_SCHEDULE: &str = "refresh-sweep";
@@ -32,17 +33,17 @@ pub struct RefreshPlan {
     /// How many instances one pass takes on.
     pub batch: i64,
     pub sweep_hour: u32,
-    pub sweep_jitter_minutes: u32,
+    pub sweep_jitter: Duration,
 }
 
 impl RefreshPlan {
     pub fn from_config(config: &Config) -> RefreshPlan {
         RefreshPlan {
-            margin: chrono::Duration::seconds(config.refresh_margin_seconds),
-            concurrency: config.refresh_concurrency,
+            margin: chrono::Duration::from_std(config.refresh.margin).unwrap_or(chrono::Duration::MAX),
+            concurrency: config.refresh.concurrency,
             batch: BATCH,
-            sweep_hour: config.refresh_sweep_hour,
-            sweep_jitter_minutes: config.refresh_sweep_jitter_minutes,
+            sweep_hour: config.refresh.sweep_hour,
+            sweep_jitter: config.refresh.sweep_jitter,
         }
     }
 }
@@ -97,7 +98,7 @@ pub async fn refresh_due(hub: Arc<HubService>, plan: RefreshPlan) -> anyhow::Res
 
 /// Runs the nightly sweep when it is due and this node claims it; among all nodes, one runs each night's sweep.
 pub async fn sweep_when_due(hub: Arc<HubService>, plan: RefreshPlan) -> anyhow::Result<()> {
-    let next = next_sweep_at(Utc::now(), plan.sweep_hour, plan.sweep_jitter_minutes);
+    let next = next_sweep_at(Utc::now(), plan.sweep_hour, plan.sweep_jitter);
     if hub.store().claim_schedule(SWEEP_SCHEDULE, next).await? {
         sweep(&hub, &plan).await?;
     }
@@ -122,10 +123,10 @@ pub async fn sweep(hub: &HubService, plan: &RefreshPlan) -> anyhow::Result<()> {
 
 /// The next sweep time after `now`: the next `hour`:00 UTC, plus a random jitter of up to `jitter_minutes`, so
 /// that many deployments do not all call their providers at the same moment.
-pub fn next_sweep_at(now: DateTime<Utc>, hour: u32, jitter_minutes: u32) -> i64 {
+pub fn next_sweep_at(now: DateTime<Utc>, hour: u32, jitter: Duration) -> i64 {
     let today = now.date_naive().and_hms_opt(hour.min(23), 0, 0).expect("a valid hour").and_utc();
     let at = if today > now { today } else { today + chrono::Duration::days(1) };
-    let jitter = rand::thread_rng().gen_range(0..=i64::from(jitter_minutes) * 60_000);
+    let jitter = rand::thread_rng().gen_range(0..=jitter.as_millis() as i64);
     at.timestamp_millis() + jitter
 }
 
@@ -138,9 +139,9 @@ mod tests {
     fn the_sweep_is_next_due_at_the_coming_hour_plus_jitter() {
         let at = |h, m| Utc.with_ymd_and_hms(2026, 11, 23, h, m, 0).unwrap();
         for _ in 0..100 {
-            let tonight = next_sweep_at(at(1, 30), 3, 30);
+            let tonight = next_sweep_at(at(1, 30), 3, Duration::from_secs(30 * 60));
             assert!((at(3, 0).timestamp_millis()..=at(3, 30).timestamp_millis()).contains(&tonight), "{tonight}");
-            let tomorrow = next_sweep_at(at(3, 0), 3, 0);
+            let tomorrow = next_sweep_at(at(3, 0), 3, Duration::ZERO);
             assert_eq!(tomorrow, at(3, 0).timestamp_millis() + 86_400_000, "an hour already reached is tomorrow's");
         }
     }

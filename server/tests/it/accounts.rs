@@ -279,7 +279,7 @@ async fn patch_changes_profile_and_phone(backend: Backend) {
 }
 
 async fn unknown_routes_and_oversized_bodies_get_json_errors(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |config| config.max_body_bytes = 1024).await;
+    let app = TestApp::spawn_with(backend, |config| config.limits.max_body_bytes = 1024).await;
     let unknown = app.as_admin(Method::GET, "/no/such/thing").send().await.unwrap();
     expect_error(unknown, StatusCode::NOT_FOUND, "No route for GET /elements/api-v2/no/such/thing").await;
     let unknown_anonymous = app.api(Method::GET, "/nothing").send().await.unwrap();

@@ -144,3 +144,26 @@ fn bad_configuration_is_named() {
         .unwrap();
     assert!(String::from_utf8_lossy(&output.stderr).contains("max_body_bytes"));
 }
+
+#[test]
+fn config_prints_the_configuration_in_effect_with_secrets_masked() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("tether.toml"), "[refresh]\nmargin = \"7m\"\n[poll]\nconcurrency = 3\n").unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_tether"))
+        .args(["--config", dir.path().join("tether.toml").to_str().unwrap(), "config"])
+        .env_remove("DATABASE_URL")
+        .env("TETHER_DATA_DIR", dir.path())
+        .env("TETHER_SMTP_URL", "smtp://user:hunter2@mail.example.com:25")
+        .env("TETHER_DELIVERY__CONCURRENCY", "5")
+        .env("TETHER_CALL_CACHE_SECONDS", "0.5")
+        .output()
+        .unwrap();
+    let printed: toml::Table = stdout_of(&output).parse().expect("the output is TOML");
+    assert_eq!(printed["refresh"]["margin"].as_str(), Some("7m"), "from the file");
+    assert_eq!(printed["poll"]["concurrency"].as_integer(), Some(3), "from the file");
+    assert_eq!(printed["delivery"]["concurrency"].as_integer(), Some(5), "a sectioned variable");
+    assert_eq!(printed["proxy"]["call_cache"].as_str(), Some("500ms"), "a flat variable of an earlier release");
+    assert_eq!(printed["server"]["data_dir"].as_str(), dir.path().to_str());
+    assert_eq!(printed["mail"]["smtp_url"].as_str(), Some("********"));
+    assert!(!String::from_utf8_lossy(&output.stdout).contains("hunter2"));
+}

@@ -113,7 +113,7 @@ async fn wrong_credentials_open_no_session() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cookie_is_secure_behind_https() {
     let app = TestApp::spawn_with(Backend::Sqlite, |config| {
-        config.public_url = Some("https://tether.example.com".into());
+        config.server.public_url = Some("https://tether.example.com".into());
     })
     .await;
     let response = sign_in(&app, "admin@tether.local", app.first.password.expose_secret()).await;

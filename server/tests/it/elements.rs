@@ -291,7 +291,7 @@ async fn broken_or_clashing_definitions_are_refused(backend: Backend) {
 }
 
 async fn private_network_hosts_need_the_setting(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |config| config.allow_private_network = false).await;
+    let app = TestApp::spawn_with(backend, |config| config.outbound.allow_private_network = false).await;
     let mut local = custom_definition("loopback-idp");
     local["parameters"][0]["default"] = json!("127.0.0.1:4000");
     let refused = app.as_admin(Method::POST, "/elements").json(&local).send().await.unwrap();

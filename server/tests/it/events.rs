@@ -255,7 +255,7 @@ async fn polling_delivers_each_change_once_signed_both_ways(backend: Backend) {
     let receiver = Receiver::start().await;
     let long_ago = second(Utc::now()) - chrono::Duration::days(30);
     crm.put("c1", "Ada", long_ago, long_ago);
-    let app = TestApp::spawn_with(backend, |config| config.workers = true).await;
+    let app = TestApp::spawn_with(backend, |config| config.workers.enabled = true).await;
     crm_element(&app, &api).await;
     crm_instance(&app, &receiver, "polling").await;
 
@@ -356,7 +356,7 @@ async fn events_of(app: &TestApp, instance: i64, query: &str) -> Vec<Value> {
 
 async fn a_signed_webhook_is_delivered_and_a_forged_one_refused(backend: Backend) {
     let receiver = Receiver::start().await;
-    let app = TestApp::spawn_with(backend, |config| config.workers = true).await;
+    let app = TestApp::spawn_with(backend, |config| config.workers.enabled = true).await;
     crm_element(&app, "http://127.0.0.1:9").await;
     let id = crm_instance(&app, &receiver, "webhooks").await;
 
@@ -403,8 +403,8 @@ async fn failed_deliveries_retry_on_schedule_then_pause_until_redelivered(backen
     let receiver = Receiver::start().await;
     let schedule = [0.3, 0.6, 0.9];
     let app = TestApp::spawn_with(backend, |config| {
-        config.workers = true;
-        config.delivery_retry_seconds = schedule.to_vec();
+        config.workers.enabled = true;
+        config.delivery.retry = schedule.iter().map(|seconds| std::time::Duration::from_secs_f64(*seconds)).collect();
     })
     .await;
     crm_element(&app, "http://127.0.0.1:9").await;
@@ -488,8 +488,8 @@ async fn failed_deliveries_retry_on_schedule_then_pause_until_redelivered(backen
 /// Two nodes with workers on one database: a burst of events is delivered, each once.
 async fn two_nodes_deliver_each_event_once(backend: Backend) {
     let receiver = Receiver::start().await;
-    let app = TestApp::spawn_with(backend, |config| config.workers = true).await;
-    let _other = app.another_node(|config| config.workers = true).await;
+    let app = TestApp::spawn_with(backend, |config| config.workers.enabled = true).await;
+    let _other = app.another_node(|config| config.workers.enabled = true).await;
     crm_element(&app, "http://127.0.0.1:9").await;
     let id = crm_instance(&app, &receiver, "webhooks").await;
     const EVENTS: usize = 40;
@@ -512,8 +512,8 @@ async fn two_nodes_deliver_each_event_once(backend: Backend) {
 async fn queued_events_wake_the_deliverer_and_full_batches_continue() {
     let receiver = Receiver::start().await;
     let app = TestApp::spawn_with(Backend::Sqlite, |config| {
-        config.workers = true;
-        config.worker_tick_millis = 600_000;
+        config.workers.enabled = true;
+        config.workers.tick = std::time::Duration::from_millis(600_000);
     })
     .await;
     crm_element(&app, "http://127.0.0.1:9").await;
@@ -573,8 +573,8 @@ async fn receiver_dropping_reused_connections() -> (String, Arc<AtomicUsize>) {
 async fn a_dropped_connection_is_retried_at_once(backend: Backend) {
     let (url, answered) = receiver_dropping_reused_connections().await;
     let app = TestApp::spawn_with(backend, |config| {
-        config.workers = true;
-        config.delivery_retry_seconds = vec![600.0];
+        config.workers.enabled = true;
+        config.delivery.retry = vec![std::time::Duration::from_secs(600)];
     })
     .await;
     crm_element(&app, "http://127.0.0.1:9").await;

@@ -219,7 +219,7 @@ async fn an_existing_refresh_token_provisions_an_instance(backend: Backend) {
 /// 4xx JSON error naming the problem, and nothing is stored.
 async fn bad_instance_requests_name_the_problem(backend: Backend) {
     let provider = OAuthProvider::start(&[CALLBACK], false);
-    let app = TestApp::spawn_with(backend, |config| config.max_body_bytes = 16 * 1024).await;
+    let app = TestApp::spawn_with(backend, |config| config.limits.max_body_bytes = 16 * 1024).await;
     for element in [crate::oauth::provider_element(&provider), basic_element()] {
         expect_json(app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap(), StatusCode::OK).await;
     }

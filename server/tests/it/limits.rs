@@ -8,8 +8,8 @@ use reqwest::{Method, StatusCode};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_organization_over_its_rate_gets_429_with_retry_after() {
     let app = TestApp::spawn_with(Backend::Sqlite, |config| {
-        config.api_rate_limit_per_second = 0.5;
-        config.api_rate_limit_burst = 3;
+        config.limits.api_calls_per_second = 0.5;
+        config.limits.api_burst = 3;
     })
     .await;
     let other = app.hub.create_organization("Other", "boss@other.example", "test").await.unwrap();
@@ -50,8 +50,8 @@ async fn read_until_closed(stream: &mut tokio::net::TcpStream, within: std::time
 async fn slow_clients_are_cut_off_after_the_read_timeouts() {
     use tokio::io::AsyncWriteExt;
     let app = TestApp::spawn_with(Backend::Sqlite, |config| {
-        config.header_read_timeout_seconds = 1.0;
-        config.body_read_timeout_seconds = 1.0;
+        config.limits.header_read_timeout = std::time::Duration::from_secs(1);
+        config.limits.body_read_timeout = std::time::Duration::from_secs(1);
     })
     .await;
     let address = app.base_url.trim_start_matches("http://").to_owned();
@@ -72,7 +72,7 @@ async fn slow_clients_are_cut_off_after_the_read_timeouts() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oversized_bodies_on_the_proxy_and_webhook_routes_get_json_errors() {
-    let app = TestApp::spawn_with(Backend::Sqlite, |config| config.max_body_bytes = 1024).await;
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| config.limits.max_body_bytes = 1024).await;
     let large = vec![b'x'; 4096];
     for path in ["/events/sandbox/1", "/hubs/general/things"] {
         let answer = app.as_instance("not-a-token", Method::POST, path).body(large.clone()).send().await.unwrap();
@@ -84,7 +84,7 @@ async fn oversized_bodies_on_the_proxy_and_webhook_routes_get_json_errors() {
 crate::on_both_backends!(listing_while_others_delete_never_fails);
 
 async fn listing_while_others_delete_never_fails(backend: Backend) {
-    let app = TestApp::spawn_with(backend, |config| config.api_rate_limit_per_second = 0.0).await;
+    let app = TestApp::spawn_with(backend, |config| config.limits.api_calls_per_second = 0.0).await;
     let element = serde_json::json!({
         "key": "test-plain", "name": "Plain", "hub": "general", "auth": "apiKey",
         "api": {"baseUrl": "https://api.plain.example", "credentials": {"in": "header", "name": "x-key", "value": "{apiKey}"}},
@@ -123,8 +123,8 @@ async fn listing_while_others_delete_never_fails(backend: Backend) {
 async fn a_flood_of_unsigned_webhooks_keeps_no_signed_one_out() {
     use hmac::{Hmac, Mac};
     let app = TestApp::spawn_with(Backend::Sqlite, |config| {
-        config.api_rate_limit_per_second = 0.5;
-        config.api_rate_limit_burst = 3;
+        config.limits.api_calls_per_second = 0.5;
+        config.limits.api_burst = 3;
     })
     .await;
     let element = serde_json::json!({

@@ -66,8 +66,8 @@ impl Listener {
 
 async fn spawn(backend: Backend, allow_private: bool) -> TestApp {
     TestApp::spawn_with(backend, |config| {
-        config.allow_private_network = allow_private;
-        config.resolve_hosts.insert(INWARD_NAME.into(), vec![[127, 0, 0, 1].into()]);
+        config.outbound.allow_private_network = allow_private;
+        config.outbound.resolve_hosts.insert(INWARD_NAME.into(), vec![[127, 0, 0, 1].into()]);
     })
     .await
 }
@@ -386,7 +386,7 @@ async fn refresh_proxy_and_revocation_of_a_stored_instance_follow_the_policy(bac
     let (id, token) = (created["id"].as_i64().unwrap(), created["token"].as_str().unwrap().to_owned());
     assert_eq!(requests.load(Ordering::SeqCst), 1, "the code exchange reached the token endpoint");
 
-    let strict = app.another_node(|config| config.allow_private_network = false).await;
+    let strict = app.another_node(|config| config.outbound.allow_private_network = false).await;
     // The token expires within the refresh margin, so the call would refresh first.
     let call = app.as_instance_at(&strict.base_url, &token, Method::GET, "/hubs/general/things").send().await.unwrap();
     assert!(call.status().is_client_error(), "{}", call.status());
@@ -417,8 +417,8 @@ async fn a_stored_callback_that_resolves_inward_is_not_delivered_to(backend: Bac
     expect_json(app.http.post(&webhook).json(&change).send().await.unwrap(), StatusCode::ACCEPTED).await;
 
     let strict = |config: &mut tether::config::Config| {
-        config.allow_private_network = false;
-        config.resolve_hosts.insert(INWARD_NAME.into(), vec![[127, 0, 0, 1].into()]);
+        config.outbound.allow_private_network = false;
+        config.outbound.resolve_hosts.insert(INWARD_NAME.into(), vec![[127, 0, 0, 1].into()]);
     };
     let node = app.another_node(strict).await;
     let mut config = app.db.config();

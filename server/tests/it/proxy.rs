@@ -133,7 +133,7 @@ async fn another_node_sees_a_change_when_its_cached_call_lapses(backend: Backend
     let app = TestApp::spawn(backend).await;
     let upstream = echo_upstream().await;
     let (_, id, token) = echo_instance(&app, &upstream).await;
-    let other = app.another_node(|config| config.call_cache_seconds = 1.0).await;
+    let other = app.another_node(|config| config.proxy.call_cache = std::time::Duration::from_secs_f64(1.0)).await;
     assert!(echoed_at(&app, &other.base_url, &token).await.is_ok());
     app.as_admin(Method::DELETE, &format!("/instances/{id}/enabled")).send().await.unwrap();
     eventually(10, "the other node refuses the disabled instance", || async {
@@ -188,7 +188,7 @@ async fn fifty_calls(app: &TestApp, token: &str) {
 /// has just expired at the provider while Tether still believes in it.
 pub async fn expired_at_the_provider(backend: Backend) -> (TestApp, OAuthProvider, i64, String) {
     let provider = OAuthProvider::start_with_access_ttl(&[CALLBACK], false, 2);
-    let app = TestApp::spawn_with(backend, |config| config.refresh_margin_seconds = 0).await;
+    let app = TestApp::spawn_with(backend, |config| config.refresh.margin = std::time::Duration::ZERO).await;
     let created = app.as_admin(Method::POST, "/elements").json(&provider_element(&provider)).send().await.unwrap();
     expect_json(created, StatusCode::OK).await;
     let (id, token) = oauth_instance(&app, &provider).await;
@@ -211,8 +211,8 @@ async fn two_nodes_on_one_database_refresh_once(backend: Backend) {
     // would see only once its entry lapsed: the other node keeps none.
     let other = app
         .another_node(|config| {
-            config.refresh_margin_seconds = 0;
-            config.call_cache_seconds = 0.0;
+            config.refresh.margin = std::time::Duration::from_secs(0);
+            config.proxy.call_cache = std::time::Duration::from_secs_f64(0.0);
         })
         .await;
     let calls = (0..50).map(|call| {
@@ -241,7 +241,8 @@ async fn fifty_concurrent_calls_on_an_expired_token_refresh_once(backend: Backen
 async fn an_expiring_token_is_refreshed_ahead_once(backend: Backend) {
     // Each round moves the expiry in the database behind Tether's back, which a call kept in the cache by the
     // round before would not see until it lapsed.
-    let (app, provider) = setup_with(backend, false, |config| config.call_cache_seconds = 0.0).await;
+    let (app, provider) =
+        setup_with(backend, false, |config| config.proxy.call_cache = std::time::Duration::from_secs_f64(0.0)).await;
     let (id, token) = oauth_instance(&app, &provider).await;
     assert_eq!(read_instance(&app, id).await["health"]["lastRefreshedAt"], Value::Null);
     for refreshes in 1..=2 {

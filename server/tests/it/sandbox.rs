@@ -21,10 +21,10 @@ fn query_of(url: &Url) -> HashMap<String, String> {
 
 async fn sandbox_app(adjust: impl FnOnce(&mut tether::config::Config)) -> TestApp {
     TestApp::spawn_with(Backend::Sqlite, |config| {
-        config.sandbox = true;
-        config.sandbox_redirect_uris = vec![CALLBACK.into()];
+        config.sandbox.enabled = true;
+        config.sandbox.redirect_uris = vec![CALLBACK.into()];
         // Tether's own private-network rule stays as in production: the sandbox element needs no exception.
-        config.allow_private_network = false;
+        config.outbound.allow_private_network = false;
         adjust(config);
     })
     .await
@@ -133,12 +133,12 @@ async fn logged_changes(app: &TestApp, instance: i64) -> Vec<(String, String, St
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sandbox_instance_proxies_polls_hears_webhooks_and_survives_an_outage() {
     let app = sandbox_app(|config| {
-        config.workers = true;
-        config.poll_min_interval_seconds = 0.0;
-        config.refresh_attempts = 2;
-        config.refresh_retry_seconds = 0.2;
-        config.refresh_margin_seconds = 60;
-        config.sandbox_access_token_seconds = 70;
+        config.workers.enabled = true;
+        config.poll.min_interval = std::time::Duration::ZERO;
+        config.refresh.attempts = 2;
+        config.refresh.retry = std::time::Duration::from_secs_f64(0.2);
+        config.refresh.margin = std::time::Duration::from_secs(60);
+        config.sandbox.access_token_lifetime = std::time::Duration::from_secs(70);
     })
     .await;
     let secret = sandbox_client_secret(&app).await;

@@ -48,11 +48,11 @@ const SPACING_MILLIS: i64 = 600;
 async fn a_provider_outage_disables_after_the_attempts_and_mails_once(backend: Backend) {
     let sink = SmtpSink::start();
     let (app, provider) = start(backend, |config| {
-        config.workers = true;
-        config.refresh_attempts = ATTEMPTS;
-        config.refresh_retry_seconds = SPACING_MILLIS as f64 / 1000.0;
-        config.smtp_url = Some(sink.url().into());
-        config.refresh_margin_seconds = 60;
+        config.workers.enabled = true;
+        config.refresh.attempts = ATTEMPTS;
+        config.refresh.retry = std::time::Duration::from_secs_f64(SPACING_MILLIS as f64 / 1000.0);
+        config.mail.smtp_url = Some(sink.url().into());
+        config.refresh.margin = std::time::Duration::from_secs(60);
     })
     .await;
     let (id, token) = oauth_instance(&app, &provider).await;
@@ -142,8 +142,8 @@ async fn a_refused_grant_is_announced_once_and_its_recovery_too(backend: Backend
 
 async fn the_refresher_renews_a_token_before_it_expires(backend: Backend) {
     let (app, provider) = start(backend, |config| {
-        config.workers = true;
-        config.refresh_margin_seconds = 120;
+        config.workers.enabled = true;
+        config.refresh.margin = std::time::Duration::from_secs(120);
     })
     .await;
     let (id, _) = oauth_instance(&app, &provider).await;
@@ -226,7 +226,7 @@ impl SilentEndpoint {
 
 async fn a_slow_provider_holds_up_only_its_own_wave(backend: Backend) {
     const FAST: usize = 6;
-    let (app, provider) = start(backend, |config| config.refresh_timeout_seconds = 120).await;
+    let (app, provider) = start(backend, |config| config.refresh.timeout = std::time::Duration::from_secs(120)).await;
     // The slow element authorizes at the same provider, so its instance is made the usual way; then its token
     // endpoint moves to one that never answers.
     let mut slow_element = provider_element(&provider);
@@ -356,7 +356,8 @@ async fn two_processes_on_one_postgres_refresh_once() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_refresh_stored_while_waiting_for_the_lease_is_not_made_again() {
     // The expiry is moved in the database behind the node's back, which a cached call would not see.
-    let (app, provider) = start(Backend::Postgres, |config| config.call_cache_seconds = 0.0).await;
+    let (app, provider) =
+        start(Backend::Postgres, |config| config.proxy.call_cache = std::time::Duration::from_secs_f64(0.0)).await;
     let (id, token) = oauth_instance(&app, &provider).await;
     believe_expiry(&app, id, "2020-01-01T00:00:00Z").await;
     let pool = app.hub.store().pool();

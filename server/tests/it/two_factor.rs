@@ -294,8 +294,8 @@ async fn codes_go_to_the_configured_sms_provider() {
     let server = tokio::spawn(async move { axum::serve(listener, router).await });
 
     let app = TestApp::spawn_with(Backend::Sqlite, |config| {
-        config.sms_url = Some(format!("http://{address}/messages"));
-        config.sms_token = Some(secret("sms-provider-token"));
+        config.sms.url = Some(format!("http://{address}/messages"));
+        config.sms.token = Some(secret("sms-provider-token"));
     })
     .await;
     let (_, session) = member(&app, "texted@example.com").await;

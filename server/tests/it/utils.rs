@@ -114,7 +114,7 @@ impl TestApp {
         let mut config = db.config();
         // Listen first, so the configuration knows the real address (the sandbox's URLs are built from it).
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("free port");
-        config.listen = listener.local_addr().unwrap();
+        config.server.listen = listener.local_addr().unwrap();
         adjust(&mut config);
         let tether = Tether::open(config).await.expect("tether opens");
         let first = bootstrap::first_start(&tether.hub, &tether.config)
@@ -132,7 +132,7 @@ impl TestApp {
         let mut config = self.db.config();
         adjust(&mut config);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("free port");
-        config.listen = listener.local_addr().unwrap();
+        config.server.listen = listener.local_addr().unwrap();
         let tether = Tether::open(config).await.expect("the second node opens");
         let hub = tether.hub.clone();
         let (base_url, shutdown) = serve(tether, listener).await;
