@@ -102,6 +102,8 @@ pub struct TestApp {
     pub http: reqwest::Client,
     shutdown: Option<oneshot::Sender<()>>,
     pub db: TestDb,
+    /// The configuration this node runs with, which the passes run by hand follow too.
+    pub config: Config,
 }
 
 impl TestApp {
@@ -116,7 +118,7 @@ impl TestApp {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("free port");
         config.server.listen = listener.local_addr().unwrap();
         adjust(&mut config);
-        let tether = Tether::open(config).await.expect("tether opens");
+        let tether = Tether::open(config.clone()).await.expect("tether opens");
         let first = bootstrap::first_start(&tether.hub, &tether.config)
             .await
             .expect("first start")
@@ -124,7 +126,22 @@ impl TestApp {
         let hub = tether.hub.clone();
         let (base_url, shutdown) = serve(tether, listener).await;
         let http = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
-        TestApp { base_url, hub, first, http, shutdown: Some(shutdown), db }
+        TestApp { base_url, hub, first, http, shutdown: Some(shutdown), db, config }
+    }
+
+    /// Runs the event deliverer now, as a node's worker would, until no delivery is due: when this returns, every
+    /// due event has been sent and its outcome stored. Tests that are not about the workers' timing use this
+    /// instead of waiting for a worker.
+    pub async fn deliver_due_now(&self) {
+        let plan = tether::jobs::deliver::DeliveryPlan::from_config(&self.config, self.hub.outbound().clone());
+        while tether::jobs::deliver::deliver_due(self.hub.clone(), plan.clone()).await.expect("a delivery pass") {}
+    }
+
+    /// Runs the refresher now until no refresh is due: every token expiring within the margin, and every retry
+    /// due, has been tried and its outcome stored when this returns.
+    pub async fn refresh_due_now(&self) {
+        let plan = tether::jobs::refresh::RefreshPlan::from_config(&self.config);
+        while tether::jobs::refresh::refresh_due(self.hub.clone(), plan.clone()).await.expect("a refresh pass") {}
     }
 
     /// A second Tether on the same database and master key, as another node of one deployment would be.
@@ -590,7 +607,9 @@ impl Drop for SmtpSink {
     }
 }
 
-/// Polls `probe` until it answers `Some`, failing after `seconds`: for conditions another process brings about.
+/// Polls `probe` until it answers `Some`, failing after `seconds`: for conditions another process brings about, or
+/// the workers' own timing when that is what a test is about. A test that only needs due work done runs it with
+/// [`TestApp::deliver_due_now`] or [`TestApp::refresh_due_now`] instead.
 pub async fn eventually<T, F, Fut>(seconds: u64, what: &str, mut probe: F) -> T
 where
     F: FnMut() -> Fut,
