@@ -517,9 +517,9 @@ pub struct ElementQuery {
     pub search: Option<String>,
     pub hub: Option<String>,
     pub auth_type: Option<AuthType>,
-    /// Starts at 1.
-    pub page: u32,
-    pub page_size: u32,
+    /// The page, from 1 (see `crate::paging`).
+    pub page: Option<u32>,
+    pub page_size: Option<u32>,
 }
 
 /// One page of elements and how many match in all.

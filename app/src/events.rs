@@ -472,19 +472,27 @@ pub struct Event {
     pub headers: Vec<(String, String)>,
 }
 
-/// The filters and page of an event listing.
+/// The filters and page of an event listing; the page follows [`crate::paging`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase")]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct EventQuery {
-    #[serde(default)]
+    /// `PENDING`, `NOTIFIED`, `FAILED` or `QUEUED`, in any case.
+    #[serde(default, deserialize_with = "status_in_any_case")]
     pub status: Option<EventStatus>,
     #[serde(default)]
     pub instance_id: Option<InstanceId>,
     #[serde(default)]
-    pub page: u32,
+    pub page: Option<u32>,
     #[serde(default)]
-    pub page_size: u32,
+    pub page_size: Option<u32>,
+}
+
+fn status_in_any_case<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<EventStatus>, D::Error> {
+    let Some(text) = Option::<String>::deserialize(deserializer)? else { return Ok(None) };
+    EventStatus::parse(&text)
+        .map(Some)
+        .ok_or_else(|| serde::de::Error::custom(format!("`{text}` is not PENDING, NOTIFIED, FAILED or QUEUED")))
 }
 
 /// How many events a redelivery released.

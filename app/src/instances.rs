@@ -191,22 +191,22 @@ pub enum InstanceTarget {
     Token(secrecy::SecretString),
 }
 
-/// The filters and page of `GET /instances`.
+/// The filters and page of `GET /instances`; the page follows [`crate::paging`].
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct InstanceQuery {
-    /// Only instances carrying every one of these tags.
+    /// Only instances carrying every one of these tags (`tags[]`, repeated).
+    #[serde(default, rename = "tags[]", alias = "tags")]
     pub tags: Vec<String>,
     /// Only instances of this element (key, alias or id).
+    #[serde(default)]
     pub element: Option<String>,
-    /// Starts at 1.
-    pub page: u32,
-    /// At most [`MAX_INSTANCE_PAGE`]; 0 means the default of 200.
-    pub page_size: u32,
+    #[serde(default)]
+    pub page: Option<u32>,
+    #[serde(default)]
+    pub page_size: Option<u32>,
 }
-
-/// The most instances one page holds.
-pub const MAX_INSTANCE_PAGE: u32 = 500;
 
 /// The body of `PATCH /instances/{id}`: each field present is changed, the others are kept.
 #[derive(Debug, Default, Deserialize)]

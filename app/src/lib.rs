@@ -26,6 +26,7 @@ pub mod hub;
 pub mod instances;
 pub mod oauth;
 pub mod pages;
+pub mod paging;
 pub mod revealed;
 pub mod search;
 pub mod server_fns;

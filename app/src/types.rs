@@ -205,11 +205,12 @@ pub struct AuditQuery {
     /// Records before this time.
     #[serde(default)]
     pub to: Option<DateTime<Utc>>,
-    /// Starts at 1.
+    /// The page, from 1.
     #[serde(default)]
-    pub page: u32,
+    pub page: Option<u32>,
+    /// Items per page: 1 to 1000, 200 by default.
     #[serde(default)]
-    pub page_size: u32,
+    pub page_size: Option<u32>,
 }
 
 /// One operation of the REST API, as the console's API page lists it.

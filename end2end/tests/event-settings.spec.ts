@@ -91,6 +91,8 @@ async function editorResources(page: Page): Promise<string[]> {
 test('events set up with the switch, slider and checkboxes are polled, delivered, listed and redelivered', async ({
   page,
 }) => {
+  // Many steps, and polls on a 3-second interval: more than the default minute on a loaded two-core machine.
+  test.setTimeout(120_000);
   const crm = await startCrm();
   const receiver = await startReceiver();
   try {

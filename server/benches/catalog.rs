@@ -34,10 +34,10 @@ fn main() {
     println!("{:<14} {:>10} {:>10} {:>16} {:>8}", "term", "median", "p95", "substring scan", "ratio");
     let mut worst_median = Duration::ZERO;
     for term in ["hubspot", "sales", "drive", "crm", "zzz", ""] {
-        let query =
-            app::catalog::ElementQuery { search: Some(term.into()), page: 1, page_size: 200, ..Default::default() };
+        let query = app::catalog::ElementQuery { search: Some(term.into()), ..Default::default() };
+        let page = app::paging::Page::of(Some(1), Some(200)).expect("a valid page");
         let ranked = timings(|| {
-            black_box(search(entries.iter(), black_box(&query)));
+            black_box(search(entries.iter(), black_box(&query), page));
         });
         let scan = timings(|| {
             let needle = term.to_lowercase();

@@ -2,6 +2,7 @@
 
 use crate::config::Config;
 use crate::hub::{HubService, NewOrganization};
+use crate::store::audit::Actor;
 use app::error::HubError;
 use secrecy::ExposeSecret;
 
@@ -14,7 +15,7 @@ pub async fn first_start(hub: &HubService, config: &Config) -> Result<Option<New
     if hub.store().count_organizations().await.or_internal()? > 0 {
         return Ok(None);
     }
-    hub.create_organization(FIRST_ORGANIZATION, &config.server.admin_email, "system").await.map(Some)
+    hub.create_organization(FIRST_ORGANIZATION, &config.server.admin_email, &Actor::System).await.map(Some)
 }
 
 /// The message that shows how to sign in and use the API, printed once to standard output.

@@ -11,6 +11,7 @@ use app::catalog::{
     ElementDefinition, ElementId, ElementQuery, ParameterType, Template,
 };
 use app::error::HubError;
+use app::paging::Page;
 use app::search::{SearchText, Searchable, rank};
 use serde_json::Value;
 use std::collections::HashSet;
@@ -408,9 +409,6 @@ fn configuration(definition: &ElementDefinition) -> Vec<ConfigurationItem> {
     items
 }
 
-/// The largest page an element listing returns.
-pub const MAX_PAGE_SIZE: u32 = 1000;
-
 /// The built-in elements, with their stable ids, held in memory for fast search.
 #[derive(Debug)]
 pub struct Catalog {
@@ -486,13 +484,12 @@ impl Searchable for CatalogEntry {
 pub fn search<'a>(
     entries: impl Iterator<Item = &'a CatalogEntry>,
     query: &ElementQuery,
+    page: Page,
 ) -> (Vec<&'a CatalogEntry>, usize) {
     let term = query.search.as_deref().unwrap_or_default();
     let matches = rank(entries, term, query.hub.as_deref(), query.auth_type);
     let total = matches.len();
-    let size = query.page_size.clamp(1, MAX_PAGE_SIZE) as usize;
-    let start = (query.page.max(1) as usize - 1).saturating_mul(size);
-    (matches.into_iter().skip(start).take(size).collect(), total)
+    (matches.into_iter().skip(page.offset() as usize).take(page.size() as usize).collect(), total)
 }
 
 #[cfg(test)]

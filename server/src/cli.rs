@@ -4,6 +4,7 @@ use crate::Tether;
 use crate::bootstrap;
 use crate::config::Config;
 use crate::hub::HubService;
+use crate::store::audit::Actor;
 use app::hub::Accounts;
 use clap::{Parser, Subcommand};
 use secrecy::ExposeSecret;
@@ -75,15 +76,12 @@ pub enum AdminCommand {
     },
 }
 
-/// The actor name CLI actions are audited under.
-const CLI_ACTOR: &str = "cli";
-
 pub async fn run_keys(command: KeysCommand, config: Config) -> anyhow::Result<()> {
     let tether = Tether::open(config).await?;
     let vault = tether.hub.vault();
     match command {
         KeysCommand::Rotate => {
-            let report = vault.rotate(CLI_ACTOR).await?;
+            let report = vault.rotate(&Actor::Cli).await?;
             println!(
                 "Data key version {} is now current; re-encrypted {} secret(s).",
                 report.new_version, report.reencrypted
@@ -114,7 +112,7 @@ async fn admin(hub: &HubService, command: AdminCommand) -> anyhow::Result<()> {
     use app::types::{AccountId, NewUser, Role};
     match command {
         AdminCommand::CreateOrg { name, admin_email } => {
-            let made = hub.create_organization(&name, &admin_email, CLI_ACTOR).await?;
+            let made = hub.create_organization(&name, &admin_email, &Actor::Cli).await?;
             print!("{}", bootstrap::welcome_message(&made, "the console"));
         }
         AdminCommand::CreateUser { as_admin, account, email, first_name, last_name, admin } => {
@@ -151,7 +149,7 @@ async fn admin(hub: &HubService, command: AdminCommand) -> anyhow::Result<()> {
             }
         }
         AdminCommand::ResetPassword { email } => {
-            let password = hub.reset_password(&email, CLI_ACTOR).await?;
+            let password = hub.reset_password(&email, &Actor::Cli).await?;
             println!("New password for {email}: {}", password.expose_secret());
         }
     }

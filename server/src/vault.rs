@@ -1,7 +1,7 @@
 //! The vault: encrypts the secrets Tether must read back, stores them, audits each read, and re-encrypts on rotation.
 
 use crate::crypto::{CryptoError, Keyring, MasterKey, key_version};
-use crate::store::audit::AuditEntry;
+use crate::store::audit::{Actor, AuditEntry};
 use crate::store::vault::{SealedEntry, VaultId};
 use crate::store::{Store, StoreError};
 use app::types::OrganizationId;
@@ -82,13 +82,13 @@ impl Vault {
     }
 
     /// Decrypts a secret and writes who read it to the audit log.
-    pub async fn read(&self, id: VaultId, actor: &str) -> Result<SecretString, VaultError> {
+    pub async fn read(&self, id: VaultId, actor: &Actor) -> Result<SecretString, VaultError> {
         let row = self.store.vault_entry(id).await?.ok_or(VaultError::NotFound(id.0))?;
         let secret = self.decrypt(&row.ciphertext).await?;
         self.store
             .record_audit(&AuditEntry {
                 organization_id: row.organization_id,
-                actor: actor.to_owned(),
+                actor: actor.to_string(),
                 action: "secret.read".into(),
                 target: format!("vault:{} ({})", id.0, row.purpose),
                 request_id: crate::telemetry::current_request_id(),
@@ -138,7 +138,7 @@ impl Vault {
 
     /// Adds a data key, re-encrypts every entry written under an older one, and records the rotation by `actor`
     /// in every organization's audit log, since it touches all their secrets.
-    pub async fn rotate(&self, actor: &str) -> Result<RotationReport, VaultError> {
+    pub async fn rotate(&self, actor: &Actor) -> Result<RotationReport, VaultError> {
         self.reload_keys().await?;
         let key = self.keyring.next_key();
         let new_version = key.version;
@@ -149,7 +149,7 @@ impl Vault {
             self.store
                 .record_audit(&AuditEntry {
                     organization_id: Some(organization),
-                    actor: actor.to_owned(),
+                    actor: actor.to_string(),
                     action: "keys.rotated".into(),
                     target: format!("data_key:{new_version}"),
                     request_id: crate::telemetry::current_request_id(),

@@ -13,7 +13,8 @@ fuzz_target!(|bytes: &[u8]| {
             let entry = CatalogEntry::new(app::catalog::ElementId(1), definition.clone(), true);
             let _ = (entry.to_element(), entry.to_card());
             let query = app::catalog::ElementQuery { search: Some(definition.name.clone()), ..Default::default() };
-            let _ = tether::catalog::search(std::iter::once(&entry), &query);
+            let page = app::paging::Page::of(None, None).expect("the default page");
+            let _ = tether::catalog::search(std::iter::once(&entry), &query, page);
         }
     }
 });

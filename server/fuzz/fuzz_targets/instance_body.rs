@@ -25,7 +25,7 @@ fn setup() -> &'static Setup {
             let mut config = tether::config::Config::for_tests(dir.path(), None);
             config.outbound.allow_private_network = false;
             let opened = tether::Tether::open(config).await.expect("Tether opens");
-            let first = opened.hub.create_organization("Fuzz", "fuzz@example.com", "fuzz").await.unwrap();
+            let first = opened.hub.create_organization("Fuzz", "fuzz@example.com", &tether::store::audit::Actor::Cli).await.unwrap();
             let credentials = app::hub::ApiCredentials {
                 user: first.user_secret.clone(),
                 organization: first.organization_secret.clone(),

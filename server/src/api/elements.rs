@@ -3,7 +3,7 @@
 use super::auth::ApiCaller;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
-use crate::catalog::{self, MAX_PAGE_SIZE};
+use crate::catalog;
 use app::catalog::{AuthType, Element, ElementDefinition, ElementQuery};
 use app::hub::SharedHub;
 use app::instances::{NewOAuthApp, OAuthApp};
@@ -21,8 +21,6 @@ use utoipa_axum::routes;
 
 /// The response header with the number of elements that match, across all pages.
 pub const TOTAL_COUNT_HEADER: &str = "elements-total-count";
-
-const DEFAULT_PAGE_SIZE: u32 = 200;
 
 pub fn routes() -> OpenApiRouter<SharedHub> {
     OpenApiRouter::new()
@@ -44,7 +42,7 @@ struct ListParameters {
     auth_type: Option<String>,
     /// The page, from 1.
     page: Option<u32>,
-    /// Elements per page (200 by default).
+    /// Elements per page: 1 to 1000, 200 by default.
     page_size: Option<u32>,
 }
 
@@ -59,15 +57,7 @@ impl ListParameters {
                 })
             })
             .transpose()?;
-        let page_size = self.page_size.unwrap_or(DEFAULT_PAGE_SIZE);
-        if !(1..=MAX_PAGE_SIZE).contains(&page_size) {
-            return Err(ApiError::bad_request(format!("pageSize: must be 1 to {MAX_PAGE_SIZE}")));
-        }
-        let page = self.page.unwrap_or(1);
-        if page == 0 {
-            return Err(ApiError::bad_request("page: starts at 1"));
-        }
-        Ok(ElementQuery { search: self.search, hub: self.hub, auth_type, page, page_size })
+        Ok(ElementQuery { search: self.search, hub: self.hub, auth_type, page: self.page, page_size: self.page_size })
     }
 }
 

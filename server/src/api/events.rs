@@ -4,13 +4,13 @@
 
 use super::auth::ApiCaller;
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiBytes, ApiPath};
+use super::extract::{ApiBytes, ApiPath, ApiQuery};
 use super::limits::WebhookFailures;
 use app::error::HubError;
-use app::events::{Event, EventQuery, EventStatus, Redelivery};
+use app::events::{Event, EventQuery, Redelivery};
 use app::hub::SharedHub;
 use app::instances::{InstanceId, InstanceTarget};
-use axum::extract::{RawQuery, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::{Extension, Json};
 use serde_json::{Value, json};
@@ -35,34 +35,6 @@ fn token_scope(auth: &ApiCaller) -> Option<InstanceTarget> {
     auth.element.clone().map(InstanceTarget::Token)
 }
 
-/// Reads `status`, `instanceId`, `page` and `pageSize`; anything else is refused by name.
-fn parse_event_query(raw: Option<&str>) -> Result<EventQuery, ApiError> {
-    let mut query = EventQuery::default();
-    let number = |name: &str, value: &str| {
-        value
-            .parse::<u32>()
-            .map_err(|_| ApiError::bad_request(format!("{name}: must be a whole number, not `{value}`")))
-    };
-    for (name, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
-        match name.as_ref() {
-            "status" => {
-                query.status = Some(EventStatus::parse(&value).ok_or_else(|| {
-                    ApiError::bad_request(format!("status: `{value}` is not PENDING, NOTIFIED, FAILED or QUEUED"))
-                })?)
-            }
-            "instanceId" => query.instance_id = Some(InstanceId(i64::from(number("instanceId", &value)?))),
-            "page" => query.page = number("page", &value)?,
-            "pageSize" => query.page_size = number("pageSize", &value)?,
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "{other}: unknown query parameter; use status, instanceId, page or pageSize"
-                )));
-            }
-        }
-    }
-    Ok(query)
-}
-
 /// Events of the instance the `Element` token names, or of the whole organization without one; newest first.
 #[utoipa::path(get, path = "/instances/events", tag = "events", params(("status" = Option<String>, Query, description = "PENDING, NOTIFIED, FAILED or QUEUED"),
         ("instanceId" = Option<i64>, Query), ("page" = Option<u32>, Query), ("pageSize" = Option<u32>, Query)),
@@ -70,9 +42,8 @@ fn parse_event_query(raw: Option<&str>) -> Result<EventQuery, ApiError> {
 async fn list_token_or_organization_events(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
-    RawQuery(raw): RawQuery,
+    ApiQuery(query): ApiQuery<EventQuery>,
 ) -> ApiResult<Json<Vec<Event>>> {
-    let query = parse_event_query(raw.as_deref())?;
     Ok(Json(hub.list_events(&auth.caller, token_scope(&auth).as_ref(), query).await?))
 }
 
@@ -84,9 +55,8 @@ async fn list_instance_events(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
     ApiPath(id): ApiPath<InstanceId>,
-    RawQuery(raw): RawQuery,
+    ApiQuery(query): ApiQuery<EventQuery>,
 ) -> ApiResult<Json<Vec<Event>>> {
-    let query = parse_event_query(raw.as_deref())?;
     Ok(Json(hub.list_events(&auth.caller, Some(&InstanceTarget::Id(id)), query).await?))
 }
 
@@ -188,15 +158,21 @@ async fn receive_webhook(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::api::extract::parse_query;
+    use app::events::EventStatus;
 
     #[test]
     fn the_event_query_reads_its_filters_and_refuses_the_unknown() {
-        let query = parse_event_query(Some("status=failed&instanceId=7&page=2&pageSize=10")).unwrap();
+        let query: EventQuery = parse_query("status=failed&instanceId=7&page=2&pageSize=10").unwrap();
         assert_eq!(query.status, Some(EventStatus::Failed));
         assert_eq!(query.instance_id, Some(InstanceId(7)));
-        assert_eq!((query.page, query.page_size), (2, 10));
-        for (raw, needle) in [("status=lost", "status:"), ("colour=red", "colour: unknown"), ("page=x", "page:")] {
-            let error = parse_event_query(Some(raw)).unwrap_err();
+        assert_eq!((query.page, query.page_size), (Some(2), Some(10)));
+        for (raw, needle) in [
+            ("status=lost", "status: `lost` is not PENDING"),
+            ("colour=red", "unknown field `colour`"),
+            ("page=x", "page:"),
+        ] {
+            let error = parse_query::<EventQuery>(raw).unwrap_err();
             assert!(error.message.contains(needle), "{raw}: {}", error.message);
         }
     }

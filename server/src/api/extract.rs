@@ -83,14 +83,19 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, ApiError> {
-        let query = parts.uri.query().unwrap_or_default();
-        let deserializer = serde_urlencoded::Deserializer::new(url::form_urlencoded::parse(query.as_bytes()));
-        serde_path_to_error::deserialize(deserializer).map(ApiQuery).map_err(|error| {
-            let path = error.path().to_string();
-            let field = if path == "." || path == "?" { "query".to_owned() } else { path };
-            ApiError::bad_request(format!("{field}: {}", error.inner()))
-        })
+        parse_query(parts.uri.query().unwrap_or_default()).map(ApiQuery)
     }
+}
+
+/// The one reader of query strings: a repeated parameter (`tags[]=a&tags[]=b`) fills a list, and an unknown
+/// parameter or a bad value is a 400 that names it.
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let deserializer = serde_html_form::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize(deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let field = if path == "." || path == "?" { "query".to_owned() } else { path };
+        ApiError::bad_request(format!("{field}: {}", error.inner()))
+    })
 }
 
 /// Path parameters; a value of the wrong type is a 400 that names the parameter.

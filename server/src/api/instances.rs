@@ -3,12 +3,12 @@
 
 use super::auth::ApiCaller;
 use super::error::{ApiError, ApiResult};
-use super::extract::{ApiJson, ApiPath};
+use super::extract::{ApiJson, ApiPath, parse_query};
 use app::error::HubError;
 use app::hub::SharedHub;
 use app::instances::{
     ConfigurationChange, Instance, InstanceConfigurationItem, InstanceId, InstancePatch, InstanceQuery, InstanceTarget,
-    MAX_INSTANCE_PAGE, NewInstance, find_configuration_item,
+    NewInstance, find_configuration_item,
 };
 use axum::Json;
 use axum::extract::{RawQuery, State};
@@ -33,36 +33,6 @@ fn token_target(auth: ApiCaller) -> Result<(app::hub::Caller, InstanceTarget), A
         HubError::Unauthorized("this route acts on the instance named by `Authorization: …, Element <token>`".into())
     })?;
     Ok((auth.caller, InstanceTarget::Token(token)))
-}
-
-/// Reads `tags[]` (repeatable), `element`, `page` and `pageSize`; anything else is refused by name.
-fn parse_instance_query(raw: Option<&str>) -> Result<InstanceQuery, ApiError> {
-    let mut query = InstanceQuery::default();
-    let number = |name: &str, value: &str| {
-        value
-            .parse::<u32>()
-            .map_err(|_| ApiError::bad_request(format!("{name}: must be a whole number, not `{value}`")))
-    };
-    for (name, value) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
-        match name.as_ref() {
-            "tags[]" | "tags" => query.tags.push(value.into_owned()),
-            "element" => query.element = Some(value.into_owned()),
-            "page" => query.page = number("page", &value)?,
-            "pageSize" => query.page_size = number("pageSize", &value)?,
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "{other}: unknown query parameter; use tags[], element, page or pageSize"
-                )));
-            }
-        }
-    }
-    if raw.is_some_and(|raw| raw.contains("page=")) && query.page == 0 {
-        return Err(ApiError::bad_request("page: starts at 1"));
-    }
-    if query.page_size > MAX_INSTANCE_PAGE {
-        return Err(ApiError::bad_request(format!("pageSize: at most {MAX_INSTANCE_PAGE}")));
-    }
-    Ok(query)
 }
 
 /// Authenticates a new instance of the element named in the body.
@@ -104,7 +74,7 @@ async fn list_or_token_instance(
         let (caller, target) = token_target(auth)?;
         return Ok(Json(hub.instance(&caller, &target).await?).into_response());
     }
-    let query = parse_instance_query(raw.as_deref())?;
+    let query: InstanceQuery = parse_query(raw.as_deref().unwrap_or_default())?;
     Ok(Json(hub.list_instances(&auth.caller, query).await?).into_response())
 }
 
@@ -239,18 +209,14 @@ mod tests {
 
     #[test]
     fn the_list_query_reads_repeated_tags_and_refuses_the_unknown() {
-        let query = parse_instance_query(Some("tags%5B%5D=a&tags[]=b&element=sfdc&page=2&pageSize=5")).unwrap();
+        let query: InstanceQuery = parse_query("tags%5B%5D=a&tags[]=b&element=sfdc&page=2&pageSize=5").unwrap();
         assert_eq!(query.tags, vec!["a", "b"]);
         assert_eq!(query.element.as_deref(), Some("sfdc"));
-        assert_eq!((query.page, query.page_size), (2, 5));
-        assert_eq!(parse_instance_query(None).unwrap(), InstanceQuery::default());
-        for (raw, needle) in [
-            ("colour=red", "colour: unknown query parameter"),
-            ("page=x", "page: must be a whole number"),
-            ("page=0", "page: starts at 1"),
-            ("pageSize=100000", "pageSize: at most"),
-        ] {
-            let error = parse_instance_query(Some(raw)).unwrap_err();
+        assert_eq!((query.page, query.page_size), (Some(2), Some(5)));
+        assert_eq!(parse_query::<InstanceQuery>("").unwrap(), InstanceQuery::default());
+        assert_eq!(parse_query::<InstanceQuery>("tags=a").unwrap().tags, vec!["a"]);
+        for (raw, needle) in [("colour=red", "unknown field `colour`"), ("page=x", "page: invalid digit")] {
+            let error = parse_query::<InstanceQuery>(raw).unwrap_err();
             assert!(error.message.contains(needle), "{raw}: {}", error.message);
         }
     }

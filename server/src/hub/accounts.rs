@@ -6,6 +6,7 @@ use super::errors::conflict_or_internal;
 use super::service::HubService;
 use crate::secrets::MIN_PASSWORD_CHARS;
 use crate::store::StoreError;
+use crate::store::audit::Actor;
 use crate::store::tenants::{ProfileChange, UserRecord, create};
 use crate::{secrets, validate};
 use app::error::HubError;
@@ -117,7 +118,7 @@ impl HubService {
             Some(user) => format!("user:{user}"),
             None => format!("organization:{}", caller.organization_id),
         };
-        self.audit(caller.organization_id, format!("user:{}", caller.user_id), "secret.rotated", target).await?;
+        self.audit(caller.organization_id, Actor::of(caller), "secret.rotated", target).await?;
         Ok(RevealedSecret::new(secret.expose_secret().to_owned()))
     }
 
@@ -126,7 +127,7 @@ impl HubService {
         &self,
         name: &str,
         admin_email: &str,
-        actor: &str,
+        actor: &Actor,
     ) -> Result<NewOrganization, HubError> {
         let name = validate::required_name("name", name, NAME_LIMIT)?;
         let admin = ValidUser {
@@ -152,7 +153,7 @@ impl HubService {
             create::user(&mut transaction, &record).await.map_err(|error| email_conflict(error, &admin.email))?;
         transaction.commit().await.or_internal()?;
 
-        self.audit(organization_id, actor.into(), "organization.created", format!("organization:{organization_id}"))
+        self.audit(organization_id, actor.clone(), "organization.created", format!("organization:{organization_id}"))
             .await?;
         let organization = self.store.organization(organization_id).await.or_internal()?.ok_or(HubError::Internal)?;
         let account = self.store.account(organization_id, account_id).await.or_internal()?.ok_or(HubError::Internal)?;
@@ -160,7 +161,7 @@ impl HubService {
     }
 
     /// Sets a new random password for a user, ends their sessions, and returns the password once.
-    pub async fn reset_password(&self, email: &str, actor: &str) -> Result<SecretString, HubError> {
+    pub async fn reset_password(&self, email: &str, actor: &Actor) -> Result<SecretString, HubError> {
         let email = validate::email("email", email)?;
         let user = self
             .store
@@ -175,7 +176,7 @@ impl HubService {
         // The operator's reset is also the way out of a sign-in lockout.
         self.store.clear_sign_in_failures(&email).await.or_internal()?;
         let organization = self.store.organization_of_user(user.id).await.or_internal()?.ok_or(HubError::Internal)?;
-        self.audit(organization, actor.into(), "user.password_reset", format!("user:{}", user.id)).await?;
+        self.audit(organization, actor.clone(), "user.password_reset", format!("user:{}", user.id)).await?;
         Ok(password)
     }
 
@@ -225,13 +226,7 @@ impl Accounts for HubService {
         let mut connection = self.store.pool().acquire().await.or_internal()?;
         let user = create::user(&mut connection, &record).await.map_err(|error| email_conflict(error, &valid.email))?;
         drop(connection);
-        self.audit(
-            caller.organization_id,
-            format!("user:{}", caller.user_id),
-            "user.created",
-            format!("user:{}", user.id),
-        )
-        .await?;
+        self.audit(caller.organization_id, Actor::of(caller), "user.created", format!("user:{}", user.id)).await?;
         Ok(CreatedUser {
             user,
             secret: RevealedSecret::new(secret.expose_secret().to_owned()),
@@ -283,7 +278,7 @@ impl Accounts for HubService {
             .ok_or_else(|| HubError::NotFound(format!("No user with id {user} in account {account}")))?;
         // A new phone is unconfirmed (the store marks it so) until a code sent to it is entered.
         let action = if updated.phone != existing.phone { "user.phone_changed" } else { "user.updated" };
-        self.audit(caller.organization_id, format!("user:{}", caller.user_id), action, format!("user:{user}")).await?;
+        self.audit(caller.organization_id, Actor::of(caller), action, format!("user:{user}")).await?;
         Ok(updated)
     }
 
@@ -301,7 +296,7 @@ impl Accounts for HubService {
         let changed = self.store.set_user_active(found.id, active).await.or_internal()?.ok_or(HubError::Internal)?;
         self.call_cache.forget_all_callers();
         let action = if active { "user.enabled" } else { "user.disabled" };
-        self.audit(caller.organization_id, format!("user:{}", caller.user_id), action, format!("user:{user}")).await?;
+        self.audit(caller.organization_id, Actor::of(caller), action, format!("user:{user}")).await?;
         Ok(changed)
     }
 

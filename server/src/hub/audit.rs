@@ -5,12 +5,8 @@ use super::service::HubService;
 use crate::store::audit::AuditFilter;
 use app::error::HubError;
 use app::hub::{AuditLog, Caller};
+use app::paging::Page;
 use app::types::{AuditLogEntry, AuditQuery};
-
-/// How many audit records a page holds unless the caller asks for another size, and at most.
-const AUDIT_PAGE_SIZE: u32 = 50;
-
-const AUDIT_PAGE_SIZE_MAX: u32 = 200;
 
 #[async_trait::async_trait]
 impl AuditLog for HubService {
@@ -21,10 +17,7 @@ impl AuditLog for HubService {
         {
             return Err(HubError::BadRequest("from: must be before to".into()));
         }
-        let page_size = i64::from(match query.page_size {
-            0 => AUDIT_PAGE_SIZE,
-            size => size.min(AUDIT_PAGE_SIZE_MAX),
-        });
+        let page = Page::of(query.page, query.page_size)?;
         fn text(value: &Option<String>) -> Option<&str> {
             value.as_deref().map(str::trim).filter(|value| !value.is_empty())
         }
@@ -34,10 +27,9 @@ impl AuditLog for HubService {
             from: query.from.map(|at| at.timestamp_millis()),
             to: query.to.map(|at| at.timestamp_millis()),
         };
-        let offset = i64::from(query.page.max(1) - 1) * page_size;
         let records = self
             .store
-            .filtered_audit_records(caller.organization_id, &filter, page_size, offset)
+            .filtered_audit_records(caller.organization_id, &filter, i64::from(page.size()), page.offset() as i64)
             .await
             .or_internal()?;
         Ok(records

@@ -6,9 +6,11 @@ use super::errors::conflict_or_internal;
 use super::service::HubService;
 use crate::catalog;
 use crate::catalog::CatalogEntry;
+use crate::store::audit::Actor;
 use app::catalog::{Element, ElementCard, ElementDefinition, ElementId, ElementPage, ElementQuery};
 use app::error::HubError;
 use app::hub::{Caller, ElementCatalog};
+use app::paging::Page;
 use app::types::OrganizationId;
 use std::collections::BTreeSet;
 
@@ -101,7 +103,8 @@ impl ElementCatalog for HubService {
                 return Err(HubError::BadRequest(format!("hub: no element is in hub `{hub}`; the hubs are {known}")));
             }
         }
-        let (page, total) = catalog::search(visible(), &query);
+        let page = Page::of(query.page, query.page_size)?;
+        let (page, total) = catalog::search(visible(), &query, page);
         Ok(ElementPage { elements: page.into_iter().map(CatalogEntry::to_element).collect(), total })
     }
 
@@ -135,13 +138,7 @@ impl ElementCatalog for HubService {
         let id = self.store.insert_custom_element(caller.organization_id, &definition).await.map_err(|error| {
             conflict_or_internal(error, || format!("key: `{}` already names an element", definition.key))
         })?;
-        self.audit(
-            caller.organization_id,
-            format!("user:{}", caller.user_id),
-            "element.created",
-            format!("element:{id}"),
-        )
-        .await?;
+        self.audit(caller.organization_id, Actor::of(caller), "element.created", format!("element:{id}")).await?;
         Ok(CatalogEntry::new(id, definition, true).to_element())
     }
 
@@ -163,13 +160,8 @@ impl ElementCatalog for HubService {
         if !updated {
             return Err(HubError::NotFound(format!("No element with key or id {key_or_id}")));
         }
-        self.audit(
-            caller.organization_id,
-            format!("user:{}", caller.user_id),
-            "element.updated",
-            format!("element:{}", current.id),
-        )
-        .await?;
+        self.audit(caller.organization_id, Actor::of(caller), "element.updated", format!("element:{}", current.id))
+            .await?;
         Ok(CatalogEntry::new(current.id, definition, true).to_element())
     }
 
@@ -179,12 +171,7 @@ impl ElementCatalog for HubService {
         let deleted = self.store.delete_custom_element(caller.organization_id, current.id).await;
         self.call_cache.forget_all_calls();
         deleted.or_internal()?;
-        self.audit(
-            caller.organization_id,
-            format!("user:{}", caller.user_id),
-            "element.deleted",
-            format!("element:{}", current.id),
-        )
-        .await
+        self.audit(caller.organization_id, Actor::of(caller), "element.deleted", format!("element:{}", current.id))
+            .await
     }
 }

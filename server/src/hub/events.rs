@@ -5,6 +5,7 @@ use super::errors::OrInternal;
 use super::errors::bad;
 use super::event_setup::settings_in;
 use super::service::HubService;
+use crate::store::audit::Actor;
 use crate::store::events::{EventRow, NewEvent};
 use crate::store::from_millis;
 use crate::store::instances::InstanceRecord;
@@ -14,16 +15,12 @@ use app::error::HubError;
 use app::events::{ChangeNotice, Event, EventQuery, Redelivery, SIGNATURE_KEY, VendorType};
 use app::hub::{Caller, Events};
 use app::instances::{InstanceId, InstanceTarget};
+use app::paging::Page;
 use app::types::OrganizationId;
 use axum::http::HeaderMap;
 use chrono::{DateTime, TimeZone, Utc};
 use secrecy::SecretString;
 use serde_json::{Value, json};
-
-/// How many events a page of the log holds when the caller does not say, and at most.
-const DEFAULT_EVENT_PAGE: u32 = 100;
-
-const MAX_EVENT_PAGE: u32 = 500;
 
 /// The value at a dotted path, such as `_info.lastUpdated`.
 pub(super) fn field<'a>(value: &'a Value, path: &str) -> Option<&'a Value> {
@@ -232,11 +229,10 @@ impl Events for HubService {
             Some(instance) => Some(instance),
             None => query.instance_id,
         };
-        let size = if query.page_size == 0 { DEFAULT_EVENT_PAGE } else { query.page_size.min(MAX_EVENT_PAGE) };
-        let offset = i64::from(query.page.max(1) - 1) * i64::from(size);
+        let page = Page::of(query.page, query.page_size)?;
         let rows = self
             .store
-            .events(caller.organization_id, instance, query.status, i64::from(size), offset)
+            .events(caller.organization_id, instance, query.status, i64::from(page.size()), page.offset() as i64)
             .await
             .or_internal()?;
         Ok(rows.into_iter().map(|row| event_view(row, false)).collect())
@@ -265,13 +261,8 @@ impl Events for HubService {
         };
         let released = self.store.redeliver(instance, event.as_deref()).await.or_internal()?;
         self.deliveries_queued.notify_one();
-        self.audit(
-            caller.organization_id,
-            format!("user:{}", caller.user_id),
-            "events.redelivered",
-            format!("instance:{instance}"),
-        )
-        .await?;
+        self.audit(caller.organization_id, Actor::of(caller), "events.redelivered", format!("instance:{instance}"))
+            .await?;
         Ok(Redelivery { released })
     }
 

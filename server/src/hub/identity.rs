@@ -7,7 +7,7 @@ use super::codes::code_prompt;
 use super::errors::OrInternal;
 use super::service::HubService;
 use crate::secrets;
-use crate::store::audit::{AuditEntry, SIGN_IN_ACTOR_PREFIX};
+use crate::store::audit::{Actor, AuditEntry};
 use crate::store::now_millis;
 use crate::store::two_factor::{Challenge, ChallengePurpose, NewChallenge};
 use crate::telemetry::current_request_id;
@@ -45,8 +45,8 @@ impl HubService {
             .await
             .or_internal()?;
         self.store.record_login(caller.user_id).await.or_internal()?;
-        let actor = format!("user:{}", caller.user_id);
-        self.audit(caller.organization_id, actor.clone(), "session.opened", actor).await?;
+        let actor = Actor::of(&caller);
+        self.audit(caller.organization_id, actor.clone(), "session.opened", actor.to_string()).await?;
         Ok(ConsoleSession { caller, token })
     }
 
@@ -59,7 +59,7 @@ impl HubService {
         email: &str,
         action: &str,
     ) -> Result<(), HubError> {
-        let actor = format!("{SIGN_IN_ACTOR_PREFIX}{email}");
+        let actor = Actor::SignIn(email.to_owned()).to_string();
         let entry = AuditEntry {
             organization_id: organization,
             target: actor.clone(),
@@ -206,14 +206,15 @@ impl Identity for HubService {
             return Err(HubError::Unauthorized("This sign-in was already finished; sign in again".into()));
         }
         let caller = challenge.caller;
-        let actor = format!("user:{}", caller.user_id);
+        let actor = Actor::of(&caller);
         if let (CodeCheck::Code { .. }, Some(phone)) = (&check, &challenge.phone)
             && self.store.confirm_phone(caller.user_id, phone).await.or_internal()?
         {
-            self.audit(caller.organization_id, actor.clone(), "user.phone_confirmed", actor.clone()).await?;
+            self.audit(caller.organization_id, actor.clone(), "user.phone_confirmed", actor.to_string()).await?;
         }
         if matches!(check, CodeCheck::RecoveryCode) {
-            self.audit(caller.organization_id, actor.clone(), "two_factor.recovery_code_used", actor).await?;
+            self.audit(caller.organization_id, actor.clone(), "two_factor.recovery_code_used", actor.to_string())
+                .await?;
         }
         self.store.clear_sign_in_failures(&challenge.email).await.or_internal()?;
         self.open_session(caller).await

@@ -17,6 +17,7 @@ use super::service::HubService;
 use super::token_endpoints::oauth_settings;
 use super::token_endpoints::revoke_endpoint;
 use crate::catalog::{CatalogEntry, HostPolicy};
+use crate::store::audit::Actor;
 use crate::store::instances::{InstanceRecord, NotifiedState};
 use crate::{secrets, validate};
 use app::catalog::{AuthType, OAuthSettings, Template};
@@ -24,16 +25,14 @@ use app::error::HubError;
 use app::hub::{Caller, Instances};
 use app::instances::credential_keys as key;
 use app::instances::{
-    Instance, InstanceConfigurationItem, InstanceId, InstancePatch, InstanceQuery, InstanceTarget, MASK,
-    MAX_INSTANCE_PAGE, NewInstance, find_configuration_item,
+    Instance, InstanceConfigurationItem, InstanceId, InstancePatch, InstanceQuery, InstanceTarget, MASK, NewInstance,
+    find_configuration_item,
 };
+use app::paging::Page;
 use secrecy::SecretString;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
-
-/// How many instances a page holds when the caller does not say.
-const DEFAULT_INSTANCE_PAGE: u32 = 200;
 
 /// A configuration item's id: derived from its key, so the same key has the same id on every instance.
 fn configuration_item_id(key: &str) -> i64 {
@@ -135,7 +134,7 @@ impl HubService {
     }
 
     async fn audit_instance(&self, caller: &Caller, action: &str, id: InstanceId) -> Result<(), HubError> {
-        self.audit(caller.organization_id, format!("user:{}", caller.user_id), action, format!("instance:{id}")).await
+        self.audit(caller.organization_id, Actor::of(caller), action, format!("instance:{id}")).await
     }
 
     /// Writes a changed instance and its secrets, and answers it.
@@ -323,18 +322,15 @@ impl Instances for HubService {
             Some(key_or_id) => Some(self.visible_element(caller, key_or_id).await?.id),
             None => None,
         };
-        if query.page_size > MAX_INSTANCE_PAGE {
-            return Err(bad("pageSize", format!("at most {MAX_INSTANCE_PAGE}")));
-        }
-        let page_size = if query.page_size == 0 { DEFAULT_INSTANCE_PAGE } else { query.page_size } as usize;
-        let skip = (query.page.max(1) as usize - 1) * page_size;
+        let page = Page::of(query.page, query.page_size)?;
+        let (skip, page_size) = (page.offset() as usize, page.size() as usize);
         let records = self
             .store
             .instances_page(caller.organization_id, element, &query.tags, skip, page_size)
             .await
             .or_internal()?;
         let mut instances = Vec::with_capacity(records.len());
-        let actor = format!("user:{}", caller.user_id);
+        let actor = Actor::of(caller);
         for record in records {
             let entry = self.visible_element_by_id(caller.organization_id, record.element_id).await?;
             let token = match self.vault.read(record.token_vault_id, &actor).await {
@@ -355,7 +351,7 @@ impl Instances for HubService {
 
     async fn reveal_instance_token(&self, caller: &Caller, id: InstanceId) -> Result<String, HubError> {
         let instance = self.instance(caller, &InstanceTarget::Id(id)).await?;
-        let actor = format!("user:{}", caller.user_id);
+        let actor = Actor::of(caller);
         self.audit(caller.organization_id, actor, "instance.token_viewed", format!("instance:{id}")).await?;
         Ok(instance.token.as_str().to_owned())
     }

@@ -9,6 +9,7 @@ use super::templates::fill;
 use super::templates::fill_url;
 use crate::catalog::CatalogEntry;
 use crate::secrets;
+use crate::store::audit::Actor;
 use crate::store::oauth_apps::OAuthAppRecord;
 use crate::store::oauth_flows::StoredFlow;
 use crate::token_client::ClientCredentials;
@@ -165,7 +166,7 @@ impl HubService {
         let Some(app) = self.store.oauth_app(caller.organization_id, entry.id).await.or_internal()? else {
             return Ok(None);
         };
-        let secret = self.vault.read(app.secret_vault_id, &format!("user:{}", caller.user_id)).await.or_internal()?;
+        let secret = self.vault.read(app.secret_vault_id, &Actor::of(caller)).await.or_internal()?;
         Ok(Some((ClientCredentials { id: app.client_id, secret }, app.callback_url)))
     }
 
@@ -249,13 +250,8 @@ impl OAuthFlows for HubService {
             callback_url: app.callback_url,
         };
         self.store.save_oauth_app(&record).await.or_internal()?;
-        self.audit(
-            caller.organization_id,
-            format!("user:{}", caller.user_id),
-            "oauth_app.saved",
-            format!("element:{}", entry.id),
-        )
-        .await?;
+        self.audit(caller.organization_id, Actor::of(caller), "oauth_app.saved", format!("element:{}", entry.id))
+            .await?;
         Ok(Self::app_view(&entry, record))
     }
 
@@ -267,13 +263,8 @@ impl OAuthFlows for HubService {
         })?;
         self.store.delete_oauth_app(caller.organization_id, entry.id).await.or_internal()?;
         self.vault.remove(app.secret_vault_id).await.or_internal()?;
-        self.audit(
-            caller.organization_id,
-            format!("user:{}", caller.user_id),
-            "oauth_app.deleted",
-            format!("element:{}", entry.id),
-        )
-        .await
+        self.audit(caller.organization_id, Actor::of(caller), "oauth_app.deleted", format!("element:{}", entry.id))
+            .await
     }
 }
 

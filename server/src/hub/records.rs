@@ -7,6 +7,7 @@ use super::service::HubService;
 use super::templates::check_element_urls;
 use crate::catalog::{CatalogEntry, HostPolicy};
 use crate::secrets;
+use crate::store::audit::Actor;
 use crate::store::instances::InstanceRecord;
 use app::error::HubError;
 use app::hub::Caller;
@@ -98,7 +99,7 @@ impl HubService {
         record: InstanceRecord,
         entry: &CatalogEntry,
     ) -> Result<Instance, HubError> {
-        let token = self.vault.read(record.token_vault_id, &format!("user:{}", caller.user_id)).await.or_internal()?;
+        let token = self.vault.read(record.token_vault_id, &Actor::of(caller)).await.or_internal()?;
         self.instance_view(record, entry, token).await
     }
 
@@ -108,8 +109,7 @@ impl HubService {
         caller: &Caller,
         record: &InstanceRecord,
     ) -> Result<SplitConfiguration, HubError> {
-        let secrets =
-            self.vault.read(record.secrets_vault_id, &format!("user:{}", caller.user_id)).await.or_internal()?;
+        let secrets = self.vault.read(record.secrets_vault_id, &Actor::of(caller)).await.or_internal()?;
         SplitConfiguration::of(record, &secrets)
     }
 

@@ -4,7 +4,7 @@ use super::errors::OrInternal;
 use crate::catalog::{Catalog, HostPolicy};
 use crate::secrets;
 use crate::store::Store;
-use crate::store::audit::AuditEntry;
+use crate::store::audit::{Actor, AuditEntry};
 use crate::telemetry::current_request_id;
 use crate::token_client::TokenClient;
 use crate::vault::Vault;
@@ -140,14 +140,14 @@ impl HubService {
     pub(super) async fn audit(
         &self,
         organization: OrganizationId,
-        actor: String,
+        actor: Actor,
         action: &str,
         target: String,
     ) -> Result<(), HubError> {
         self.store
             .record_audit(&AuditEntry {
                 organization_id: Some(organization),
-                actor,
+                actor: actor.to_string(),
                 action: action.into(),
                 target,
                 request_id: current_request_id(),

@@ -9,6 +9,7 @@ use super::codes::recovery_codes;
 use super::errors::OrInternal;
 use super::identity::WRONG_CODES_PER_CHALLENGE;
 use super::service::HubService;
+use crate::store::audit::Actor;
 use crate::store::now_millis;
 use crate::store::two_factor::{ChallengePurpose, Enrolment, NewChallenge};
 use crate::validate;
@@ -32,13 +33,7 @@ impl HubService {
         if let Some(old) = self.store.reset_two_factor(user.id).await.or_internal()? {
             self.vault.remove(old).await.or_internal()?;
         }
-        self.audit(
-            caller.organization_id,
-            format!("user:{}", caller.user_id),
-            "two_factor.reset",
-            format!("user:{}", user.id),
-        )
-        .await
+        self.audit(caller.organization_id, Actor::of(caller), "two_factor.reset", format!("user:{}", user.id)).await
     }
 }
 
@@ -159,9 +154,14 @@ impl TwoFactor for HubService {
         if let Some(old) = replaced {
             self.vault.remove(old).await.or_internal()?;
         }
-        let actor = format!("user:{}", caller.user_id);
-        self.audit(caller.organization_id, actor.clone(), &format!("two_factor.enrolled.{}", method.as_str()), actor)
-            .await?;
+        let actor = Actor::of(caller);
+        self.audit(
+            caller.organization_id,
+            actor.clone(),
+            &format!("two_factor.enrolled.{}", method.as_str()),
+            actor.to_string(),
+        )
+        .await?;
         Ok(RecoveryCodes { codes })
     }
 }

@@ -1,18 +1,50 @@
 //! The audit log: who read a secret or changed a tenant, and when.
 
 use super::{Store, StoreResult, from_millis, now_millis};
-use app::types::OrganizationId;
+use app::hub::Caller;
+use app::types::{OrganizationId, UserId};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 
 /// The actor of a refused sign-in: this prefix, then the email typed.
 pub const SIGN_IN_ACTOR_PREFIX: &str = "email:";
 
+/// Who did what the audit log records, written as `user:<id>`, `cli`, `system` or `email:<typed>`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Actor {
+    /// A signed-in user or an API caller.
+    User(UserId),
+    /// The operator, through the `tether` command line.
+    Cli,
+    /// Tether itself, as at first start.
+    System,
+    /// A sign-in that did not get past its password or code, by the email typed.
+    SignIn(String),
+}
+
+impl Actor {
+    /// The user behind a call.
+    pub fn of(caller: &Caller) -> Actor {
+        Actor::User(caller.user_id)
+    }
+}
+
+impl std::fmt::Display for Actor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Actor::User(id) => write!(f, "user:{id}"),
+            Actor::Cli => f.write_str("cli"),
+            Actor::System => f.write_str("system"),
+            Actor::SignIn(email) => write!(f, "{SIGN_IN_ACTOR_PREFIX}{email}"),
+        }
+    }
+}
+
 /// One audit record to write.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct AuditEntry {
     pub organization_id: Option<OrganizationId>,
-    /// `user:<id>`, `cli` or `system`.
+    /// An [`Actor`], as written.
     pub actor: String,
     /// A dotted verb such as `user.created` or `secret.read`.
     pub action: String,
@@ -103,4 +135,19 @@ fn audit_record_from_row(row: &sqlx::any::AnyRow) -> Result<AuditRecord, sqlx::E
         },
         at: from_millis(row.try_get("at")?),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn actors_are_written_as_the_audit_log_shows_them() {
+        let written: Vec<String> =
+            [Actor::User(UserId(12)), Actor::Cli, Actor::System, Actor::SignIn("ada@example.com".into())]
+                .iter()
+                .map(Actor::to_string)
+                .collect();
+        assert_eq!(written, ["user:12", "cli", "system", "email:ada@example.com"]);
+    }
 }

@@ -44,7 +44,8 @@ async fn missing_or_wrong_secrets_get_401(backend: Backend) {
     let app = TestApp::spawn(backend).await;
     let user = app.first.user_secret.expose_secret().to_owned();
     let organization = app.first.organization_secret.expose_secret().to_owned();
-    let other = app.hub.create_organization("Other", "boss@other.example", "test").await.unwrap();
+    let other =
+        app.hub.create_organization("Other", "boss@other.example", &tether::store::audit::Actor::Cli).await.unwrap();
 
     let no_header = app.api(Method::GET, "/accounts").send().await.unwrap();
     expect_error(no_header, StatusCode::UNAUTHORIZED, "Authorization header is missing").await;
@@ -117,7 +118,10 @@ async fn created_user_gets_a_working_secret_shown_once(backend: Backend) {
         app.as_admin(Method::POST, &path).json(&json!({"emailAddress": "ada@example.com"})).send().await.unwrap();
     let own = expect_error(duplicate, StatusCode::CONFLICT, "emailAddress").await;
     // An address taken in another organization reads as one taken here: nothing says where it is used.
-    app.hub.create_organization("Elsewhere", "grace@elsewhere.example", "test").await.unwrap();
+    app.hub
+        .create_organization("Elsewhere", "grace@elsewhere.example", &tether::store::audit::Actor::Cli)
+        .await
+        .unwrap();
     let elsewhere = app
         .as_admin(Method::POST, &path)
         .json(&json!({"emailAddress": "grace@elsewhere.example"}))
@@ -165,7 +169,8 @@ async fn bad_input_gets_400_naming_the_field_and_stores_nothing(backend: Backend
 
 async fn another_organization_is_invisible(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let other = app.hub.create_organization("Other", "boss@other.example", "test").await.unwrap();
+    let other =
+        app.hub.create_organization("Other", "boss@other.example", &tether::store::audit::Actor::Cli).await.unwrap();
     let mine = app.account_id();
     let my_admin = app.first.admin.id.0;
 

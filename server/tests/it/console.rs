@@ -186,7 +186,7 @@ async fn twenty_wrong_passwords_lock_sign_in_with_429_and_retry_after() {
     assert_ne!(other.status(), StatusCode::TOO_MANY_REQUESTS);
 
     // The operator's password reset (`tether admin reset-password`) ends the lockout.
-    let password = app.hub.reset_password("admin@tether.local", "cli").await.unwrap();
+    let password = app.hub.reset_password("admin@tether.local", &tether::store::audit::Actor::Cli).await.unwrap();
     let signed_in = attempt("admin@tether.local", password.expose_secret().to_owned()).await.unwrap();
     assert_eq!(signed_in.status(), StatusCode::OK, "the reset unlocked sign-in");
     assert!(signed_in.headers().get("set-cookie").is_some());

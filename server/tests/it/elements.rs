@@ -195,7 +195,8 @@ fn custom_definition(key: &str) -> Value {
 
 async fn custom_elements_round_trip_and_stay_private(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    let other = app.hub.create_organization("Other", "boss@other.example", "test").await.unwrap();
+    let other =
+        app.hub.create_organization("Other", "boss@other.example", &tether::store::audit::Actor::Cli).await.unwrap();
     let definition = custom_definition("local-idp");
 
     let created = app.as_admin(Method::POST, "/elements").json(&definition).send().await.unwrap();

@@ -51,7 +51,7 @@ pub async fn stored_secrets(app: &TestApp, id: i64) -> Value {
         .fetch_one(app.hub.store().pool())
         .await
         .unwrap();
-    let secrets = app.hub.vault().read(VaultId(vault_id), "test").await.unwrap();
+    let secrets = app.hub.vault().read(VaultId(vault_id), &tether::store::audit::Actor::System).await.unwrap();
     serde_json::from_str(secrecy::ExposeSecret::expose_secret(&secrets)).unwrap()
 }
 
@@ -236,7 +236,11 @@ async fn a_saved_oauth_app_stands_in_for_the_client(backend: Backend) {
         let session = crate::utils::open_session(&app.hub, "admin@tether.local", &app.first.password).await;
         let listed = app.hub.oauth_apps(&session.caller).await.unwrap();
         assert_eq!(serde_json::to_value(&listed).unwrap(), json!([shown]));
-        let other = app.hub.create_organization("Other", "boss@other.example", "test").await.unwrap();
+        let other = app
+            .hub
+            .create_organization("Other", "boss@other.example", &tether::store::audit::Actor::Cli)
+            .await
+            .unwrap();
         let theirs = crate::utils::open_session(&app.hub, "boss@other.example", &other.password).await;
         assert!(app.hub.oauth_apps(&theirs.caller).await.unwrap().is_empty());
     }
@@ -268,7 +272,8 @@ async fn other_organizations_cannot_reach_an_instance(backend: Backend) {
     let app = basic_app(backend).await;
     let created = create_basic(&app, "Private", &[]).await;
     let id = created["id"].as_i64().unwrap();
-    let other = app.hub.create_organization("Other", "boss@other.example", "test").await.unwrap();
+    let other =
+        app.hub.create_organization("Other", "boss@other.example", &tether::store::audit::Actor::Cli).await.unwrap();
     for (method, path) in [
         (Method::GET, format!("/instances/{id}")),
         (Method::PATCH, format!("/instances/{id}")),

@@ -95,7 +95,8 @@ async fn the_seed_flow_creates_an_instance_with_every_seed_field(backend: Backen
         sqlx::query_scalar("SELECT configuration FROM instances").fetch_one(app.hub.store().pool()).await.unwrap();
     assert!(!stored.contains(OAUTH_CLIENT_SECRET) && !stored.contains(&token));
 
-    let other = app.hub.create_organization("Other", "boss@other.example", "test").await.unwrap();
+    let other =
+        app.hub.create_organization("Other", "boss@other.example", &tether::store::audit::Actor::Cli).await.unwrap();
     let hidden = app.as_tenant(&other, Method::GET, &format!("/instances/{id}")).send().await.unwrap();
     expect_error(hidden, StatusCode::NOT_FOUND, "No instance").await;
 }

@@ -12,7 +12,8 @@ async fn an_organization_over_its_rate_gets_429_with_retry_after() {
         config.limits.api_burst = 3;
     })
     .await;
-    let other = app.hub.create_organization("Other", "boss@other.example", "test").await.unwrap();
+    let other =
+        app.hub.create_organization("Other", "boss@other.example", &tether::store::audit::Actor::Cli).await.unwrap();
     for call in 1..=3 {
         let allowed = app.as_admin(Method::GET, "/instances").send().await.unwrap();
         assert_eq!(allowed.status(), StatusCode::OK, "call {call} is within the burst");

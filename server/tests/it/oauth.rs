@@ -205,7 +205,8 @@ async fn bad_authorization_requests_name_the_problem(backend: Backend) {
     expect_error(missing, StatusCode::BAD_REQUEST, "oauth.authorizationUrl: needs the parameter(s) subdomain").await;
 
     // Another organization cannot use this organization's element.
-    let other = app.hub.create_organization("Other", "boss@other.example", "test").await.unwrap();
+    let other =
+        app.hub.create_organization("Other", "boss@other.example", &tether::store::audit::Actor::Cli).await.unwrap();
     let hidden = app
         .as_tenant(&other, Method::GET, &format!("/elements/test-idp/oauth/url?{}", seed_query()))
         .send()

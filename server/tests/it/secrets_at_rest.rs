@@ -71,7 +71,7 @@ async fn no_plaintext_in_the_sqlite_file_and_rotation_keeps_it_readable() {
     let master = MasterKey::load_or_create(&data_dir.join(tether::MASTER_KEY_FILE)).unwrap();
     let vault = Vault::open(store.clone(), master).await.unwrap();
     for (id, plaintext) in ids.iter().zip(plaintexts) {
-        assert_eq!(vault.read(*id, "test").await.unwrap().expose_secret(), plaintext);
+        assert_eq!(vault.read(*id, &tether::store::audit::Actor::System).await.unwrap().expose_secret(), plaintext);
     }
     store.close().await;
     let bytes = database_bytes(&data_dir);

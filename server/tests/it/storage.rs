@@ -206,9 +206,15 @@ async fn vault_round_trip_and_audited_reads(backend: Backend) {
     let vault = Vault::open(store.clone(), MasterKey::generate()).await.unwrap();
 
     let id = vault.put(organization, "oauth.user.refresh_token", &secret("refresh-1")).await.unwrap();
-    assert_eq!(vault.read(id, "user:1").await.unwrap().expose_secret(), "refresh-1");
+    assert_eq!(
+        vault.read(id, &tether::store::audit::Actor::User(app::types::UserId(1))).await.unwrap().expose_secret(),
+        "refresh-1"
+    );
     vault.replace(id, &secret("refresh-2")).await.unwrap();
-    assert_eq!(vault.read(id, "user:1").await.unwrap().expose_secret(), "refresh-2");
+    assert_eq!(
+        vault.read(id, &tether::store::audit::Actor::User(app::types::UserId(1))).await.unwrap().expose_secret(),
+        "refresh-2"
+    );
 
     let stored: Vec<u8> = sqlx::query_scalar("SELECT ciphertext FROM vault").fetch_one(store.pool()).await.unwrap();
     assert!(!stored.windows(9).any(|window| window == b"refresh-2"), "stored encrypted");
@@ -221,7 +227,10 @@ async fn vault_round_trip_and_audited_reads(backend: Backend) {
     assert_eq!(secret_reads[0].actor, "user:1");
 
     vault.remove(id).await.unwrap();
-    assert!(matches!(vault.read(id, "user:1").await, Err(VaultError::NotFound(_))));
+    assert!(matches!(
+        vault.read(id, &tether::store::audit::Actor::User(app::types::UserId(1))).await,
+        Err(VaultError::NotFound(_))
+    ));
     assert!(matches!(vault.replace(id, &secret("x")).await, Err(VaultError::NotFound(_))));
 }
 
@@ -239,21 +248,27 @@ async fn rotation_reencrypts_and_old_keys_still_decrypt(backend: Backend) {
     // A second node, opened before the rotation, still holds only version 1.
     let other_node = Vault::open(store.clone(), MasterKey::from_base64(&master).unwrap()).await.unwrap();
 
-    let report = vault.rotate("test").await.unwrap();
+    let report = vault.rotate(&tether::store::audit::Actor::Cli).await.unwrap();
     assert_eq!(report.new_version, 2);
     assert_eq!(report.reencrypted, 250);
     assert_eq!(store.vault_entries_per_key_version().await.unwrap(), vec![(2, 250)]);
 
     for (n, id) in ids.iter().enumerate() {
-        assert_eq!(vault.read(*id, "test").await.unwrap().expose_secret(), format!("secret-{n}"));
+        assert_eq!(
+            vault.read(*id, &tether::store::audit::Actor::System).await.unwrap().expose_secret(),
+            format!("secret-{n}")
+        );
     }
     // The other node meets version 2 ciphertexts and fetches the new key itself.
-    assert_eq!(other_node.read(ids[0], "test").await.unwrap().expose_secret(), "secret-0");
+    assert_eq!(
+        other_node.read(ids[0], &tether::store::audit::Actor::System).await.unwrap().expose_secret(),
+        "secret-0"
+    );
 
     // A rotation started from another node continues the numbering and rewrites everything again.
-    let second = other_node.rotate("test").await.unwrap();
+    let second = other_node.rotate(&tether::store::audit::Actor::Cli).await.unwrap();
     assert_eq!((second.new_version, second.reencrypted), (3, 250));
-    assert_eq!(vault.read(ids[249], "test").await.unwrap().expose_secret(), "secret-249");
+    assert_eq!(vault.read(ids[249], &tether::store::audit::Actor::System).await.unwrap().expose_secret(), "secret-249");
 }
 
 fn base64_key(bytes: [u8; 32]) -> String {
@@ -281,7 +296,7 @@ async fn nodes_opening_together_share_one_first_key(backend: Backend) {
     let vaults: Vec<Vault> = futures_join(opens).await;
     let id = vaults[0].put(None, "test", &secret("shared")).await.unwrap();
     for vault in &vaults {
-        assert_eq!(vault.read(id, "test").await.unwrap().expose_secret(), "shared");
+        assert_eq!(vault.read(id, &tether::store::audit::Actor::System).await.unwrap().expose_secret(), "shared");
     }
     assert_eq!(store.list_data_keys().await.unwrap().len(), 1);
 }
