@@ -4,7 +4,7 @@
 //! `scripts/import-provider-facts.py`, and `cloud-elements.json`, written by hand, which adds elements under their
 //! Cloud Elements keys and extends generated ones. A bad definition stops start-up with a message naming it.
 
-use crate::outbound::internal_host;
+use crate::providers::outbound::internal_host;
 use crate::store::Store;
 use app::catalog::{
     AuthType, Authentication, BUILT_IN_PLACEHOLDERS, ConfigurationItem, CredentialPlacement, Element, ElementCard,

@@ -386,8 +386,8 @@ impl Config {
     }
 
     /// The outbound client's policy.
-    pub fn outbound_settings(&self) -> crate::outbound::OutboundSettings {
-        crate::outbound::OutboundSettings {
+    pub fn outbound_settings(&self) -> crate::providers::outbound::OutboundSettings {
+        crate::providers::outbound::OutboundSettings {
             allow_private: self.outbound.allow_private_network,
             hosts: self.outbound.resolve_hosts.clone(),
             // Tether Sandbox is this node's own, so the policy does not keep Tether from it.

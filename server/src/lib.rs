@@ -8,30 +8,24 @@ pub mod cli;
 pub mod config;
 pub mod connections;
 pub mod console;
-pub mod crypto;
 pub mod http;
 pub mod hub;
 pub mod jobs;
-pub mod notify;
-pub mod outbound;
-pub mod provider_client;
+pub mod messages;
+pub mod providers;
 pub mod sandbox;
-pub mod secrets;
-pub mod sms;
+pub mod security;
 pub mod store;
 pub mod telemetry;
-pub mod token_client;
 pub mod validate;
-pub mod vault;
-pub mod webhooks;
 
 use config::Config;
-use crypto::MasterKey;
 use hub::HubService;
+use security::crypto::MasterKey;
+use security::vault::Vault;
 use std::future::Future;
 use std::sync::Arc;
 use store::Store;
-use vault::Vault;
 
 /// The name of the generated master key file inside the data directory.
 pub const MASTER_KEY_FILE: &str = "master.key";
@@ -55,7 +49,7 @@ impl Tether {
         let store = Store::connect(&config.database_url()).await?;
         store.migrate().await?;
         let vault = Vault::open(store.clone(), master).await?;
-        let outbound = outbound::Outbound::new(config.outbound_settings());
+        let outbound = providers::outbound::Outbound::new(config.outbound_settings());
         let sandbox = if config.sandbox.enabled { Some(open_sandbox(&config)?) } else { None };
         let sandbox_element = match &sandbox {
             Some(_) => vec![catalog::sandbox_element(&sandbox_url(&config))?],
@@ -122,7 +116,7 @@ fn open_sandbox(config: &Config) -> anyhow::Result<Arc<sandbox::Sandbox>> {
         state_file: config.server.data_dir.join("sandbox.json"),
         // The sandbox is this node's own provider: besides what the policy allows anyone, it may post to this
         // node's own webhook route, as a provider on the internet would.
-        outbound: outbound::Outbound::new(outbound::OutboundSettings {
+        outbound: providers::outbound::Outbound::new(providers::outbound::OutboundSettings {
             trusted_prefixes: vec![format!("{base}{}/events/", api::BASE_PATH)],
             ..config.outbound_settings()
         }),

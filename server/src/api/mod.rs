@@ -48,7 +48,7 @@ pub fn openapi_document() -> utoipa::openapi::OpenApi {
 /// The REST API's routes, and the OpenAPI document they serve at `/openapi.json`, for the console to list.
 pub fn router(
     hub: SharedHub,
-    outbound: crate::outbound::Outbound,
+    outbound: crate::providers::outbound::Outbound,
     max_body_bytes: usize,
     rate: RateLimit,
 ) -> (Router, utoipa::openapi::OpenApi) {

@@ -9,8 +9,8 @@
 use super::auth::ApiCaller;
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiBytes;
-use crate::outbound::Outbound;
-use crate::provider_client::{Outgoing, call_through, check_path, forwarded_headers};
+use crate::providers::outbound::Outbound;
+use crate::providers::provider_client::{Outgoing, call_through, check_path, forwarded_headers};
 use app::error::HubError;
 use app::hub::SharedHub;
 use axum::Router;

@@ -4,11 +4,11 @@
 use super::errors::OrInternal;
 use super::errors::conflict_or_internal;
 use super::service::HubService;
-use crate::secrets::MIN_PASSWORD_CHARS;
+use crate::security::secrets::MIN_PASSWORD_CHARS;
 use crate::store::StoreError;
 use crate::store::audit::Actor;
 use crate::store::tenants::{ProfileChange, UserRecord, create};
-use crate::{secrets, validate};
+use crate::{security::secrets, validate};
 use app::error::HubError;
 use app::hub::{Accounts, Caller};
 use app::revealed::RevealedSecret;

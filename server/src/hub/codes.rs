@@ -3,8 +3,8 @@
 
 use super::errors::OrInternal;
 use super::service::HubService;
-use crate::secrets;
-use crate::sms::TextMessage;
+use crate::messages::sms::TextMessage;
+use crate::security::secrets;
 use crate::store::two_factor::Challenge;
 use app::error::HubError;
 use app::hub::Caller;

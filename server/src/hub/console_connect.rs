@@ -12,7 +12,7 @@ use super::oauth::SealedFlow;
 use super::oauth::callback_url_problem;
 use super::service::HubService;
 use super::token_endpoints::oauth_settings;
-use crate::secrets;
+use crate::security::secrets;
 use app::catalog::AuthType;
 use app::error::HubError;
 use app::hub::{Caller, ConsoleConnect, Instances, OAuthFlows};

@@ -4,9 +4,9 @@
 //! key names stay at the edges: storage and the API.
 
 use super::configuration::SplitConfiguration;
-use crate::secrets;
+use crate::providers::token_client::{ClientCredentials, TokenSet};
+use crate::security::secrets;
 use crate::store::instances::InstanceRecord;
-use crate::token_client::{ClientCredentials, TokenSet};
 use app::instances::credential_keys as key;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;

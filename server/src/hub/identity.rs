@@ -6,7 +6,7 @@ use super::codes::CodeCheck;
 use super::codes::code_prompt;
 use super::errors::OrInternal;
 use super::service::HubService;
-use crate::secrets;
+use crate::security::secrets;
 use crate::store::audit::{Actor, AuditEntry};
 use crate::store::now_millis;
 use crate::store::two_factor::{Challenge, ChallengePurpose, NewChallenge};

@@ -19,7 +19,7 @@ use super::token_endpoints::revoke_endpoint;
 use crate::catalog::{CatalogEntry, HostPolicy};
 use crate::store::audit::Actor;
 use crate::store::instances::{InstanceRecord, NotifiedState};
-use crate::{secrets, validate};
+use crate::{security::secrets, validate};
 use app::catalog::{AuthType, OAuthSettings, Template};
 use app::error::HubError;
 use app::hub::{Caller, Instances};
@@ -336,7 +336,7 @@ impl Instances for HubService {
             let token = match self.vault.read(record.token_vault_id, &actor).await {
                 Ok(token) => token,
                 // Deleted while this page was read: its secrets went first, and so does it from the page.
-                Err(crate::vault::VaultError::NotFound(_)) => continue,
+                Err(crate::security::vault::VaultError::NotFound(_)) => continue,
                 Err(error) => return Err(internal_error(error)),
             };
             instances.push(self.instance_view(record, &entry, token).await?);

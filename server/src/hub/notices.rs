@@ -2,7 +2,7 @@
 
 use super::errors::OrInternal;
 use super::service::HubService;
-use crate::notify;
+use crate::messages::notify;
 use crate::store::instances::{InstanceRecord, NotifiedState};
 use app::error::HubError;
 use app::hub::{Caller, Notices};

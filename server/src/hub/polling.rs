@@ -9,7 +9,7 @@ use super::events::field_text;
 use super::events::new_event;
 use super::service::HubService;
 use crate::catalog::CatalogEntry;
-use crate::provider_client::{Outgoing, call_through};
+use crate::providers::provider_client::{Outgoing, call_through};
 use crate::store::events::{ClaimedPoll, PolledChange};
 use crate::store::instances::InstanceRecord;
 use crate::store::{from_millis, now_millis};
@@ -189,7 +189,7 @@ impl HubService {
             }
             let version = match changed_at {
                 Some(at) => at.timestamp_millis().to_string(),
-                None => crate::secrets::digest(&SecretString::from(object.to_string())),
+                None => crate::security::secrets::digest(&SecretString::from(object.to_string())),
             };
             let previous = seen.get(&object_id);
             if previous == Some(&version) {

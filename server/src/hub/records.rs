@@ -6,7 +6,7 @@ use super::errors::OrInternal;
 use super::service::HubService;
 use super::templates::check_element_urls;
 use crate::catalog::{CatalogEntry, HostPolicy};
-use crate::secrets;
+use crate::security::secrets;
 use crate::store::audit::Actor;
 use crate::store::instances::InstanceRecord;
 use app::error::HubError;

@@ -2,12 +2,12 @@
 
 use super::errors::OrInternal;
 use crate::catalog::{Catalog, HostPolicy};
-use crate::secrets;
+use crate::providers::token_client::TokenClient;
+use crate::security::secrets;
+use crate::security::vault::Vault;
 use crate::store::Store;
 use crate::store::audit::{Actor, AuditEntry};
 use crate::telemetry::current_request_id;
-use crate::token_client::TokenClient;
-use crate::vault::Vault;
 use app::error::HubError;
 use app::types::OrganizationId;
 use secrecy::ExposeSecret;
@@ -22,7 +22,7 @@ pub struct HubService {
     pub(super) token_client: TokenClient,
     pub(super) refresh_locks: super::refresh_locks::RefreshLocks,
     /// The one guarded client for every request made on a tenant's behalf.
-    pub(super) outbound: crate::outbound::Outbound,
+    pub(super) outbound: crate::providers::outbound::Outbound,
     /// Names this process in refresh leases.
     pub(super) node_id: String,
     /// Callers and provider calls resolved lately; every write that changes one must forget it.
@@ -30,7 +30,7 @@ pub struct HubService {
     /// Wakes this node's deliverer when events are queued here, so they need not wait for its next tick.
     pub(super) deliveries_queued: Arc<tokio::sync::Notify>,
     /// Sends sign-in codes by text message.
-    pub(super) sms: Box<dyn crate::sms::SmsSender>,
+    pub(super) sms: Box<dyn crate::messages::sms::SmsSender>,
 }
 
 /// The configuration the hub's operations follow.
@@ -56,7 +56,7 @@ pub struct HubSettings {
     /// The shortest poll interval an instance may ask for.
     pub poll_min_interval: std::time::Duration,
     /// Where sign-in codes sent by text message go.
-    pub sms: crate::sms::SmsRoute,
+    pub sms: crate::messages::sms::SmsRoute,
 }
 
 impl HubSettings {
@@ -77,8 +77,8 @@ impl HubSettings {
             call_cache_ttl: config.proxy.call_cache,
             poll_min_interval: config.poll.min_interval,
             sms: match &config.sms.url {
-                Some(url) => crate::sms::SmsRoute::Http { url: url.clone(), token: config.sms.token.clone() },
-                None => crate::sms::SmsRoute::Outbox,
+                Some(url) => crate::messages::sms::SmsRoute::Http { url: url.clone(), token: config.sms.token.clone() },
+                None => crate::messages::sms::SmsRoute::Outbox,
             },
         }
     }
@@ -90,7 +90,7 @@ impl HubService {
         vault: Vault,
         catalog: Catalog,
         settings: HubSettings,
-        outbound: crate::outbound::Outbound,
+        outbound: crate::providers::outbound::Outbound,
     ) -> HubService {
         let token_client = TokenClient::new(settings.token_timeout, outbound.clone());
         let call_cache = super::call_cache::CallCache::new(settings.call_cache_ttl);
@@ -116,7 +116,7 @@ impl HubService {
     }
 
     /// The guarded client every request on a tenant's behalf goes through.
-    pub fn outbound(&self) -> &crate::outbound::Outbound {
+    pub fn outbound(&self) -> &crate::providers::outbound::Outbound {
         &self.outbound
     }
 

@@ -5,7 +5,7 @@
 
 use super::errors::bad;
 use crate::catalog::{HostPolicy, check_reachable};
-use crate::outbound::Outbound;
+use crate::providers::outbound::Outbound;
 use app::catalog::{ElementDefinition, Template};
 use app::error::HubError;
 use app::instances::credential_keys as key;
@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 /// name (`clientId`, `clientSecret`, `accessToken`, `random`).
 pub(super) fn lookup(values: &BTreeMap<String, String>, name: &str) -> Option<String> {
     let supplied_as = match name {
-        "random" => return Some(crate::secrets::generate_secret().expose_secret().to_owned()),
+        "random" => return Some(crate::security::secrets::generate_secret().expose_secret().to_owned()),
         "clientId" => key::CLIENT_ID,
         "clientSecret" => key::CLIENT_SECRET,
         "accessToken" => key::ACCESS_TOKEN,
@@ -258,7 +258,7 @@ mod tests {
     async fn a_captured_field_naming_an_internal_host_is_refused_with_its_name() {
         let catalog = crate::catalog::built_in().unwrap();
         let zoho = catalog.iter().find(|definition| definition.key == "zoho").unwrap();
-        let outbound = Outbound::new(crate::outbound::OutboundSettings {
+        let outbound = Outbound::new(crate::providers::outbound::OutboundSettings {
             allow_private: false,
             hosts: BTreeMap::from([("inward.test".to_owned(), vec![std::net::IpAddr::from([127, 0, 0, 1])])]),
             trusted_prefixes: Vec::new(),

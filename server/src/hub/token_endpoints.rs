@@ -5,7 +5,7 @@ use super::errors::bad;
 use super::templates::fill;
 use super::templates::fill_url;
 use crate::catalog::{CatalogEntry, HostPolicy};
-use crate::token_client::{TokenEndpoint, TokenError};
+use crate::providers::token_client::{TokenEndpoint, TokenError};
 use app::catalog::{AuthType, OAuthSettings, Template};
 use app::error::HubError;
 use std::collections::BTreeMap;

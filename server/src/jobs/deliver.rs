@@ -5,10 +5,10 @@
 use crate::config::Config;
 use crate::hub::Destination;
 use crate::hub::HubService;
-use crate::outbound::{Outbound, OutboundError};
+use crate::providers::outbound::{Outbound, OutboundError};
+use crate::providers::webhooks::delivery_headers;
 use crate::store::events::{Attempt, DeliveryOutcome, EventRow};
 use crate::store::now_millis;
-use crate::webhooks::delivery_headers;
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;

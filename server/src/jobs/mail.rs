@@ -1,7 +1,7 @@
 //! The mailer: sends the outbox's due notices through SMTP, one claim per notice across nodes, retrying a failed
 //! sending with a growing wait.
 
-use crate::notify::Mailer;
+use crate::messages::notify::Mailer;
 use crate::store::Store;
 
 /// How many notices one pass sends at most.

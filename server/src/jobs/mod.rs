@@ -10,7 +10,7 @@ mod schedule;
 
 use crate::config::Config;
 use crate::hub::HubService;
-use crate::notify::Mailer;
+use crate::messages::notify::Mailer;
 use schedule::{every, unbatched};
 use std::sync::Arc;
 use tokio::task::JoinSet;

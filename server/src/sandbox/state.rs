@@ -25,7 +25,7 @@ pub struct SandboxSettings {
     /// The JSON file the sandbox keeps its state in.
     pub state_file: PathBuf,
     /// Tether's guarded client: subscribers name the URLs the sandbox posts to, so they pass the same policy.
-    pub outbound: crate::outbound::Outbound,
+    pub outbound: crate::providers::outbound::Outbound,
 }
 
 /// How many deliveries the inbox shows.

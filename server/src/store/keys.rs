@@ -1,7 +1,7 @@
 //! Stored data keys: each sealed by the master key, one row per version.
 
 use super::{Store, StoreResult, now_millis};
-use crate::crypto::SealedDataKey;
+use crate::security::crypto::SealedDataKey;
 use sqlx::Row;
 
 impl Store {

@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use std::collections::{BTreeMap, HashMap};
 use std::time::Duration;
 use tether::hub::pkce_challenge;
-use tether::token_client::{ClientCredentials, TokenClient, TokenEndpoint, TokenError, TokenSet};
+use tether::providers::token_client::{ClientCredentials, TokenClient, TokenEndpoint, TokenError, TokenSet};
 
 const CALLBACK: &str = "http://127.0.0.1:9/callback";
 const VERIFIER: &str = "a-pkce-verifier-that-is-long-enough-0123456789";
@@ -391,7 +391,7 @@ async fn conformance_cases(server: Server) {
     let name = server.name;
     let tokens = TokenClient::new(
         Duration::from_secs(10),
-        tether::outbound::Outbound::new(tether::outbound::OutboundSettings {
+        tether::providers::outbound::Outbound::new(tether::providers::outbound::OutboundSettings {
             allow_private: true,
             ..Default::default()
         }),

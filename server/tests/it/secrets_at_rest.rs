@@ -4,9 +4,9 @@ use crate::utils::{Backend, TestApp};
 use secrecy::{ExposeSecret, SecretString};
 use std::path::Path;
 use std::process::Command;
-use tether::crypto::MasterKey;
+use tether::security::crypto::MasterKey;
+use tether::security::vault::Vault;
 use tether::store::Store;
-use tether::vault::Vault;
 
 /// Every byte of the database: the main file and SQLite's write-ahead log and shared memory.
 fn database_bytes(dir: &Path) -> Vec<u8> {

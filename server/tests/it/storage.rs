@@ -5,13 +5,13 @@ use crate::utils::{Backend, TestDb};
 use app::instances::InstanceId;
 use app::types::{Role, UserId};
 use secrecy::{ExposeSecret, SecretString};
-use tether::crypto::MasterKey;
+use tether::security::crypto::MasterKey;
+use tether::security::vault::{Vault, VaultError};
 use tether::store::audit::AuditEntry;
 use tether::store::instances::DUE_FOR_REFRESH;
 use tether::store::sign_in_failures::{FAILURES_BEFORE_LOCKOUT, FORGET_AFTER_MILLIS};
 use tether::store::tenants::{ProfileChange, UserRecord, create};
 use tether::store::{Store, StoreError, now_millis};
-use tether::vault::{Vault, VaultError};
 
 on_both_backends!(
     migrations_apply_once_and_again,

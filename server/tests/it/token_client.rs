@@ -7,7 +7,7 @@ use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
 use std::time::Duration;
 use tether::hub::pkce_challenge;
-use tether::token_client::{ClientCredentials, TokenClient, TokenEndpoint, TokenError};
+use tether::providers::token_client::{ClientCredentials, TokenClient, TokenEndpoint, TokenError};
 
 const CALLBACK: &str = "http://127.0.0.1:9/callback";
 const VERIFIER: &str = "a-pkce-verifier-that-is-long-enough-0123456789";
@@ -55,7 +55,7 @@ async fn exchange_refresh_and_revoke_against_the_provider() {
     let provider = OAuthProvider::start(&[CALLBACK], true);
     let tokens = TokenClient::new(
         Duration::from_secs(10),
-        tether::outbound::Outbound::new(tether::outbound::OutboundSettings {
+        tether::providers::outbound::Outbound::new(tether::providers::outbound::OutboundSettings {
             allow_private: true,
             ..Default::default()
         }),
@@ -100,7 +100,7 @@ async fn basic_client_authentication_and_refusals_are_classified() {
     let provider = OAuthProvider::start(&[CALLBACK], true);
     let tokens = TokenClient::new(
         Duration::from_secs(10),
-        tether::outbound::Outbound::new(tether::outbound::OutboundSettings {
+        tether::providers::outbound::Outbound::new(tether::providers::outbound::OutboundSettings {
             allow_private: true,
             ..Default::default()
         }),

@@ -2,7 +2,7 @@
 //! console's "Try it out" take. Hop-by-hop headers and Tether's own `Authorization` stay behind; when the
 //! provider answers 401, the hub refreshes an OAuth instance once and the request goes once more.
 
-use crate::outbound::{Outbound, OutboundError};
+use crate::providers::outbound::{Outbound, OutboundError};
 use app::error::HubError;
 use app::hub::{Caller, Hub, ProviderCall};
 use axum::body::Bytes;
@@ -101,7 +101,7 @@ async fn send(
         OutboundError::Refused(refused) => HubError::BadRequest(format!("api.baseUrl: {refused}")),
         OutboundError::Failed(_) => HubError::Provider {
             status: 502,
-            message: format!("The provider's API: {}", crate::token_client::UNREACHABLE),
+            message: format!("The provider's API: {}", crate::providers::token_client::UNREACHABLE),
             provider_message: String::new(),
         },
     })

@@ -1,6 +1,6 @@
 //! The vault: encrypts the secrets Tether must read back, stores them, audits each read, and re-encrypts on rotation.
 
-use crate::crypto::{CryptoError, Keyring, MasterKey, key_version};
+use crate::security::crypto::{CryptoError, Keyring, MasterKey, key_version};
 use crate::store::audit::{Actor, AuditEntry};
 use crate::store::vault::{SealedEntry, VaultId};
 use crate::store::{Store, StoreError};

@@ -5,7 +5,7 @@
 //! ways such a client does not model in one path: JSON token bodies, extra token parameters, and response fields to
 //! capture (Salesforce's `instance_url`).
 
-use crate::outbound::{Outbound, OutboundError, Refused};
+use crate::providers::outbound::{Outbound, OutboundError, Refused};
 use app::catalog::{TokenAuth, TokenBody};
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};

@@ -1,0 +1,7 @@
+//! What talks to providers and to the team's callbacks: the one guarded outbound client, the token endpoints'
+//! client, calls to a provider's API, and webhook signatures both ways.
+
+pub mod outbound;
+pub mod provider_client;
+pub mod token_client;
+pub mod webhooks;
