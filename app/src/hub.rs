@@ -400,7 +400,7 @@ pub trait AuditLog: Send + Sync {
     async fn audit_log(&self, caller: &Caller, query: AuditQuery) -> Result<Vec<AuditLogEntry>, HubError>;
 }
 
-/// Every capability: what both doors hold.
+/// Every capability: what both doors hold. An implementation says so with an empty `impl Hub for …`.
 pub trait Hub:
     Identity
     + Accounts
@@ -414,22 +414,6 @@ pub trait Hub:
     + Notices
     + AuditLog
     + 'static
-{
-}
-
-impl<T> Hub for T where
-    T: Identity
-        + Accounts
-        + TwoFactor
-        + ElementCatalog
-        + OAuthFlows
-        + Instances
-        + ConsoleConnect
-        + Proxy
-        + Events
-        + Notices
-        + AuditLog
-        + 'static
 {
 }
 

@@ -156,3 +156,5 @@ impl HubService {
             .or_internal()
     }
 }
+
+impl app::hub::Hub for HubService {}

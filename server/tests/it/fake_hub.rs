@@ -418,3 +418,5 @@ impl AuditLog for FakeHub {
         self.refuse("audit_log")
     }
 }
+
+impl app::hub::Hub for FakeHub {}
