@@ -21,6 +21,17 @@ cargo fmt --all -- --check
 step "no import circles between modules (scripts/module-cycles.py)"
 python3 scripts/module-cycles.py
 
+step "no source file over 700 lines, and the hub's mod.rs is wiring only"
+long=$(find server/src app/src -name '*.rs' -exec wc -l {} + | awk '$2 != "total" && $1 > 700')
+if [ -n "$long" ]; then
+    printf 'over 700 lines:\n%s\n' "$long"
+    exit 1
+fi
+if grep -nvE '^(//!.*|mod [a-z_]+;|pub use [a-z_]+::[{}A-Za-z_, ]+;|)$' server/src/hub/mod.rs; then
+    echo "server/src/hub/mod.rs holds more than module declarations and re-exports"
+    exit 1
+fi
+
 step "cargo clippy (server and console, all targets)"
 cargo clippy --workspace --all-targets -- -D warnings
 step "cargo clippy (the console's WebAssembly build)"
