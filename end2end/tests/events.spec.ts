@@ -20,7 +20,13 @@ async function startReceiver(): Promise<{ url: string; ids: string[]; stop: () =
   return {
     url: `http://127.0.0.1:${port}/hook`,
     ids,
-    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    // Tether keeps its connections alive and polls or delivers on them every few seconds, so a plain close()
+    // could wait for them forever: they are cut once the server stops listening.
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
   };
 }
 
