@@ -21,6 +21,7 @@ on_both_backends!(
     a_refresh_backlog_is_worked_off_pass_after_pass,
     a_slow_provider_holds_up_only_its_own_wave,
     the_nightly_sweep_runs_once_across_nodes,
+    a_notice_for_a_state_the_instance_has_left_is_not_sent_late,
 );
 
 /// The provider, Tether configured by `adjust`, and the provider's element registered.
@@ -461,4 +462,51 @@ async fn refreshes_survive_sigkill_in_the_middle() {
     }
     assert_eq!(provider.grants("refresh_token").await, 2 * INSTANCES as u64);
     node.stop();
+}
+
+/// The failure policy saves a disabled (or invalid) instance first and announces it after; a user who enables it
+/// (or re-authenticates it) in between must not be sent the stale notice once it is working again.
+async fn a_notice_for_a_state_the_instance_has_left_is_not_sent_late(backend: Backend) {
+    use tether::messages::notify::compose;
+    use tether::store::instances::NotifiedState;
+    let (app, provider) = start(backend, |_| {}).await;
+    let (id, _) = oauth_instance(&app, &provider).await;
+    let store = app.hub.store();
+    let mut record = store.instance(app.first.organization.id, InstanceId(id)).await.unwrap().unwrap();
+    let announce = |record: &tether::store::instances::InstanceRecord, state: NotifiedState| {
+        let notice = compose(state, record, "test-oauth", "the provider answered 503", Vec::new());
+        let (store, record) = (store.clone(), record.clone());
+        async move { store.announce_state(&record, state, &notice).await.unwrap() }
+    };
+
+    // Disabled, then enabled again before its notice went out: the late notice is dropped.
+    record.disabled = true;
+    store.update_instance(&record).await.unwrap();
+    let disabled = record.clone();
+    record.disabled = false;
+    store.update_instance(&record).await.unwrap();
+    assert!(!announce(&disabled, NotifiedState::Disabled).await);
+    assert_eq!(notices(&app, "instance.disabled").await, 0);
+
+    // While the instance is disabled, its notice goes out, once.
+    record.disabled = true;
+    store.update_instance(&record).await.unwrap();
+    assert!(announce(&record, NotifiedState::Disabled).await);
+    assert!(!announce(&record, NotifiedState::Disabled).await);
+    assert_eq!(notices(&app, "instance.disabled").await, 1);
+    // Still disabled, it is not announced as working.
+    assert!(!announce(&record, NotifiedState::Ok).await);
+
+    // A grant refused, then re-authenticated before its notice: no "invalid" notice, and the instance, enabled
+    // and valid, is announced as working again.
+    record.disabled = false;
+    record.valid = false;
+    store.update_instance(&record).await.unwrap();
+    let invalid = record.clone();
+    record.valid = true;
+    store.update_instance(&record).await.unwrap();
+    assert!(!announce(&invalid, NotifiedState::Invalid).await);
+    assert_eq!(notices(&app, "instance.invalid").await, 0);
+    assert!(announce(&record, NotifiedState::Ok).await);
+    assert_eq!(notices(&app, "instance.recovered").await, 1);
 }
