@@ -33,6 +33,11 @@ pub enum HubError {
 }
 
 impl HubError {
+    /// Bad input, its message naming the field: `configuration.apiKey: required`.
+    pub fn invalid(field: &str, problem: impl std::fmt::Display) -> HubError {
+        HubError::BadRequest(format!("{field}: {problem}"))
+    }
+
     /// The HTTP status both doors answer this error with.
     pub fn status(&self) -> u16 {
         match self {

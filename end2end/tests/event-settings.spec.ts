@@ -6,28 +6,13 @@
 import { test, expect, Page } from '@playwright/test';
 import { createHmac } from 'node:crypto';
 import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
 import { api, baseUrl, signIn, waitForHydration } from '../support/console';
+import { listen } from '../support/local-server';
 
 const ELEMENT = 'e2e-polled-crm';
 const SIGNING_KEY = 'e2e-signing-key';
 const DATE_PATTERN = "yyyy-MM-dd'T'HH:mm:ss'Z'";
 type Kind = 'contacts' | 'companies';
-
-async function listen(server: http.Server): Promise<{ url: string; stop: () => Promise<void> }> {
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}`,
-    // Tether keeps its connections alive and polls or delivers on them every few seconds, so a plain close()
-    // could wait for them forever: they are cut once the server stops listening.
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
-}
 
 /** A provider API whose contacts and companies carry created and updated dates, to second precision. */
 async function startCrm() {

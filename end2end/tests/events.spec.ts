@@ -2,8 +2,8 @@
 // with its status, shows the delivered body, filters by status, and Redeliver sends it again with the same id.
 import { test, expect } from '@playwright/test';
 import * as http from 'node:http';
-import { AddressInfo } from 'node:net';
 import { api, baseUrl, signIn, waitForHydration } from '../support/console';
+import { listen } from '../support/local-server';
 
 const ELEMENT = 'e2e-crm';
 
@@ -15,19 +15,8 @@ async function startReceiver(): Promise<{ url: string; ids: string[]; stop: () =
     request.resume();
     request.on('end', () => response.writeHead(200).end());
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  return {
-    url: `http://127.0.0.1:${port}/hook`,
-    ids,
-    // Tether keeps its connections alive and polls or delivers on them every few seconds, so a plain close()
-    // could wait for them forever: they are cut once the server stops listening.
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
+  const listening = await listen(server);
+  return { url: `${listening.url}/hook`, ids, stop: listening.stop };
 }
 
 test('a webhook event is listed, shown and redelivered', async ({ page }) => {

@@ -83,10 +83,6 @@ pub fn parse_definition(value: Value) -> Result<ElementDefinition, HubError> {
     })
 }
 
-fn bad(field: &str, problem: impl std::fmt::Display) -> HubError {
-    HubError::BadRequest(format!("{field}: {problem}"))
-}
-
 /// Which hosts element URLs may name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum HostPolicy {
@@ -105,45 +101,45 @@ pub fn validate(definition: &ElementDefinition, hosts: HostPolicy) -> Result<(),
             && key.chars().next().is_some_and(|c| c.is_ascii_alphanumeric())
     };
     if !key_ok(&definition.key) {
-        return Err(bad(
+        return Err(HubError::invalid(
             "key",
             "must be 1 to 64 lower-case letters, digits, '-', '_' or '.', starting with a letter or digit",
         ));
     }
     for (index, alias) in definition.aliases.iter().enumerate() {
         if !key_ok(alias) {
-            return Err(bad(&format!("aliases[{index}]"), "must look like a key"));
+            return Err(HubError::invalid(&format!("aliases[{index}]"), "must look like a key"));
         }
     }
     if definition.name.trim().is_empty() || definition.name.chars().count() > 100 {
-        return Err(bad("name", "must be 1 to 100 characters"));
+        return Err(HubError::invalid("name", "must be 1 to 100 characters"));
     }
     if definition.hub.is_empty() || !definition.hub.chars().all(|c| c.is_ascii_lowercase()) {
-        return Err(bad("hub", "must be a lower-case word such as crm, documents or marketing"));
+        return Err(HubError::invalid("hub", "must be a lower-case word such as crm, documents or marketing"));
     }
 
     let mut parameter_keys = HashSet::new();
     for (index, parameter) in definition.parameters.iter().enumerate() {
         let field = format!("parameters[{index}]");
         if !key_ok(&parameter.key.to_ascii_lowercase()) {
-            return Err(bad(&format!("{field}.key"), "must be letters, digits, '-', '_' or '.'"));
+            return Err(HubError::invalid(&format!("{field}.key"), "must be letters, digits, '-', '_' or '.'"));
         }
         if !parameter_keys.insert(parameter.key.as_str()) {
-            return Err(bad(&format!("{field}.key"), format!("{} is defined twice", parameter.key)));
+            return Err(HubError::invalid(&format!("{field}.key"), format!("{} is defined twice", parameter.key)));
         }
         if let Some(pattern) = &parameter.pattern {
             fancy_regex::Regex::new(pattern).map_err(|error| {
-                bad(&format!("{field}.pattern"), format!("is not a valid regular expression: {error}"))
+                HubError::invalid(&format!("{field}.pattern"), format!("is not a valid regular expression: {error}"))
             })?;
         }
         if parameter.kind == ParameterType::Choice && parameter.options.is_empty() {
-            return Err(bad(&format!("{field}.options"), "a choice needs at least one option"));
+            return Err(HubError::invalid(&format!("{field}.options"), "a choice needs at least one option"));
         }
         if let Some(default) = &parameter.default
             && parameter.kind == ParameterType::Choice
             && !parameter.options.contains(default)
         {
-            return Err(bad(&format!("{field}.default"), "must be one of the options"));
+            return Err(HubError::invalid(&format!("{field}.default"), "must be one of the options"));
         }
     }
 
@@ -153,7 +149,7 @@ pub fn validate(definition: &ElementDefinition, hosts: HostPolicy) -> Result<(),
         let is_oauth_secret =
             key == app::instances::credential_keys::CLIENT_SECRET && definition.auth == AuthType::OAuth2;
         if !parameter_keys.contains(key) && !is_oauth_secret {
-            return Err(bad(
+            return Err(HubError::invalid(
                 "events.webhook.signature.secretParameter",
                 format!("`{key}` is not a parameter of this element (nor oauth.api.secret of an oauth2 element)"),
             ));
@@ -185,18 +181,26 @@ pub fn validate(definition: &ElementDefinition, hosts: HostPolicy) -> Result<(),
                 }
             }
         }
-        (AuthType::OAuth2, None) => return Err(bad("oauth", "an oauth2 element needs its OAuth endpoints")),
-        (_, Some(_)) => return Err(bad("oauth", "only an oauth2 element has OAuth endpoints")),
+        (AuthType::OAuth2, None) => {
+            return Err(HubError::invalid("oauth", "an oauth2 element needs its OAuth endpoints"));
+        }
+        (_, Some(_)) => return Err(HubError::invalid("oauth", "only an oauth2 element has OAuth endpoints")),
         (_, None) => {}
     }
 
     check_url("api.baseUrl", &definition.api.base_url, &known, definition, hosts)?;
     match &definition.api.credentials {
         CredentialPlacement::Bearer if definition.auth != AuthType::OAuth2 => {
-            return Err(bad("api.credentials", "bearer placement carries an OAuth access token; use header or query"));
+            return Err(HubError::invalid(
+                "api.credentials",
+                "bearer placement carries an OAuth access token; use header or query",
+            ));
         }
         CredentialPlacement::Basic if !(known.contains("username") && known.contains("password")) => {
-            return Err(bad("api.credentials", "basic placement needs `username` and `password` parameters"));
+            return Err(HubError::invalid(
+                "api.credentials",
+                "basic placement needs `username` and `password` parameters",
+            ));
         }
         CredentialPlacement::Header { value, .. } => check_placeholders("api.credentials.value", value, &known)?,
         CredentialPlacement::Query { value, .. } => check_placeholders("api.credentials.value", value, &known)?,
@@ -207,7 +211,7 @@ pub fn validate(definition: &ElementDefinition, hosts: HostPolicy) -> Result<(),
     }
     for (index, object) in definition.objects.iter().enumerate() {
         if object.name.trim().is_empty() {
-            return Err(bad(&format!("objects[{index}].name"), "must not be empty"));
+            return Err(HubError::invalid(&format!("objects[{index}].name"), "must not be empty"));
         }
     }
     Ok(())
@@ -215,7 +219,9 @@ pub fn validate(definition: &ElementDefinition, hosts: HostPolicy) -> Result<(),
 
 fn check_placeholders(field: &str, template: &Template, known: &HashSet<&str>) -> Result<(), HubError> {
     match template.placeholders().find(|name| !known.contains(name)) {
-        Some(unknown) => Err(bad(field, format!("uses {{{unknown}}}, which is no parameter of this element"))),
+        Some(unknown) => {
+            Err(HubError::invalid(field, format!("uses {{{unknown}}}, which is no parameter of this element")))
+        }
         None => Ok(()),
     }
 }
@@ -259,7 +265,7 @@ fn check_url(
                     Some(true) if hosts == HostPolicy::PublicOnly => "names a loopback or private-network host",
                     _ => "must be an absolute https URL",
                 };
-            bad(field, format!("{alternative} {problem}"))
+            HubError::invalid(field, format!("{alternative} {problem}"))
         })?;
     }
     Ok(())
@@ -268,10 +274,11 @@ fn check_url(
 /// Checks a filled-in URL against the host policy: https to a public host, or, when private hosts are allowed,
 /// also plain http on loopback. The error names the field and the URL.
 pub fn check_reachable(field: &str, url: &str, hosts: HostPolicy) -> Result<url::Url, HubError> {
-    let parsed = url::Url::parse(url).map_err(|error| bad(field, format!("{url} is not a URL ({error})")))?;
-    let host = parsed.host().ok_or_else(|| bad(field, format!("{url} must be an absolute https URL")))?;
+    let parsed =
+        url::Url::parse(url).map_err(|error| HubError::invalid(field, format!("{url} is not a URL ({error})")))?;
+    let host = parsed.host().ok_or_else(|| HubError::invalid(field, format!("{url} must be an absolute https URL")))?;
     if let Some(reason) = internal_host(&host).filter(|_| hosts == HostPolicy::PublicOnly) {
-        return Err(bad(field, format!("{url} names a loopback or private-network host: {reason}")));
+        return Err(HubError::invalid(field, format!("{url} names a loopback or private-network host: {reason}")));
     }
     let loopback = match &host {
         url::Host::Domain(name) => name.eq_ignore_ascii_case("localhost"),
@@ -280,7 +287,7 @@ pub fn check_reachable(field: &str, url: &str, hosts: HostPolicy) -> Result<url:
     };
     let loopback_http = parsed.scheme() == "http" && loopback && hosts == HostPolicy::AllowPrivate;
     if parsed.scheme() != "https" && !loopback_http {
-        return Err(bad(field, format!("{url} must be an absolute https URL")));
+        return Err(HubError::invalid(field, format!("{url} must be an absolute https URL")));
     }
     Ok(parsed)
 }

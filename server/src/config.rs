@@ -416,6 +416,12 @@ impl Config {
     }
 }
 
+/// A configured duration as `chrono` counts time, for arithmetic with timestamps; a duration too long for it is the
+/// longest there is.
+pub fn as_chrono(duration: Duration) -> chrono::Duration {
+    chrono::Duration::from_std(duration).unwrap_or(chrono::Duration::MAX)
+}
+
 /// Shows whether a secret is set, never what it is.
 fn masked<S: serde::Serializer>(secret: &Option<SecretString>, serializer: S) -> Result<S::Ok, S::Error> {
     match secret {

@@ -111,8 +111,7 @@ fn open_sandbox(config: &Config) -> anyhow::Result<Arc<sandbox::Sandbox>> {
     sandbox::Sandbox::open(sandbox::SandboxSettings {
         base_url: sandbox_url(config),
         redirect_uris,
-        access_token_lifetime: chrono::Duration::from_std(config.sandbox.access_token_lifetime)
-            .unwrap_or(chrono::Duration::MAX),
+        access_token_lifetime: crate::config::as_chrono(config.sandbox.access_token_lifetime),
         state_file: config.server.data_dir.join("sandbox.json"),
         // The sandbox is this node's own provider: besides what the policy allows anyone, it may post to this
         // node's own webhook route, as a provider on the internet would.

@@ -2,14 +2,10 @@
 
 use app::error::HubError;
 
-fn bad(field: &str, problem: &str) -> HubError {
-    HubError::BadRequest(format!("{field}: {problem}"))
-}
-
 /// A plausible email address, trimmed and lower-cased.
 pub fn email(field: &str, value: &str) -> Result<String, HubError> {
     let value = value.trim().to_lowercase();
-    let (local, domain) = value.split_once('@').ok_or_else(|| bad(field, "must be an email address"))?;
+    let (local, domain) = value.split_once('@').ok_or_else(|| HubError::invalid(field, "must be an email address"))?;
     let valid = !local.is_empty()
         && domain.contains('.')
         && !domain.starts_with('.')
@@ -17,17 +13,18 @@ pub fn email(field: &str, value: &str) -> Result<String, HubError> {
         && !domain.contains('@')
         && value.len() <= 254
         && !value.chars().any(char::is_whitespace);
-    if valid { Ok(value) } else { Err(bad(field, "must be an email address")) }
+    if valid { Ok(value) } else { Err(HubError::invalid(field, "must be an email address")) }
 }
 
 /// A phone number in E.164 form: `+` then 8 to 15 digits. Spaces, dashes and brackets are removed first.
 pub fn phone(field: &str, value: &str) -> Result<String, HubError> {
     let compact: String = value.chars().filter(|c| !matches!(c, ' ' | '-' | '(' | ')' | '.')).collect();
-    let digits = compact.strip_prefix('+').ok_or_else(|| bad(field, "must start with + and the country code"))?;
+    let digits =
+        compact.strip_prefix('+').ok_or_else(|| HubError::invalid(field, "must start with + and the country code"))?;
     if (8..=15).contains(&digits.len()) && digits.chars().all(|c| c.is_ascii_digit()) && !digits.starts_with('0') {
         Ok(compact)
     } else {
-        Err(bad(field, "must be + and 8 to 15 digits, as in +14155550123"))
+        Err(HubError::invalid(field, "must be + and 8 to 15 digits, as in +14155550123"))
     }
 }
 
@@ -35,10 +32,10 @@ pub fn phone(field: &str, value: &str) -> Result<String, HubError> {
 pub fn name(field: &str, value: &str, max: usize) -> Result<String, HubError> {
     let value = value.trim();
     if value.chars().count() > max {
-        return Err(bad(field, &format!("must be at most {max} characters")));
+        return Err(HubError::invalid(field, format!("must be at most {max} characters")));
     }
     if value.chars().any(char::is_control) {
-        return Err(bad(field, "must not contain control characters"));
+        return Err(HubError::invalid(field, "must not contain control characters"));
     }
     Ok(value.to_owned())
 }
@@ -46,7 +43,7 @@ pub fn name(field: &str, value: &str, max: usize) -> Result<String, HubError> {
 /// A name that must not be empty.
 pub fn required_name(field: &str, value: &str, max: usize) -> Result<String, HubError> {
     let value = name(field, value, max)?;
-    if value.is_empty() { Err(bad(field, "must not be empty")) } else { Ok(value) }
+    if value.is_empty() { Err(HubError::invalid(field, "must not be empty")) } else { Ok(value) }
 }
 
 #[cfg(test)]

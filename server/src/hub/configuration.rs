@@ -2,7 +2,6 @@
 //! vault, and the rules parameter values and tags must meet.
 
 use super::errors::OrInternal;
-use super::errors::bad;
 use crate::store::instances::InstanceRecord;
 use crate::validate;
 use app::catalog::ElementDefinition;
@@ -22,13 +21,13 @@ pub(super) fn value_text(key: &str, value: Value) -> Result<String, HubError> {
     match value {
         // A control character (CR, LF, NUL, DEL…) could never go into a header or URL, so every later call would fail.
         Value::String(text) if key != app::events::POLLER_CONFIGURATION && text.chars().any(char::is_control) => {
-            Err(bad(&format!("configuration.{key}"), "must not hold control characters"))
+            Err(HubError::invalid(&format!("configuration.{key}"), "must not hold control characters"))
         }
         Value::String(text) => Ok(text),
         Value::Number(number) => Ok(number.to_string()),
         Value::Bool(flag) => Ok(flag.to_string()),
         Value::Object(_) if key == app::events::POLLER_CONFIGURATION => Ok(value.to_string()),
-        _ => Err(bad(&format!("configuration.{key}"), "must be a string, number or boolean")),
+        _ => Err(HubError::invalid(&format!("configuration.{key}"), "must be a string, number or boolean")),
     }
 }
 
@@ -79,7 +78,7 @@ impl SplitConfiguration {
                 Some(value) if parameter.secret => self.secret(&parameter.key, &SecretString::from(value.clone())),
                 Some(value) => self.plain(&parameter.key, value.clone()),
                 None if parameter.required => {
-                    return Err(bad(&format!("configuration.{}", parameter.key), "required"));
+                    return Err(HubError::invalid(&format!("configuration.{}", parameter.key), "required"));
                 }
                 None => {}
             }
@@ -100,7 +99,7 @@ pub fn resolve_parameters(
     if let Some(unknown) =
         given.keys().find(|key| !definition.parameters.iter().any(|parameter| &parameter.key == *key))
     {
-        return Err(bad(unknown, format!("is not a parameter of element {}", definition.key)));
+        return Err(HubError::invalid(unknown, format!("is not a parameter of element {}", definition.key)));
     }
     let mut values = BTreeMap::new();
     for parameter in &definition.parameters {
@@ -111,11 +110,11 @@ pub fn resolve_parameters(
             let matches =
                 fancy_regex::Regex::new(pattern).ok().and_then(|regex| regex.is_match(&value).ok()).unwrap_or(false);
             if !matches {
-                return Err(bad(&parameter.key, format!("does not match the pattern {pattern}")));
+                return Err(HubError::invalid(&parameter.key, format!("does not match the pattern {pattern}")));
             }
         }
         if !parameter.options.is_empty() && !parameter.options.contains(&value) {
-            return Err(bad(&parameter.key, format!("must be one of {}", parameter.options.join(", "))));
+            return Err(HubError::invalid(&parameter.key, format!("must be one of {}", parameter.options.join(", "))));
         }
         values.insert(parameter.key.clone(), value);
     }

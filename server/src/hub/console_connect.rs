@@ -4,7 +4,6 @@
 
 use super::configuration::validate_tags;
 use super::errors::OrInternal;
-use super::errors::bad;
 use super::event_setup::take_event_values;
 use super::exchange::Grant;
 use super::oauth::ConsolePending;
@@ -44,7 +43,10 @@ impl ConsoleConnect for HubService {
             Some(id) => {
                 let (record, of) = self.target_instance(caller, &InstanceTarget::Id(id)).await?;
                 if of.id != entry.id {
-                    return Err(bad("instance", format!("instance {id} is not of element {}", entry.definition.key)));
+                    return Err(HubError::invalid(
+                        "instance",
+                        format!("instance {id} is not of element {}", entry.definition.key),
+                    ));
                 }
                 Some(record)
             }
@@ -85,7 +87,7 @@ impl ConsoleConnect for HubService {
         };
         let callback_url = self.console_callback_url(console_origin);
         if let Some(problem) = callback_url_problem(&callback_url) {
-            return Err(bad("callbackUrl", problem));
+            return Err(HubError::invalid("callbackUrl", problem));
         }
         if form.save_oauth_app {
             let app = NewOAuthApp {
@@ -110,7 +112,10 @@ impl ConsoleConnect for HubService {
         self.with_saved_app(caller, &entry, &mut configuration).await?;
         for (name, what) in [(key::CLIENT_ID, "the OAuth client id"), (key::CLIENT_SECRET, "the OAuth client secret")] {
             if !configuration.contains_key(name) {
-                return Err(bad(&format!("configuration.{name}"), format!("required: {what}, or a saved OAuth app")));
+                return Err(HubError::invalid(
+                    &format!("configuration.{name}"),
+                    format!("required: {what}, or a saved OAuth app"),
+                ));
             }
         }
         configuration.insert(key::CALLBACK_URL.into(), callback_url.clone());
@@ -155,7 +160,8 @@ impl ConsoleConnect for HubService {
         callback: OAuthCallback,
     ) -> Result<InstanceId, HubError> {
         const EXPIRED: &str = "This authorization has expired or was already completed; start it again";
-        let state = callback.state.filter(|state| !state.is_empty()).ok_or_else(|| bad("state", "missing"))?;
+        let state =
+            callback.state.filter(|state| !state.is_empty()).ok_or_else(|| HubError::invalid("state", "missing"))?;
         let state_hash = secrets::digest(&SecretString::from(state));
         let flow = self
             .store
@@ -185,9 +191,13 @@ impl ConsoleConnect for HubService {
         if let (Some(expected), Some(named)) = (&oauth.issuer, &callback.iss)
             && expected != named
         {
-            return Err(bad("iss", format!("the redirect names issuer {named}, not the element's {expected}")));
+            return Err(HubError::invalid(
+                "iss",
+                format!("the redirect names issuer {named}, not the element's {expected}"),
+            ));
         }
-        let code = SecretString::from(callback.code.ok_or_else(|| bad("code", "missing from the redirect"))?);
+        let code =
+            SecretString::from(callback.code.ok_or_else(|| HubError::invalid("code", "missing from the redirect"))?);
         let grant = Grant::CheckedCode { code, verifier: sealed.verifier, parameters: sealed.parameters };
         match pending.instance {
             Some(id) => {

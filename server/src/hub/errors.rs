@@ -28,7 +28,3 @@ pub(super) fn conflict_or_internal(error: StoreError, message: impl FnOnce() -> 
         other => internal_error(other),
     }
 }
-
-pub(super) fn bad(field: &str, problem: impl std::fmt::Display) -> HubError {
-    HubError::BadRequest(format!("{field}: {problem}"))
-}

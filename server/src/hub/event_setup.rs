@@ -2,7 +2,6 @@
 //! changed or stopped to match.
 
 use super::errors::OrInternal;
-use super::errors::bad;
 use super::service::HubService;
 use crate::catalog::CatalogEntry;
 use app::error::HubError;
@@ -41,7 +40,7 @@ impl HubService {
         values: &BTreeMap<String, String>,
     ) -> Result<Option<EventSettings>, HubError> {
         if let Some(unknown) = values.keys().find(|key| !EVENT_KEYS.contains(&key.as_str())) {
-            return Err(bad(
+            return Err(HubError::invalid(
                 &format!("configuration.{unknown}"),
                 format!("is not an event setting; use {}", EVENT_KEYS.join(", ")),
             ));
@@ -55,12 +54,12 @@ impl HubService {
             definition.events.poller.as_ref(),
             shortest,
         )
-        .map_err(|problem| bad(&format!("configuration.{}", problem.key), problem.problem))?;
+        .map_err(|problem| HubError::invalid(&format!("configuration.{}", problem.key), problem.problem))?;
         let Some(settings) = settings else { return Ok(None) };
         let callback = url::Url::parse(&settings.callback_url)
-            .map_err(|error| bad(&format!("configuration.{}", app::events::CALLBACK_URL), error))?;
+            .map_err(|error| HubError::invalid(&format!("configuration.{}", app::events::CALLBACK_URL), error))?;
         if let Err(refused) = self.outbound.check(&callback).await {
-            return Err(bad(&format!("configuration.{}", app::events::CALLBACK_URL), refused));
+            return Err(HubError::invalid(&format!("configuration.{}", app::events::CALLBACK_URL), refused));
         }
         for (name, resource) in &settings.poller {
             let dates = &resource.dates_configuration;
@@ -69,7 +68,7 @@ impl HubService {
                 if let Some(zone) = zone
                     && timezone(zone).is_none()
                 {
-                    return Err(bad(
+                    return Err(HubError::invalid(
                         &format!("configuration.{POLLER_CONFIGURATION}.{name}.datesConfiguration.{which}DateTimezone"),
                         format!("`{zone}` is not a timezone; use an IANA name such as GMT or Europe/Paris"),
                     ));

@@ -2,7 +2,6 @@
 //! delivery goes.
 
 use super::errors::OrInternal;
-use super::errors::bad;
 use super::event_setup::settings_in;
 use super::service::HubService;
 use crate::providers::webhooks::provider_signature_matches;
@@ -139,7 +138,7 @@ pub fn read_webhook<'a>(
     let changes: Vec<&Value> = match &webhook.changes_field {
         Some(path) => match field(payload, path) {
             Some(Value::Array(items)) => items.iter().collect(),
-            _ => return Err(bad(&format!("body.{path}"), "must be the list of changes")),
+            _ => return Err(HubError::invalid(&format!("body.{path}"), "must be the list of changes")),
         },
         None => vec![payload],
     };
@@ -148,7 +147,8 @@ pub fn read_webhook<'a>(
         .enumerate()
         .map(|(index, change)| {
             let required = |path: &str| {
-                field_text(change, path).ok_or_else(|| bad(&format!("body change {index}: {path}"), "is missing"))
+                field_text(change, path)
+                    .ok_or_else(|| HubError::invalid(&format!("body change {index}: {path}"), "is missing"))
             };
             let date = webhook
                 .date_field
@@ -256,7 +256,7 @@ impl Events for HubService {
             }
             None => match self.event_scope(caller, target).await? {
                 Some(instance) => (instance, None),
-                None => return Err(bad("instance", "name the instance whose events to redeliver")),
+                None => return Err(HubError::invalid("instance", "name the instance whose events to redeliver")),
             },
         };
         let released = self.store.redeliver(instance, event.as_deref()).await.or_internal()?;
@@ -304,8 +304,8 @@ impl Events for HubService {
                 return Err(unknown());
             }
         }
-        let payload: Value =
-            serde_json::from_slice(body).map_err(|error| bad("body", format!("is not JSON ({error})")))?;
+        let payload: Value = serde_json::from_slice(body)
+            .map_err(|error| HubError::invalid("body", format!("is not JSON ({error})")))?;
         let events: Vec<NewEvent> = read_webhook(&webhook, &entry.definition.key, &payload)?
             .into_iter()
             .map(|(notice, raw)| new_event(&record, "webhooks", notice, raw))

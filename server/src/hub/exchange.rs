@@ -4,7 +4,6 @@
 use super::configuration::SplitConfiguration;
 use super::configuration::resolve_parameters;
 use super::errors::OrInternal;
-use super::errors::bad;
 use super::oauth::SealedFlow;
 use super::service::HubService;
 use super::token_endpoints::exchange_endpoint;
@@ -30,7 +29,7 @@ pub(super) fn required(values: &BTreeMap<String, String>, key: &str, what: &str)
         .get(key)
         .filter(|value| !value.trim().is_empty())
         .cloned()
-        .ok_or_else(|| bad(&format!("configuration.{key}"), format!("required: {what}")))
+        .ok_or_else(|| HubError::invalid(&format!("configuration.{key}"), format!("required: {what}")))
 }
 
 /// Refuses configuration keys that are neither OAuth settings nor the element's parameters.
@@ -42,9 +41,10 @@ pub(super) fn refuse_unknown_oauth_settings(
         .keys()
         .find(|key| !OAUTH_KEYS.contains(&key.as_str()) && !definition.parameters.iter().any(|p| &p.key == *key))
     {
-        Some(unknown) => {
-            Err(bad(&format!("configuration.{unknown}"), format!("is not a setting of element {}", definition.key)))
-        }
+        Some(unknown) => Err(HubError::invalid(
+            &format!("configuration.{unknown}"),
+            format!("is not a setting of element {}", definition.key),
+        )),
         None => Ok(()),
     }
 }
@@ -74,7 +74,7 @@ impl HubService {
         let flow = match (flow, state) {
             (Some(flow), _) if flow.element_id == entry.id => flow,
             (_, Some(_)) => {
-                return Err(bad(
+                return Err(HubError::invalid(
                     "providerData.state",
                     "no pending authorization of this element has this state (it may have expired)",
                 ));
@@ -82,19 +82,19 @@ impl HubService {
             (_, None) => return Ok(None),
         };
         if flow.client_id != client.id {
-            return Err(bad(
+            return Err(HubError::invalid(
                 "configuration.oauth.api.key",
                 "differs from the apiKey the authorization URL was made with",
             ));
         }
         if flow.client_secret_hash != secrets::digest(&client.secret) {
-            return Err(bad(
+            return Err(HubError::invalid(
                 "configuration.oauth.api.secret",
                 "differs from the apiSecret the authorization URL was made with",
             ));
         }
         if flow.callback_url != callback_url {
-            return Err(bad(
+            return Err(HubError::invalid(
                 "configuration.oauth.callback.url",
                 "differs from the callbackUrl the authorization URL was made with",
             ));

@@ -8,7 +8,6 @@ use super::configuration::validate_tags;
 use super::configuration::value_text;
 use super::credentials::Credentials;
 use super::errors::OrInternal;
-use super::errors::bad;
 use super::errors::internal_error;
 use super::event_setup::take_event_values;
 use super::exchange::Grant;
@@ -45,7 +44,10 @@ impl HubService {
     fn take_parameters(entry: &CatalogEntry, given: &BTreeMap<String, String>) -> Result<SplitConfiguration, HubError> {
         let definition = &*entry.definition;
         if matches!(definition.auth, AuthType::OAuth1 | AuthType::OAuth2) {
-            return Err(bad("element", format!("{} uses an authentication Tether cannot perform yet", definition.key)));
+            return Err(HubError::invalid(
+                "element",
+                format!("{} uses an authentication Tether cannot perform yet", definition.key),
+            ));
         }
         let values = resolve_parameters(definition, given)?;
         let mut split = SplitConfiguration::default();
@@ -211,7 +213,7 @@ impl HubService {
             } else {
                 format!("is not a setting of element {}", definition.key)
             };
-            return Err(bad(&format!("configuration.{key}"), problem));
+            return Err(HubError::invalid(&format!("configuration.{key}"), problem));
         }
         let mut split = self.configuration_of(caller, record).await?;
         let mut parameters: BTreeMap<String, String> = split
@@ -276,9 +278,9 @@ impl Instances for HubService {
             (None, Some(reference)) => match (&reference.key, reference.id) {
                 (Some(key), _) => key.clone(),
                 (None, Some(id)) => id.to_string(),
-                (None, None) => return Err(bad("element", "required: {\"key\": …} or {\"id\": …}")),
+                (None, None) => return Err(HubError::invalid("element", "required: {\"key\": …} or {\"id\": …}")),
             },
-            (None, None) => return Err(bad("element", "required: {\"key\": …} or {\"id\": …}")),
+            (None, None) => return Err(HubError::invalid("element", "required: {\"key\": …} or {\"id\": …}")),
         };
         let entry = self.visible_element(caller, &key_or_id).await?;
         let name = validate::required_name("name", &new.name, 200)?;
@@ -287,7 +289,7 @@ impl Instances for HubService {
         let initial = match external.as_str() {
             "none" => false,
             "initial" => true,
-            _ => return Err(bad("externalAuthentication", "must be none or initial")),
+            _ => return Err(HubError::invalid("externalAuthentication", "must be none or initial")),
         };
         let mut given = configuration_text(new.configuration)?;
         let (event_values, event_settings) =
@@ -300,13 +302,15 @@ impl Instances for HubService {
                     Grant::RefreshToken
                 } else {
                     let code = new.provider_data.code.clone().ok_or_else(|| {
-                        bad("providerData.code", "required: the code the provider sent to the callback")
+                        HubError::invalid("providerData.code", "required: the code the provider sent to the callback")
                     })?;
                     Grant::Code { code, state: new.provider_data.state.clone() }
                 };
                 self.authorize_oauth(caller, &entry, grant, &given).await?
             }
-            _ if initial => return Err(bad("externalAuthentication", "initial needs an OAuth 2.0 element")),
+            _ if initial => {
+                return Err(HubError::invalid("externalAuthentication", "initial needs an OAuth 2.0 element"));
+            }
             _ => Self::take_parameters(&entry, &given)?,
         };
         // Values captured from a token answer (an `api_domain`) fill the API base URL only now.
@@ -366,7 +370,10 @@ impl Instances for HubService {
         if let Some(reference) = &patch.element {
             let named = reference.key.clone().or(reference.id.map(|id| id.to_string()));
             if named.is_some_and(|named| !entry.is_named(&named)) {
-                return Err(bad("element", format!("instance {} is of element {}", record.id, entry.definition.key)));
+                return Err(HubError::invalid(
+                    "element",
+                    format!("instance {} is of element {}", record.id, entry.definition.key),
+                ));
             }
         }
         if patch.name.is_none()
@@ -374,7 +381,10 @@ impl Instances for HubService {
             && patch.configuration.is_none()
             && patch.provider_data.as_ref().is_none_or(|data| data.code.is_none())
         {
-            return Err(bad("body", "nothing to change; send name, tags, configuration or providerData.code"));
+            return Err(HubError::invalid(
+                "body",
+                "nothing to change; send name, tags, configuration or providerData.code",
+            ));
         }
         if let Some(name) = &patch.name {
             record.name = validate::required_name("name", name, 200)?;
@@ -436,7 +446,10 @@ impl Instances for HubService {
         let (mut record, entry) = match target {
             // Enabling must reach a disabled instance, which its own token cannot name.
             InstanceTarget::Token(_) if enabled => {
-                return Err(bad("instance", "enable a disabled instance through /instances/{id}/enabled"));
+                return Err(HubError::invalid(
+                    "instance",
+                    "enable a disabled instance through /instances/{id}/enabled",
+                ));
             }
             _ => self.target_instance(caller, target).await?,
         };

@@ -3,7 +3,6 @@
 
 use super::configuration::resolve_parameters;
 use super::errors::OrInternal;
-use super::errors::bad;
 use super::service::HubService;
 use super::templates::fill;
 use super::templates::fill_url;
@@ -77,19 +76,25 @@ impl HubService {
         let definition = &*entry.definition;
         let oauth = match (definition.auth, &definition.oauth) {
             (AuthType::OAuth2, Some(oauth)) => oauth,
-            _ => return Err(bad("element", format!("{} does not authenticate with OAuth 2.0", definition.key))),
+            _ => {
+                return Err(HubError::invalid(
+                    "element",
+                    format!("{} does not authenticate with OAuth 2.0", definition.key),
+                ));
+            }
         };
         let client_id = request
             .client_id
             .filter(|id| !id.trim().is_empty())
-            .ok_or_else(|| bad("apiKey", "required: the OAuth client id"))?;
+            .ok_or_else(|| HubError::invalid("apiKey", "required: the OAuth client id"))?;
         let client_secret = request
             .client_secret
             .filter(|secret| !secret.expose_secret().trim().is_empty())
-            .ok_or_else(|| bad("apiSecret", "required: the OAuth client secret"))?;
-        let callback_url = request.callback_url.ok_or_else(|| bad("callbackUrl", "required: the redirect URI"))?;
+            .ok_or_else(|| HubError::invalid("apiSecret", "required: the OAuth client secret"))?;
+        let callback_url =
+            request.callback_url.ok_or_else(|| HubError::invalid("callbackUrl", "required: the redirect URI"))?;
         if let Some(problem) = callback_url_problem(&callback_url) {
-            return Err(bad("callbackUrl", problem));
+            return Err(HubError::invalid("callbackUrl", problem));
         }
 
         let mut given = request.parameters;
@@ -104,7 +109,10 @@ impl HubService {
                     given.entry((*one).to_owned()).or_insert(site);
                 }
                 _ => {
-                    return Err(bad("siteAddress", format!("element {} has no single site parameter", definition.key)));
+                    return Err(HubError::invalid(
+                        "siteAddress",
+                        format!("element {} has no single site parameter", definition.key),
+                    ));
                 }
             }
         }
@@ -224,14 +232,17 @@ impl OAuthFlows for HubService {
         caller.require_admin("save an OAuth app")?;
         let entry = self.visible_element(caller, key_or_id).await?;
         if entry.definition.auth != AuthType::OAuth2 {
-            return Err(bad("element", format!("{} does not authenticate with OAuth 2.0", entry.definition.key)));
+            return Err(HubError::invalid(
+                "element",
+                format!("{} does not authenticate with OAuth 2.0", entry.definition.key),
+            ));
         }
         let client_id = crate::validate::required_name("apiKey", &app.api_key, 500)?;
         if app.api_secret.expose_secret().trim().is_empty() {
-            return Err(bad("apiSecret", "required: the OAuth client secret"));
+            return Err(HubError::invalid("apiSecret", "required: the OAuth client secret"));
         }
         if let Some(problem) = callback_url_problem(&app.callback_url) {
-            return Err(bad("callbackUrl", problem));
+            return Err(HubError::invalid("callbackUrl", problem));
         }
         let secret_vault_id = match self.store.oauth_app(caller.organization_id, entry.id).await.or_internal()? {
             Some(existing) => {

@@ -2,7 +2,6 @@
 //! says, turned into events.
 
 use super::errors::OrInternal;
-use super::errors::bad;
 use super::event_setup::settings_in;
 use super::event_setup::timezone;
 use super::events::field_text;
@@ -135,8 +134,8 @@ impl HubService {
         since: DateTime<Utc>,
     ) -> Result<Vec<Value>, HubError> {
         let hub = &entry.definition.hub;
-        let filled =
-            fill_poll_url(&resource.url, hub, since).map_err(|problem| bad(&format!("{name}.url"), problem))?;
+        let filled = fill_poll_url(&resource.url, hub, since)
+            .map_err(|problem| HubError::invalid(&format!("{name}.url"), problem))?;
         let (path, query) = filled.split_once('?').map_or((filled.as_str(), None), |(path, query)| (path, Some(query)));
         let mut headers = HeaderMap::new();
         headers.insert("accept", axum::http::HeaderValue::from_static("application/json"));

@@ -62,14 +62,14 @@ pub struct HubSettings {
 impl HubSettings {
     pub fn from_config(config: &crate::config::Config) -> HubSettings {
         HubSettings {
-            session_ttl: chrono::Duration::from_std(config.server.session_lifetime).unwrap_or(chrono::Duration::MAX),
+            session_ttl: crate::config::as_chrono(config.server.session_lifetime),
             element_hosts: if config.outbound.allow_private_network {
                 HostPolicy::AllowPrivate
             } else {
                 HostPolicy::PublicOnly
             },
             public_url: config.server.public_url.as_ref().map(|url| url.trim_end_matches('/').to_owned()),
-            refresh_margin: chrono::Duration::from_std(config.refresh.margin).unwrap_or(chrono::Duration::MAX),
+            refresh_margin: crate::config::as_chrono(config.refresh.margin),
             refresh_attempts: config.refresh.attempts,
             refresh_retry: config.refresh.retry,
             token_timeout: config.refresh.timeout,

@@ -3,7 +3,6 @@
 //! placeholders Tether supplies itself. A URL comes out parsed and checked against the element's host policy, and
 //! a refused host is blamed on the value that supplied it.
 
-use super::errors::bad;
 use crate::catalog::{HostPolicy, check_reachable};
 use crate::providers::outbound::Outbound;
 use app::catalog::{ElementDefinition, Template};
@@ -30,7 +29,7 @@ pub(super) fn fill(field: &str, template: &Template, values: &BTreeMap<String, S
     template.fill(|name| lookup(values, name)).ok_or_else(|| {
         let mut missing: Vec<&str> = template.placeholders().filter(|name| lookup(values, name).is_none()).collect();
         missing.dedup();
-        bad(field, format!("needs the parameter(s) {}", missing.join(", ")))
+        HubError::invalid(field, format!("needs the parameter(s) {}", missing.join(", ")))
     })
 }
 
@@ -51,17 +50,24 @@ fn check_url_values(template: &Template, values: &BTreeMap<String, String>) -> R
     for name in template.placeholders() {
         let Some(value) = values.get(name) else { continue };
         if value.chars().any(|c| c.is_control() || c == '\\' || c.is_whitespace()) {
-            return Err(bad(&value_field(name), "must not hold spaces, control characters or backslashes"));
+            return Err(HubError::invalid(
+                &value_field(name),
+                "must not hold spaces, control characters or backslashes",
+            ));
         }
         if leading.contains(&name) {
-            let parsed = url::Url::parse(value)
-                .map_err(|_| bad(&value_field(name), format!("`{value}` must be an origin such as https://host")))?;
+            let parsed = url::Url::parse(value).map_err(|_| {
+                HubError::invalid(&value_field(name), format!("`{value}` must be an origin such as https://host"))
+            })?;
             let dot_segment = value.contains("/.") || value.to_ascii_lowercase().contains("%2e");
             if value.contains(['?', '#', '@']) || dot_segment || parsed.cannot_be_a_base() {
-                return Err(bad(&value_field(name), format!("`{value}` must be an origin such as https://host")));
+                return Err(HubError::invalid(
+                    &value_field(name),
+                    format!("`{value}` must be an origin such as https://host"),
+                ));
             }
         } else if value.contains(['/', '?', '#', '@']) {
-            return Err(bad(&value_field(name), "must not hold '/', '?', '#' or '@'"));
+            return Err(HubError::invalid(&value_field(name), "must not hold '/', '?', '#' or '@'"));
         }
     }
     Ok(())
@@ -120,7 +126,7 @@ pub(super) async fn checked_url(
     if policy == HostPolicy::PublicOnly
         && let Err(refused) = outbound.check(&url).await
     {
-        return Err(bad(&host_supplier(field, template, values), refused));
+        return Err(HubError::invalid(&host_supplier(field, template, values), refused));
     }
     Ok(url)
 }

@@ -1,7 +1,6 @@
 //! The element's token endpoints filled in for an instance: the code exchange, the refresh and the revocation, and
 //! how a provider's refusal is answered.
 
-use super::errors::bad;
 use super::templates::fill;
 use super::templates::fill_url;
 use crate::catalog::{CatalogEntry, HostPolicy};
@@ -82,6 +81,8 @@ fn endpoint_with_params(
 pub(super) fn oauth_settings(entry: &CatalogEntry) -> Result<&OAuthSettings, HubError> {
     match (entry.definition.auth, &entry.definition.oauth) {
         (AuthType::OAuth2, Some(oauth)) => Ok(oauth),
-        _ => Err(bad("element", format!("{} does not authenticate with OAuth 2.0", entry.definition.key))),
+        _ => {
+            Err(HubError::invalid("element", format!("{} does not authenticate with OAuth 2.0", entry.definition.key)))
+        }
     }
 }

@@ -39,7 +39,7 @@ pub struct RefreshPlan {
 impl RefreshPlan {
     pub fn from_config(config: &Config) -> RefreshPlan {
         RefreshPlan {
-            margin: chrono::Duration::from_std(config.refresh.margin).unwrap_or(chrono::Duration::MAX),
+            margin: crate::config::as_chrono(config.refresh.margin),
             concurrency: config.refresh.concurrency,
             batch: BATCH,
             sweep_hour: config.refresh.sweep_hour,

@@ -383,27 +383,17 @@ impl Store {
     ) -> StoreResult<bool> {
         // The instance must still be in the state announced: a "disabled" notice computed before a user enabled
         // the instance again, or an "invalid" one before a re-authentication, is not sent late.
-        let sql = match state {
-            NotifiedState::Ok => {
-                "UPDATE instances SET notified_state = $1 WHERE organization_id = $2 AND id = $3 \
-                 AND notified_state <> $1 AND disabled = 0 AND valid = 1"
-            }
-            NotifiedState::Disabled => {
-                "UPDATE instances SET notified_state = $1 WHERE organization_id = $2 AND id = $3 \
-                 AND notified_state <> $1 AND disabled = 1"
-            }
-            NotifiedState::Invalid => {
-                "UPDATE instances SET notified_state = $1 WHERE organization_id = $2 AND id = $3 \
-                 AND notified_state <> $1 AND valid = 0"
-            }
-        };
         let mut transaction = self.pool().begin().await?;
-        let changed = sqlx::query(sql)
-            .bind(state.as_str())
-            .bind(record.organization_id.0)
-            .bind(record.id.0)
-            .execute(&mut *transaction)
-            .await?;
+        let changed = sqlx::query(
+            "UPDATE instances SET notified_state = $1 WHERE organization_id = $2 AND id = $3 AND notified_state <> $1 \
+             AND CASE $1 WHEN 'disabled' THEN disabled = 1 WHEN 'invalid' THEN valid = 0 \
+             ELSE disabled = 0 AND valid = 1 END",
+        )
+        .bind(state.as_str())
+        .bind(record.organization_id.0)
+        .bind(record.id.0)
+        .execute(&mut *transaction)
+        .await?;
         if changed.rows_affected() != 1 {
             return Ok(false);
         }
