@@ -78,13 +78,15 @@ pub fn rank<'a, T: Searchable>(
         .filter_map(|item| item.search_text().score(&term).map(|score| (score, !item.popular(), item)))
         .collect();
     matches.sort_by(|(score_a, rare_a, a), (score_b, rare_b, b)| {
-        score_a.cmp(score_b).then(rare_a.cmp(rare_b)).then_with(|| compare_names(a.name(), b.name()))
+        score_a.cmp(score_b).then(rare_a.cmp(rare_b)).then_with(|| compare_names(*a, *b))
     });
     matches.into_iter().map(|(_, _, item)| item).collect()
 }
 
-fn compare_names(a: &str, b: &str) -> std::cmp::Ordering {
-    a.chars().flat_map(char::to_lowercase).cmp(b.chars().flat_map(char::to_lowercase))
+/// By name in any case, using the lower-case name kept in the search text; names equal but for case fall back to
+/// their spelling, so the order never depends on the input's order.
+fn compare_names<T: Searchable>(a: &T, b: &T) -> std::cmp::Ordering {
+    a.search_text().name.cmp(&b.search_text().name).then_with(|| a.name().cmp(b.name()))
 }
 
 /// A card with its search text, for searching in the browser.
@@ -160,6 +162,10 @@ mod tests {
         let ranked: Vec<&str> = rank(cards.iter(), "Sales", None, None).iter().map(|c| c.card.key.as_str()).collect();
         assert_eq!(ranked, vec!["sfdc", "crmx", "salesloft"]);
         assert!(rank(cards.iter(), "", Some("documents"), None).is_empty());
+
+        let unordered = [card("b", "banana", false), card("c", "Apple", false), card("a", "apple", false)];
+        let by_name: Vec<&str> = rank(unordered.iter(), "", None, None).iter().map(|c| c.card.key.as_str()).collect();
+        assert_eq!(by_name, vec!["c", "a", "b"], "any case, then spelling");
         assert!(rank(cards.iter(), "", None, Some(AuthType::Basic)).is_empty());
     }
 }
