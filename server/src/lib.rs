@@ -5,6 +5,7 @@ pub mod api;
 pub mod bootstrap;
 pub mod catalog;
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod connections;
 pub mod console;

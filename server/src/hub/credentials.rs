@@ -22,9 +22,9 @@ pub(super) fn access_token_expiry(record: &InstanceRecord) -> Option<chrono::Dat
     expiry_in(&record.configuration)
 }
 
-/// Whether the access token expires within `margin` from now.
-pub(super) fn expires_within(record: &InstanceRecord, margin: chrono::Duration) -> bool {
-    access_token_expiry(record).is_some_and(|expires_at| expires_at <= chrono::Utc::now() + margin)
+/// Whether the access token expires within `margin` from `now` (Unix milliseconds, from the hub's clock).
+pub(super) fn expires_within(record: &InstanceRecord, margin: chrono::Duration, now: i64) -> bool {
+    access_token_expiry(record).is_some_and(|expires_at| expires_at <= crate::store::from_millis(now) + margin)
 }
 
 /// What an instance holds to act at its provider. Each secret stays a `SecretString`: it never prints.

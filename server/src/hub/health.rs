@@ -33,7 +33,7 @@ impl HubService {
             HealthState::Invalid
         } else if record.refresh_failures > 0 {
             HealthState::RefreshFailing
-        } else if expires_within(record, self.settings.refresh_margin) {
+        } else if expires_within(record, self.settings.refresh_margin, self.clock().now_millis()) {
             HealthState::Expiring
         } else {
             HealthState::Valid

@@ -112,7 +112,7 @@ impl HubService {
             let objects = self.fetch_resource(&record, &entry, &token, name, resource, since).await?;
             changes.extend(self.changes_in(&record, &entry, name, resource, objects, claim.polled_until).await?);
         }
-        let next = started + claim.interval_millis;
+        let next = self.clock().now_millis() + claim.interval_millis;
         let queued = changes.len();
         if !self.store.finish_poll(record.id, &self.node_id, started, next, &changes).await.or_internal()? {
             tracing::info!(instance = %record.id, "a poll's lease passed to another node; its results were dropped");

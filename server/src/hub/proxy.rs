@@ -156,19 +156,22 @@ impl Proxy for HubService {
         let since = self.call_cache.generation();
         let (record, entry) = self.call_target(caller, token, Some(hub)).await?;
         let values = self.configuration_in_use(&record).await?.values();
-        let (record, values) = if is_oauth(&entry) && expires_within(&record, self.settings.refresh_margin) {
-            let seen = access_token_digest(&values);
-            match self.refresh_tokens(&entry, record.clone(), seen, RefreshReason::Expiring).await {
-                Ok(refreshed) => refreshed,
-                // The provider failing to refresh ahead of time need not fail a call its token still covers.
-                Err(HubError::Provider { .. }) if !expires_within(&record, chrono::Duration::zero()) => {
-                    (record, values)
+        let (record, values) =
+            if is_oauth(&entry) && expires_within(&record, self.settings.refresh_margin, self.clock().now_millis()) {
+                let seen = access_token_digest(&values);
+                match self.refresh_tokens(&entry, record.clone(), seen, RefreshReason::Expiring).await {
+                    Ok(refreshed) => refreshed,
+                    // The provider failing to refresh ahead of time need not fail a call its token still covers.
+                    Err(HubError::Provider { .. })
+                        if !expires_within(&record, chrono::Duration::zero(), self.clock().now_millis()) =>
+                    {
+                        (record, values)
+                    }
+                    Err(error) => return Err(error),
                 }
-                Err(error) => return Err(error),
-            }
-        } else {
-            (record, values)
-        };
+            } else {
+                (record, values)
+            };
         let call = self.call_with(&entry, &record, values)?;
         self.keep_call(since, token_digest, &entry, &record, &call);
         Ok(call)

@@ -31,6 +31,8 @@ pub struct HubService {
     pub(super) deliveries_queued: Arc<tokio::sync::Notify>,
     /// Sends sign-in codes by text message.
     pub(super) sms: Box<dyn crate::messages::sms::SmsSender>,
+    /// The time the workers read when they ask what is due.
+    clock: crate::clock::Clock,
 }
 
 /// The configuration the hub's operations follow.
@@ -107,7 +109,13 @@ impl HubService {
             node_id: format!("{}-{}", std::process::id(), secrets::generate_secret().expose_secret()),
             call_cache,
             deliveries_queued: Arc::new(tokio::sync::Notify::new()),
+            clock: crate::clock::Clock::default(),
         }
+    }
+
+    /// The time at which the workers ask what refreshes, polls and deliveries are due.
+    pub fn clock(&self) -> &crate::clock::Clock {
+        &self.clock
     }
 
     /// Notified whenever this node queues events for delivery.

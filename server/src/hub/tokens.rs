@@ -160,7 +160,7 @@ impl HubService {
         if !current.valid {
             return Err(invalid_grant(current.id, "marked invalid"));
         }
-        let now = now_millis();
+        let now = self.clock().now_millis();
         let values = split.values();
         let replaced = access_token_digest(&values).as_ref() != seen;
         if !self.refresh_wanted(&current, replaced, reason, now) {
@@ -199,7 +199,7 @@ impl HubService {
     /// the caller saw.
     fn refresh_wanted(&self, current: &InstanceRecord, replaced: bool, reason: RefreshReason, now: i64) -> bool {
         match reason {
-            RefreshReason::Expiring => !replaced && expires_within(current, self.settings.refresh_margin),
+            RefreshReason::Expiring => !replaced && expires_within(current, self.settings.refresh_margin, now),
             RefreshReason::Refused => !replaced,
             RefreshReason::Retry => current.refresh_retry_at.is_some_and(|at| at <= now),
             RefreshReason::Sweep { refreshed_before } => {
@@ -239,7 +239,7 @@ impl HubService {
         let lease = i64::try_from(self.settings.refresh_lease.as_millis()).unwrap_or(i64::MAX / 2);
         let leased = self.store.take_refresh_leases(&ids, &self.node_id, now_millis() + lease).await.or_internal()?;
         let records = self.store.instances_with_secrets(&leased).await.or_internal()?;
-        let now = now_millis();
+        let now = self.clock().now_millis();
         // Instances gone since the due query have nothing to write; their leases go back with the first commit.
         let mut released: Vec<InstanceId> =
             leased.iter().filter(|id| !records.iter().any(|(record, _)| record.id == **id)).copied().collect();
@@ -463,7 +463,8 @@ impl HubService {
             _ => Duration::ZERO,
         };
         let wait = self.settings.refresh_retry.max(retry_after);
-        failing.refresh_retry_at = Some(now_millis() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2));
+        failing.refresh_retry_at =
+            Some(self.clock().now_millis() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2));
         self.record_failure(&mut failing, detail).await
     }
 

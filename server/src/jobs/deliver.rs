@@ -2,13 +2,13 @@
 //! signed, a bounded number at once. A 2xx answer delivers it; anything else is retried on the configured
 //! schedule, until the last retry or a 410 fails it and pauses the instance's deliveries.
 
+use crate::clock::Clock;
 use crate::config::Config;
 use crate::hub::Destination;
 use crate::hub::HubService;
 use crate::providers::outbound::{Outbound, OutboundError};
 use crate::providers::webhooks::delivery_headers;
 use crate::store::events::{Attempt, DeliveryOutcome, EventRow};
-use crate::store::now_millis;
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -27,16 +27,19 @@ pub struct DeliveryPlan {
     pub timeout: Duration,
     pub concurrency: usize,
     outbound: Outbound,
+    /// Retries are scheduled from this clock's now.
+    clock: Clock,
 }
 
 impl DeliveryPlan {
-    pub fn from_config(config: &Config, outbound: Outbound) -> DeliveryPlan {
-        let timeout = config.delivery.timeout;
+    /// The plan `config` sets, sending through the hub's outbound client on the hub's clock.
+    pub fn from_config(config: &Config, hub: &HubService) -> DeliveryPlan {
         DeliveryPlan {
             retries: config.delivery.retry.clone(),
-            timeout,
+            timeout: config.delivery.timeout,
             concurrency: config.delivery.concurrency,
-            outbound,
+            outbound: hub.outbound().clone(),
+            clock: hub.clock().clone(),
         }
     }
 
@@ -57,7 +60,7 @@ impl DeliveryPlan {
             Some(wait) if code != Some(410) => DeliveryOutcome::Retry {
                 code,
                 error,
-                at: now_millis() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2),
+                at: self.clock.now_millis() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2),
             },
             _ => DeliveryOutcome::GiveUp { code, error },
         }
@@ -68,7 +71,8 @@ impl DeliveryPlan {
 /// Answers whether it took a full batch, after which more may be due.
 pub async fn deliver_due(hub: Arc<HubService>, plan: DeliveryPlan) -> anyhow::Result<super::schedule::FullBatch> {
     let batch = plan.batch();
-    let claimed = hub.store().claim_due_deliveries(now_millis() + plan.batch_lease_millis(), batch as i64).await?;
+    let now = plan.clock.now_millis();
+    let claimed = hub.store().claim_due_deliveries(now, now + plan.batch_lease_millis(), batch as i64).await?;
     let full = claimed.len() >= batch;
     let mut destinations = HashMap::new();
     for event in &claimed {

@@ -42,7 +42,7 @@ impl Workers {
             move || unbatched(poll::poll_due(hub.clone(), plan.clone()))
         }));
         tasks.spawn(every(tick, cancel.clone(), Some(hub.deliveries_queued()), {
-            let (hub, plan) = (hub.clone(), deliver::DeliveryPlan::from_config(config, hub.outbound().clone()));
+            let (hub, plan) = (hub.clone(), deliver::DeliveryPlan::from_config(config, &hub));
             move || deliver::deliver_due(hub.clone(), plan.clone())
         }));
         match &config.mail.smtp_url {

@@ -4,7 +4,6 @@
 
 use crate::config::Config;
 use crate::hub::HubService;
-use crate::store::now_millis;
 use futures::StreamExt;
 use std::sync::Arc;
 use std::time::Duration;
@@ -34,7 +33,8 @@ impl PollPlan {
 
 /// One pass: claims the due polls and runs them.
 pub async fn poll_due(hub: Arc<HubService>, plan: PollPlan) -> anyhow::Result<()> {
-    let claimed = hub.store().claim_due_polls(hub.node_id(), now_millis() + plan.lease_millis(), BATCH).await?;
+    let now = hub.clock().now_millis();
+    let claimed = hub.store().claim_due_polls(hub.node_id(), now, now + plan.lease_millis(), BATCH).await?;
     futures::stream::iter(claimed)
         .for_each_concurrent(plan.concurrency, |claim| {
             let hub = hub.clone();
@@ -48,7 +48,7 @@ pub async fn poll_due(hub: Arc<HubService>, plan: PollPlan) -> anyhow::Result<()
                     Err(_) => format!("it took longer than {:?}", plan.timeout),
                 };
                 tracing::warn!(instance = %claim.instance_id, failure, "a poll failed; it runs again next interval");
-                let next = now_millis() + claim.interval_millis;
+                let next = hub.clock().now_millis() + claim.interval_millis;
                 if let Err(error) = hub.store().release_poll(claim.instance_id, hub.node_id(), next).await {
                     tracing::warn!(instance = %claim.instance_id, %error, "a failed poll could not be given back");
                 }

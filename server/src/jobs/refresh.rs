@@ -82,7 +82,7 @@ async fn refresh_all(
 /// no refresh stored (each instance busy on another node, or every one failing, which may leave it due) waits for
 /// the next tick instead of being asked for again at once.
 pub async fn refresh_due(hub: Arc<HubService>, plan: RefreshPlan) -> anyhow::Result<FullBatch> {
-    let now = now_millis();
+    let now = hub.clock().now_millis();
     let expiring_before = now + plan.margin.num_milliseconds();
     let due = hub
         .store()

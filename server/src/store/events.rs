@@ -169,9 +169,14 @@ impl Store {
         Ok(())
     }
 
-    /// Claims up to `limit` polls that are due, of enabled and valid instances, for `holder` until `lease_until`.
-    pub async fn claim_due_polls(&self, holder: &str, lease_until: i64, limit: i64) -> StoreResult<Vec<ClaimedPoll>> {
-        let now = now_millis();
+    /// Claims up to `limit` polls that are due at `now`, of enabled and valid instances, for `holder` until `lease_until`.
+    pub async fn claim_due_polls(
+        &self,
+        holder: &str,
+        now: i64,
+        lease_until: i64,
+        limit: i64,
+    ) -> StoreResult<Vec<ClaimedPoll>> {
         let rows = sqlx::query(
             "UPDATE pollers SET lease_until = $1, lease_holder = $2 WHERE next_poll_at <= $3 AND lease_until < $3 \
              AND instance_id IN (SELECT pollers.instance_id FROM pollers JOIN instances ON instances.id = pollers.instance_id \
@@ -289,9 +294,8 @@ impl Store {
         Ok(())
     }
 
-    /// Claims up to `limit` deliveries that are due, until `lease_until`, counting the attempt.
-    pub async fn claim_due_deliveries(&self, lease_until: i64, limit: i64) -> StoreResult<Vec<EventRow>> {
-        let now = now_millis();
+    /// Claims up to `limit` deliveries that are due at `now`, until `lease_until`, counting the attempt.
+    pub async fn claim_due_deliveries(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<EventRow>> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "UPDATE events SET lease_until = $1, attempts = attempts + 1 WHERE status = 'PENDING' \
              AND next_attempt_at <= $2 AND lease_until < $2 AND id IN (SELECT id FROM events \

@@ -216,6 +216,11 @@ fn seed_poller() -> Value {
 
 /// Authenticates a CRM instance with events on; answers its id.
 pub(crate) async fn crm_instance(app: &TestApp, receiver: &Receiver, vendor: &str) -> i64 {
+    crm_instance_polling_every(app, receiver, vendor, "0.01").await
+}
+
+/// Like [`crm_instance`], polling every `minutes` when `vendor` is `polling`.
+async fn crm_instance_polling_every(app: &TestApp, receiver: &Receiver, vendor: &str, minutes: &str) -> i64 {
     let body = json!({
         "element": {"key": "test-crm"},
         "name": format!("CRM by {vendor}"),
@@ -225,7 +230,7 @@ pub(crate) async fn crm_instance(app: &TestApp, receiver: &Receiver, vendor: &st
             "event.notification.enabled": true,
             "event.vendor.type": vendor,
             "event.notification.callback.url": receiver.url,
-            "event.poller.refresh_interval": "0.01",
+            "event.poller.refresh_interval": minutes,
             "event.notification.signature.key": SIGNATURE_KEY,
             "event.poller.configuration": seed_poller(),
         }
@@ -255,20 +260,32 @@ async fn polling_delivers_each_change_once_signed_both_ways(backend: Backend) {
     let receiver = Receiver::start().await;
     let long_ago = second(Utc::now()) - chrono::Duration::days(30);
     crm.put("c1", "Ada", long_ago, long_ago);
-    let app = TestApp::spawn_with(backend, |config| config.workers.enabled = true).await;
+    let app = TestApp::spawn(backend).await;
     crm_element(&app, &api).await;
-    crm_instance(&app, &receiver, "polling").await;
+    crm_instance_polling_every(&app, &receiver, "polling", "15").await;
+    let interval = std::time::Duration::from_secs(15 * 60);
+    let one_second = std::time::Duration::from_secs(1);
+    // Each poll, on the hub's clock: none a second before the interval is up, one once it is.
+    let poll_after_interval = async |polls: usize| {
+        app.advance(interval - one_second);
+        app.poll_due_now().await;
+        assert_eq!(crm.polls(), polls - 1, "poll {polls} is not due before its interval");
+        app.advance(one_second);
+        app.poll_due_now().await;
+        assert_eq!(crm.polls(), polls, "poll {polls} is due once its interval is up");
+        app.deliver_due_now().await;
+    };
 
-    crm.wait_for_polls(2).await;
+    poll_after_interval(1).await;
     assert!(receiver.deliveries().is_empty(), "an object unchanged since events were enabled is no event");
     let now = second(Utc::now());
     crm.put("c2", "Grace", now, now);
     crm.put("c1", "Ada L.", long_ago, now);
-    let changes = receiver.wait_for_events(2).await;
-    assert_eq!(sorted(changes), [pair("CREATED", "c2"), pair("UPDATED", "c1")]);
+    poll_after_interval(2).await;
+    assert_eq!(sorted(receiver.changes()), [pair("CREATED", "c2"), pair("UPDATED", "c1")]);
 
     // Later polls see the same versions again (the overlap and the provider's filter return them): no events.
-    crm.wait_for_polls(3).await;
+    poll_after_interval(3).await;
     assert_eq!(receiver.changes().len(), 2, "{:?}", receiver.changes());
     let delivered = receiver.deliveries();
     assert_eq!(delivered.len(), 2, "no retries were needed");
@@ -402,38 +419,33 @@ async fn a_signed_webhook_is_delivered_and_a_forged_one_refused(backend: Backend
 
 async fn failed_deliveries_retry_on_schedule_then_pause_until_redelivered(backend: Backend) {
     let receiver = Receiver::start().await;
-    let schedule = [0.3, 0.6, 0.9];
-    let app = TestApp::spawn_with(backend, |config| {
-        config.workers.enabled = true;
-        config.delivery.retry = schedule.iter().map(|seconds| std::time::Duration::from_secs_f64(*seconds)).collect();
-    })
-    .await;
+    let schedule = [60, 300, 1800].map(std::time::Duration::from_secs);
+    let app = TestApp::spawn_with(backend, |config| config.delivery.retry = schedule.to_vec()).await;
     crm_element(&app, "http://127.0.0.1:9").await;
     let id = crm_instance(&app, &receiver, "webhooks").await;
+    let one_second = std::time::Duration::from_secs(1);
 
-    // The receiver fails three times, then takes it: the retries keep to the schedule, with one event id.
+    // The receiver fails three times, then takes it: each retry waits its whole wait on the hub's clock, and
+    // repeats the event id.
     receiver.answer(500);
     provider_webhook(&app, id, &contact_change("created", "r1"), WEBHOOK_SECRET).await;
-    eventually(30, "three failed attempts", || async { (receiver.deliveries().len() >= 3).then_some(()) }).await;
-    receiver.answer(200);
-    let attempts = eventually(30, "the fourth attempt succeeds", || async {
-        let seen = receiver.deliveries();
-        (seen.len() >= 4).then_some(seen)
-    })
-    .await;
-    assert_eq!(attempts.len(), 4);
-    assert!(attempts.iter().all(|attempt| attempt.event_id == attempts[0].event_id), "retries repeat the event id");
-    for (index, wait) in schedule.iter().enumerate() {
-        let gap = attempts[index + 1].at - attempts[index].at;
-        assert!(gap.as_secs_f64() >= wait * 0.9, "retry {index} came {gap:?} after the attempt before, not {wait} s");
+    app.deliver_due_now().await;
+    assert_eq!(receiver.deliveries().len(), 1, "the first attempt goes at once");
+    for (retry, wait) in schedule.iter().enumerate() {
+        app.advance(*wait - one_second);
+        app.deliver_due_now().await;
+        assert_eq!(receiver.deliveries().len(), retry + 1, "retry {retry} is not due a second before {wait:?}");
+        if retry == schedule.len() - 1 {
+            receiver.answer(200);
+        }
+        app.advance(one_second);
+        app.deliver_due_now().await;
+        assert_eq!(receiver.deliveries().len(), retry + 2, "retry {retry} is due {wait:?} after the attempt before");
     }
-    // The receiver logs an attempt as it arrives; Tether stores the outcome once the answer is back.
-    let event = eventually(30, "the fourth attempt's outcome is stored", || async {
-        let path = format!("/instances/{id}/events/{}", attempts[0].event_id);
-        let event = expect_json(app.as_admin(Method::GET, &path).send().await.unwrap(), StatusCode::OK).await;
-        (event["status"] != "PENDING").then_some(event)
-    })
-    .await;
+    let attempts = receiver.deliveries();
+    assert!(attempts.iter().all(|attempt| attempt.event_id == attempts[0].event_id), "retries repeat the event id");
+    let path = format!("/instances/{id}/events/{}", attempts[0].event_id);
+    let event = expect_json(app.as_admin(Method::GET, &path).send().await.unwrap(), StatusCode::OK).await;
     assert_eq!((event["status"].as_str(), event["attempts"].as_i64()), (Some("NOTIFIED"), Some(4)), "{event}");
     assert_eq!(event["payload"]["eventId"], attempts[0].event_id.as_str());
     // The detail shows the headers the last attempt went out with.
@@ -449,40 +461,38 @@ async fn failed_deliveries_retry_on_schedule_then_pause_until_redelivered(backen
     // A receiver that keeps failing exhausts the schedule: the event fails, and later ones wait as QUEUED.
     receiver.answer(503);
     provider_webhook(&app, id, &contact_change("created", "r2"), WEBHOOK_SECRET).await;
-    let failed = eventually(30, "the event fails after its retries", || async {
-        let failed = events_of(&app, id, "?status=FAILED").await;
-        (failed.len() == 1).then_some(failed)
-    })
-    .await;
+    app.deliver_due_now().await;
+    for wait in schedule {
+        assert!(events_of(&app, id, "?status=FAILED").await.is_empty(), "the event fails only once retries are spent");
+        app.advance(wait);
+        app.deliver_due_now().await;
+    }
+    let failed = events_of(&app, id, "?status=FAILED").await;
+    assert_eq!(failed.len(), 1, "{failed:?}");
     assert_eq!(failed[0]["attempts"], 4);
     assert_eq!(failed[0]["lastResponseCode"], 503);
     provider_webhook(&app, id, &contact_change("created", "r3"), WEBHOOK_SECRET).await;
     let queued = events_of(&app, id, "?status=QUEUED").await;
     assert_eq!(queued.len(), 1, "a paused subscription queues new events");
+    app.advance(schedule[2]);
+    app.deliver_due_now().await;
     let tried = receiver.deliveries().len();
+    assert_eq!(tried, 8, "nothing goes out while deliveries are paused");
 
     // Redelivering the instance's events releases both, in one go, once the receiver is back.
     receiver.answer(200);
     let released = app.as_admin(Method::POST, &format!("/instances/{id}/events/redeliver")).send().await.unwrap();
     assert_eq!(expect_json(released, StatusCode::OK).await["released"], 2);
-    let changes = receiver.wait_for_events(3).await;
-    assert_eq!(changes, [pair("CREATED", "r1"), pair("CREATED", "r2"), pair("CREATED", "r3")]);
-    // r2 reached the receiver before (failing), so the three changes are seen once r3 arrives: wait for both.
-    let deliveries = eventually(30, "both released events are attempted", || async {
-        let deliveries = receiver.deliveries().len();
-        (deliveries >= tried + 2).then_some(deliveries)
-    })
-    .await;
-    assert_eq!(deliveries, tried + 2, "one more attempt for each");
+    app.deliver_due_now().await;
+    assert_eq!(receiver.changes(), [pair("CREATED", "r1"), pair("CREATED", "r2"), pair("CREATED", "r3")]);
+    assert_eq!(receiver.deliveries().len(), tried + 2, "one more attempt for each");
 
     // 410 Gone stops the retries at once.
     receiver.answer(410);
     provider_webhook(&app, id, &contact_change("created", "r4"), WEBHOOK_SECRET).await;
-    let gone = eventually(30, "a 410 fails the event", || async {
-        let failed = events_of(&app, id, "?status=FAILED").await;
-        (failed.len() == 1).then_some(failed)
-    })
-    .await;
+    app.deliver_due_now().await;
+    let gone = events_of(&app, id, "?status=FAILED").await;
+    assert_eq!(gone.len(), 1, "{gone:?}");
     assert_eq!((gone[0]["attempts"].as_i64(), gone[0]["lastResponseCode"].as_i64()), (Some(1), Some(410)));
 }
 
@@ -607,8 +617,8 @@ async fn concurrent_claims_take_each_event_once(backend: Backend) {
         tokio::spawn(async move {
             let mut claimed = Vec::new();
             loop {
-                let lease_until = tether::store::now_millis() + 60_000;
-                let batch = store.claim_due_deliveries(lease_until, 7).await.unwrap();
+                let now = tether::store::now_millis();
+                let batch = store.claim_due_deliveries(now, now + 60_000, 7).await.unwrap();
                 if batch.is_empty() {
                     return claimed;
                 }

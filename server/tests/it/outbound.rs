@@ -423,7 +423,7 @@ async fn a_stored_callback_that_resolves_inward_is_not_delivered_to(backend: Bac
     let node = app.another_node(strict).await;
     let mut config = app.db.config();
     strict(&mut config);
-    let plan = tether::jobs::deliver::DeliveryPlan::from_config(&config, node.hub.outbound().clone());
+    let plan = tether::jobs::deliver::DeliveryPlan::from_config(&config, &node.hub);
     tether::jobs::deliver::deliver_due(node.hub.clone(), plan).await.unwrap();
 
     assert_eq!(listener.connections(), 0, "the deliverer connected to a refused address");

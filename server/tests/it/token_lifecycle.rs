@@ -1,7 +1,7 @@
-//! The token lifecycle beyond a single call: the failure policy (attempts, spacing, disabling, one email, the
-//! recovered notice), the background refresher ahead of expiry, the nightly sweep claimed by one node, two
-//! Tether processes on one PostgreSQL refreshing a grant once, a refresh stored by another node while this one
-//! waits for the lease, and a Tether killed in the middle of refreshes.
+//! The token lifecycle beyond a single call: the failure policy (attempts, spacing on the hub's clock,
+//! disabling, one email, the recovered notice), the background refresher ahead of expiry, the nightly sweep
+//! claimed by one node, two Tether processes on one PostgreSQL refreshing a grant once, a refresh stored by
+//! another node while this one waits for the lease, and a Tether killed in the middle of refreshes.
 
 use crate::instances::{code_from, oauth_configuration};
 use crate::oauth::{CALLBACK, provider_element};
@@ -44,51 +44,57 @@ async fn state_of(app: &TestApp, id: i64) -> Value {
 }
 
 const ATTEMPTS: u32 = 4;
-const SPACING_MILLIS: i64 = 600;
 
 async fn a_provider_outage_disables_after_the_attempts_and_mails_once(backend: Backend) {
     let sink = SmtpSink::start();
+    let (minute, one_second) = (std::time::Duration::from_secs(60), std::time::Duration::from_secs(1));
+    let spacing = 5 * minute;
     let (app, provider) = start(backend, |config| {
-        config.workers.enabled = true;
         config.refresh.attempts = ATTEMPTS;
-        config.refresh.retry = std::time::Duration::from_secs_f64(SPACING_MILLIS as f64 / 1000.0);
+        config.refresh.retry = spacing;
         config.mail.smtp_url = Some(sink.url().into());
-        config.refresh.margin = std::time::Duration::from_secs(60);
+        config.refresh.margin = 5 * minute;
     })
     .await;
     let (id, token) = oauth_instance(&app, &provider).await;
     provider.stage_outage(503, None).await;
-    // The refresher sees the token about to expire and starts refreshing on its own.
-    believe_expiry(&app, id, &(chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc3339()).await;
+    believe_expiry(&app, id, &(chrono::Utc::now() + chrono::Duration::minutes(30)).to_rfc3339()).await;
+    app.refresh_due_now().await;
+    assert!(provider.refused_at().await.is_empty(), "a token with 30 minutes left is not refreshed yet");
 
-    let failing = eventually(20, "the instance shows its refresh failing", || async {
-        let health = state_of(&app, id).await;
-        (health["state"] == "refresh_failing").then_some(health)
-    })
-    .await;
-    assert!(failing["failedRefreshes"].as_i64().unwrap() >= 1, "{failing}");
+    // Within the margin, on the hub's clock, the refresher tries on its own.
+    app.advance(25 * minute + one_second);
+    app.refresh_due_now().await;
+    assert_eq!(provider.refused_at().await.len(), 1, "the token is within the margin: one attempt");
+    let failing = state_of(&app, id).await;
+    assert_eq!(failing["state"], "refresh_failing", "{failing}");
+    assert_eq!(failing["failedRefreshes"], 1, "{failing}");
     assert!(failing["lastError"].as_str().unwrap().contains("unavailable"), "{failing}");
     // A call meanwhile adds no attempt of its own; the token still works until it expires.
     let meanwhile = app.as_instance(&token, Method::GET, "/hubs/general/me").send().await.unwrap();
     assert_eq!(expect_json(meanwhile, StatusCode::OK).await["sub"], "alice");
+    assert_eq!(provider.refused_at().await.len(), 1, "the call waited for the retry");
 
-    let disabled = eventually(30, "the instance is disabled", || async {
-        let instance = read_instance(&app, id).await;
-        (instance["health"]["state"] == "disabled").then_some(instance)
-    })
-    .await;
+    // Each retry waits its whole spacing; the last one disables the instance.
+    for attempt in 2..=ATTEMPTS as usize {
+        app.advance(spacing - one_second);
+        app.refresh_due_now().await;
+        assert_eq!(provider.refused_at().await.len(), attempt - 1, "attempt {attempt} waits its spacing");
+        app.advance(one_second);
+        app.refresh_due_now().await;
+        assert_eq!(provider.refused_at().await.len(), attempt, "attempt {attempt} is due after the spacing");
+    }
+    let disabled = read_instance(&app, id).await;
+    assert_eq!(disabled["health"]["state"], "disabled", "{disabled}");
     assert_eq!(disabled["disabled"], true);
     assert_eq!(disabled["health"]["failedRefreshes"], ATTEMPTS as i64);
-    let refused = provider.refused_at().await;
-    assert_eq!(refused.len(), ATTEMPTS as usize, "exactly the configured attempts: {refused:?}");
-    for pair in refused.windows(2) {
-        let gap = pair[1] - pair[0];
-        assert!(gap >= SPACING_MILLIS, "attempts {gap} ms apart, fewer than {SPACING_MILLIS}: {refused:?}");
-        assert!(gap < SPACING_MILLIS + 5_000, "attempts {gap} ms apart, far more than configured: {refused:?}");
-    }
+    app.advance(spacing);
+    app.refresh_due_now().await;
+    assert_eq!(provider.refused_at().await.len(), ATTEMPTS as usize, "no attempt while disabled");
     let call = app.as_instance(&token, Method::GET, "/hubs/general/me").send().await.unwrap();
     expect_error(call, StatusCode::FORBIDDEN, "disabled").await;
 
+    app.mail_due_now().await;
     let mail = sink.wait_for(1).await;
     assert!(mail[0].text.contains("Subject: Tether disabled the instance"), "{}", mail[0].text);
     assert_eq!(mail[0].recipients, vec![app.first.admin.email_address.clone()]);
@@ -98,13 +104,13 @@ async fn a_provider_outage_disables_after_the_attempts_and_mails_once(backend: B
     provider.end_outage().await;
     let enabled = app.as_admin(Method::PUT, &format!("/instances/{id}/enabled")).send().await.unwrap();
     expect_json(enabled, StatusCode::OK).await;
+    app.refresh_due_now().await;
+    let health = state_of(&app, id).await;
+    assert_eq!(health["state"], "valid", "the refresher renews the token once the provider is back: {health}");
+    assert!(health["lastRefreshedAt"].is_string(), "{health}");
     let works = app.as_instance(&token, Method::GET, "/hubs/general/me").send().await.unwrap();
     assert_eq!(expect_json(works, StatusCode::OK).await["sub"], "alice");
-    eventually(20, "the refresher renews the token once the provider is back", || async {
-        let health = state_of(&app, id).await;
-        (health["state"] == "valid" && health["lastRefreshedAt"].is_string()).then_some(())
-    })
-    .await;
+    app.mail_due_now().await;
     let mail = sink.wait_for(2).await;
     assert_eq!(mail.len(), 2, "one disabled notice, then one recovered notice");
     assert!(mail[1].text.contains("works again"), "{}", mail[1].text);

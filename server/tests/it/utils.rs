@@ -133,7 +133,7 @@ impl TestApp {
     /// due event has been sent and its outcome stored. Tests that are not about the workers' timing use this
     /// instead of waiting for a worker.
     pub async fn deliver_due_now(&self) {
-        let plan = tether::jobs::deliver::DeliveryPlan::from_config(&self.config, self.hub.outbound().clone());
+        let plan = tether::jobs::deliver::DeliveryPlan::from_config(&self.config, &self.hub);
         while tether::jobs::deliver::deliver_due(self.hub.clone(), plan.clone()).await.expect("a delivery pass") {}
     }
 
@@ -142,6 +142,26 @@ impl TestApp {
     pub async fn refresh_due_now(&self) {
         let plan = tether::jobs::refresh::RefreshPlan::from_config(&self.config);
         while tether::jobs::refresh::refresh_due(self.hub.clone(), plan.clone()).await.expect("a refresh pass") {}
+    }
+
+    /// Runs the poller now: every poll due has run and queued its changes when this returns. A poll is due once
+    /// its interval has passed on the hub's clock; [`TestApp::advance`] makes the next one due at once.
+    pub async fn poll_due_now(&self) {
+        let plan = tether::jobs::poll::PollPlan::from_config(&self.config);
+        tether::jobs::poll::poll_due(self.hub.clone(), plan).await.expect("a poll pass");
+    }
+
+    /// Sends every notice due now to the configured SMTP server, as the mailer worker would.
+    pub async fn mail_due_now(&self) {
+        let url = self.config.mail.smtp_url.as_ref().expect("mail_due_now needs mail.smtp_url set");
+        let mailer = tether::messages::notify::Mailer::new(url, &self.config.mail.from).expect("a mailer");
+        tether::jobs::mail::send_due(self.hub.store().clone(), mailer).await.expect("a mail pass");
+    }
+
+    /// Moves the hub's clock ahead by `by`: tokens expiring up to that much later count as expiring, and refresh
+    /// retries, polls and delivery retries scheduled up to then are due, for the `*_due_now` helpers.
+    pub fn advance(&self, by: std::time::Duration) {
+        self.hub.clock().advance(by);
     }
 
     /// A second Tether on the same database and master key, as another node of one deployment would be.
