@@ -1,5 +1,5 @@
-//! Each door alone, over the fake hub: what the REST API reads from a request, what it passes the hub, and how it
-//! answers the hub's errors, with no storage behind it.
+//! Each door alone, over the fake hub: what the REST API and the console read from a request, what they pass
+//! the hub, and how they answer the hub's errors, with no storage behind it.
 
 use crate::fake_hub::{FAKE_ORGANIZATION_SECRET, FAKE_USER_SECRET, FakeHub};
 use app::error::HubError;
@@ -95,4 +95,93 @@ async fn the_rest_door_answers_each_hub_error_with_its_status_and_message() {
         .await
         .unwrap();
     assert_eq!(response.headers()["retry-after"], "7");
+}
+
+/// The console alone on a free loopback port, over `hub`; answers its base URL.
+async fn console_door(hub: Arc<FakeHub>) -> String {
+    let shared: SharedHub = hub;
+    let options = leptos::prelude::LeptosOptions::builder().output_name("tether").build();
+    let cookies = app::server_fns::CookiePolicy { secure: false, max_age_seconds: 3600 };
+    let document = utoipa::openapi::OpenApiBuilder::new().build();
+    let routes = tether::console::router(shared, options, cookies, &document);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, routes).await.unwrap() });
+    format!("http://{address}")
+}
+
+fn no_redirects() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
+}
+
+#[tokio::test]
+async fn the_console_door_opens_pages_only_for_a_session_the_hub_resumes() {
+    let hub = Arc::new(FakeHub::default());
+    let base = console_door(hub.clone()).await;
+    let load = |cookie: Option<&str>| {
+        let mut request = no_redirects().get(format!("{base}/instances"));
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", format!("tether_session={cookie}"));
+        }
+        request.send()
+    };
+    let location =
+        |response: &reqwest::Response| response.headers().get("location").map(|at| at.to_str().unwrap().to_owned());
+
+    let anonymous = load(None).await.unwrap();
+    assert!(anonymous.status().is_redirection(), "{}", anonymous.status());
+    assert_eq!(location(&anonymous).as_deref(), Some("/signin"));
+    assert!(hub.calls().is_empty(), "no cookie, nothing to ask the hub: {:?}", hub.calls());
+
+    let stale = load(Some("an-ended-session")).await.unwrap();
+    assert_eq!(location(&stale).as_deref(), Some("/signin"));
+    assert_eq!(hub.calls(), ["resume_session"]);
+
+    let signed_in = load(Some(crate::fake_hub::FAKE_SESSION)).await.unwrap();
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    assert!(signed_in.text().await.unwrap().contains("<html"), "the page is rendered");
+    let away = no_redirects()
+        .get(format!("{base}/signin"))
+        .header("Cookie", format!("tether_session={}", crate::fake_hub::FAKE_SESSION))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(location(&away).as_deref(), Some("/"), "a signed-in user is sent away from the sign-in page");
+}
+
+#[tokio::test]
+async fn the_console_door_answers_each_hub_error_with_its_status_and_refuses_other_sites() {
+    let hub = Arc::new(FakeHub::default());
+    let base = console_door(hub.clone()).await;
+    let call = |origin: &str| {
+        no_redirects()
+            .post(format!("{base}/api/instance_cards"))
+            .header("Cookie", format!("tether_session={}", crate::fake_hub::FAKE_SESSION))
+            .header("Origin", origin.to_owned())
+            .send()
+    };
+    let own = base.clone();
+    let listed = call(&own).await.unwrap();
+    assert_eq!(listed.status(), StatusCode::OK);
+    assert_eq!(listed.json::<Value>().await.unwrap(), serde_json::json!([]));
+    assert_eq!(hub.calls(), ["resume_session", "list_instances"]);
+
+    for (error, status, message) in [
+        (HubError::BadRequest("name: required".into()), 400, "name: required"),
+        (HubError::Forbidden("admins only".into()), 403, "admins only"),
+        (HubError::NotFound("no such thing".into()), 404, "no such thing"),
+        (HubError::Conflict("taken".into()), 409, "taken"),
+        (HubError::Internal, 500, "Internal"),
+    ] {
+        *hub.answer.lock().unwrap() = Some(error);
+        let answered = call(&own).await.unwrap();
+        assert_eq!(answered.status().as_u16(), status);
+        let body = answered.text().await.unwrap();
+        assert!(body.contains(message), "{status}: {body}");
+    }
+
+    let before = hub.calls().len();
+    let forged = call("https://elsewhere.example").await.unwrap();
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    assert_eq!(hub.calls().len(), before, "another site's call never reaches the hub");
 }

@@ -25,6 +25,8 @@ use std::sync::Mutex;
 /// The secrets the fake takes in `Authorization`.
 pub const FAKE_USER_SECRET: &str = "fake-user-secret";
 pub const FAKE_ORGANIZATION_SECRET: &str = "fake-organization-secret";
+/// The console session token the fake resumes.
+pub const FAKE_SESSION: &str = "fake-session";
 
 /// The caller the fake's secrets stand for.
 pub fn fake_caller() -> Caller {
@@ -71,8 +73,13 @@ impl Identity for FakeHub {
         self.refuse("finish_sign_in")
     }
 
-    async fn resume_session(&self, _token: &SecretString) -> Result<Caller, HubError> {
-        self.refuse("resume_session")
+    async fn resume_session(&self, token: &SecretString) -> Result<Caller, HubError> {
+        self.record("resume_session");
+        if token.expose_secret() == FAKE_SESSION {
+            Ok(fake_caller())
+        } else {
+            Err(HubError::Unauthorized("not the fake's session".into()))
+        }
     }
 
     async fn sign_out(&self, _token: &SecretString) -> Result<(), HubError> {
