@@ -17,11 +17,14 @@ use sha2::Sha256;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tether::Tether;
 use tether::config::Config;
 
 mod measure;
+#[path = "../tests/it/utils.rs"]
+#[allow(dead_code)]
+mod utils;
 use measure::{median, millis, p99};
+use utils::{Backend, TestApp};
 
 const SIGNATURE_KEY: &str = "bench-signature-key";
 /// Events in the backlog that measures the delivery rate.
@@ -93,26 +96,19 @@ fn changes(prefix: &str, range: std::ops::Range<usize>) -> Value {
 
 #[tokio::main]
 async fn main() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let mut config = Config::for_tests(dir.path(), None);
-    config.workers.enabled = true;
-    config.workers.tick = Config::defaults().workers.tick;
-    let tether = Tether::open(config).await.expect("tether opens");
-    let first = tether::bootstrap::first_start(&tether.hub, &tether.config)
-        .await
-        .expect("first start")
-        .expect("a new database has no organization");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
-    let base = format!("http://{}/elements/api-v2", listener.local_addr().unwrap());
-    tokio::spawn(async move { tether.serve(listener, std::future::pending()).await.expect("tether serves") });
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| {
+        config.workers.enabled = true;
+        config.workers.tick = Config::defaults().workers.tick;
+    })
+    .await;
+    let base = format!("{}/elements/api-v2", app.base_url);
     let receiver = Receiver::default();
     let callback = receiver.start().await;
 
     let http = reqwest::Client::new();
-    let authorization = format!(
-        "User {}, Organization {}",
-        secrecy::ExposeSecret::expose_secret(&first.user_secret),
-        secrecy::ExposeSecret::expose_secret(&first.organization_secret)
+    let authorization = utils::authorization(
+        secrecy::ExposeSecret::expose_secret(&app.first.user_secret),
+        secrecy::ExposeSecret::expose_secret(&app.first.organization_secret),
     );
     let element = json!({
         "key": "bench-events", "name": "Bench events", "hub": "crm", "auth": "custom",

@@ -21,13 +21,16 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
-use tether::Tether;
 use tether::config::Config;
 use tether::jobs::Workers;
 use tether::jobs::refresh::RefreshPlan;
 
 mod measure;
+#[path = "../tests/it/utils.rs"]
+#[allow(dead_code)]
+mod utils;
 use measure::{async_timings, median, micros, millis, p95, p99, process_cpu_time};
+use utils::{Backend, TestApp};
 
 const ROUNDS: usize = 300;
 const PROXY_ROUNDS: usize = 2000;
@@ -199,31 +202,21 @@ const COMMAND: &str = "cargo bench -p tether --bench instances";
 
 #[tokio::main]
 async fn main() {
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let config = Config::for_tests(dir.path(), None);
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let config = app.config.clone();
     let plan = RefreshPlan::from_config(&config);
-    let tether = Tether::open(config.clone()).await.expect("tether opens");
-    let hub = tether.hub.clone();
-    let first = tether::bootstrap::first_start(&tether.hub, &tether.config)
-        .await
-        .expect("first start")
-        .expect("a new database has no organization");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
-    let base = format!("http://{}/elements/api-v2", listener.local_addr().unwrap());
-    let health = format!("http://{}/healthz", listener.local_addr().unwrap());
-    tokio::spawn(async move { tether.serve(listener, std::future::pending()).await.expect("tether serves") });
+    let hub = app.hub.clone();
+    let base = format!("{}/elements/api-v2", app.base_url);
+    let health = format!("{}/healthz", app.base_url);
     let stub = stub_provider().await;
     let provider = stub.base.clone();
 
     let http = reqwest::Client::new();
-    let authorization = format!(
-        "User {}, Organization {}",
-        secrecy::ExposeSecret::expose_secret(&first.user_secret),
-        secrecy::ExposeSecret::expose_secret(&first.organization_secret)
+    let authorization = utils::authorization(
+        secrecy::ExposeSecret::expose_secret(&app.first.user_secret),
+        secrecy::ExposeSecret::expose_secret(&app.first.organization_secret),
     );
-    let api = |method: reqwest::Method, path: &str| {
-        http.request(method, format!("{base}{path}")).header("Authorization", &authorization)
-    };
+    let api = |method: reqwest::Method, path: &str| app.as_admin(method, path);
     for element in [
         json!({"key": "bench-oauth", "name": "Bench OAuth", "hub": "general", "auth": "oauth2",
             "oauth": {"authorizationUrl": format!("{provider}/auth"), "tokenUrl": format!("{provider}/token")},

@@ -9,34 +9,38 @@ use std::sync::OnceLock;
 use tether::api::extract::parse_json;
 use tether::hub::HubService;
 
+#[path = "../../tests/it/utils.rs"]
+#[allow(dead_code, unused_macros)]
+mod utils;
+
+/// The test kit's hub on SQLite, with the fuzz element, and its first organization's admin.
 struct Setup {
     runtime: tokio::runtime::Runtime,
     hub: std::sync::Arc<HubService>,
     caller: Caller,
-    _dir: tempfile::TempDir,
+    _app: utils::TestApp,
 }
 
 fn setup() -> &'static Setup {
     static SETUP: OnceLock<Setup> = OnceLock::new();
     SETUP.get_or_init(|| {
         let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
-        let dir = tempfile::tempdir().unwrap();
-        let (hub, caller) = runtime.block_on(async {
-            let mut config = tether::config::Config::for_tests(dir.path(), None);
-            config.outbound.allow_private_network = false;
-            let opened = tether::Tether::open(config).await.expect("Tether opens");
-            let first = opened.hub.create_organization("Fuzz", "fuzz@example.com", &tether::store::audit::Actor::Cli).await.unwrap();
+        let (app, caller) = runtime.block_on(async {
+            let app = utils::TestApp::spawn_with(utils::Backend::Sqlite, |config| {
+                config.outbound.allow_private_network = false;
+            })
+            .await;
             let credentials = app::hub::ApiCredentials {
-                user: first.user_secret.clone(),
-                organization: first.organization_secret.clone(),
+                user: app.first.user_secret.clone(),
+                organization: app.first.organization_secret.clone(),
                 element: None,
             };
-            let caller = opened.hub.authenticate(&credentials).await.unwrap();
+            let caller = app.hub.authenticate(&credentials).await.unwrap();
             let definition = tether::catalog::parse_definition(element()).unwrap();
-            opened.hub.create_element(&caller, definition).await.expect("the fuzz element is valid");
-            (opened.hub, caller)
+            app.hub.create_element(&caller, definition).await.expect("the fuzz element is valid");
+            (app, caller)
         });
-        Setup { runtime, hub, caller, _dir: dir }
+        Setup { runtime, hub: app.hub.clone(), caller, _app: app }
     })
 }
 

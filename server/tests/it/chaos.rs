@@ -7,8 +7,9 @@
 
 use crate::events::{Crm, Receiver, crm_element, crm_instance, second};
 use crate::oauth::{CALLBACK, provider_element};
+use crate::processes::{OAuthProvider, RunningBinary};
 use crate::proxy::{believe_expiry, oauth_instance};
-use crate::utils::{Backend, OAuthProvider, RunningBinary, TestApp, eventually, expect_json};
+use crate::utils::{Backend, TestApp, eventually, expect_json};
 use chrono::Utc;
 use rand::Rng;
 use reqwest::{Method, StatusCode};

@@ -1,6 +1,6 @@
 //! The operator CLI, run as the real binary: migrate, first start, admin tasks, key status and bad configuration.
 
-use crate::utils::RunningBinary;
+use crate::processes::RunningBinary;
 use app::hub::Identity;
 use secrecy::SecretString;
 use std::path::Path;

@@ -4,7 +4,8 @@
 use crate::instances::instance_count;
 use crate::oauth::{provider_element, query_of};
 use crate::on_both_backends;
-use crate::utils::{Backend, OAUTH_CLIENT_SECRET, OAuthProvider, TestApp, expect_json};
+use crate::processes::{OAUTH_CLIENT_SECRET, OAuthProvider};
+use crate::utils::{Backend, TestApp, expect_json};
 use app::error::HubError;
 use app::hub::ConsoleSession;
 use app::hub::{ConsoleConnect, Instances};

@@ -3,7 +3,8 @@
 //! work pending, two nodes sharing the queue, and bad event configurations refused by name.
 
 use crate::on_both_backends;
-use crate::utils::{Backend, RunningBinary, TestApp, eventually, expect_error, expect_json};
+use crate::processes::RunningBinary;
+use crate::utils::{Backend, TestApp, eventually, expect_error, expect_json};
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, StatusCode as AxumStatus};

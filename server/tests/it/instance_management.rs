@@ -4,7 +4,8 @@
 use crate::instances::{basic_element, code_from, instance_count, oauth_configuration};
 use crate::oauth::{CALLBACK, authorization_url, query_of, setup};
 use crate::on_both_backends;
-use crate::utils::{Backend, OAUTH_CLIENT_SECRET, TestApp, expect_error, expect_json};
+use crate::processes::OAUTH_CLIENT_SECRET;
+use crate::utils::{Backend, TestApp, expect_error, expect_json};
 use app::hub::OAuthFlows;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};

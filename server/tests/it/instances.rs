@@ -2,7 +2,8 @@
 
 use crate::oauth::{CALLBACK, authorization_url, query_of, seed_query, setup};
 use crate::on_both_backends;
-use crate::utils::{Backend, OAUTH_CLIENT_SECRET, OAuthProvider, TestApp, expect_error, expect_json};
+use crate::processes::{OAUTH_CLIENT_SECRET, OAuthProvider};
+use crate::utils::{Backend, TestApp, expect_error, expect_json};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 

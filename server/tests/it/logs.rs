@@ -3,7 +3,8 @@
 
 use crate::instances::{basic_element, oauth_configuration};
 use crate::oauth::{CALLBACK, provider_element, query_of, seed_query};
-use crate::utils::{OAUTH_CLIENT_SECRET, OAuthProvider, RunningBinary, authorization};
+use crate::processes::{OAUTH_CLIENT_SECRET, OAuthProvider, RunningBinary};
+use crate::utils::authorization;
 use serde_json::{Value, json};
 
 async fn json_of(request: reqwest::RequestBuilder) -> Value {

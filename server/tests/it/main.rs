@@ -19,6 +19,7 @@ mod logs;
 mod oauth;
 mod openapi;
 mod outbound;
+mod processes;
 mod proxy;
 mod sandbox;
 mod secrets_at_rest;

@@ -1,7 +1,8 @@
 //! The authorization URL step of the OAuth 2.0 flow, against a real provider (`oidc-provider`) on loopback.
 
 use crate::on_both_backends;
-use crate::utils::{Backend, OAUTH_CLIENT_SECRET, OAuthProvider, TestApp, expect_error, expect_json};
+use crate::processes::{OAUTH_CLIENT_SECRET, OAuthProvider};
+use crate::utils::{Backend, TestApp, expect_error, expect_json};
 use reqwest::{Method, StatusCode, Url};
 use serde_json::{Value, json};
 use std::collections::HashMap;

@@ -1,7 +1,8 @@
 //! Tether Sandbox: off unless configured; when on, a whole instance's life against it over the REST API; and its
 //! OAuth behaviour checked case by case against `oidc-provider`'s, with the token client Tether itself uses.
 
-use crate::utils::{Backend, OAUTH_CLIENT_SECRET, OAuthProvider, TestApp, eventually, expect_json};
+use crate::processes::{OAUTH_CLIENT_SECRET, OAuthProvider};
+use crate::utils::{Backend, TestApp, eventually, expect_json};
 use app::catalog::{TokenAuth, TokenBody};
 use app::hub::ConsoleConnect;
 use reqwest::{Method, StatusCode, Url};

@@ -1,7 +1,7 @@
 //! The provider token client against a real OAuth provider: code exchange with PKCE, both client authentication
 //! methods, refresh with rotation, revocation, and how each failure is classified.
 
-use crate::utils::{OAUTH_CLIENT_SECRET, OAuthProvider};
+use crate::processes::{OAUTH_CLIENT_SECRET, OAuthProvider};
 use app::catalog::{TokenAuth, TokenBody};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;

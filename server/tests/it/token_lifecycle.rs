@@ -6,8 +6,9 @@
 use crate::instances::{code_from, oauth_configuration};
 use crate::oauth::{CALLBACK, provider_element};
 use crate::on_both_backends;
+use crate::processes::{OAuthProvider, RunningBinary, SmtpSink};
 use crate::proxy::{believe_expiry, oauth_instance, read_instance};
-use crate::utils::{Backend, OAuthProvider, RunningBinary, SmtpSink, TestApp, eventually, expect_error, expect_json};
+use crate::utils::{Backend, TestApp, eventually, expect_error, expect_json};
 use app::instances::InstanceId;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
