@@ -31,8 +31,7 @@ async fn the_audit_log_records_who_did_what_and_no_secret(backend: Backend) {
     assert!(refused.is_err());
     let session = crate::utils::open_session(&app.hub, "admin@tether.local", &app.first.password).await;
 
-    expect_json(app.as_admin(Method::POST, "/elements").json(&basic_element()).send().await.unwrap(), StatusCode::OK)
-        .await;
+    app.create_element(&basic_element()).await;
     let instance_password = "instance-password-7c1d";
     let body = json!({"name": "Audited", "configuration": {"account": "acme", "username": "ada", "password": instance_password}});
     let created = app.as_admin(Method::POST, "/elements/test-basic/instances").json(&body).send().await.unwrap();

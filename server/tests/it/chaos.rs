@@ -69,8 +69,7 @@ async fn nodes_killed_at_random_lose_no_grant_and_no_event() {
     let (crm, api) = Crm::start().await;
     let receiver = Receiver::start().await;
     let app = TestApp::spawn(Backend::Postgres).await;
-    let created = app.as_admin(Method::POST, "/elements").json(&provider_element(&provider)).send().await.unwrap();
-    expect_json(created, StatusCode::OK).await;
+    app.create_element(&provider_element(&provider)).await;
     crm_element(&app, &api).await;
     let mut polling = Vec::new();
     for _ in 0..POLLING_INSTANCES {

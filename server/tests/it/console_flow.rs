@@ -5,12 +5,11 @@ use crate::instances::instance_count;
 use crate::oauth::{provider_element, query_of};
 use crate::on_both_backends;
 use crate::processes::{OAUTH_CLIENT_SECRET, OAuthProvider};
-use crate::utils::{Backend, TestApp, expect_json};
+use crate::utils::{Backend, TestApp};
 use app::error::HubError;
 use app::hub::ConsoleSession;
 use app::hub::{ConsoleConnect, Instances};
 use app::instances::{ConsoleAuthentication, ConsoleNext, InstanceTarget, OAuthCallback};
-use reqwest::{Method, StatusCode};
 use serde_json::json;
 use std::collections::BTreeMap;
 
@@ -71,7 +70,7 @@ async fn the_console_flow_is_pkce_bound_to_its_session_and_single_use(backend: B
     let provider = OAuthProvider::start(&[&callback], true);
     let mut element = provider_element(&provider);
     element["oauth"]["issuer"] = json!(provider.issuer);
-    expect_json(app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap(), StatusCode::OK).await;
+    app.create_element(&element).await;
     let session = sign_in(&app).await;
     let other_session = sign_in(&app).await;
 

@@ -200,7 +200,7 @@ pub(crate) async fn crm_element(app: &TestApp, api: &str) {
             }
         }
     });
-    expect_json(app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap(), StatusCode::OK).await;
+    app.create_element(&element).await;
 }
 
 /// The seed's poller configuration, with `created` read in another pattern and timezone.
@@ -236,11 +236,10 @@ async fn crm_instance_polling_every(app: &TestApp, receiver: &Receiver, vendor: 
             "event.poller.configuration": seed_poller(),
         }
     });
-    let created =
-        expect_json(app.as_admin(Method::POST, "/instances").json(&body).send().await.unwrap(), StatusCode::OK).await;
-    assert_eq!(created["eventsEnabled"], true);
-    assert_eq!(created["configuration"]["event.notification.signature.key"], "********", "the key is masked");
-    created["id"].as_i64().unwrap()
+    let created = app.create_instance(&body).await;
+    assert!(created.events_enabled);
+    assert_eq!(created.configuration["event.notification.signature.key"], "********", "the key is masked");
+    created.id.0
 }
 
 pub(crate) fn second(at: DateTime<Utc>) -> DateTime<Utc> {

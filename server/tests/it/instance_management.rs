@@ -32,8 +32,7 @@ async fn create_basic(app: &TestApp, name: &str, tags: &[&str]) -> Value {
 
 async fn basic_app(backend: Backend) -> TestApp {
     let app = TestApp::spawn(backend).await;
-    expect_json(app.as_admin(Method::POST, "/elements").json(&basic_element()).send().await.unwrap(), StatusCode::OK)
-        .await;
+    app.create_element(&basic_element()).await;
     app
 }
 
@@ -210,9 +209,7 @@ async fn deleting_an_oauth_instance_revokes_its_grant(backend: Backend) {
     let (app, provider) = setup(backend, false).await;
     let (code, _) = code_from(&app, &provider, "").await;
     let body = json!({"element": {"key": "test-idp"}, "name": "Revoked", "providerData": {"code": code}, "configuration": oauth_configuration()});
-    let created =
-        expect_json(app.as_admin(Method::POST, "/instances").json(&body).send().await.unwrap(), StatusCode::OK).await;
-    let id = created["id"].as_i64().unwrap();
+    let id = app.create_instance(&body).await.id.0;
     let refresh_token = stored_secrets(&app, id).await["oauth.user.refresh_token"].as_str().unwrap().to_owned();
     let deleted = app.as_admin(Method::DELETE, &format!("/instances/{id}")).send().await.unwrap();
     assert_eq!(deleted.status(), StatusCode::NO_CONTENT);

@@ -159,8 +159,7 @@ pub fn basic_element() -> Value {
 
 async fn basic_instances_take_validated_parameters(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    expect_json(app.as_admin(Method::POST, "/elements").json(&basic_element()).send().await.unwrap(), StatusCode::OK)
-        .await;
+    app.create_element(&basic_element()).await;
     let body = |configuration: Value| json!({"name": "Basic", "configuration": configuration, "retrieveObjectsAfterInstantiation": true});
     let created = app
         .as_admin(Method::POST, "/elements/test-basic/instances")
@@ -223,7 +222,7 @@ async fn bad_instance_requests_name_the_problem(backend: Backend) {
     let provider = OAuthProvider::start(&[CALLBACK], false);
     let app = TestApp::spawn_with(backend, |config| config.limits.max_body_bytes = 16 * 1024).await;
     for element in [crate::oauth::provider_element(&provider), basic_element()] {
-        expect_json(app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap(), StatusCode::OK).await;
+        app.create_element(&element).await;
     }
     let complete = json!({
         "element": {"key": "test-idp"},
@@ -336,7 +335,7 @@ async fn custom_parameter_instances_take_choices_and_defaults(backend: Backend) 
             {"key": "sandbox", "label": "Sandbox", "type": "boolean", "required": false}
         ]
     });
-    expect_json(app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap(), StatusCode::OK).await;
+    app.create_element(&element).await;
     let create = |configuration: Value| {
         app.as_admin(Method::POST, "/elements/test-custom/instances")
             .json(&json!({"name": "Custom", "configuration": configuration}))

@@ -45,8 +45,7 @@ pub async fn setup_with(
 ) -> (TestApp, OAuthProvider) {
     let provider = OAuthProvider::start(&[CALLBACK], pkce_required);
     let app = TestApp::spawn_with(backend, adjust).await;
-    let created = app.as_admin(Method::POST, "/elements").json(&provider_element(&provider)).send().await.unwrap();
-    expect_json(created, StatusCode::OK).await;
+    app.create_element(&provider_element(&provider)).await;
     (app, provider)
 }
 

@@ -145,8 +145,7 @@ async fn instance_count(app: &TestApp) -> usize {
 async fn no_tenant_value_reaches_an_internal_address(backend: Backend) {
     let app = spawn(backend, false).await;
     let listener = Listener::start().await;
-    expect_json(app.as_admin(Method::POST, "/elements").json(&public_element()).send().await.unwrap(), StatusCode::OK)
-        .await;
+    app.create_element(&public_element()).await;
     for host in listener.inward_hosts() {
         for (path, body, field) in tenant_requests(&host) {
             let answer = app.as_admin(Method::POST, path).json(&body).send().await.unwrap();
@@ -159,7 +158,7 @@ async fn no_tenant_value_reaches_an_internal_address(backend: Backend) {
     let refused = app.as_admin(Method::POST, "/elements").json(&literal).send().await.unwrap();
     expect_error(refused, StatusCode::BAD_REQUEST, "api.baseUrl:").await;
     let named = element_at("test-named", &format!("https://{INWARD_NAME}:{}/api", listener.port));
-    expect_json(app.as_admin(Method::POST, "/elements").json(&named).send().await.unwrap(), StatusCode::OK).await;
+    app.create_element(&named).await;
     let body = json!({"name": "n", "configuration": {"apiKey": "k"}});
     let refused = app.as_admin(Method::POST, "/elements/test-named/instances").json(&body).send().await.unwrap();
     expect_error(refused, StatusCode::BAD_REQUEST, "api.baseUrl:").await;
@@ -183,7 +182,7 @@ async fn with_private_networks_allowed_the_same_values_connect(backend: Backend)
         assert_eq!(listener.connections(), expected, "{host} was not connected to");
     }
     let named = element_at("test-named", &format!("http://localhost:{}/api", listener.port));
-    expect_json(app.as_admin(Method::POST, "/elements").json(&named).send().await.unwrap(), StatusCode::OK).await;
+    app.create_element(&named).await;
     let body = json!({"name": "n", "configuration": {"apiKey": "k"}});
     let created = app.as_admin(Method::POST, "/elements/test-named/instances").json(&body).send().await.unwrap();
     let token = expect_json(created, StatusCode::OK).await["token"].as_str().unwrap().to_owned();
@@ -228,7 +227,7 @@ async fn proxy_paths_that_climb_out_are_refused_before_reaching_the_upstream(bac
     let app = TestApp::spawn(backend).await;
     let (upstream, seen) = recording_upstream().await;
     let element = element_at("test-base", &format!("{upstream}/base/v1"));
-    expect_json(app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap(), StatusCode::OK).await;
+    app.create_element(&element).await;
     let body = json!({"name": "b", "configuration": {"apiKey": "k"}});
     let created = app.as_admin(Method::POST, "/elements/test-base/instances").json(&body).send().await.unwrap();
     let created = expect_json(created, StatusCode::OK).await;
@@ -269,8 +268,7 @@ async fn proxy_paths_that_climb_out_are_refused_before_reaching_the_upstream(bac
 
 async fn values_with_control_characters_are_refused_when_saved(backend: Backend) {
     let app = TestApp::spawn(backend).await;
-    expect_json(app.as_admin(Method::POST, "/elements").json(&public_element()).send().await.unwrap(), StatusCode::OK)
-        .await;
+    app.create_element(&public_element()).await;
     for value in ["a\r\nx-injected: 1", "a\nb", "nul\0", "del\u{7f}"] {
         let body = json!({"name": "c", "configuration": {"apiKey": value}});
         let refused = app.as_admin(Method::POST, "/elements/test-public/instances").json(&body).send().await.unwrap();
@@ -296,7 +294,7 @@ async fn webhooks_signed_with_an_empty_key_are_refused(backend: Backend) {
     expect_error(refused, StatusCode::BAD_REQUEST, "events.webhook.signature.secretParameter:").await;
 
     element["events"]["webhook"]["signature"]["secretParameter"] = json!("webhookSecret");
-    expect_json(app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap(), StatusCode::OK).await;
+    app.create_element(&element).await;
     // An instance that never got its webhook secret: the key is empty, and nothing signed with it is taken.
     let body = json!({"name": "s", "configuration": {"apiKey": "k", "event.notification.enabled": true,
         "event.vendor.type": "webhooks", "event.notification.callback.url": "https://receiver.example/hook"}});
@@ -325,7 +323,7 @@ async fn a_token_endpoint_that_cannot_be_reached_reads_the_same_whatever_the_por
         "api": {"baseUrl": "http://127.0.0.1:{port}/api", "credentials": {"in": "bearer"}},
         "parameters": [{"key": "port", "label": "Port"}]
     });
-    expect_json(app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap(), StatusCode::OK).await;
+    app.create_element(&element).await;
     // A closed port, and one that takes the connection and drops it without a word.
     let closed = {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
@@ -378,7 +376,7 @@ async fn refresh_proxy_and_revocation_of_a_stored_instance_follow_the_policy(bac
             "revokeUrl": format!("http://127.0.0.1:{port}/revoke")},
         "api": {"baseUrl": format!("http://127.0.0.1:{port}/api"), "credentials": {"in": "bearer"}}
     });
-    expect_json(app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap(), StatusCode::OK).await;
+    app.create_element(&element).await;
     let body = json!({"name": "s", "providerData": {"code": "c"}, "configuration": {
         "oauth.api.key": "id", "oauth.api.secret": "secret", "oauth.callback.url": "https://app.example/cb"}});
     let created = app.as_admin(Method::POST, "/elements/test-stored/instances").json(&body).send().await.unwrap();
@@ -407,7 +405,7 @@ async fn a_stored_callback_that_resolves_inward_is_not_delivered_to(backend: Bac
         "parameters": [{"key": "apiKey", "label": "API key", "secret": true}],
         "events": {"support": "webhooks", "webhook": {"objectTypeField": "objectType", "objectIdField": "id", "eventTypeField": "eventType"}}
     });
-    expect_json(app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap(), StatusCode::OK).await;
+    app.create_element(&element).await;
     let body = json!({"name": "h", "configuration": {"apiKey": "k", "event.notification.enabled": true,
         "event.vendor.type": "webhooks", "event.notification.callback.url": format!("http://{INWARD_NAME}:{}/hook", listener.port)}});
     let created = app.as_admin(Method::POST, "/elements/test-hooked/instances").json(&body).send().await.unwrap();

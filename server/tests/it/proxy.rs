@@ -54,7 +54,7 @@ async fn echo_instance(app: &TestApp, upstream: &str) -> (Value, i64, String) {
             "headers": {"X-Tenant": "{tenant}"}},
         "parameters": [{"key": "tenant", "label": "Tenant"}, {"key": "token", "label": "Token", "secret": true}]
     });
-    expect_json(app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap(), StatusCode::OK).await;
+    app.create_element(&element).await;
     let body = json!({"name": "Echo", "configuration": {"tenant": "acme", "token": "upstream-secret"}});
     let created = app.as_admin(Method::POST, "/elements/test-echo/instances").json(&body).send().await.unwrap();
     let created = expect_json(created, StatusCode::OK).await;
@@ -190,8 +190,7 @@ async fn fifty_calls(app: &TestApp, token: &str) {
 pub async fn expired_at_the_provider(backend: Backend) -> (TestApp, OAuthProvider, i64, String) {
     let provider = OAuthProvider::start_with_access_ttl(&[CALLBACK], false, 2);
     let app = TestApp::spawn_with(backend, |config| config.refresh.margin = std::time::Duration::ZERO).await;
-    let created = app.as_admin(Method::POST, "/elements").json(&provider_element(&provider)).send().await.unwrap();
-    expect_json(created, StatusCode::OK).await;
+    app.create_element(&provider_element(&provider)).await;
     let (id, token) = oauth_instance(&app, &provider).await;
     let first = app.as_instance(&token, Method::GET, "/hubs/general/me").send().await.unwrap();
     assert_eq!(expect_json(first, StatusCode::OK).await["sub"], "alice", "the provider's API answers through Tether");
@@ -300,7 +299,7 @@ async fn try_it_out_takes_the_proxy_path(backend: Backend) {
         "parameters": [{"key": "apiKey", "label": "API key", "secret": true}],
         "objects": [{"name": "things", "vendorName": "Thing", "type": "object"}]
     });
-    expect_json(app.as_admin(Method::POST, "/elements").json(&element).send().await.unwrap(), StatusCode::OK).await;
+    app.create_element(&element).await;
     let body = json!({"name": "Echo", "configuration": {"apiKey": "query-secret"}});
     let created = app.as_admin(Method::POST, "/elements/test-echo/instances").json(&body).send().await.unwrap();
     let id = InstanceId(expect_json(created, StatusCode::OK).await["id"].as_i64().unwrap());

@@ -29,8 +29,7 @@ on_both_backends!(
 async fn start(backend: Backend, adjust: impl FnOnce(&mut Config)) -> (TestApp, OAuthProvider) {
     let provider = OAuthProvider::start(&[CALLBACK], false);
     let app = TestApp::spawn_with(backend, adjust).await;
-    let created = app.as_admin(Method::POST, "/elements").json(&provider_element(&provider)).send().await.unwrap();
-    expect_json(created, StatusCode::OK).await;
+    app.create_element(&provider_element(&provider)).await;
     (app, provider)
 }
 
@@ -236,8 +235,7 @@ async fn a_slow_provider_holds_up_only_its_own_wave(backend: Backend) {
     // endpoint moves to one that never answers.
     let mut slow_element = provider_element(&provider);
     slow_element["key"] = json!("slow-idp");
-    expect_json(app.as_admin(Method::POST, "/elements").json(&slow_element).send().await.unwrap(), StatusCode::OK)
-        .await;
+    app.create_element(&slow_element).await;
     let (code, _) = code_from(&app, &provider, "").await;
     let body = json!({"element": {"key": "slow-idp"}, "name": "Slow", "providerData": {"code": code},
         "configuration": oauth_configuration()});

@@ -211,6 +211,18 @@ impl TestApp {
         self.as_instance_at(&self.base_url, token, method, path)
     }
 
+    /// Registers a custom element as the first organization's admin, and answers it as the API shows it.
+    pub async fn create_element(&self, definition: &Value) -> app::catalog::Element {
+        let created = self.as_admin(Method::POST, "/elements").json(definition).send().await.unwrap();
+        serde_json::from_value(expect_json(created, StatusCode::OK).await).expect("an element, as the API shows one")
+    }
+
+    /// Creates an instance as the first organization's admin, and answers it as the API shows it.
+    pub async fn create_instance(&self, body: &Value) -> app::instances::Instance {
+        let created = self.as_admin(Method::POST, "/instances").json(body).send().await.unwrap();
+        serde_json::from_value(expect_json(created, StatusCode::OK).await).expect("an instance, as the API shows one")
+    }
+
     pub fn account_id(&self) -> i64 {
         self.first.account.id.0
     }
