@@ -124,12 +124,14 @@ async fn delete_element(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Reads the query of `oauth/url`: the known names, and every other name as an element parameter.
+/// Reads the query of `oauth/url` with the one query reader, as name and value pairs: its names are open-ended (any
+/// element parameter may be given by its key), so the known names are taken out here and the rest kept as
+/// parameters.
 fn authorization_request(query: &str) -> Result<AuthorizationRequest, ApiError> {
     let mut request = AuthorizationRequest::default();
-    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
-        let value = value.into_owned();
-        match name.as_ref() {
+    let pairs: Vec<(String, String)> = super::extract::parse_query(query)?;
+    for (name, value) in pairs {
+        match name.as_str() {
             "apiKey" => request.client_id = Some(value),
             "apiSecret" => request.client_secret = Some(SecretString::from(value)),
             "callbackUrl" => request.callback_url = Some(value),
@@ -204,4 +206,33 @@ async fn delete_oauth_app(
 ) -> ApiResult<StatusCode> {
     hub.delete_oauth_app(&auth.caller, &key_or_id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::authorization_request;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn the_authorization_query_takes_known_names_and_keeps_the_rest_as_parameters() {
+        let request = authorization_request(
+            "apiKey=client&apiSecret=s%26cret&callbackUrl=https%3A%2F%2Fapp.example%2Fcb&pkce=true&subdomain=acme",
+        )
+        .unwrap();
+        assert_eq!(request.client_id.as_deref(), Some("client"));
+        assert_eq!(
+            request.client_secret.as_ref().map(|secret| secret.expose_secret().to_owned()).as_deref(),
+            Some("s&cret")
+        );
+        assert_eq!(request.callback_url.as_deref(), Some("https://app.example/cb"));
+        assert!(request.pkce);
+        assert_eq!(request.parameters.into_iter().collect::<Vec<_>>(), [("subdomain".to_owned(), "acme".to_owned())]);
+        let message = |query: &str| authorization_request(query).err().map(|error| error.message).unwrap_or_default();
+        assert!(message("pkce=maybe").contains("pkce: must be true or false"), "{}", message("pkce=maybe"));
+        assert!(
+            message("subdomain=a&subdomain=b").contains("subdomain: given twice"),
+            "{}",
+            message("subdomain=a&subdomain=b")
+        );
+    }
 }
