@@ -106,10 +106,6 @@ async fn main() {
     let callback = receiver.start().await;
 
     let http = reqwest::Client::new();
-    let authorization = utils::authorization(
-        secrecy::ExposeSecret::expose_secret(&app.first.user_secret),
-        secrecy::ExposeSecret::expose_secret(&app.first.organization_secret),
-    );
     let element = json!({
         "key": "bench-events", "name": "Bench events", "hub": "crm", "auth": "custom",
         "api": {"baseUrl": "https://crm.example/v1", "credentials": {"in": "header", "name": "X-Api-Key", "value": "{apiKey}"}},
@@ -117,23 +113,12 @@ async fn main() {
         "events": {"support": "webhooks", "webhook": {"changesField": "changes", "objectTypeField": "type",
             "objectIdField": "id", "eventTypeField": "action"}}
     });
-    let created =
-        http.post(format!("{base}/elements")).header("Authorization", &authorization).json(&element).send().await;
-    assert!(created.unwrap().status().is_success());
+    app.create_element(&element).await;
     let instance = json!({"element": {"key": "bench-events"}, "name": "Bench events", "configuration": {
         "apiKey": "k", "event.notification.enabled": true, "event.notification.callback.url": callback,
         "event.notification.signature.key": SIGNATURE_KEY}});
-    let created: Value = http
-        .post(format!("{base}/instances"))
-        .header("Authorization", &authorization)
-        .json(&instance)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let webhook_url = format!("{base}/events/bench-events/{}", created["id"]);
+    let created = app.create_instance(&instance).await;
+    let webhook_url = format!("{base}/events/bench-events/{}", created.id);
     let send_webhook = |payload: Value| {
         let request = http.post(&webhook_url).json(&payload);
         async move {

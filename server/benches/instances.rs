@@ -230,8 +230,7 @@ async fn main() {
                 {"key": "username", "label": "User name"},
                 {"key": "password", "label": "Password", "type": "password", "secret": true}]}),
     ] {
-        let created = api(reqwest::Method::POST, "/elements").json(&element).send().await.unwrap();
-        assert!(created.status().is_success(), "{}", created.text().await.unwrap());
+        app.create_element(&element).await;
     }
     let oauth_body = |code: &str| {
         json!({"element": {"key": "bench-oauth"}, "name": "Bench", "providerData": {"code": code},
@@ -285,15 +284,12 @@ async fn main() {
         COMMAND,
     );
 
-    let api_instance: Value = api(reqwest::Method::POST, "/elements/bench-api/instances")
-        .json(&json!({"name": "Proxied", "configuration": {"apiKey": "bench-key"}}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let element_token = api_instance["token"].as_str().expect("the instance is created").to_owned();
+    let api_instance = app
+        .create_instance(
+            &json!({"element": {"key": "bench-api"}, "name": "Proxied", "configuration": {"apiKey": "bench-key"}}),
+        )
+        .await;
+    let element_token = api_instance.token.as_str().to_owned();
     let element_authorization = format!("{authorization}, Element {element_token}");
     let call = |url: String, headers: (&'static str, String)| -> Call {
         let request = http.get(url).header(headers.0, headers.1);
@@ -410,7 +406,7 @@ async fn main() {
         vec![
             (format!("{base}/hubs/general/things"), element_authorization.clone()),
             (format!("{base}/instances?pageSize=20"), authorization.clone()),
-            (format!("{base}/instances/{}", api_instance["id"]), authorization.clone()),
+            (format!("{base}/instances/{}", api_instance.id), authorization.clone()),
         ],
     )
     .await;
