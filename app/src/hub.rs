@@ -5,6 +5,7 @@
 //! same code. Every method checks that the caller may do what it asks. Nothing here depends on Leptos or axum.
 
 use crate::catalog::{Element, ElementCard, ElementDefinition, ElementPage, ElementQuery};
+use crate::connect::{ConnectSession, CreatedConnectSession, NewConnectSession, RedirectUrls};
 use crate::error::HubError;
 use crate::events::{Event, EventQuery, Redelivery};
 use crate::instances::{
@@ -400,6 +401,31 @@ pub trait AuditLog: Send + Sync {
     async fn audit_log(&self, caller: &Caller, query: AuditQuery) -> Result<Vec<AuditLogEntry>, HubError>;
 }
 
+/// Connect sessions: links a team hands its own users to connect an element on the hosted page.
+#[async_trait::async_trait]
+pub trait Connect: Send + Sync {
+    /// A new session for one end user; `origin` is where this Tether is reached, for the session's URL when no
+    /// public URL is configured.
+    async fn create_connect_session(
+        &self,
+        caller: &Caller,
+        origin: &str,
+        new_session: NewConnectSession,
+    ) -> Result<CreatedConnectSession, HubError>;
+
+    /// One of the organization's sessions, with where it stands.
+    async fn connect_session(&self, caller: &Caller, id: &str) -> Result<ConnectSession, HubError>;
+
+    /// Ends an open session: its link no longer works. Ending one already used, expired or ended changes nothing.
+    async fn end_connect_session(&self, caller: &Caller, id: &str) -> Result<(), HubError>;
+
+    /// The redirect URLs the organization allows sessions to name.
+    async fn redirect_urls(&self, caller: &Caller) -> Result<RedirectUrls, HubError>;
+
+    /// Replaces the organization's allowed redirect URLs; admins only.
+    async fn set_redirect_urls(&self, caller: &Caller, urls: RedirectUrls) -> Result<RedirectUrls, HubError>;
+}
+
 /// Every capability: what both doors hold. An implementation says so with an empty `impl Hub for …`.
 pub trait Hub:
     Identity
@@ -413,6 +439,7 @@ pub trait Hub:
     + Events
     + Notices
     + AuditLog
+    + Connect
     + 'static
 {
 }

@@ -19,6 +19,7 @@ macro_rules! numeric_id {
 }
 
 pub mod catalog;
+pub mod connect;
 pub mod error;
 pub mod events;
 #[cfg(feature = "ssr")]

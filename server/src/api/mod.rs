@@ -3,6 +3,7 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod connect;
 pub mod elements;
 pub mod error;
 pub mod events;
@@ -34,6 +35,7 @@ fn documented_routes() -> (Router<SharedHub>, utoipa::openapi::OpenApi) {
     utoipa_axum::router::OpenApiRouter::with_openapi(openapi::base_document())
         .merge(accounts::routes())
         .merge(audit::routes())
+        .merge(connect::routes())
         .merge(elements::routes())
         .merge(instances::routes())
         .merge(events::routes())

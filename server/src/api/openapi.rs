@@ -22,6 +22,7 @@ const SCHEME: &str = "tether";
     tags(
         (name = "accounts", description = "The organization's accounts and their users"),
         (name = "audit", description = "Who did what, when"),
+        (name = "connect", description = "Connect sessions: links a team hands its own users to connect an element"),
         (name = "elements", description = "The catalog, custom elements and saved OAuth apps"),
         (name = "instances", description = "Authenticated connections to providers"),
         (name = "events", description = "Changes heard from providers, and their delivery"),

@@ -7,13 +7,15 @@
 //!   `notices`, `audit`;
 //! - the provider-facing work: `tokens` (refresh), `oauth` and `exchange` (the code flow), `event_setup`,
 //!   `events`, `polling`;
-//! - the doors' use cases: `instances`, `console_connect`, `proxy`, `identity`, `accounts`, `two_factor`.
+//! - the doors' use cases: `instances`, `console_connect`, `connect` (sessions for end users), `proxy`, `identity`,
+//!   `accounts`, `two_factor`.
 
 mod accounts;
 mod audit;
 mod call_cache;
 mod codes;
 mod configuration;
+mod connect;
 mod console_connect;
 mod credentials;
 mod elements;
@@ -37,6 +39,7 @@ mod tokens;
 mod two_factor;
 
 pub use accounts::NewOrganization;
+pub use connect::CONNECT_PAGE_PATH;
 pub use console_connect::CONSOLE_CALLBACK_PATH;
 pub use errors::{OrInternal, internal_error};
 pub use events::{Destination, read_webhook};

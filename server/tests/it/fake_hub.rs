@@ -2,11 +2,12 @@
 //! with no storage, vault or provider behind it.
 
 use app::catalog::{Element, ElementCard, ElementDefinition, ElementPage, ElementQuery};
+use app::connect::{ConnectSession, CreatedConnectSession, NewConnectSession, RedirectUrls};
 use app::error::HubError;
 use app::events::{Event, EventQuery, Redelivery};
 use app::hub::{
-    Accounts, ApiCredentials, AuditLog, Caller, ConsoleConnect, ConsoleSession, ElementCatalog, Events, Identity,
-    Instances, Notices, OAuthFlows, ProviderCall, Proxy, SignInStep, TwoFactor,
+    Accounts, ApiCredentials, AuditLog, Caller, Connect, ConsoleConnect, ConsoleSession, ElementCatalog, Events,
+    Identity, Instances, Notices, OAuthFlows, ProviderCall, Proxy, SignInStep, TwoFactor,
 };
 use app::instances::{
     ConsoleAuthentication, ConsoleNext, Instance, InstanceConfigurationItem, InstanceId, InstancePatch, InstanceQuery,
@@ -423,6 +424,34 @@ impl Notices for FakeHub {
 impl AuditLog for FakeHub {
     async fn audit_log(&self, _caller: &Caller, _query: AuditQuery) -> Result<Vec<AuditLogEntry>, HubError> {
         self.refuse("audit_log")
+    }
+}
+
+#[async_trait::async_trait]
+impl Connect for FakeHub {
+    async fn create_connect_session(
+        &self,
+        _caller: &Caller,
+        _origin: &str,
+        _new_session: NewConnectSession,
+    ) -> Result<CreatedConnectSession, HubError> {
+        self.refuse("create_connect_session")
+    }
+
+    async fn connect_session(&self, _caller: &Caller, _id: &str) -> Result<ConnectSession, HubError> {
+        self.refuse("connect_session")
+    }
+
+    async fn end_connect_session(&self, _caller: &Caller, _id: &str) -> Result<(), HubError> {
+        self.refuse("end_connect_session")
+    }
+
+    async fn redirect_urls(&self, _caller: &Caller) -> Result<RedirectUrls, HubError> {
+        self.refuse("redirect_urls")
+    }
+
+    async fn set_redirect_urls(&self, _caller: &Caller, _urls: RedirectUrls) -> Result<RedirectUrls, HubError> {
+        self.refuse("set_redirect_urls")
     }
 }
 

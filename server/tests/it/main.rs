@@ -6,6 +6,7 @@ mod accounts;
 mod audit;
 mod chaos;
 mod cli;
+mod connect;
 mod console;
 mod console_flow;
 mod doors;
