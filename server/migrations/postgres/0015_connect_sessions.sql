@@ -4,6 +4,9 @@
 CREATE TABLE connect_sessions (
     id TEXT PRIMARY KEY,
     organization_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    -- Who made the session: the instance it connects is made under this account and user.
+    account_id BIGINT NOT NULL,
+    user_id BIGINT NOT NULL,
     token_digest TEXT NOT NULL UNIQUE,
     end_user_id TEXT NOT NULL,
     end_user_email TEXT,

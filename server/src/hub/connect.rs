@@ -111,6 +111,8 @@ impl Connect for HubService {
             .insert_connect_session(&NewSessionRecord {
                 id: &id,
                 organization_id: caller.organization_id,
+                account_id: caller.account_id,
+                user_id: caller.user_id,
                 token_digest: &secrets::digest(&token),
                 end_user: &end_user,
                 elements: &elements,

@@ -4,7 +4,7 @@
 use super::{Store, StoreResult, from_millis};
 use app::connect::{ConnectSession, ConnectSessionState, EndUser};
 use app::instances::InstanceId;
-use app::types::OrganizationId;
+use app::types::{AccountId, OrganizationId, UserId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -12,6 +12,9 @@ use sqlx::any::AnyRow;
 pub struct NewSessionRecord<'a> {
     pub id: &'a str,
     pub organization_id: OrganizationId,
+    /// The caller who made the session, under whom its instance is made.
+    pub account_id: AccountId,
+    pub user_id: UserId,
     pub token_digest: &'a str,
     pub end_user: &'a EndUser,
     pub elements: &'a [String],
@@ -63,12 +66,14 @@ fn session_from_row(row: &AnyRow, now: i64) -> Result<ConnectSession, sqlx::Erro
 impl Store {
     pub async fn insert_connect_session(&self, session: &NewSessionRecord<'_>) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO connect_sessions (id, organization_id, token_digest, end_user_id, end_user_email, \
-             end_user_display_name, elements, tags, instance_id, redirect_url, status, created_at, expires_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, 'open', $11, $12)",
+            "INSERT INTO connect_sessions (id, organization_id, account_id, user_id, token_digest, end_user_id, \
+             end_user_email, end_user_display_name, elements, tags, instance_id, redirect_url, status, created_at, \
+             expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 'open', $13, $14)",
         )
         .bind(session.id)
         .bind(session.organization_id.0)
+        .bind(session.account_id.0)
+        .bind(session.user_id.0)
         .bind(session.token_digest)
         .bind(&session.end_user.id)
         .bind(session.end_user.email.as_deref())

@@ -59,12 +59,14 @@ async fn a_session_is_made_shown_expired_and_ended(backend: Backend) {
     assert_eq!((&shown["elements"], &shown["tags"]), (&json!(["test-basic"]), &json!(["customer-42"])));
     assert_eq!(shown["redirectUrl"], DONE_URL);
     assert!(!shown.to_string().contains(token), "the token is shown only once");
-    let digest: String = sqlx::query_scalar("SELECT token_digest FROM connect_sessions WHERE id = $1")
-        .bind(id)
-        .fetch_one(app.hub.store().pool())
-        .await
-        .unwrap();
+    let (digest, account): (String, i64) =
+        sqlx::query_as("SELECT token_digest, account_id FROM connect_sessions WHERE id = $1")
+            .bind(id)
+            .fetch_one(app.hub.store().pool())
+            .await
+            .unwrap();
     assert_ne!(digest, token, "the token is kept only as its digest");
+    assert_eq!(account, app.account_id(), "the session remembers the account it connects for");
 
     // Another organization sees none of it.
     let other =
