@@ -80,7 +80,9 @@ impl Connect for HubService {
                 let problem = format!("{key} needs the organization's OAuth app first (PUT /elements/{key}/oauth/app)");
                 return Err(HubError::invalid(&field, problem));
             }
-            elements.push(entry.definition.key.clone());
+            if !elements.contains(&entry.definition.key) {
+                elements.push(entry.definition.key.clone());
+            }
         }
         if let Some(id) = new_session.instance_id {
             let (_, entry) = self.target_instance(caller, &InstanceTarget::Id(id)).await?;

@@ -43,7 +43,7 @@ async fn a_session_is_made_shown_expired_and_ended(backend: Backend) {
     app.create_element(&basic_element()).await;
     allow_redirects(&app).await;
     let body = json!({"endUser": {"id": "user-42", "email": "Ada@Example.com", "displayName": "Ada"},
-        "elements": ["test-basic"], "tags": ["customer-42"], "redirectUrl": DONE_URL});
+        "elements": ["test-basic", "test-basic"], "tags": ["customer-42"], "redirectUrl": DONE_URL});
     let before = chrono::Utc::now();
     let created = create_session(&app, &body).await;
     let (id, token) = (created["id"].as_str().unwrap(), created["token"].as_str().unwrap());
