@@ -312,6 +312,21 @@ pub async fn instance_cards() -> Result<Vec<InstanceCard>, HubError> {
     Ok(instances.iter().map(InstanceCard::from).collect())
 }
 
+/// The redirect URLs the organization's connect sessions may name.
+#[server(endpoint = "connect_redirect_urls")]
+pub async fn connect_redirect_urls() -> Result<crate::connect::RedirectUrls, HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.redirect_urls(&caller).await
+}
+
+/// Replaces the allowed redirect URLs from the Account page's box, one URL a line; admins only.
+#[server(endpoint = "save_connect_redirect_urls")]
+pub async fn save_connect_redirect_urls(urls: String) -> Result<crate::connect::RedirectUrls, HubError> {
+    let (hub, caller) = session::caller().await?;
+    let urls = urls.lines().map(str::trim).filter(|line| !line.is_empty()).map(str::to_owned).collect();
+    hub.set_redirect_urls(&caller, crate::connect::RedirectUrls { urls }).await
+}
+
 /// A new user secret for the signed-in user, shown once; the old one stops working.
 #[server(endpoint = "rotate_user_secret")]
 pub async fn rotate_user_secret() -> Result<crate::revealed::RevealedSecret, HubError> {

@@ -1,10 +1,10 @@
-//! The account page: the signed-in user, their organization, its accounts and their users, the API secrets and
-//! the saved OAuth apps.
+//! The account page: the signed-in user, their organization, its accounts and their users, the API secrets, the
+//! saved OAuth apps and the redirect URLs connect sessions may name.
 
 use super::PageHeader;
 use crate::server_fns::{
-    CreateUser, ResetTwoFactor, SetUserActive, UpdateUser, identity, list_accounts, list_users,
-    rotate_organization_secret, rotate_user_secret, saved_oauth_apps,
+    CreateUser, ResetTwoFactor, SaveConnectRedirectUrls, SetUserActive, UpdateUser, connect_redirect_urls, identity,
+    list_accounts, list_users, rotate_organization_secret, rotate_user_secret, saved_oauth_apps,
 };
 use crate::types::{Account, User};
 use leptos::prelude::*;
@@ -40,6 +40,7 @@ pub fn AccountPage() -> impl IntoView {
                     let apps = apps.await?;
                     Ok::<_, crate::error::HubError>(view! { <OAuthAppTable apps/> })
                 })}
+                <ConnectRedirects/>
                 {move || Suspend::new(async move {
                     let is_admin = who.await?.user.role == crate::types::Role::Admin;
                     let accounts = accounts.await?;
@@ -256,4 +257,37 @@ fn OAuthAppTable(apps: Vec<crate::instances::OAuthApp>) -> impl IntoView {
         </table>
     }
     .into_any()
+}
+
+/// Where connect sessions may send an end user back: the list, and for admins a box to change it.
+#[component]
+fn ConnectRedirects() -> impl IntoView {
+    let save = ServerAction::<SaveConnectRedirectUrls>::new();
+    let saved = Resource::new(move || save.version().get(), |_| connect_redirect_urls());
+    view! {
+        <section class="connect-redirects" aria-label="Connect redirect URLs">
+            <h2>"Connect redirect URLs"</h2>
+            <p class="muted">
+                "A connect session may send your user back only to one of these, matched exactly: https, or http on localhost."
+            </p>
+            <Suspense fallback=|| view! { <p>"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let urls = saved.await?.urls;
+                    Ok::<_, crate::error::HubError>(view! {
+                        <ActionForm action=save attr:class="stacked-form">
+                            <label>
+                                "One URL a line"
+                                <textarea name="urls" rows="4" data-testid="connect-redirect-urls">{urls.join("\n")}</textarea>
+                            </label>
+                            <button type="submit">"Save redirect URLs"</button>
+                        </ActionForm>
+                    })
+                })}
+            </Suspense>
+            {move || save.value().get().map(|answer| match answer {
+                Ok(_) => view! { <p role="status">"Saved."</p> }.into_any(),
+                Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+            })}
+        </section>
+    }
 }

@@ -1,5 +1,6 @@
 //! Connect sessions over the REST API: the allowed redirect URLs, a session made, shown, expired on the hub's clock
-//! and ended, a reconnect session, and every bad request refused by field with nothing made.
+//! and ended, a reconnect session, every bad request refused by field with nothing made, and the Account page's
+//! list of redirect URLs.
 
 use crate::instances::basic_element;
 use crate::on_both_backends;
@@ -11,6 +12,7 @@ on_both_backends!(
     a_session_is_made_shown_expired_and_ended,
     a_reconnect_session_names_its_instances_element,
     bad_sessions_are_refused_by_field_and_nothing_is_made,
+    the_account_page_keeps_the_redirect_urls,
 );
 
 const DONE_URL: &str = "https://app.example/connected";
@@ -181,4 +183,36 @@ async fn bad_sessions_are_refused_by_field_and_nothing_is_made(backend: Backend)
     }
     let kept = app.as_admin(Method::GET, "/connect/redirect-urls").send().await.unwrap();
     assert_eq!(expect_json(kept, StatusCode::OK).await["urls"], json!(["http://localhost:3000/done", DONE_URL]));
+}
+
+async fn the_account_page_keeps_the_redirect_urls(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let session = crate::utils::open_session(&app.hub, &app.first.admin.email_address, &app.first.password).await;
+    let cookie = format!("tether_session={}", secrecy::ExposeSecret::expose_secret(&session.token));
+    let call = |function: &str, form: Vec<(&str, &str)>| {
+        app.http.post(format!("{}/api/{function}", app.base_url)).header("Cookie", &cookie).form(&form).send()
+    };
+    let saved =
+        call("save_connect_redirect_urls", vec![("urls", " https://app.example/b \n\nhttp://localhost:3000/a\n")]);
+    let saved = expect_json(saved.await.unwrap(), StatusCode::OK).await;
+    assert_eq!(
+        saved["urls"],
+        json!(["http://localhost:3000/a", "https://app.example/b"]),
+        "one a line, blanks skipped"
+    );
+    let read = expect_json(call("connect_redirect_urls", vec![]).await.unwrap(), StatusCode::OK).await;
+    assert_eq!(read, saved);
+    let api = expect_json(app.as_admin(Method::GET, "/connect/redirect-urls").send().await.unwrap(), StatusCode::OK);
+    assert_eq!(api.await, saved, "the console and the API keep one list");
+
+    let refused = call("save_connect_redirect_urls", vec![("urls", "https://app.example/b\nhttp://app.example/c")]);
+    let refused = refused.await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    assert!(refused.text().await.unwrap().contains("urls[1]: must be an https URL"));
+    assert_eq!(expect_json(call("connect_redirect_urls", vec![]).await.unwrap(), StatusCode::OK).await, saved);
+
+    let page = app.http.get(format!("{}/account", app.base_url)).header("Cookie", &cookie).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Connect redirect URLs"), "the Account page shows the section");
+    assert!(page.contains("https://app.example/b"), "with the saved URLs in its box");
 }
