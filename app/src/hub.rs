@@ -444,5 +444,12 @@ pub trait Hub:
 {
 }
 
+/// Where a request reached this Tether, `http://` and its `Host`: the base of the URLs the hub hands out (the
+/// console's OAuth callback, a connect session's page) when no public URL is configured. Both doors read it here.
+pub fn request_origin(headers: &http::HeaderMap) -> Result<String, HubError> {
+    let host = headers.get(http::header::HOST).and_then(|host| host.to_str().ok());
+    host.map(|host| format!("http://{host}")).ok_or_else(|| HubError::BadRequest("the request names no Host".into()))
+}
+
 /// How the service travels in Leptos context and axum state.
 pub type SharedHub = Arc<dyn Hub>;

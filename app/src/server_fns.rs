@@ -67,12 +67,7 @@ pub mod session {
     /// Where the browser reached the console: `http://` and the request's `Host`.
     pub fn origin() -> Result<String, HubError> {
         let parts = use_context::<Parts>().ok_or(HubError::Internal)?;
-        let host = parts
-            .headers
-            .get(axum::http::header::HOST)
-            .and_then(|host| host.to_str().ok())
-            .ok_or_else(|| HubError::BadRequest("the request names no Host".into()))?;
-        Ok(format!("http://{host}"))
+        crate::hub::request_origin(&parts.headers)
     }
 
     /// Answers a lockout as HTTP 429 with `Retry-After`, as the REST API does, rather than as a failed call.

@@ -1,13 +1,13 @@
 //! `/connect`: connect sessions a team makes for its own users, and the redirect URLs those sessions may name.
 
 use super::auth::ApiCaller;
-use super::error::{ApiError, ApiResult};
+use super::error::ApiResult;
 use super::extract::{ApiJson, ApiPath};
 use app::connect::{ConnectSession, CreatedConnectSession, NewConnectSession, RedirectUrls};
-use app::hub::SharedHub;
+use app::hub::{SharedHub, request_origin};
 use axum::Json;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
@@ -16,12 +16,6 @@ pub fn routes() -> OpenApiRouter<SharedHub> {
         .routes(routes!(create_session))
         .routes(routes!(session, end_session))
         .routes(routes!(redirect_urls, set_redirect_urls))
-}
-
-/// Where the caller reached this Tether, for a session's URL when `server.public_url` is not set.
-fn origin(headers: &HeaderMap) -> Result<String, ApiError> {
-    let host = headers.get(header::HOST).and_then(|host| host.to_str().ok());
-    host.map(|host| format!("http://{host}")).ok_or_else(|| ApiError::bad_request("the request names no Host"))
 }
 
 /// A new connect session for one end user: hand its `url` to the user. The token is shown only in this answer.
@@ -33,7 +27,7 @@ async fn create_session(
     headers: HeaderMap,
     ApiJson(new_session): ApiJson<NewConnectSession>,
 ) -> ApiResult<(StatusCode, Json<CreatedConnectSession>)> {
-    let created = hub.create_connect_session(&auth.caller, &origin(&headers)?, new_session).await?;
+    let created = hub.create_connect_session(&auth.caller, &request_origin(&headers)?, new_session).await?;
     Ok((StatusCode::CREATED, Json(created)))
 }
 
