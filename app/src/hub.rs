@@ -5,7 +5,9 @@
 //! same code. Every method checks that the caller may do what it asks. Nothing here depends on Leptos or axum.
 
 use crate::catalog::{Element, ElementCard, ElementDefinition, ElementPage, ElementQuery};
-use crate::connect::{ConnectSession, CreatedConnectSession, NewConnectSession, RedirectUrls};
+use crate::connect::{
+    ConnectPageView, ConnectSession, ConnectStep, CreatedConnectSession, NewConnectSession, RedirectUrls,
+};
 use crate::error::HubError;
 use crate::events::{Event, EventQuery, Redelivery};
 use crate::instances::{
@@ -426,6 +428,44 @@ pub trait Connect: Send + Sync {
     async fn set_redirect_urls(&self, caller: &Caller, urls: RedirectUrls) -> Result<RedirectUrls, HubError>;
 }
 
+/// The hosted connect page's side of a connect session, for an end user who holds only its token and has no
+/// console account. Each step answers where the browser goes next; a failure the end user can act on is kept
+/// on the session and shown on its page, so only an unknown token or a spent flow is an error.
+#[async_trait::async_trait]
+pub trait HostedConnect: Send + Sync {
+    /// What the page shows: the session's state, its elements, and `element`'s form when asked for one.
+    /// `popup_origin` is kept only when it is the origin of one of the team's redirect URLs.
+    async fn connect_page(
+        &self,
+        token: &SecretString,
+        element: Option<&str>,
+        popup_origin: Option<&str>,
+    ) -> Result<ConnectPageView, HubError>;
+
+    /// Starts connecting `element`: an OAuth 2.0 element goes to the provider with the team's saved app, PKCE
+    /// and a state bound to the session; any other shows its form. `origin` is where Tether was reached, for
+    /// the callback URL.
+    async fn start_connect(
+        &self,
+        token: &SecretString,
+        element: &str,
+        origin: &str,
+        popup_origin: Option<&str>,
+    ) -> Result<ConnectStep, HubError>;
+
+    /// Connects a basic, API-key or custom element from its form's values; answers where the browser goes.
+    async fn submit_connect_form(
+        &self,
+        token: &SecretString,
+        element: &str,
+        values: std::collections::BTreeMap<String, String>,
+        popup_origin: Option<&str>,
+    ) -> Result<String, HubError>;
+
+    /// The provider's redirect for a connect session's flow; answers where the browser goes.
+    async fn complete_connect_authorization(&self, callback: OAuthCallback) -> Result<String, HubError>;
+}
+
 /// Every capability: what both doors hold. An implementation says so with an empty `impl Hub for …`.
 pub trait Hub:
     Identity
@@ -440,6 +480,7 @@ pub trait Hub:
     + Notices
     + AuditLog
     + Connect
+    + HostedConnect
     + 'static
 {
 }

@@ -117,6 +117,9 @@ pub struct Instance {
     pub caching_enabled: bool,
     pub external_authentication: String,
     pub user: InstanceUser,
+    /// The team's end user it was connected for, when it was made through a connect session.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub end_user: Option<crate::types::EndUser>,
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub objects: Vec<ElementObject>,
     pub health: InstanceHealth,
@@ -202,6 +205,9 @@ pub struct InstanceQuery {
     /// Only instances of this element (key, alias or id).
     #[serde(default)]
     pub element: Option<String>,
+    /// Only instances connected for this end user of the team (`endUser.id` of their connect session).
+    #[serde(default)]
+    pub end_user_id: Option<String>,
     #[serde(default)]
     pub page: Option<u32>,
     #[serde(default)]

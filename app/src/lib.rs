@@ -37,7 +37,7 @@ pub mod types;
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
 use leptos_router::{
-    ParamSegment, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
     components::{ParentRoute, Route, Router, Routes},
 };
 
@@ -73,6 +73,13 @@ pub fn App() -> impl IntoView {
             <Routes fallback=pages::NotFoundPage>
                 <Route path=StaticSegment("signin") view=pages::signin::SignInPage/>
                 <Route path=(StaticSegment("signin"), StaticSegment("code")) view=pages::signin::SecondStepPage/>
+                // The hosted connect page renders whole before it is sent, so it works with JavaScript off.
+                <Route path=(StaticSegment("connect"), ParamSegment("token")) view=pages::connect::ConnectPage ssr=SsrMode::Async/>
+                <Route
+                    path=(StaticSegment("connect"), ParamSegment("token"), ParamSegment("element"))
+                    view=pages::connect::ConnectFormPage
+                    ssr=SsrMode::Async
+                />
                 <ParentRoute path=StaticSegment("") view=pages::layout::ConsoleLayout>
                     <Route path=StaticSegment("") view=pages::catalog::CatalogPage/>
                     <Route path=StaticSegment("catalog") view=pages::catalog::CatalogPage/>

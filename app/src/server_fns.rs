@@ -80,6 +80,29 @@ pub mod session {
         }
     }
 
+    /// The policy of a page: its scripts come from this origin or carry the page's nonce (the hydration script
+    /// does), WebAssembly may compile, nothing may frame it, and forms post only here, or to `form_targets`
+    /// (origins a form's answer may redirect to).
+    pub fn content_security_policy(nonce: &str, form_targets: &[String]) -> String {
+        let targets: String = form_targets.iter().map(|origin| format!(" {origin}")).collect();
+        format!(
+            "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
+             img-src 'self' data: https:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
+             form-action 'self'{targets}; frame-ancestors 'none'"
+        )
+    }
+
+    /// Sets the page's `Content-Security-Policy` with the nonce Leptos made for this render. Server function
+    /// calls render no page and get none.
+    pub fn set_page_policy(form_targets: &[String]) {
+        if let (Some(nonce), Some(response)) =
+            (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
+            && let Ok(policy) = HeaderValue::from_str(&content_security_policy(&nonce, form_targets))
+        {
+            response.insert_header(axum::http::header::CONTENT_SECURITY_POLICY, policy);
+        }
+    }
+
     fn set_cookie(cookie: Cookie<'_>) -> Result<(), HubError> {
         let response = use_context::<leptos_axum::ResponseOptions>().ok_or(HubError::Internal)?;
         let value = HeaderValue::from_str(&cookie.to_string()).map_err(|_| HubError::Internal)?;
@@ -471,4 +494,20 @@ pub async fn event_details(event_id: String) -> Result<crate::events::Event, Hub
 pub async fn redeliver_event(event_id: String) -> Result<crate::events::Redelivery, HubError> {
     let (hub, caller) = session::caller().await?;
     hub.redeliver_events(&caller, None, Some(&event_id)).await
+}
+
+/// What the hosted connect page shows for a session's token; see `HostedConnect::connect_page`. Rendering it lets
+/// the page's forms lead to the team's redirect URL.
+#[server(endpoint = "connect_page_view")]
+pub async fn connect_page_view(
+    token: String,
+    element: Option<String>,
+    origin: Option<String>,
+) -> Result<crate::connect::ConnectPageView, HubError> {
+    let hub = session::hub()?;
+    let token = secrecy::SecretString::from(token);
+    let view = hub.connect_page(&token, element.as_deref(), origin.as_deref()).await?;
+    let targets: Vec<String> = view.return_url.iter().filter_map(|url| crate::connect::origin_of(url)).collect();
+    session::set_page_policy(&targets);
+    Ok(view)
 }

@@ -226,3 +226,17 @@ pub struct ApiOperation {
 /// The REST API's operations, read from its OpenAPI document; the server provides them to the console.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ApiOperations(pub Vec<ApiOperation>);
+
+/// A team's own user (an end user, with no console account), who connects an account through a connect session;
+/// an instance made that way carries it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct EndUser {
+    /// The team's id for the user; required.
+    pub id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub display_name: Option<String>,
+}

@@ -1,5 +1,6 @@
 //! The console's door: server-side rendering of the Leptos app, its server functions, and the sign-in guard.
 
+use crate::connect_steps::{connect_steps, is_connect_path};
 use app::hub::SharedHub;
 use app::server_fns::{CookiePolicy, session::session_token_from_headers};
 use app::{App, shell};
@@ -28,7 +29,7 @@ pub fn router(
             provide_context(hub.clone());
             provide_context(cookies);
             provide_context(operations.clone());
-            set_content_security_policy();
+            app::server_fns::session::set_page_policy(&[]);
         }
     };
     let render_shell = {
@@ -40,7 +41,8 @@ pub fn router(
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
         .with_state(options)
         .layer(middleware::from_fn(error_statuses))
-        .layer(middleware::from_fn_with_state(hub, require_session))
+        .layer(middleware::from_fn_with_state(hub.clone(), require_session))
+        .layer(middleware::from_fn_with_state(hub, connect_steps))
         .layer(middleware::from_fn(refuse_cross_site_posts))
         .layer(middleware::from_fn(security_headers))
 }
@@ -90,31 +92,13 @@ fn api_operations(document: &utoipa::openapi::OpenApi) -> app::types::ApiOperati
     app::types::ApiOperations(operations)
 }
 
-/// The policy of a console page: its scripts come from this origin or carry the page's nonce (the hydration
-/// script does), WebAssembly may compile, nothing may frame it, and forms post only here.
-fn content_security_policy(nonce: &str) -> String {
-    format!(
-        "default-src 'self'; script-src 'self' 'nonce-{nonce}' 'wasm-unsafe-eval'; style-src 'self'; \
-         img-src 'self' data: https:; connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; \
-         frame-ancestors 'none'"
-    )
-}
-
-/// Sets the page's `Content-Security-Policy` with the nonce Leptos made for this render. Server function calls
-/// render no page and get none.
-fn set_content_security_policy() {
-    if let (Some(nonce), Some(response)) = (leptos::nonce::use_nonce(), use_context::<leptos_axum::ResponseOptions>())
-        && let Ok(policy) = HeaderValue::from_str(&content_security_policy(&nonce))
-    {
-        response.insert_header(header::CONTENT_SECURITY_POLICY, policy);
-    }
-}
-
-/// Headers on every console answer: no referrer to other sites, no MIME sniffing, no framing.
+/// Headers on every console answer: no referrer to other sites, no MIME sniffing, no framing. The hosted connect
+/// page sends no referrer at all: its URL holds the session's token.
 async fn security_headers(request: Request, next: Next) -> Response {
+    let referrer = if is_connect_path(request.uri().path()) { "no-referrer" } else { "same-origin" };
     let mut response = next.run(request).await;
     let headers = response.headers_mut();
-    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static("same-origin"));
+    headers.insert(header::REFERRER_POLICY, HeaderValue::from_static(referrer));
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     response
@@ -159,9 +143,10 @@ fn is_page_load(request: &Request) -> bool {
         && !last_segment.contains('.')
 }
 
-/// Sends page loads without a live session to the sign-in page, and signed-in users away from it.
+/// Sends page loads without a live session to the sign-in page, and signed-in users away from it. The hosted
+/// connect page is for end users, who have no session.
 async fn require_session(State(hub): State<SharedHub>, request: Request, next: Next) -> Response {
-    if !is_page_load(&request) {
+    if !is_page_load(&request) || is_connect_path(request.uri().path()) {
         return next.run(request).await;
     }
     let signed_in = match session_token_from_headers(request.headers()) {

@@ -7,6 +7,7 @@ pub mod catalog;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod connect_steps;
 pub mod connections;
 pub mod console;
 pub mod http;

@@ -148,7 +148,10 @@ fn input_type(kind: ParameterType) -> &'static str {
 
 /// One parameter's input, writing into `values` under its key.
 #[component]
-fn ParameterField(parameter: ParameterDefinition, values: RwSignal<BTreeMap<String, String>>) -> impl IntoView {
+pub(crate) fn ParameterField(
+    parameter: ParameterDefinition,
+    values: RwSignal<BTreeMap<String, String>>,
+) -> impl IntoView {
     let key = parameter.key.clone();
     let set = move |value: String| {
         let key = key.clone();

@@ -4,6 +4,7 @@ pub mod account;
 pub mod api_docs;
 pub mod audit;
 pub mod catalog;
+pub mod connect;
 pub mod element;
 pub mod event_fields;
 pub mod events;

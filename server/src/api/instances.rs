@@ -57,12 +57,12 @@ async fn create_element_instance(
     Ok(Json(hub.create_instance(&auth.caller, Some(&key_or_id), new_instance).await?))
 }
 
-/// With an `Element` token, that instance; without, the organization's instances.
 /// The organization's instances, filtered and paged; with `Element <token>` in `Authorization`, that one
 /// instance instead.
 #[utoipa::path(get, path = "/instances", tag = "instances",
     params(("tags[]" = Option<Vec<String>>, Query, description = "Only instances with all these tags"),
         ("element" = Option<String>, Query, description = "Only instances of this element"),
+        ("endUserId" = Option<String>, Query, description = "Only instances connected for this end user"),
         ("page" = Option<u32>, Query), ("pageSize" = Option<u32>, Query)),
     responses((status = 200, description = "A list of instances, or one instance for an instance token", body = Vec<Instance>)))]
 async fn list_or_token_instance(

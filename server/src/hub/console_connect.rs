@@ -6,7 +6,9 @@ use super::configuration::validate_tags;
 use super::errors::OrInternal;
 use super::event_setup::take_event_values;
 use super::exchange::Grant;
+use super::instances::InstanceLabels;
 use super::oauth::ConsolePending;
+use super::oauth::FlowOwner;
 use super::oauth::SealedFlow;
 use super::oauth::callback_url_problem;
 use super::service::HubService;
@@ -147,7 +149,7 @@ impl ConsoleConnect for HubService {
             tags,
             configuration,
         };
-        let url = self.start_flow(caller, &entry, request, Some(pending)).await?;
+        let url = self.start_flow(caller, &entry, request, FlowOwner::Console(pending)).await?;
         Ok(ConsoleNext::Provider { url: url.oauth_url })
     }
 
@@ -208,8 +210,8 @@ impl ConsoleConnect for HubService {
                 let mut given = pending.configuration;
                 let events = self.merged_events(&entry, &BTreeMap::new(), take_event_values(&mut given)).await?;
                 let split = self.authorize_oauth(caller, &entry, grant, &given).await?;
-                let names = (pending.name, pending.tags);
-                let created = self.insert_with_events(caller, &entry, names, split, events, Vec::new(), "none".into());
+                let labels = InstanceLabels { name: pending.name, tags: pending.tags, end_user: None };
+                let created = self.insert_with_events(caller, &entry, labels, split, events, Vec::new(), "none".into());
                 Ok(created.await?.id)
             }
         }

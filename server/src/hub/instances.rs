@@ -39,6 +39,14 @@ fn configuration_item_id(key: &str) -> i64 {
     i64::from(u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]))
 }
 
+/// What a new instance is called and whose it is: its name, its tags, and the team's end user it is connected
+/// for when a connect session makes it.
+pub(super) struct InstanceLabels {
+    pub name: String,
+    pub tags: Vec<String>,
+    pub end_user: Option<app::types::EndUser>,
+}
+
 impl HubService {
     /// Takes a basic, API-key or custom element's parameters.
     fn take_parameters(entry: &CatalogEntry, given: &BTreeMap<String, String>) -> Result<SplitConfiguration, HubError> {
@@ -55,21 +63,68 @@ impl HubService {
         Ok(split)
     }
 
+    /// Creates an instance of `entry` from a `POST /instances` body; `end_user` is the team's end user when a
+    /// connect session makes it.
+    pub(super) async fn create_for_element(
+        &self,
+        caller: &Caller,
+        entry: &CatalogEntry,
+        new: NewInstance,
+        end_user: Option<app::types::EndUser>,
+    ) -> Result<Instance, HubError> {
+        let name = validate::required_name("name", &new.name, 200)?;
+        let tags = validate_tags(&new.tags)?;
+        let external = new.external_authentication.clone().unwrap_or_else(|| "none".into());
+        let initial = match external.as_str() {
+            "none" => false,
+            "initial" => true,
+            _ => return Err(HubError::invalid("externalAuthentication", "must be none or initial")),
+        };
+        let mut given = configuration_text(new.configuration)?;
+        let (event_values, event_settings) =
+            self.merged_events(entry, &BTreeMap::new(), take_event_values(&mut given)).await?;
+        let split = match (&entry.definition.oauth, entry.definition.auth) {
+            (Some(_), AuthType::OAuth2) => {
+                refuse_unknown_oauth_settings(&entry.definition, &given)?;
+                self.with_saved_app(caller, entry, &mut given).await?;
+                let grant = if initial {
+                    Grant::RefreshToken
+                } else {
+                    let code = new.provider_data.code.clone().ok_or_else(|| {
+                        HubError::invalid("providerData.code", "required: the code the provider sent to the callback")
+                    })?;
+                    Grant::Code { code, state: new.provider_data.state.clone() }
+                };
+                self.authorize_oauth(caller, entry, grant, &given).await?
+            }
+            _ if initial => {
+                return Err(HubError::invalid("externalAuthentication", "initial needs an OAuth 2.0 element"));
+            }
+            _ => Self::take_parameters(entry, &given)?,
+        };
+        // Values captured from a token answer (an `api_domain`) fill the API base URL only now.
+        self.check_urls(entry, &split.values()).await?;
+        let objects =
+            if new.retrieve_objects_after_instantiation { entry.definition.objects.clone() } else { Vec::new() };
+        let events = (event_values, event_settings);
+        let labels = InstanceLabels { name, tags, end_user };
+        self.insert_with_events(caller, entry, labels, split, events, objects, external).await
+    }
+
     /// Stores a new instance with its checked event values, and starts its polling when it polls.
     #[allow(clippy::too_many_arguments)]
     pub(super) async fn insert_with_events(
         &self,
         caller: &Caller,
         entry: &CatalogEntry,
-        (name, tags): (String, Vec<String>),
+        labels: InstanceLabels,
         mut split: SplitConfiguration,
         (event_values, event_settings): (BTreeMap<String, String>, Option<app::events::EventSettings>),
         objects: Vec<app::catalog::ElementObject>,
         external_authentication: String,
     ) -> Result<Instance, HubError> {
         split.events(&event_values, event_settings.as_ref());
-        let instance =
-            self.insert_new_instance(caller, entry, name, tags, split, objects, external_authentication).await?;
+        let instance = self.insert_new_instance(caller, entry, labels, split, objects, external_authentication).await?;
         if !event_values.is_empty() {
             self.sync_poller(entry, instance.id, &instance.configuration).await?;
         }
@@ -77,13 +132,11 @@ impl HubService {
     }
 
     /// Stores a new instance with a fresh token, and answers it.
-    #[allow(clippy::too_many_arguments)]
     async fn insert_new_instance(
         &self,
         caller: &Caller,
         entry: &CatalogEntry,
-        name: String,
-        tags: Vec<String>,
+        InstanceLabels { name, tags, end_user }: InstanceLabels,
         split: SplitConfiguration,
         objects: Vec<app::catalog::ElementObject>,
         external_authentication: String,
@@ -120,6 +173,7 @@ impl HubService {
             refresh_failures: 0,
             refresh_retry_at: None,
             notified_state: crate::store::instances::NotifiedState::Ok,
+            end_user,
         };
         let stored = match self.store.insert_instance(&record).await {
             Ok(stored) => stored,
@@ -283,42 +337,7 @@ impl Instances for HubService {
             (None, None) => return Err(HubError::invalid("element", "required: {\"key\": …} or {\"id\": …}")),
         };
         let entry = self.visible_element(caller, &key_or_id).await?;
-        let name = validate::required_name("name", &new.name, 200)?;
-        let tags = validate_tags(&new.tags)?;
-        let external = new.external_authentication.clone().unwrap_or_else(|| "none".into());
-        let initial = match external.as_str() {
-            "none" => false,
-            "initial" => true,
-            _ => return Err(HubError::invalid("externalAuthentication", "must be none or initial")),
-        };
-        let mut given = configuration_text(new.configuration)?;
-        let (event_values, event_settings) =
-            self.merged_events(&entry, &BTreeMap::new(), take_event_values(&mut given)).await?;
-        let split = match (&entry.definition.oauth, entry.definition.auth) {
-            (Some(_), AuthType::OAuth2) => {
-                refuse_unknown_oauth_settings(&entry.definition, &given)?;
-                self.with_saved_app(caller, &entry, &mut given).await?;
-                let grant = if initial {
-                    Grant::RefreshToken
-                } else {
-                    let code = new.provider_data.code.clone().ok_or_else(|| {
-                        HubError::invalid("providerData.code", "required: the code the provider sent to the callback")
-                    })?;
-                    Grant::Code { code, state: new.provider_data.state.clone() }
-                };
-                self.authorize_oauth(caller, &entry, grant, &given).await?
-            }
-            _ if initial => {
-                return Err(HubError::invalid("externalAuthentication", "initial needs an OAuth 2.0 element"));
-            }
-            _ => Self::take_parameters(&entry, &given)?,
-        };
-        // Values captured from a token answer (an `api_domain`) fill the API base URL only now.
-        self.check_urls(&entry, &split.values()).await?;
-        let objects =
-            if new.retrieve_objects_after_instantiation { entry.definition.objects.clone() } else { Vec::new() };
-        let events = (event_values, event_settings);
-        self.insert_with_events(caller, &entry, (name, tags), split, events, objects, external).await
+        self.create_for_element(caller, &entry, new, None).await
     }
 
     async fn list_instances(&self, caller: &Caller, query: InstanceQuery) -> Result<Vec<Instance>, HubError> {
@@ -330,7 +349,7 @@ impl Instances for HubService {
         let (skip, page_size) = (page.offset() as usize, page.size() as usize);
         let records = self
             .store
-            .instances_page(caller.organization_id, element, &query.tags, skip, page_size)
+            .instances_page(caller.organization_id, element, query.end_user_id.as_deref(), &query.tags, skip, page_size)
             .await
             .or_internal()?;
         let mut instances = Vec::with_capacity(records.len());

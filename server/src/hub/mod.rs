@@ -7,8 +7,8 @@
 //!   `notices`, `audit`;
 //! - the provider-facing work: `tokens` (refresh), `oauth` and `exchange` (the code flow), `event_setup`,
 //!   `events`, `polling`;
-//! - the doors' use cases: `instances`, `console_connect`, `connect` (sessions for end users), `proxy`, `identity`,
-//!   `accounts`, `two_factor`.
+//! - the doors' use cases: `instances`, `console_connect`, `connect` (sessions for end users), `hosted_connect`
+//!   (the end user's page), `proxy`, `identity`, `accounts`, `two_factor`.
 
 mod accounts;
 mod audit;
@@ -24,6 +24,7 @@ mod event_setup;
 mod events;
 mod exchange;
 mod health;
+mod hosted_connect;
 mod identity;
 mod instances;
 mod notices;
@@ -43,6 +44,6 @@ pub use connect::CONNECT_PAGE_PATH;
 pub use console_connect::CONSOLE_CALLBACK_PATH;
 pub use errors::{OrInternal, internal_error};
 pub use events::{Destination, read_webhook};
-pub use oauth::pkce_challenge;
+pub use oauth::{CONNECT_STATE_PREFIX, pkce_challenge};
 pub use service::{HubService, HubSettings};
 pub use tokens::{RefreshReason, WaveTally};

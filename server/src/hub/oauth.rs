@@ -37,7 +37,33 @@ pub struct SealedFlow {
     /// Set for the console's own flow.
     #[serde(default)]
     pub console: Option<ConsolePending>,
+    /// Set for a connect session's flow.
+    #[serde(default)]
+    pub connect: Option<ConnectPending>,
 }
+
+/// Who started a flow, and so who may complete it.
+pub enum FlowOwner {
+    /// A client of the REST API, which completes it with `POST /instances`.
+    Api,
+    /// The console, on its `/oauth/callback` page.
+    Console(ConsolePending),
+    /// A connect session's end user, on the same callback path.
+    Connect(ConnectPending),
+}
+
+/// What a connect session's flow carries to its callback.
+#[derive(Serialize, Deserialize)]
+pub struct ConnectPending {
+    pub session_id: String,
+    /// The session's token, to send the end user back to its page; sealed with the rest of the flow.
+    pub token: String,
+    /// The origin of the team's page that opened the connect page in a popup, to tell it the outcome.
+    pub popup_origin: Option<String>,
+}
+
+/// The start of a connect flow's state: the callback tells such a redirect from the console's by it.
+pub const CONNECT_STATE_PREFIX: &str = "connect-";
 
 /// What the console's flow carries to its callback: whose session started it, and the instance to make.
 #[derive(Serialize, Deserialize)]
@@ -65,13 +91,13 @@ pub fn pkce_challenge(verifier: &str) -> String {
 }
 
 impl HubService {
-    /// Builds the provider URL and stores the pending flow; `console` marks the console's own flow.
+    /// Builds the provider URL and stores the pending flow for its owner.
     pub(super) async fn start_flow(
         &self,
         caller: &Caller,
         entry: &CatalogEntry,
         request: AuthorizationRequest,
-        console: Option<ConsolePending>,
+        owner: FlowOwner,
     ) -> Result<AuthorizationUrl, HubError> {
         let definition = &*entry.definition;
         let oauth = match (definition.auth, &definition.oauth) {
@@ -122,7 +148,13 @@ impl HubService {
         let mut url = fill_url("oauth.authorizationUrl", &oauth.authorization_url, &filling, self.host_policy(entry))?;
 
         let verifier = request.pkce.then(secrets::generate_secret);
+        let (console, connect) = match owner {
+            FlowOwner::Api => (None, None),
+            FlowOwner::Console(pending) => (Some(pending), None),
+            FlowOwner::Connect(pending) => (None, Some(pending)),
+        };
         let state = match request.state {
+            _ if connect.is_some() => format!("{CONNECT_STATE_PREFIX}{}", secrets::generate_secret().expose_secret()),
             Some(state) if !state.is_empty() => state,
             // A PKCE flow and a console flow are found again by their state, so each one needs its own.
             _ if verifier.is_some() || console.is_some() => secrets::generate_secret().expose_secret().to_owned(),
@@ -147,8 +179,8 @@ impl HubService {
             }
         }
 
-        let sealed =
-            SealedFlow { verifier: verifier.map(|v| v.expose_secret().to_owned()), parameters: values, console };
+        let verifier = verifier.map(|v| v.expose_secret().to_owned());
+        let sealed = SealedFlow { verifier, parameters: values, console, connect };
         let sealed = SecretString::from(serde_json::to_string(&sealed).or_internal()?);
         let flow = StoredFlow {
             organization_id: caller.organization_id,
@@ -205,7 +237,7 @@ impl OAuthFlows for HubService {
             request.client_secret = Some(client.secret);
             request.callback_url = request.callback_url.or(Some(callback_url));
         }
-        self.start_flow(caller, &entry, request, None).await
+        self.start_flow(caller, &entry, request, FlowOwner::Api).await
     }
 
     async fn oauth_app(&self, caller: &Caller, key_or_id: &str) -> Result<OAuthApp, HubError> {

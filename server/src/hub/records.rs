@@ -55,6 +55,7 @@ impl HubService {
                 last_name: user.last_name,
             },
             health,
+            end_user: record.end_user,
             objects: record.objects,
         })
     }

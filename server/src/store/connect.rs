@@ -2,7 +2,7 @@
 //! digest.
 
 use super::{Store, StoreResult, from_millis};
-use app::connect::{ConnectSession, ConnectSessionState, EndUser};
+use app::connect::{ConnectFailure, ConnectSession, ConnectSessionState, EndUser};
 use app::instances::InstanceId;
 use app::types::{AccountId, OrganizationId, UserId};
 use sqlx::Row;
@@ -25,8 +25,21 @@ pub struct NewSessionRecord<'a> {
     pub expires_at: i64,
 }
 
-const COLUMNS: &str = "id, end_user_id, end_user_email, end_user_display_name, elements, tags, instance_id, \
-                       redirect_url, status, created_at, expires_at";
+const COLUMNS: &str = "id, organization_id, account_id, user_id, end_user_id, end_user_email, \
+                       end_user_display_name, elements, tags, instance_id, redirect_url, status, last_error, \
+                       last_error_reason, created_at, expires_at";
+
+/// A session with what its hosted page needs beyond the API's view: whose it is, and its last failure.
+#[derive(Clone, Debug)]
+pub struct HostedSessionRecord {
+    pub organization_id: OrganizationId,
+    /// The caller who made the session, under whom its instance is made.
+    pub account_id: AccountId,
+    pub user_id: UserId,
+    pub session: ConnectSession,
+    /// What went wrong on the last attempt, until the next one.
+    pub last_failure: Option<ConnectFailure>,
+}
 
 fn to_json(list: &[String]) -> String {
     serde_json::Value::from(list.to_vec()).to_string()
@@ -40,6 +53,7 @@ fn from_json(text: &str) -> Result<Vec<String>, sqlx::Error> {
 fn session_from_row(row: &AnyRow, now: i64) -> Result<ConnectSession, sqlx::Error> {
     let expires_at: i64 = row.try_get("expires_at")?;
     let status: String = row.try_get("status")?;
+    // A session being completed (`completing`) reads as open: the attempt may yet fail and leave it usable.
     let state = match status.as_str() {
         "completed" => ConnectSessionState::Completed,
         "ended" => ConnectSessionState::Ended,
@@ -60,6 +74,19 @@ fn session_from_row(row: &AnyRow, now: i64) -> Result<ConnectSession, sqlx::Erro
         redirect_url: row.try_get("redirect_url")?,
         created_at: from_millis(row.try_get("created_at")?),
         expires_at: from_millis(expires_at),
+    })
+}
+
+fn hosted_from_row(row: &AnyRow, now: i64) -> Result<HostedSessionRecord, sqlx::Error> {
+    Ok(HostedSessionRecord {
+        organization_id: OrganizationId(row.try_get("organization_id")?),
+        account_id: AccountId(row.try_get("account_id")?),
+        user_id: UserId(row.try_get("user_id")?),
+        session: session_from_row(row, now)?,
+        last_failure: match (row.try_get::<Option<String>, _>("last_error_reason")?, row.try_get("last_error")?) {
+            (Some(reason), Some(message)) => Some(ConnectFailure { reason, message }),
+            _ => None,
+        },
     })
 }
 
@@ -100,6 +127,69 @@ impl Store {
         let row =
             sqlx::query(sqlx::AssertSqlSafe(sql)).bind(organization.0).bind(id).fetch_optional(self.pool()).await?;
         Ok(row.map(|row| session_from_row(&row, now)).transpose()?)
+    }
+
+    /// The session whose token has this digest, in any organization, as it stands at `now`. The digest is looked
+    /// up through its unique index.
+    pub async fn connect_session_by_token(
+        &self,
+        token_digest: &str,
+        now: i64,
+    ) -> StoreResult<Option<HostedSessionRecord>> {
+        let sql = format!("SELECT {COLUMNS} FROM connect_sessions WHERE token_digest = $1");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(token_digest).fetch_optional(self.pool()).await?;
+        Ok(row.map(|row| hosted_from_row(&row, now)).transpose()?)
+    }
+
+    /// Takes an open, unexpired session for one attempt to complete it; answers whether this caller got it. Of two
+    /// attempts at once, one gets it and the other is refused.
+    pub async fn claim_connect_session(&self, id: &str, now: i64) -> StoreResult<bool> {
+        let claimed = sqlx::query(
+            "UPDATE connect_sessions SET status = 'completing', last_error = NULL \
+             WHERE id = $1 AND status = 'open' AND expires_at > $2",
+        )
+        .bind(id)
+        .bind(now)
+        .execute(self.pool())
+        .await?;
+        Ok(claimed.rows_affected() == 1)
+    }
+
+    /// Marks a claimed session completed with the instance it connected.
+    pub async fn complete_connect_session(&self, id: &str, instance: InstanceId) -> StoreResult<()> {
+        sqlx::query("UPDATE connect_sessions SET status = 'completed', instance_id = $2 WHERE id = $1")
+            .bind(id)
+            .bind(instance.0)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// Records why an attempt at an open session failed, for its page to show.
+    pub async fn note_connect_failure(&self, id: &str, failure: &ConnectFailure) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE connect_sessions SET last_error = $2, last_error_reason = $3 WHERE id = $1 AND status = 'open'",
+        )
+        .bind(id)
+        .bind(&failure.message)
+        .bind(&failure.reason)
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    /// Gives a claimed session back, open, after its attempt failed, with why.
+    pub async fn release_connect_session(&self, id: &str, failure: &ConnectFailure) -> StoreResult<()> {
+        sqlx::query(
+            "UPDATE connect_sessions SET status = 'open', last_error = $2, last_error_reason = $3 \
+             WHERE id = $1 AND status = 'completing'",
+        )
+        .bind(id)
+        .bind(&failure.message)
+        .bind(&failure.reason)
+        .execute(self.pool())
+        .await?;
+        Ok(())
     }
 
     /// Ends the organization's session `id` if it is still open at `now`; answers whether it was.

@@ -4,6 +4,7 @@ use super::refresh_leases::leases_release;
 use super::vault::{SealedEntry, VaultId, vault_entry_update};
 use super::{AnyQuery, Store, StoreResult, flag, now_millis};
 use app::catalog::{ElementId, ElementObject};
+use app::types::EndUser;
 use app::instances::InstanceId;
 use app::types::{AccountId, OrganizationId, UserId};
 use futures::TryStreamExt;
@@ -49,6 +50,8 @@ pub struct InstanceRecord {
     pub refresh_retry_at: Option<i64>,
     /// The last state the organization was told of. Changed only through [`Store::announce_state`].
     pub notified_state: NotifiedState,
+    /// The team's end user it was connected for through a connect session; set when it is made.
+    pub end_user: Option<EndUser>,
 }
 
 /// What an organization was last told about an instance: each change is announced once.
@@ -108,7 +111,8 @@ impl InstanceRecord {
 
 const COLUMNS: &str = "id, organization_id, account_id, user_id, element_id, name, token_hash, token_vault_id, \
      secrets_vault_id, configuration, tags, objects, valid, disabled, external_authentication, created_at, \
-     last_refreshed_at, last_error, last_error_at, refresh_failures, refresh_retry_at, notified_state";
+     last_refreshed_at, last_error, last_error_at, refresh_failures, refresh_retry_at, notified_state, \
+     end_user_id, end_user_email, end_user_display_name";
 
 fn json_column<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<T, sqlx::Error> {
     let text: String = row.try_get(column)?;
@@ -144,6 +148,14 @@ fn record_from_row(row: &AnyRow) -> Result<InstanceRecord, sqlx::Error> {
         refresh_failures: row.try_get("refresh_failures")?,
         refresh_retry_at: row.try_get("refresh_retry_at")?,
         notified_state: NotifiedState::parse(&row.try_get::<String, _>("notified_state")?),
+        end_user: match row.try_get::<Option<String>, _>("end_user_id")? {
+            Some(id) => Some(EndUser {
+                id,
+                email: row.try_get("end_user_email")?,
+                display_name: row.try_get("end_user_display_name")?,
+            }),
+            None => None,
+        },
     })
 }
 
@@ -156,8 +168,9 @@ impl Store {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO instances (organization_id, account_id, user_id, element_id, name, token_hash, token_vault_id, \
              secrets_vault_id, configuration, tags, objects, valid, disabled, external_authentication, created_at, updated_at, \
-             access_token_expires_at, refreshable) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17) RETURNING id",
+             access_token_expires_at, refreshable, end_user_id, end_user_email, end_user_display_name) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19, $20) \
+             RETURNING id",
         )
         .bind(record.organization_id.0)
         .bind(record.account_id.0)
@@ -176,6 +189,9 @@ impl Store {
         .bind(now)
         .bind(expires_at)
         .bind(refreshable)
+        .bind(record.end_user.as_ref().map(|user| user.id.clone()))
+        .bind(record.end_user.as_ref().and_then(|user| user.email.clone()))
+        .bind(record.end_user.as_ref().and_then(|user| user.display_name.clone()))
         .fetch_one(self.pool())
         .await?;
         Ok(InstanceRecord { id: InstanceId(id), created_at: now, ..record.clone() })
@@ -206,13 +222,14 @@ impl Store {
         Ok(row.as_ref().map(record_from_row).transpose()?)
     }
 
-    /// One page of the organization's instances, oldest first: those of `element` when given, carrying every one
-    /// of `tags`, after skipping `skip` of them. Rows are read one at a time and the read stops once the page is
+    /// One page of the organization's instances, oldest first: those of `element` and of `end_user` when given,
+    /// carrying every one of `tags`, after skipping `skip` of them. Rows are read one at a time and the read stops once the page is
     /// full, so memory does not grow with the organization; without tags the database itself skips.
     pub async fn instances_page(
         &self,
         organization: OrganizationId,
         element: Option<ElementId>,
+        end_user: Option<&str>,
         tags: &[String],
         skip: usize,
         take: usize,
@@ -223,11 +240,12 @@ impl Store {
             if tags.is_empty() { (as_count(skip), as_count(take), 0) } else { (0, i64::MAX, skip) };
         let sql = format!(
             "SELECT {COLUMNS} FROM instances WHERE organization_id = $1 AND ($2 = 0 OR element_id = $2) \
-             ORDER BY id LIMIT $3 OFFSET $4"
+             AND ($3 = '' OR end_user_id = $3) ORDER BY id LIMIT $4 OFFSET $5"
         );
         let mut rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(organization.0)
             .bind(element.map_or(0, |element| element.0))
+            .bind(end_user.unwrap_or_default())
             .bind(sql_limit)
             .bind(sql_offset)
             .fetch(self.pool());

@@ -19,6 +19,20 @@ pub struct StoredFlow {
     pub expires_at: i64,
 }
 
+fn flow_from_row(row: &sqlx::any::AnyRow) -> Result<StoredFlow, sqlx::Error> {
+    Ok(StoredFlow {
+        organization_id: OrganizationId(row.try_get("organization_id")?),
+        element_id: ElementId(row.try_get("element_id")?),
+        state_hash: row.try_get("state_hash")?,
+        client_id: row.try_get("client_id")?,
+        client_secret_hash: row.try_get("client_secret_hash")?,
+        callback_url: row.try_get("callback_url")?,
+        pkce: super::flag(row.try_get("pkce")?),
+        sealed: row.try_get("sealed")?,
+        expires_at: row.try_get("expires_at")?,
+    })
+}
+
 impl Store {
     /// Stores a flow, first dropping flows that have expired.
     pub async fn insert_oauth_flow(&self, flow: &StoredFlow) -> StoreResult<()> {
@@ -57,21 +71,21 @@ impl Store {
         .bind(now_millis())
         .fetch_optional(self.pool())
         .await?;
-        Ok(row
-            .map(|row| -> Result<StoredFlow, sqlx::Error> {
-                Ok(StoredFlow {
-                    organization_id: OrganizationId(row.try_get("organization_id")?),
-                    element_id: ElementId(row.try_get("element_id")?),
-                    state_hash: row.try_get("state_hash")?,
-                    client_id: row.try_get("client_id")?,
-                    client_secret_hash: row.try_get("client_secret_hash")?,
-                    callback_url: row.try_get("callback_url")?,
-                    pkce: super::flag(row.try_get("pkce")?),
-                    sealed: row.try_get("sealed")?,
-                    expires_at: row.try_get("expires_at")?,
-                })
-            })
-            .transpose()?)
+        Ok(row.as_ref().map(flow_from_row).transpose()?)
+    }
+
+    /// The newest unexpired flow with this state digest in any organization, for a redirect that carries no
+    /// caller (a connect session's end user). Only flows whose state Tether made itself are found this way.
+    pub async fn pending_oauth_flow_by_state(&self, state_hash: &str) -> StoreResult<Option<StoredFlow>> {
+        let row = sqlx::query(
+            "SELECT organization_id, element_id, state_hash, client_id, client_secret_hash, callback_url, pkce, sealed, expires_at \
+             FROM oauth_flows WHERE state_hash = $1 AND expires_at >= $2 ORDER BY id DESC LIMIT 1",
+        )
+        .bind(state_hash)
+        .bind(now_millis())
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(row.as_ref().map(flow_from_row).transpose()?)
     }
 
     /// Removes an organization's flows with this state digest, once their code has been used.

@@ -26,6 +26,15 @@ async fn allow_redirects(app: &TestApp) {
     assert_eq!(read.await, saved);
 }
 
+/// A session for end user `user-42` to connect the basic test element, which it adds; answers `(id, token)`.
+pub async fn basic_element_session(app: &TestApp) -> (String, String) {
+    app.create_element(&basic_element()).await;
+    allow_redirects(app).await;
+    let body = json!({"endUser": {"id": "user-42"}, "elements": ["test-basic"], "redirectUrl": DONE_URL});
+    let created = create_session(app, &body).await;
+    (created["id"].as_str().unwrap().to_owned(), created["token"].as_str().unwrap().to_owned())
+}
+
 async fn create_session(app: &TestApp, body: &Value) -> Value {
     let created = app.as_admin(Method::POST, "/connect/sessions").json(body).send().await.unwrap();
     expect_json(created, StatusCode::CREATED).await

@@ -37,11 +37,13 @@ async fn get(base: &str, path: &str) -> (StatusCode, Value) {
 async fn the_rest_door_passes_the_hub_the_query_it_read() {
     let hub = Arc::new(FakeHub::default());
     let base = rest_door(hub.clone()).await;
-    let (status, body) = get(&base, "/instances?tags%5B%5D=blue&tags[]=green&element=sfdc&page=2&pageSize=5").await;
+    let (status, body) =
+        get(&base, "/instances?tags%5B%5D=blue&tags[]=green&element=sfdc&endUserId=u%2D7&page=2&pageSize=5").await;
     assert_eq!((status, body), (StatusCode::OK, serde_json::json!([])));
     let expected = InstanceQuery {
         tags: vec!["blue".into(), "green".into()],
         element: Some("sfdc".into()),
+        end_user_id: Some("u-7".into()),
         page: Some(2),
         page_size: Some(5),
     };

@@ -455,4 +455,40 @@ impl Connect for FakeHub {
     }
 }
 
+#[async_trait::async_trait]
+impl app::hub::HostedConnect for FakeHub {
+    async fn connect_page(
+        &self,
+        _token: &SecretString,
+        _element: Option<&str>,
+        _popup_origin: Option<&str>,
+    ) -> Result<app::connect::ConnectPageView, HubError> {
+        self.refuse("connect_page")
+    }
+
+    async fn start_connect(
+        &self,
+        _token: &SecretString,
+        _element: &str,
+        _origin: &str,
+        _popup_origin: Option<&str>,
+    ) -> Result<app::connect::ConnectStep, HubError> {
+        self.refuse("start_connect")
+    }
+
+    async fn submit_connect_form(
+        &self,
+        _token: &SecretString,
+        _element: &str,
+        _values: std::collections::BTreeMap<String, String>,
+        _popup_origin: Option<&str>,
+    ) -> Result<String, HubError> {
+        self.refuse("submit_connect_form")
+    }
+
+    async fn complete_connect_authorization(&self, _callback: OAuthCallback) -> Result<String, HubError> {
+        self.refuse("complete_connect_authorization")
+    }
+}
+
 impl app::hub::Hub for FakeHub {}

@@ -13,6 +13,7 @@ mod doors;
 mod elements;
 mod events;
 mod fake_hub;
+mod hosted_connect;
 mod instance_management;
 mod instances;
 mod limits;

@@ -32,7 +32,7 @@ async fn sandbox_app(adjust: impl FnOnce(&mut tether::config::Config)) -> TestAp
 }
 
 /// The sandbox's client secret, read from its control page as a user would.
-async fn sandbox_client_secret(app: &TestApp) -> String {
+pub(crate) async fn sandbox_client_secret(app: &TestApp) -> String {
     let page = app.http.get(format!("{}/sandbox", app.base_url)).send().await.unwrap().text().await.unwrap();
     let marker = r#"data-testid="client-secret">"#;
     let start = page.find(marker).expect("the control page shows the client secret") + marker.len();
@@ -41,7 +41,7 @@ async fn sandbox_client_secret(app: &TestApp) -> String {
 
 /// Signs in on the sandbox's consent page as `login`, allowing or denying, and answers where it sends the
 /// browser back to.
-async fn sandbox_consent(authorization_url: &str, login: &str, approve: bool) -> Url {
+pub(crate) async fn sandbox_consent(authorization_url: &str, login: &str, approve: bool) -> Url {
     let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
     let page = browser.get(authorization_url).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::OK, "the consent page is shown");
