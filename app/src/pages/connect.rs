@@ -184,7 +184,8 @@ fn ConnectBody(page: ConnectPageView, token: String, search: String) -> impl Int
                     .filter(|choice| term.is_empty() || choice.name.to_lowercase().contains(&term) || choice.key.contains(&term))
                     .map(|choice| {
                         let href = connect_page_path(&token, Some(&choice.key), popup_origin.as_deref());
-                        view! { <li><a href=href data-element=choice.key.clone()>{choice.name.clone()}</a></li> }
+                        // `external`: the server answers the link (a 303 to the provider), not the page's router.
+                        view! { <li><a href=href rel="external" data-element=choice.key.clone()>{choice.name.clone()}</a></li> }
                     })
                     .collect_view()
             }}

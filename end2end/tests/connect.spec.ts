@@ -1,0 +1,136 @@
+// Connect, as a team's app and its end user meet it: a page of the team's own, on another loopback origin, loads
+// /connect.js and calls Tether.connect with a connect session's URL; the end user connects the sandbox in the
+// popup, and the promise resolves with the new instance, which carries the end user and the tags. Then the same
+// with JavaScript turned off: links and form posts only, ending on the team's redirect URL.
+import { test, expect } from '@playwright/test';
+import * as http from 'node:http';
+import { listen } from '../support/local-server';
+import { startTether, RunningTether } from '../support/tether-server';
+
+let tether: RunningTether;
+let team: { url: string; stop: () => Promise<void> };
+
+test.describe.configure({ mode: 'serial' });
+
+/** The team's app: a page with a Connect button, and the page its redirect URL names. */
+function teamApp(): http.Server {
+  return http.createServer((request, response) => {
+    const url = new URL(request.url ?? '/', 'http://team.invalid');
+    if (url.pathname === '/done') {
+      response.writeHead(200, { 'content-type': 'text/html' });
+      response.end('<!DOCTYPE html><title>Back in the app</title><h1>Back in the app</h1>');
+      return;
+    }
+    const session = url.searchParams.get('session') ?? '';
+    response.writeHead(200, { 'content-type': 'text/html' });
+    response.end(`<!DOCTYPE html>
+<html><head><title>Team app</title><script src="${tether.baseUrl}/connect.js"></script></head>
+<body>
+  <button id="connect">Connect your CRM</button>
+  <output id="result"></output>
+  <script>
+    document.getElementById('connect').addEventListener('click', function () {
+      Tether.connect(${JSON.stringify(session)}).then(
+        function (connected) { document.getElementById('result').textContent = JSON.stringify(connected); },
+        function (error) { document.getElementById('result').textContent = 'failed: ' + error.reason; }
+      );
+    });
+  </script>
+</body></html>`);
+  });
+}
+
+function authorization(): string {
+  return `User ${tether.userSecret}, Organization ${tether.organizationSecret}`;
+}
+
+async function api(method: string, path: string, body?: unknown): Promise<any> {
+  const response = await fetch(`${tether.baseUrl}/elements/api-v2${path}`, {
+    method,
+    headers: { authorization: authorization(), 'content-type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  expect(response.status, `${method} ${path}`).toBeLessThan(300);
+  return response.status === 204 ? null : response.json();
+}
+
+async function newSession(endUser: string, tags: string[]): Promise<{ id: string; url: string }> {
+  return api('POST', '/connect/sessions', {
+    endUser: { id: endUser, displayName: 'Ada' },
+    elements: ['sandbox'],
+    tags,
+    redirectUrl: `${team.url}/done`,
+  });
+}
+
+test.beforeAll(async () => {
+  tether = await startTether({ TETHER_SANDBOX: 'true' });
+  team = await listen(teamApp());
+  // The team's setup: the sandbox's OAuth app, saved once, and its own page among the redirect URLs.
+  const control = await (await fetch(`${tether.baseUrl}/sandbox`)).text();
+  const secret = control.match(/data-testid="client-secret">([^<]+)</)![1];
+  await api('PUT', '/elements/sandbox/oauth/app', {
+    apiKey: 'tether-sandbox',
+    apiSecret: secret,
+    callbackUrl: `${tether.baseUrl}/oauth/callback`,
+  });
+  await api('PUT', '/connect/redirect-urls', { urls: [`${team.url}/done`] });
+});
+
+test.afterAll(async () => {
+  await team?.stop();
+  await tether?.stop();
+});
+
+test('the team page connects the sandbox in a popup and hears the new instance', async ({ page }) => {
+  const session = await newSession('end-user-1', ['e2e', 'popup']);
+  await page.goto(`${team.url}/?session=${encodeURIComponent(session.url)}`);
+  const [popup] = await Promise.all([page.waitForEvent('popup'), page.getByRole('button', { name: 'Connect your CRM' }).click()]);
+  await expect(popup.getByTestId('connect-team')).toHaveText('Tether');
+  await popup.getByRole('searchbox', { name: 'Search' }).fill('sandbox');
+  await popup.getByRole('link', { name: 'Tether Sandbox' }).click();
+  await expect(popup).toHaveURL(new RegExp(`^${tether.baseUrl}/sandbox/oauth/authorize\\?`));
+  await popup.getByRole('button', { name: 'Allow' }).click();
+
+  await expect(page.locator('#result')).toContainText('instanceId');
+  const result = JSON.parse((await page.locator('#result').textContent())!);
+  expect(result.element).toBe('sandbox');
+  expect(result.endUserId).toBe('end-user-1');
+  await expect.poll(() => popup.isClosed(), { message: 'connect.js closes the popup' }).toBe(true);
+
+  const instance = await api('GET', `/instances/${result.instanceId}`);
+  expect(instance.endUser).toEqual({ id: 'end-user-1', displayName: 'Ada' });
+  expect(instance.tags).toEqual(['e2e', 'popup']);
+  expect((await api('GET', `/connect/sessions/${session.id}`)).state).toBe('completed');
+});
+
+test('closing the popup rejects the promise, and the session stays open', async ({ page }) => {
+  const session = await newSession('end-user-3', []);
+  await page.goto(`${team.url}/?session=${encodeURIComponent(session.url)}`);
+  const [popup] = await Promise.all([page.waitForEvent('popup'), page.getByRole('button', { name: 'Connect your CRM' }).click()]);
+  await expect(popup.getByTestId('connect-choices')).toBeVisible();
+  await popup.close();
+  await expect(page.locator('#result')).toHaveText('failed: closed');
+  expect((await api('GET', `/connect/sessions/${session.id}`)).state).toBe('open');
+});
+
+test('with JavaScript off, links and form posts connect the sandbox and end on the redirect URL', async ({ browser }) => {
+  const context = await browser.newContext({ javaScriptEnabled: false });
+  const page = await context.newPage();
+  const session = await newSession('end-user-2', ['no-script']);
+  await page.goto(session.url);
+  await expect(page.getByTestId('connect-team')).toHaveText('Tether');
+  // Search is a plain GET form.
+  await page.getByRole('searchbox', { name: 'Search' }).fill('sandbox');
+  await page.getByRole('button', { name: 'Search' }).click();
+  await expect(page).toHaveURL(/[?&]q=sandbox/);
+  await page.getByRole('link', { name: 'Tether Sandbox' }).click();
+  await page.getByRole('button', { name: 'Allow' }).click();
+
+  await expect(page).toHaveURL(new RegExp(`^${team.url}/done\\?status=connected&instanceId=\\d+&element=sandbox$`));
+  const instanceId = new URL(page.url()).searchParams.get('instanceId');
+  const instance = await api('GET', `/instances/${instanceId}`);
+  expect(instance.endUser.id).toBe('end-user-2');
+  expect(instance.tags).toEqual(['no-script']);
+  await context.close();
+});
