@@ -466,6 +466,45 @@ pub trait HostedConnect: Send + Sync {
     async fn complete_connect_authorization(&self, callback: OAuthCallback) -> Result<String, HubError>;
 }
 
+/// An organization's endpoints for lifecycle webhooks, and their deliveries.
+#[async_trait::async_trait]
+pub trait LifecycleWebhooks: Send + Sync {
+    /// Registers an endpoint; admins only. Its URL must be one the outbound policy lets Tether reach.
+    async fn create_webhook(
+        &self,
+        caller: &Caller,
+        new: crate::webhooks::NewWebhookEndpoint,
+    ) -> Result<crate::webhooks::WebhookEndpoint, HubError>;
+
+    async fn webhooks(&self, caller: &Caller) -> Result<Vec<crate::webhooks::WebhookEndpoint>, HubError>;
+
+    async fn webhook(&self, caller: &Caller, id: &str) -> Result<crate::webhooks::WebhookEndpoint, HubError>;
+
+    /// Changes an endpoint's URL, signature key or events; admins only.
+    async fn update_webhook(
+        &self,
+        caller: &Caller,
+        id: &str,
+        patch: crate::webhooks::WebhookEndpointPatch,
+    ) -> Result<crate::webhooks::WebhookEndpoint, HubError>;
+
+    /// Removes an endpoint and its deliveries; admins only.
+    async fn delete_webhook(&self, caller: &Caller, id: &str) -> Result<(), HubError>;
+
+    /// Queues a `webhook.test` delivery to the endpoint, due at once; answers it.
+    async fn test_webhook(&self, caller: &Caller, id: &str) -> Result<crate::webhooks::WebhookDelivery, HubError>;
+
+    /// The endpoint's newest deliveries, newest first, with their answers.
+    async fn webhook_deliveries(
+        &self,
+        caller: &Caller,
+        id: &str,
+    ) -> Result<Vec<crate::webhooks::WebhookDelivery>, HubError>;
+
+    /// Sends one delivery again, at once.
+    async fn redeliver_webhook(&self, caller: &Caller, id: &str, delivery: &str) -> Result<(), HubError>;
+}
+
 /// Every capability: what both doors hold. An implementation says so with an empty `impl Hub for …`.
 pub trait Hub:
     Identity
@@ -481,6 +520,7 @@ pub trait Hub:
     + AuditLog
     + Connect
     + HostedConnect
+    + LifecycleWebhooks
     + 'static
 {
 }

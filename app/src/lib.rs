@@ -33,6 +33,7 @@ pub mod search;
 pub mod server_fns;
 pub mod two_factor;
 pub mod types;
+pub mod webhooks;
 
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};

@@ -12,6 +12,7 @@ pub mod instances;
 pub mod limits;
 pub mod openapi;
 pub mod proxy;
+pub mod webhooks;
 
 use app::hub::SharedHub;
 use axum::Router;
@@ -36,6 +37,7 @@ fn documented_routes() -> (Router<SharedHub>, utoipa::openapi::OpenApi) {
         .merge(accounts::routes())
         .merge(audit::routes())
         .merge(connect::routes())
+        .merge(webhooks::routes())
         .merge(elements::routes())
         .merge(instances::routes())
         .merge(events::routes())

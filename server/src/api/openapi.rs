@@ -26,7 +26,8 @@ const SCHEME: &str = "tether";
         (name = "elements", description = "The catalog, custom elements and saved OAuth apps"),
         (name = "instances", description = "Authenticated connections to providers"),
         (name = "events", description = "Changes heard from providers, and their delivery"),
-        (name = "proxy", description = "Calls to a provider's API through an instance")
+        (name = "proxy", description = "Calls to a provider's API through an instance"),
+        (name = "webhooks", description = "Lifecycle webhooks: a team's endpoints, told when a connection is made, breaks or heals")
     )
 )]
 struct Base;

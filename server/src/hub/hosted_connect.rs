@@ -10,6 +10,7 @@ use super::instances::InstanceLabels;
 use super::oauth::{CONNECT_STATE_PREFIX, ConnectPending, FlowOwner, SealedFlow};
 use super::service::HubService;
 use super::token_endpoints::oauth_settings;
+use super::webhooks::queued;
 use crate::catalog::CatalogEntry;
 use crate::security::secrets;
 use crate::store::connect::HostedSessionRecord;
@@ -156,7 +157,25 @@ impl HubService {
         failure: &ConnectFailure,
     ) -> Result<String, HubError> {
         self.store.note_connect_failure(&record.session.id, failure).await.or_internal()?;
+        self.tell_connect_failed(record, failure).await?;
         Ok(connect_page_path(token, None, popup_origin))
+    }
+
+    /// Queues `connect.failed` for the team's endpoints when the end user declined or the provider refused; the
+    /// other failures (a used link, an element not set up) are the team's own doing and its page shows them.
+    async fn tell_connect_failed(
+        &self,
+        record: &HostedSessionRecord,
+        failure: &ConnectFailure,
+    ) -> Result<(), HubError> {
+        if !matches!(failure.reason.as_str(), "declined" | "refused") {
+            return Ok(());
+        }
+        let mut body = self.lifecycle_body("connect.failed", None, Some(failure.message.clone()));
+        body.connect_session_id = Some(record.session.id.clone());
+        body.end_user = Some(record.session.end_user.clone());
+        self.store.queue_lifecycle_event(&queued(record.organization_id, &body)?, None).await.or_internal()?;
+        Ok(())
     }
 
     /// The outcome of an attempt that held the session: completed on success; on failure given back, open, with
@@ -188,6 +207,7 @@ impl HubService {
             }
         };
         self.store.release_connect_session(&record.session.id, &failure).await.or_internal()?;
+        self.tell_connect_failed(record, &failure).await?;
         Ok(connect_page_path(token, None, popup_origin))
     }
 

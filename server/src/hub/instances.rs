@@ -186,6 +186,7 @@ impl HubService {
             }
         };
         self.audit_instance(caller, "instance.created", stored.id).await?;
+        self.emit_lifecycle("instance.created", (&stored, &entry.definition.key), None).await?;
         self.instance_view(stored, entry, token).await
     }
 
@@ -244,6 +245,7 @@ impl HubService {
         record.refresh_retry_at = None;
         let announced = record.clone();
         let instance = self.store_changes(caller, record, entry, Some(split), "instance.reauthenticated").await?;
+        self.emit_lifecycle("instance.reauthenticated", (&announced, &entry.definition.key), None).await?;
         self.sync_poller(entry, instance.id, &instance.configuration).await?;
         self.announce_if_working(&announced, entry).await?;
         Ok(instance)
@@ -453,6 +455,7 @@ impl Instances for HubService {
         for id in [record.token_vault_id, record.secrets_vault_id] {
             self.vault.remove(id).await.or_internal()?;
         }
+        self.emit_lifecycle("instance.deleted", (&record, &entry.definition.key), None).await?;
         self.audit_instance(caller, "instance.deleted", record.id).await
     }
 

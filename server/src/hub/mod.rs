@@ -4,7 +4,7 @@
 //! - the state and its failures: `service`, `errors`, `call_cache`, `refresh_locks`;
 //! - instance data and rules: `configuration`, `credentials`, `templates`, `token_endpoints`, `codes`;
 //! - what every capability reads: `elements` (the element a call names), `records` (stored instances), `health`,
-//!   `notices`, `audit`;
+//!   `notices`, `webhooks` (lifecycle events for the team's endpoints), `audit`;
 //! - the provider-facing work: `tokens` (refresh), `oauth` and `exchange` (the code flow), `event_setup`,
 //!   `events`, `polling`;
 //! - the doors' use cases: `instances`, `console_connect`, `connect` (sessions for end users), `hosted_connect`
@@ -38,6 +38,7 @@ mod templates;
 mod token_endpoints;
 mod tokens;
 mod two_factor;
+mod webhooks;
 
 pub use accounts::NewOrganization;
 pub use connect::CONNECT_PAGE_PATH;

@@ -12,7 +12,8 @@ const NOTICES_SHOWN: i64 = 200;
 
 impl HubService {
     /// Tells the organization's users that the instance is now `state` (disabled, invalid, or working again),
-    /// unless they were told already: one notice per change, by one node.
+    /// unless they were told already: one notice per change, by one node, and with it one lifecycle event for the
+    /// organization's webhook endpoints.
     pub(super) async fn announce(
         &self,
         record: &InstanceRecord,
@@ -25,7 +26,15 @@ impl HubService {
         }
         let recipients = self.store.organization_emails(record.organization_id).await.or_internal()?;
         let notice = notify::compose(state, record, element_key, detail, recipients);
-        if self.store.announce_state(record, state, &notice).await.or_internal()? {
+        let event_type = match state {
+            NotifiedState::Disabled => "instance.disabled",
+            NotifiedState::Invalid => "instance.invalid",
+            NotifiedState::Ok => "instance.recovered",
+        };
+        let reason = Some(detail.to_owned()).filter(|detail| !detail.is_empty());
+        let lifecycle =
+            self.lifecycle_event(record.organization_id, event_type, Some((record, element_key)), reason)?;
+        if self.store.announce_state(record, state, &notice, &lifecycle).await.or_internal()? {
             metrics::counter!("tether_notices_total", "kind" => notice.kind.clone()).increment(1);
             tracing::info!(instance = %record.id, kind = %notice.kind, "queued a notice");
         }

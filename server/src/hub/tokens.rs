@@ -450,6 +450,11 @@ impl HubService {
         let mut failing = self.reread(record).await?;
         failing.refresh_failures += 1;
         let detail = error.to_string();
+        if failing.refresh_failures == 1 {
+            // The first failed attempt of a run: the team hears of it once, before any retry.
+            let instance = (&failing, entry.definition.key.as_str());
+            self.emit_lifecycle("instance.refresh_failing", instance, Some(detail.clone())).await?;
+        }
         if failing.refresh_failures >= i64::from(self.settings.refresh_attempts) {
             failing.disabled = true;
             failing.refresh_retry_at = None;

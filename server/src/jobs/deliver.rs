@@ -1,6 +1,7 @@
 //! The deliverer: every tick, claims the events that are due and posts each to its instance's callback URL,
-//! signed, a bounded number at once. A 2xx answer delivers it; anything else is retried on the configured
-//! schedule, until the last retry or a 410 fails it and pauses the instance's deliveries.
+//! signed, a bounded number at once; and the lifecycle webhooks that are due, each to its endpoint. A 2xx answer
+//! delivers it; anything else is retried on the configured schedule, until the last retry or a 410 fails it (and,
+//! for an event, pauses the instance's deliveries).
 
 use crate::clock::Clock;
 use crate::config::Config;
@@ -8,7 +9,8 @@ use crate::hub::Destination;
 use crate::hub::HubService;
 use crate::providers::outbound::{Outbound, OutboundError};
 use crate::providers::webhooks::delivery_headers;
-use crate::store::events::{Attempt, DeliveryOutcome, EventRow};
+use crate::store::events::{Attempt, DeliveryOutcome};
+use crate::store::webhooks::WebhookAttempt;
 use futures::StreamExt;
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -67,9 +69,47 @@ impl DeliveryPlan {
     }
 }
 
-/// One pass: claims the due deliveries, sends them `concurrency` at a time, and records their outcomes together.
-/// Answers whether it took a full batch, after which more may be due.
+/// One pass over both queues: events, then lifecycle webhooks. Answers whether either took a full batch, after
+/// which more may be due.
 pub async fn deliver_due(hub: Arc<HubService>, plan: DeliveryPlan) -> anyhow::Result<super::schedule::FullBatch> {
+    let events_full = deliver_due_events(&hub, &plan).await?;
+    let webhooks_full = deliver_due_webhooks(&hub, &plan).await?;
+    Ok(events_full || webhooks_full)
+}
+
+/// Claims the due lifecycle webhooks, sends them `concurrency` at a time, and records their outcomes together.
+async fn deliver_due_webhooks(hub: &HubService, plan: &DeliveryPlan) -> anyhow::Result<bool> {
+    let batch = plan.batch();
+    let now = plan.clock.now_millis();
+    let claimed = hub.store().claim_due_webhook_deliveries(now, now + plan.batch_lease_millis(), batch as i64).await?;
+    let full = claimed.len() >= batch;
+    let mut destinations = HashMap::new();
+    for delivery in &claimed {
+        let key = (delivery.organization_id, delivery.endpoint_id.clone());
+        if let Entry::Vacant(entry) = destinations.entry(key) {
+            let found = hub.webhook_destination(delivery.organization_id, &delivery.endpoint_id).await;
+            entry.insert(found.map_err(|error| error.to_string()));
+        }
+    }
+    let attempts: Vec<WebhookAttempt> = futures::stream::iter(claimed)
+        .map(|delivery| {
+            let destination = &destinations[&(delivery.organization_id, delivery.endpoint_id.clone())];
+            async move {
+                let mut headers = Vec::new();
+                let message = Message { id: &delivery.event_id, body: &delivery.body, attempts: delivery.attempts };
+                let outcome = send(plan, message, destination, &mut headers).await;
+                WebhookAttempt { delivery, outcome, headers }
+            }
+        })
+        .buffer_unordered(plan.concurrency)
+        .collect()
+        .await;
+    hub.store().finish_webhook_deliveries(&attempts).await?;
+    Ok(full)
+}
+
+/// Claims the due event deliveries, sends them `concurrency` at a time, and records their outcomes together.
+async fn deliver_due_events(hub: &HubService, plan: &DeliveryPlan) -> anyhow::Result<bool> {
     let batch = plan.batch();
     let now = plan.clock.now_millis();
     let claimed = hub.store().claim_due_deliveries(now, now + plan.batch_lease_millis(), batch as i64).await?;
@@ -84,10 +124,10 @@ pub async fn deliver_due(hub: Arc<HubService>, plan: DeliveryPlan) -> anyhow::Re
     let attempts: Vec<Attempt> = futures::stream::iter(claimed)
         .map(|event| {
             let destination = &destinations[&event.instance_id];
-            let plan = &plan;
             async move {
                 let mut headers = Vec::new();
-                let outcome = deliver(plan, &event, destination, &mut headers).await;
+                let message = Message { id: &event.id, body: &event.body, attempts: event.attempts };
+                let outcome = send(plan, message, destination, &mut headers).await;
                 Attempt { event, outcome, headers }
             }
         })
@@ -99,17 +139,25 @@ pub async fn deliver_due(hub: Arc<HubService>, plan: DeliveryPlan) -> anyhow::Re
     Ok(full)
 }
 
-/// Sends one event once, to its instance's destination as this pass found it, noting in `sent` the headers it
-/// went out with.
-async fn deliver(
+/// What one attempt sends: the message's id (`webhook-id`), its exact body, and how many attempts this one makes.
+#[derive(Clone, Copy)]
+struct Message<'a> {
+    id: &'a str,
+    body: &'a str,
+    attempts: i64,
+}
+
+/// Sends one message once, to its destination as this pass found it, noting in `sent` the headers it went out
+/// with.
+async fn send(
     plan: &DeliveryPlan,
-    event: &EventRow,
+    event: Message<'_>,
     destination: &Result<Option<Destination>, String>,
     sent: &mut Vec<(String, String)>,
 ) -> DeliveryOutcome {
     let destination = match destination {
         Ok(Some(destination)) => destination,
-        Ok(None) => return plan.after_failure(event.attempts, None, "the instance has no callback URL".into()),
+        Ok(None) => return plan.after_failure(event.attempts, None, "there is no callback URL to send to".into()),
         Err(error) => return plan.after_failure(event.attempts, None, error.clone()),
     };
     let url = match reqwest::Url::parse(&destination.callback_url) {
@@ -124,8 +172,8 @@ async fn deliver(
         .post(url)
         .timeout(plan.timeout)
         .header("content-type", "application/json")
-        .body(event.body.clone());
-    for (name, value) in delivery_headers(&event.id, &event.body, timestamp, destination.signature_key.as_ref()) {
+        .body(event.body.to_owned());
+    for (name, value) in delivery_headers(event.id, event.body, timestamp, destination.signature_key.as_ref()) {
         request = request.header(name, &value);
         sent.push((name.to_owned(), value));
     }

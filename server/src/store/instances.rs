@@ -4,8 +4,8 @@ use super::refresh_leases::leases_release;
 use super::vault::{SealedEntry, VaultId, vault_entry_update};
 use super::{AnyQuery, Store, StoreResult, flag, now_millis};
 use app::catalog::{ElementId, ElementObject};
-use app::types::EndUser;
 use app::instances::InstanceId;
+use app::types::EndUser;
 use app::types::{AccountId, OrganizationId, UserId};
 use futures::TryStreamExt;
 use sqlx::Row;
@@ -398,6 +398,7 @@ impl Store {
         record: &InstanceRecord,
         state: NotifiedState,
         notice: &super::notifications::NewNotification,
+        lifecycle: &super::webhooks::NewLifecycleEvent,
     ) -> StoreResult<bool> {
         // The instance must still be in the state announced: a "disabled" notice computed before a user enabled
         // the instance again, or an "invalid" one before a re-authentication, is not sent late.
@@ -416,6 +417,7 @@ impl Store {
             return Ok(false);
         }
         super::notifications::insert(&mut transaction, notice).await?;
+        super::webhooks::queue_lifecycle_event(&mut transaction, lifecycle, None).await?;
         transaction.commit().await?;
         Ok(true)
     }

@@ -20,6 +20,7 @@ pub mod sign_in_failures;
 pub mod tenants;
 pub mod two_factor;
 pub mod vault;
+pub mod webhooks;
 
 use chrono::{DateTime, TimeZone, Utc};
 use sqlx::AnyPool;

@@ -134,7 +134,9 @@ impl Receiver {
                 receiver.bad_signatures.fetch_add(1, Ordering::SeqCst);
             }
             let body: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
-            assert_eq!(body["eventId"], id.as_str(), "the body names the event the headers do");
+            // An event's body names it `eventId`; a lifecycle webhook's, `id`.
+            let named = body.get("eventId").or_else(|| body.get("id"));
+            assert_eq!(named, Some(&Value::from(id.as_str())), "the body names the event the headers do");
             receiver.seen.lock().unwrap().push(Delivery { event_id: id, body, at: std::time::Instant::now() });
             AxumStatus::from_u16(receiver.status.load(Ordering::SeqCst)).unwrap()
         }
@@ -151,7 +153,11 @@ impl Receiver {
         receiver
     }
 
-    fn answer(&self, status: u16) {
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+
+    pub(crate) fn answer(&self, status: u16) {
         self.status.store(status, Ordering::SeqCst);
     }
 

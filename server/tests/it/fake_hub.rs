@@ -20,6 +20,7 @@ use app::types::{
     Account, AccountId, AuditLogEntry, AuditQuery, ConsoleIdentity, CreatedUser, NewUser, OrganizationId, Role, User,
     UserId, UserPatch,
 };
+use app::webhooks::{NewWebhookEndpoint, WebhookDelivery, WebhookEndpoint, WebhookEndpointPatch};
 use secrecy::{ExposeSecret, SecretString};
 use std::sync::Mutex;
 
@@ -488,6 +489,46 @@ impl app::hub::HostedConnect for FakeHub {
 
     async fn complete_connect_authorization(&self, _callback: OAuthCallback) -> Result<String, HubError> {
         self.refuse("complete_connect_authorization")
+    }
+}
+
+#[async_trait::async_trait]
+impl app::hub::LifecycleWebhooks for FakeHub {
+    async fn create_webhook(&self, _caller: &Caller, _new: NewWebhookEndpoint) -> Result<WebhookEndpoint, HubError> {
+        self.refuse("create_webhook")
+    }
+
+    async fn webhooks(&self, _caller: &Caller) -> Result<Vec<WebhookEndpoint>, HubError> {
+        self.refuse("webhooks")
+    }
+
+    async fn webhook(&self, _caller: &Caller, _id: &str) -> Result<WebhookEndpoint, HubError> {
+        self.refuse("webhook")
+    }
+
+    async fn update_webhook(
+        &self,
+        _caller: &Caller,
+        _id: &str,
+        _patch: WebhookEndpointPatch,
+    ) -> Result<WebhookEndpoint, HubError> {
+        self.refuse("update_webhook")
+    }
+
+    async fn delete_webhook(&self, _caller: &Caller, _id: &str) -> Result<(), HubError> {
+        self.refuse("delete_webhook")
+    }
+
+    async fn test_webhook(&self, _caller: &Caller, _id: &str) -> Result<WebhookDelivery, HubError> {
+        self.refuse("test_webhook")
+    }
+
+    async fn webhook_deliveries(&self, _caller: &Caller, _id: &str) -> Result<Vec<WebhookDelivery>, HubError> {
+        self.refuse("webhook_deliveries")
+    }
+
+    async fn redeliver_webhook(&self, _caller: &Caller, _id: &str, _delivery: &str) -> Result<(), HubError> {
+        self.refuse("redeliver_webhook")
     }
 }
 

@@ -21,7 +21,7 @@ on_both_backends!(
 
 const DONE_URL: &str = "http://localhost:4000/connected";
 
-async fn sandbox_app(backend: Backend) -> TestApp {
+pub(crate) async fn sandbox_app(backend: Backend) -> TestApp {
     let app = TestApp::spawn_with(backend, |config| config.sandbox.enabled = true).await;
     let secret = sandbox_client_secret(&app).await;
     let saved = json!({"apiKey": tether::sandbox::CLIENT_ID, "apiSecret": secret,
@@ -70,12 +70,26 @@ async fn session_state(app: &TestApp, id: &str) -> Value {
 }
 
 /// Consents at the sandbox for the flow `start` leads to, and answers Tether's answer to the provider's redirect.
-async fn consent_and_return(app: &TestApp, start: &str, approve: bool) -> reqwest::Response {
+pub(crate) async fn consent_and_return(app: &TestApp, start: &str, approve: bool) -> reqwest::Response {
     let provider = location(&get(app, start).await);
     assert!(provider.starts_with(&format!("{}/sandbox/oauth/authorize", app.base_url)), "{provider}");
     let callback = sandbox_consent(&provider, "ada", approve).await;
     assert_eq!(callback.path(), "/oauth/callback");
     get(app, callback.as_str()).await
+}
+
+/// Connects the sandbox as `end_user` through a new session tagged `lifecycle`, or reconnects `instance`;
+/// answers the instance's id and token.
+pub(crate) async fn connect_sandbox(app: &TestApp, end_user: &str, instance: Option<i64>) -> (i64, String) {
+    let body = match instance {
+        Some(id) => json!({"endUser": {"id": end_user}, "instanceId": id}),
+        None => json!({"endUser": {"id": end_user}, "elements": ["sandbox"], "tags": ["lifecycle"]}),
+    };
+    let (session, token) = new_session(app, body).await;
+    location(&consent_and_return(app, &format!("/connect/{token}/sandbox"), true).await);
+    let id = session_state(app, &session).await["instanceId"].as_i64().expect("the session connected an instance");
+    let instance = app.as_admin(Method::GET, &format!("/instances/{id}")).send().await.unwrap();
+    (id, expect_json(instance, StatusCode::OK).await["token"].as_str().unwrap().to_owned())
 }
 
 async fn an_end_user_connects_the_sandbox_and_lands_on_the_teams_page(backend: Backend) {

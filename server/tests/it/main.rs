@@ -16,6 +16,7 @@ mod fake_hub;
 mod hosted_connect;
 mod instance_management;
 mod instances;
+mod lifecycle_webhooks;
 mod limits;
 mod logs;
 mod oauth;

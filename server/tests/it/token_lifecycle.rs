@@ -57,6 +57,8 @@ async fn a_provider_outage_disables_after_the_attempts_and_mails_once(backend: B
     })
     .await;
     let (id, token) = oauth_instance(&app, &provider).await;
+    let receiver = crate::events::Receiver::start().await;
+    crate::lifecycle_webhooks::register_endpoint(&app, receiver.url(), &[]).await;
     provider.stage_outage(503, None).await;
     believe_expiry(&app, id, &(chrono::Utc::now() + chrono::Duration::minutes(30)).to_rfc3339()).await;
     app.refresh_due_now().await;
@@ -116,6 +118,12 @@ async fn a_provider_outage_disables_after_the_attempts_and_mails_once(backend: B
     assert!(mail[1].text.contains("works again"), "{}", mail[1].text);
     assert_eq!(provider.refused_at().await.len(), ATTEMPTS as usize, "no attempt while disabled");
     assert_eq!((notices(&app, "instance.disabled").await, notices(&app, "instance.recovered").await), (1, 1));
+    // The team's endpoint heard the same story, each change once: failing, disabled, recovered.
+    app.deliver_due_now().await;
+    let told: Vec<Value> = crate::lifecycle_webhooks::lifecycle_events(&receiver);
+    let mut told: Vec<&str> = told.iter().map(|event| event["type"].as_str().unwrap()).collect();
+    told.sort();
+    assert_eq!(told, ["instance.disabled", "instance.recovered", "instance.refresh_failing"]);
 }
 
 async fn a_refused_grant_is_announced_once_and_its_recovery_too(backend: Backend) {
@@ -480,8 +488,15 @@ async fn a_notice_for_a_state_the_instance_has_left_is_not_sent_late(backend: Ba
     let mut record = store.instance(app.first.organization.id, InstanceId(id)).await.unwrap().unwrap();
     let announce = |record: &tether::store::instances::InstanceRecord, state: NotifiedState| {
         let notice = compose(state, record, "test-oauth", "the provider answered 503", Vec::new());
+        let lifecycle = tether::store::webhooks::NewLifecycleEvent {
+            id: format!("evt_{}", notice.kind),
+            organization_id: record.organization_id,
+            event_type: notice.kind.clone(),
+            instance_id: Some(record.id),
+            body: "{}".into(),
+        };
         let (store, record) = (store.clone(), record.clone());
-        async move { store.announce_state(&record, state, &notice).await.unwrap() }
+        async move { store.announce_state(&record, state, &notice, &lifecycle).await.unwrap() }
     };
 
     // Disabled, then enabled again before its notice went out: the late notice is dropped.

@@ -1,0 +1,35 @@
+-- Lifecycle webhooks: the endpoints an organization registers to hear when its connections are made, break or
+-- heal. The signature key is in the vault; events is the JSON list of event types the endpoint takes.
+CREATE TABLE webhook_endpoints (
+    id TEXT PRIMARY KEY,
+    organization_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    url TEXT NOT NULL,
+    signature_vault_id BIGINT NOT NULL,
+    events TEXT NOT NULL,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX webhook_endpoints_organization ON webhook_endpoints (organization_id, created_at);
+
+-- One lifecycle event for one endpoint, queued and delivered as events are: status is PENDING (due at
+-- next_attempt_at), NOTIFIED or FAILED; body is the exact JSON every attempt sends. Rows outlive the instance
+-- they tell of, so that instance.deleted is delivered too.
+CREATE TABLE webhook_deliveries (
+    id TEXT PRIMARY KEY,
+    organization_id BIGINT NOT NULL REFERENCES organizations (id) ON DELETE CASCADE,
+    endpoint_id TEXT NOT NULL REFERENCES webhook_endpoints (id) ON DELETE CASCADE,
+    event_id TEXT NOT NULL,
+    event_type TEXT NOT NULL,
+    instance_id BIGINT,
+    body TEXT NOT NULL,
+    status TEXT NOT NULL,
+    attempts BIGINT NOT NULL DEFAULT 0,
+    next_attempt_at BIGINT,
+    lease_until BIGINT NOT NULL DEFAULT 0,
+    last_response_code BIGINT,
+    last_error TEXT,
+    last_headers TEXT,
+    delivered_at BIGINT,
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (status, next_attempt_at);
+CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at);
