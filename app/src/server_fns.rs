@@ -511,3 +511,56 @@ pub async fn connect_page_view(
     session::set_page_policy(&targets);
     Ok(view)
 }
+
+/// The organization's lifecycle webhook endpoints.
+#[server(endpoint = "list_webhooks")]
+pub async fn list_webhooks() -> Result<Vec<crate::webhooks::WebhookEndpoint>, HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.webhooks(&caller).await
+}
+
+/// Registers an endpoint from the Account page's form; `events` is a list separated by commas or spaces, empty for
+/// every event. Admins only.
+#[server(endpoint = "add_webhook")]
+pub async fn add_webhook(
+    url: String,
+    signature_key: TypedPassword,
+    events: String,
+) -> Result<crate::webhooks::WebhookEndpoint, HubError> {
+    let (hub, caller) = session::caller().await?;
+    let events = events.split([',', ' ', '\n']).map(str::trim).filter(|event| !event.is_empty()).map(str::to_owned);
+    let new = crate::webhooks::NewWebhookEndpoint {
+        url,
+        signature_key: secrecy::SecretString::from(signature_key.0),
+        events: events.collect(),
+    };
+    hub.create_webhook(&caller, new).await
+}
+
+/// Removes an endpoint and its deliveries; admins only.
+#[server(endpoint = "remove_webhook")]
+pub async fn remove_webhook(id: String) -> Result<(), HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.delete_webhook(&caller, &id).await
+}
+
+/// Sends an endpoint a test delivery at once.
+#[server(endpoint = "send_test_webhook")]
+pub async fn send_test_webhook(id: String) -> Result<crate::webhooks::WebhookDelivery, HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.test_webhook(&caller, &id).await
+}
+
+/// An endpoint's newest deliveries, with their answers.
+#[server(endpoint = "list_webhook_deliveries")]
+pub async fn list_webhook_deliveries(id: String) -> Result<Vec<crate::webhooks::WebhookDelivery>, HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.webhook_deliveries(&caller, &id).await
+}
+
+/// Sends one delivery again at once.
+#[server(endpoint = "redeliver_webhook")]
+pub async fn redeliver_webhook(id: String, delivery: String) -> Result<(), HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.redeliver_webhook(&caller, &id, &delivery).await
+}

@@ -4,11 +4,49 @@
 // with JavaScript turned off: links and form posts only, ending on the team's redirect URL.
 import { test, expect } from '@playwright/test';
 import * as http from 'node:http';
+import { createHmac } from 'node:crypto';
+import { signIn, waitForHydration } from '../support/console';
 import { listen } from '../support/local-server';
 import { startTether, RunningTether } from '../support/tether-server';
 
 let tether: RunningTether;
 let team: { url: string; stop: () => Promise<void> };
+let hooks: { url: string; stop: () => Promise<void> };
+
+const SIGNATURE_KEY = 'a-team-webhook-key-0123';
+
+/** A lifecycle webhook as the team's receiver took it, with whether both signatures matched. */
+interface Heard {
+  body: any;
+  signed: boolean;
+}
+const heard: Heard[] = [];
+
+/** The team's webhook receiver: checks both signatures of every delivery, as a team's app would. */
+function webhookReceiver(): http.Server {
+  return http.createServer((request, response) => {
+    let raw = '';
+    request.on('data', (chunk) => (raw += chunk));
+    request.on('end', () => {
+      const header = (name: string) => String(request.headers[name] ?? '');
+      const id = header('webhook-id');
+      const timestamp = header('webhook-timestamp');
+      const hmac = (text: string) => createHmac('sha256', SIGNATURE_KEY).update(text).digest('base64');
+      const signed =
+        header('elements-webhook-signature') === `sha256=${hmac(raw)}` &&
+        header('webhook-signature') === `v1,${hmac(`${id}.${timestamp}.${raw}`)}`;
+      heard.push({ body: JSON.parse(raw), signed });
+      response.writeHead(200);
+      response.end();
+    });
+  });
+}
+
+/** The lifecycle webhooks heard of `type`, once each event id. */
+function heardOf(type: string): Heard[] {
+  const ids = new Set<string>();
+  return heard.filter((one) => one.body.type === type && !ids.has(one.body.id) && ids.add(one.body.id));
+}
 
 test.describe.configure({ mode: 'serial' });
 
@@ -64,8 +102,10 @@ async function newSession(endUser: string, tags: string[]): Promise<{ id: string
 }
 
 test.beforeAll(async () => {
-  tether = await startTether({ TETHER_SANDBOX: 'true' });
+  // Deliveries are tried every few hundred milliseconds here, rather than every second.
+  tether = await startTether({ TETHER_SANDBOX: 'true', TETHER_WORKER_TICK_MILLIS: '200' });
   team = await listen(teamApp());
+  hooks = await listen(webhookReceiver());
   // The team's setup: the sandbox's OAuth app, saved once, and its own page among the redirect URLs.
   const control = await (await fetch(`${tether.baseUrl}/sandbox`)).text();
   const secret = control.match(/data-testid="client-secret">([^<]+)</)![1];
@@ -75,9 +115,11 @@ test.beforeAll(async () => {
     callbackUrl: `${tether.baseUrl}/oauth/callback`,
   });
   await api('PUT', '/connect/redirect-urls', { urls: [`${team.url}/done`] });
+  await api('POST', '/webhooks', { url: hooks.url, signatureKey: SIGNATURE_KEY, events: ['instance.created'] });
 });
 
 test.afterAll(async () => {
+  await hooks?.stop();
   await team?.stop();
   await tether?.stop();
 });
@@ -86,10 +128,17 @@ test('the team page connects the sandbox in a popup and hears the new instance',
   const session = await newSession('end-user-1', ['e2e', 'popup']);
   await page.goto(`${team.url}/?session=${encodeURIComponent(session.url)}`);
   const [popup] = await Promise.all([page.waitForEvent('popup'), page.getByRole('button', { name: 'Connect your CRM' }).click()]);
+  const pageErrors: string[] = [];
+  popup.on('pageerror', (error) => pageErrors.push(error.message));
   await expect(popup.getByTestId('connect-team')).toHaveText('Tether');
+  await waitForHydration(popup);
+  // With JavaScript on, the search filters as one types.
+  await popup.getByRole('searchbox', { name: 'Search' }).fill('no such app');
+  await expect(popup.getByRole('link', { name: 'Tether Sandbox' })).toHaveCount(0);
   await popup.getByRole('searchbox', { name: 'Search' }).fill('sandbox');
   await popup.getByRole('link', { name: 'Tether Sandbox' }).click();
   await expect(popup).toHaveURL(new RegExp(`^${tether.baseUrl}/sandbox/oauth/authorize\\?`));
+  expect(pageErrors, 'the connect page hydrated without an error').toEqual([]);
   await popup.getByRole('button', { name: 'Allow' }).click();
 
   await expect(page.locator('#result')).toContainText('instanceId');
@@ -102,6 +151,13 @@ test('the team page connects the sandbox in a popup and hears the new instance',
   expect(instance.endUser).toEqual({ id: 'end-user-1', displayName: 'Ada' });
   expect(instance.tags).toEqual(['e2e', 'popup']);
   expect((await api('GET', `/connect/sessions/${session.id}`)).state).toBe('completed');
+
+  // The team's webhook receiver hears of it, signed both ways.
+  await expect.poll(() => heardOf('instance.created').length).toBe(1);
+  const created = heardOf('instance.created')[0];
+  expect(created.signed).toBe(true);
+  expect(created.body.instance.id).toBe(result.instanceId);
+  expect(created.body.instance.endUser.id).toBe('end-user-1');
 });
 
 test('closing the popup rejects the promise, and the session stays open', async ({ page }) => {
@@ -133,4 +189,35 @@ test('with JavaScript off, links and form posts connect the sandbox and end on t
   expect(instance.endUser.id).toBe('end-user-2');
   expect(instance.tags).toEqual(['no-script']);
   await context.close();
+});
+
+test('the Account page adds an endpoint, sends it a test, shows the answer and redelivers', async ({ page }) => {
+  const pageErrors: string[] = [];
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await signIn(page, tether.email, tether.password, tether.baseUrl);
+  await expect(page).toHaveURL(`${tether.baseUrl}/`);
+  await page.goto(`${tether.baseUrl}/account`);
+  await waitForHydration(page);
+  const section = page.getByRole('region', { name: 'Lifecycle webhooks' });
+  await section.getByLabel('Endpoint URL').fill(`${hooks.url}/console`);
+  await section.getByLabel('Signature key').fill(SIGNATURE_KEY);
+  await section.getByLabel('Events (empty for every one)').fill('instance.deleted');
+  await section.getByRole('button', { name: 'Add endpoint' }).click();
+  const endpoint = section.getByTestId('webhook-endpoint').filter({ hasText: `${hooks.url}/console` });
+  await expect(endpoint).toContainText('instance.deleted');
+
+  await endpoint.getByRole('button', { name: 'Send test' }).click();
+  const row = endpoint.getByTestId('webhook-delivery').filter({ hasText: 'webhook.test' });
+  await expect(async () => {
+    await endpoint.getByRole('button', { name: 'Show deliveries' }).click();
+    await expect(row).toHaveAttribute('data-status', 'Notified', { timeout: 1000 });
+  }).toPass({ timeout: 15_000 });
+  await expect(row).toContainText('200');
+  await expect.poll(() => heardOf('webhook.test').length).toBe(1);
+  expect(heardOf('webhook.test')[0].signed).toBe(true);
+
+  const before = heard.filter((one) => one.body.type === 'webhook.test').length;
+  await row.getByRole('button', { name: 'Redeliver' }).click();
+  await expect.poll(() => heard.filter((one) => one.body.type === 'webhook.test').length).toBe(before + 1);
+  expect(pageErrors, 'the page hydrated and ran without an error').toEqual([]);
 });

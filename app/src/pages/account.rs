@@ -1,5 +1,5 @@
 //! The account page: the signed-in user, their organization, its accounts and their users, the API secrets, the
-//! saved OAuth apps and the redirect URLs connect sessions may name.
+//! saved OAuth apps, the redirect URLs connect sessions may name, and the lifecycle webhook endpoints.
 
 use super::PageHeader;
 use crate::server_fns::{
@@ -41,6 +41,7 @@ pub fn AccountPage() -> impl IntoView {
                     Ok::<_, crate::error::HubError>(view! { <OAuthAppTable apps/> })
                 })}
                 <ConnectRedirects/>
+                <super::webhooks::WebhookEndpoints/>
                 {move || Suspend::new(async move {
                     let is_admin = who.await?.user.role == crate::types::Role::Admin;
                     let accounts = accounts.await?;

@@ -1,16 +1,12 @@
 //! The events page: the organization's event log with a status filter, one event's delivered body and delivery
 //! record, and Redeliver.
 
-use super::{PageHeader, error_text};
+use super::{PageHeader, error_text, when};
 use crate::error::HubError;
 use crate::events::{Event, EventStatus};
 use crate::server_fns::{event_details, list_events, redeliver_event};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-
-fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
-    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
-}
 
 #[component]
 pub fn EventsPage() -> impl IntoView {

@@ -15,6 +15,7 @@ pub mod oauth_callback;
 pub mod profile;
 pub mod signin;
 pub mod tags;
+pub mod webhooks;
 
 use leptos::prelude::*;
 
@@ -50,4 +51,9 @@ pub fn go_to(url: &str) {
     if let Err(error) = window().location().set_href(url) {
         leptos::logging::error!("could not leave for {url}: {error:?}");
     }
+}
+
+/// A time as the console writes it.
+pub fn when(at: &chrono::DateTime<chrono::Utc>) -> String {
+    at.format("%Y-%m-%d %H:%M:%S UTC").to_string()
 }

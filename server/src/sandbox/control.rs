@@ -141,7 +141,7 @@ Subscribe with <code>POST {base}/api/v1/webhooks {{"url": "…"}}</code>.</p>
 <ul>{subscriptions}</ul></section>
 <section class="card"><h2>Inbox</h2>
 <p class="muted">A callback URL to try events with: give an instance <code>{base}/inbox</code> as its callback URL,
-and what Tether delivers shows here (the latest {inbox_size}).</p>
+or register it as a lifecycle webhook endpoint, and what Tether delivers shows here (the latest {inbox_size}).</p>
 <table aria-label="Inbox"><tr><th>At (UTC)</th><th>Event id</th><th>Change</th><th>Signature</th></tr>{inbox}</table></section>
 </body></html>"#,
         inbox_size = super::state::INBOX_SIZE,
@@ -222,7 +222,8 @@ pub async fn save_contact(
     back(&message)
 }
 
-/// `POST /sandbox/inbox`: a callback URL for trying events; keeps what Tether delivers for the control page.
+/// `POST /sandbox/inbox`: a callback URL for trying events and lifecycle webhooks; keeps what Tether delivers for
+/// the control page.
 pub async fn take_delivery(
     State(sandbox): State<Arc<Sandbox>>,
     headers: HeaderMap,
@@ -231,14 +232,18 @@ pub async fn take_delivery(
     let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or_default().to_owned();
     let event: Value = serde_json::from_slice(&body).unwrap_or_default();
     let changes = event["events"].as_array().cloned().unwrap_or_default();
-    let summary = changes
-        .iter()
-        .map(|change| {
-            let text = |field: &str| change[field].as_str().unwrap_or_default().to_owned();
-            format!("{} {} {}", text("eventType"), text("objectType"), text("objectId"))
-        })
-        .collect::<Vec<_>>()
-        .join(", ");
+    let summary = match event["type"].as_str() {
+        // A lifecycle webhook: what happened to which instance.
+        Some(lifecycle) => format!("{lifecycle} instance {}", event["instance"]["id"]),
+        None => changes
+            .iter()
+            .map(|change| {
+                let text = |field: &str| change[field].as_str().unwrap_or_default().to_owned();
+                format!("{} {} {}", text("eventType"), text("objectType"), text("objectId"))
+            })
+            .collect::<Vec<_>>()
+            .join(", "),
+    };
     let delivered = super::state::Delivered {
         at: Utc::now(),
         event_id: header("webhook-id"),
