@@ -171,16 +171,22 @@ test('closing the popup rejects the promise, and the session stays open', async 
 });
 
 test('with JavaScript off, links and form posts connect the sandbox and end on the redirect URL', async ({ browser }) => {
-  const context = await browser.newContext({ javaScriptEnabled: false });
+  // On a phone-sized screen, and by keyboard alone.
+  const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 390, height: 844 } });
   const page = await context.newPage();
   const session = await newSession('end-user-2', ['no-script']);
   await page.goto(session.url);
   await expect(page.getByTestId('connect-team')).toHaveText('Tether');
+  expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
   // Search is a plain GET form.
   await page.getByRole('searchbox', { name: 'Search' }).fill('sandbox');
-  await page.getByRole('button', { name: 'Search' }).click();
+  await page.keyboard.press('Enter');
   await expect(page).toHaveURL(/[?&]q=sandbox/);
-  await page.getByRole('link', { name: 'Tether Sandbox' }).click();
+  await page.getByRole('searchbox', { name: 'Search' }).focus();
+  await page.keyboard.press('Tab');
+  await page.keyboard.press('Tab');
+  await expect(page.getByRole('link', { name: 'Tether Sandbox' })).toBeFocused();
+  await page.keyboard.press('Enter');
   await page.getByRole('button', { name: 'Allow' }).click();
 
   await expect(page).toHaveURL(new RegExp(`^${team.url}/done\\?status=connected&instanceId=\\d+&element=sandbox$`));

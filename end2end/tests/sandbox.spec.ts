@@ -2,7 +2,8 @@
 // sign-in and consent page, try its API, create a contact on the sandbox's control page and see it as a polled
 // event, then as a webhook event; stage a token-endpoint outage and watch the instance go from "Refresh failing"
 // to "Disabled" with a notice in the outbox; end the outage, enable it, and see it healthy again; then revoke its
-// grant at the sandbox and re-authenticate it.
+// grant at the sandbox and re-authenticate it. Last, hand a connection to an end user: a connect session, its hosted
+// page, and the signed instance.created in the sandbox inbox.
 // With TETHER_SCREENSHOTS set to a folder, the walk-through's screenshots for the README are saved there.
 import { test, expect, Page, Locator } from '@playwright/test';
 import { signIn, waitForHydration } from '../support/console';
@@ -98,6 +99,7 @@ test('the sandbox walk-through: connect, call, events, outage, recovery', async 
   await page.getByLabel('Name').fill('My sandbox CRM');
   await page.getByLabel('Client id').fill(clientId);
   await page.getByLabel('Client secret').fill(clientSecret);
+  await page.getByLabel("Save as the organization's OAuth app for this element").check();
   await page.getByText('Show optional fields').click();
   await page.getByRole('switch', { name: 'Events enabled' }).check();
   await page.getByLabel('Event type').selectOption('polling');
@@ -234,4 +236,43 @@ test('the sandbox walk-through: connect, call, events, outage, recovery', async 
   await card.getByRole('button', { name: 'Try it out' }).click();
   tryForm = await sendTryItOut(card, 'GET', 'contacts');
   await expect(tryForm.getByTestId('try-status')).toHaveText('200');
+
+  // 9. Hand a connection to your own user: the inbox as a lifecycle webhook endpoint on the Account page, a
+  // connect session from one API call (the README's curl), the hosted page as an end user with no console
+  // session, and the signed instance.created in the inbox.
+  await page.goto(`${base}/account`);
+  await waitForHydration(page);
+  const lifecycle = page.getByRole('region', { name: 'Lifecycle webhooks' });
+  await lifecycle.getByLabel('Endpoint URL').fill(`${base}/sandbox/inbox`);
+  await lifecycle.getByLabel('Signature key').fill('my-lifecycle-signing-key');
+  await lifecycle.getByRole('button', { name: 'Add endpoint' }).click();
+  await expect(lifecycle.getByTestId('webhook-endpoint')).toContainText(`${base}/sandbox/inbox`);
+  const sessionAnswer = await fetch(`${base}/elements/api-v2/connect/sessions`, {
+    method: 'POST',
+    headers: {
+      authorization: `User ${tether.userSecret}, Organization ${tether.organizationSecret}`,
+      'content-type': 'application/json',
+    },
+    body: JSON.stringify({ endUser: { id: 'customer-1' }, elements: ['sandbox'] }),
+  });
+  expect(sessionAnswer.status).toBe(201);
+  const session = await sessionAnswer.json();
+  const endUserContext = await page.context().browser()!.newContext();
+  const endUser = await endUserContext.newPage();
+  await endUser.goto(session.url);
+  await endUser.getByRole('link', { name: 'Tether Sandbox' }).click();
+  await endUser.getByRole('button', { name: 'Allow' }).click();
+  await expect(endUser.getByTestId('connect-done')).toHaveText('Connected to Tether Sandbox');
+  await shot(endUser, '10-connected-by-an-end-user');
+  await endUserContext.close();
+  const connected = (await (await fetch(`${base}/elements/api-v2/connect/sessions/${session.id}`, {
+    headers: { authorization: `User ${tether.userSecret}, Organization ${tether.organizationSecret}` },
+  })).json()).instanceId;
+  await expect(async () => {
+    await page.goto(`${base}/sandbox`);
+    await expect(page.getByTestId('delivery').filter({ hasText: `instance.created instance ${connected}` })).toContainText(
+      'signed',
+      { timeout: 1000 },
+    );
+  }).toPass({ timeout: 30_000 });
 });
