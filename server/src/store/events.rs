@@ -120,6 +120,17 @@ pub enum DeliveryOutcome {
     },
 }
 
+/// The claim of a delivery queue (`events`, `webhook_deliveries`): up to `$3` PENDING rows due at `$2` and not
+/// leased, leased until `$1` with their attempt counted, answered with `columns`.
+pub(super) fn claim_due_sql(table: &str, columns: &str) -> String {
+    format!(
+        "UPDATE {table} SET lease_until = $1, attempts = attempts + 1 WHERE status = 'PENDING' \
+         AND next_attempt_at <= $2 AND lease_until < $2 AND id IN (SELECT id FROM {table} \
+         WHERE status = 'PENDING' AND next_attempt_at <= $2 AND lease_until < $2 ORDER BY next_attempt_at LIMIT $3) \
+         RETURNING {columns}"
+    )
+}
+
 /// Queues `event` within `transaction`: PENDING and due now, or QUEUED while its instance's deliveries are paused.
 async fn insert_event(transaction: &mut Transaction<'static, Any>, event: &NewEvent) -> StoreResult<()> {
     let now = now_millis();
@@ -296,17 +307,12 @@ impl Store {
 
     /// Claims up to `limit` deliveries that are due at `now`, until `lease_until`, counting the attempt.
     pub async fn claim_due_deliveries(&self, now: i64, lease_until: i64, limit: i64) -> StoreResult<Vec<EventRow>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE events SET lease_until = $1, attempts = attempts + 1 WHERE status = 'PENDING' \
-             AND next_attempt_at <= $2 AND lease_until < $2 AND id IN (SELECT id FROM events \
-             WHERE status = 'PENDING' AND next_attempt_at <= $2 AND lease_until < $2 ORDER BY next_attempt_at LIMIT $3) \
-             RETURNING {EVENT_COLUMNS}"
-        )))
-        .bind(lease_until)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(claim_due_sql("events", EVENT_COLUMNS)))
+            .bind(lease_until)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
         rows.iter().map(|row| event_from_row(row).map_err(Into::into)).collect()
     }
 

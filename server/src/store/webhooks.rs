@@ -2,7 +2,7 @@
 //! deliveries to them, claimed by lease as event deliveries are, so nodes share the work and each attempt is made
 //! by one of them.
 
-use super::events::DeliveryOutcome;
+use super::events::{DeliveryOutcome, claim_due_sql};
 use super::vault::VaultId;
 use super::{Store, StoreResult, now_millis};
 use app::instances::InstanceId;
@@ -237,17 +237,12 @@ impl Store {
         lease_until: i64,
         limit: i64,
     ) -> StoreResult<Vec<DeliveryRecord>> {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "UPDATE webhook_deliveries SET lease_until = $1, attempts = attempts + 1 WHERE status = 'PENDING' \
-             AND next_attempt_at <= $2 AND lease_until < $2 AND id IN (SELECT id FROM webhook_deliveries \
-             WHERE status = 'PENDING' AND next_attempt_at <= $2 AND lease_until < $2 ORDER BY next_attempt_at LIMIT $3) \
-             RETURNING {DELIVERY_COLUMNS}"
-        )))
-        .bind(lease_until)
-        .bind(now)
-        .bind(limit)
-        .fetch_all(self.pool())
-        .await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(claim_due_sql("webhook_deliveries", DELIVERY_COLUMNS)))
+            .bind(lease_until)
+            .bind(now)
+            .bind(limit)
+            .fetch_all(self.pool())
+            .await?;
         Ok(rows.iter().map(delivery_from_row).collect::<Result<_, _>>()?)
     }
 

@@ -639,6 +639,18 @@ async fn concurrent_claims_take_each_event_once(backend: Backend) {
     assert_eq!(claimed.len(), EVENTS, "no event was claimed twice");
 }
 
+/// The environment of a node over `app`'s database that delivers every 50 ms and retries every 0.2 s, for tests
+/// that kill and restart it.
+pub(crate) fn quick_delivery_environment(app: &TestApp) -> [(&'static str, &str); 5] {
+    [
+        ("DATABASE_URL", app.db.url.as_str()),
+        ("TETHER_ALLOW_PRIVATE_NETWORK", "true"),
+        ("TETHER_WORKER_TICK_MILLIS", "50"),
+        ("TETHER_DELIVERY_RETRY_SECONDS", "[0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2]"),
+        ("TETHER_DELIVERY_TIMEOUT_SECONDS", "2"),
+    ]
+}
+
 /// Events pending at a receiver that fails are all delivered after a SIGKILL and a restart.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn pending_deliveries_survive_sigkill() {
@@ -646,13 +658,7 @@ async fn pending_deliveries_survive_sigkill() {
     let app = TestApp::spawn(Backend::Sqlite).await;
     crm_element(&app, "http://127.0.0.1:9").await;
     let id = crm_instance(&app, &receiver, "webhooks").await;
-    let environment = [
-        ("DATABASE_URL", app.db.url.as_str()),
-        ("TETHER_ALLOW_PRIVATE_NETWORK", "true"),
-        ("TETHER_WORKER_TICK_MILLIS", "50"),
-        ("TETHER_DELIVERY_RETRY_SECONDS", "[0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2]"),
-        ("TETHER_DELIVERY_TIMEOUT_SECONDS", "2"),
-    ];
+    let environment = quick_delivery_environment(&app);
     receiver.answer(500);
     let node = RunningBinary::start(app.db.dir.path(), &environment);
     const EVENTS: usize = 10;

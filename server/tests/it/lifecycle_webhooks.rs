@@ -188,13 +188,7 @@ async fn pending_lifecycle_webhooks_survive_sigkill() {
     let receiver = Receiver::start().await;
     let app = TestApp::spawn(Backend::Sqlite).await;
     register_endpoint(&app, receiver.url(), &["instance.created"]).await;
-    let environment = [
-        ("DATABASE_URL", app.db.url.as_str()),
-        ("TETHER_ALLOW_PRIVATE_NETWORK", "true"),
-        ("TETHER_WORKER_TICK_MILLIS", "50"),
-        ("TETHER_DELIVERY_RETRY_SECONDS", "[0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2]"),
-        ("TETHER_DELIVERY_TIMEOUT_SECONDS", "2"),
-    ];
+    let environment = crate::events::quick_delivery_environment(&app);
     receiver.answer(500);
     let node = RunningBinary::start(app.db.dir.path(), &environment);
     app.create_element(&crate::instances::basic_element()).await;
