@@ -38,6 +38,16 @@ impl HubError {
         HubError::BadRequest(format!("{field}: {problem}"))
     }
 
+    /// What a person reads: the message, and for a provider's failure also the provider's own words.
+    pub fn explained(&self) -> String {
+        match self {
+            HubError::Provider { message, provider_message, .. } if !provider_message.is_empty() => {
+                format!("{message}. The provider said: {provider_message}")
+            }
+            other => other.to_string(),
+        }
+    }
+
     /// The HTTP status both doors answer this error with.
     pub fn status(&self) -> u16 {
         match self {

@@ -91,6 +91,13 @@ test('authenticate, view the token, tag, re-authenticate, try it out, disable, e
   await expect(card.getByRole('heading', { name: 'E2E instance' })).toBeVisible();
   await expect(card.getByTestId('health')).toHaveText('Healthy');
 
+  // The browser's Back to the landing page opens the same instance again, with no error and nothing made twice.
+  await page.goBack();
+  await expect(page).toHaveURL(new RegExp(`/instances\\?instance=${created.id}$`));
+  await expect(page.getByTestId('oauth-error')).toHaveCount(0);
+  expect(await instancesAtTether()).toHaveLength(1);
+  await waitForHydration(page);
+
   // View the token, then copy it.
   await card.getByRole('button', { name: 'View token' }).click();
   const token = card.getByTestId('instance-token');

@@ -50,6 +50,7 @@ fn ElementDetails(element: Element) -> impl IntoView {
         <header class="element-header">
             <span class="element-logo element-logo-large" aria-hidden="true">{definition.initials()}</span>
             <div>
+                <super::PageTitle title=definition.name.clone()/>
                 <h1>{definition.name.clone()}</h1>
                 <p class="page-summary">{definition.description.clone()}</p>
             </div>
@@ -238,7 +239,7 @@ fn AuthenticateForm(element: Element) -> impl IntoView {
                 Ok(ConsoleNext::Provider { url }) => super::go_to(&url),
                 Ok(ConsoleNext::Instance { id }) => navigate(&format!("/instances?instance={id}"), Default::default()),
                 Err(error) => {
-                    failure.set(Some(error.to_string()));
+                    failure.set(Some(error.explained()));
                     pending.set(false);
                 }
             }

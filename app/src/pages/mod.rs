@@ -30,15 +30,23 @@ pub fn NotFoundPage() -> impl IntoView {
     }
 }
 
-/// The frame every content page uses: a title and a short description above the page's body.
+/// The frame every content page uses: a title and a short description above the page's body; the title also
+/// names the browser tab.
 #[component]
 pub fn PageHeader(title: &'static str, summary: &'static str) -> impl IntoView {
     view! {
+        <PageTitle title/>
         <header class="page-header">
             <h1>{title}</h1>
             <p class="page-summary">{summary}</p>
         </header>
     }
+}
+
+/// The browser tab's title for a page: what it shows, then Tether.
+#[component]
+pub fn PageTitle(#[prop(into)] title: String) -> impl IntoView {
+    view! { <leptos_meta::Title text=format!("{title} · Tether")/> }
 }
 
 /// The messages of the errors an `ErrorBoundary` caught, for its fallback.

@@ -30,6 +30,7 @@ pub fn OAuthCallbackPage() -> impl IntoView {
         }
     });
     view! {
+        <super::PageTitle title="Authenticating"/>
         <section class="oauth-callback">
             <Suspense fallback=|| view! { <p>"Completing the authorization…"</p> }>
                 {move || outcome.get().map(|result| match result {
@@ -39,7 +40,7 @@ pub fn OAuthCallbackPage() -> impl IntoView {
                     }.into_any(),
                     Err(error) => view! {
                         <h1>"Authentication failed"</h1>
-                        <p class="form-error" role="alert" data-testid="oauth-error">{error.to_string()}</p>
+                        <p class="form-error" role="alert" data-testid="oauth-error">{error.explained()}</p>
                         <p><a href="/catalog">"Back to the catalog"</a> " · " <a href="/instances">"Instances"</a></p>
                     }.into_any(),
                 })}

@@ -14,6 +14,7 @@ pub fn SignInPage() -> impl IntoView {
         <main class="signin">
             <div class="signin-card">
                 <div class="brand brand-large">"Tether"</div>
+                <super::PageTitle title="Sign in"/>
                 <h1>"Sign in"</h1>
                 <ActionForm action=sign_in attr:class="signin-form">
                     <label>
@@ -45,6 +46,7 @@ pub fn SecondStepPage() -> impl IntoView {
         <main class="signin">
             <div class="signin-card">
                 <div class="brand brand-large">"Tether"</div>
+                <super::PageTitle title="Two-step sign-in"/>
                 <h1>"Two-step sign-in"</h1>
                 <Suspense fallback=|| view! { <p>"Loading…"</p> }>
                     {move || Suspend::new(async move {

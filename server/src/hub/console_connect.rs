@@ -162,12 +162,12 @@ impl ConsoleConnect for HubService {
         callback: OAuthCallback,
     ) -> Result<InstanceId, HubError> {
         const EXPIRED: &str = "This authorization has expired or was already completed; start it again";
-        let state =
-            callback.state.filter(|state| !state.is_empty()).ok_or_else(|| HubError::invalid("state", "missing"))?;
-        let state_hash = secrets::digest(&SecretString::from(state));
+        let state = callback.state.clone().filter(|state| !state.is_empty());
+        let state_hash =
+            secrets::digest(&SecretString::from(state.ok_or_else(|| HubError::invalid("state", "missing"))?));
         let flow = self
             .store
-            .pending_oauth_flow(caller.organization_id, &state_hash)
+            .console_oauth_flow(caller.organization_id, &state_hash)
             .await
             .or_internal()?
             .ok_or_else(|| HubError::BadRequest(EXPIRED.into()))?;
@@ -177,8 +177,45 @@ impl ConsoleConnect for HubService {
             Some(pending) if pending.session_hash == secrets::digest(session) => pending,
             _ => return Err(HubError::BadRequest(EXPIRED.into())),
         };
-        // Used once, whatever happens next.
-        self.store.delete_oauth_flows(caller.organization_id, &state_hash).await.or_internal()?;
+        // The same session back on its landing page (the browser's Back): the instance its flow made.
+        if let Some(id) = flow.completed_instance_id.filter(|id| *id > 0) {
+            return Ok(InstanceId(id));
+        }
+        // Used once, whatever happens next: of two visits at once, one completes it.
+        if !self.store.claim_oauth_flow(caller.organization_id, &state_hash).await.or_internal()? {
+            return Err(HubError::BadRequest(EXPIRED.into()));
+        }
+        let outcome =
+            self.finish_console_flow(caller, callback, flow.element_id, sealed.verifier, sealed.parameters, pending);
+        match outcome.await {
+            Ok(id) => {
+                self.store.complete_oauth_flow(caller.organization_id, &state_hash, id.0).await.or_internal()?;
+                Ok(id)
+            }
+            Err(error) => {
+                self.store.delete_oauth_flows(caller.organization_id, &state_hash).await.or_internal()?;
+                Err(error)
+            }
+        }
+    }
+
+    fn console_callback_url(&self, console_origin: &str) -> String {
+        let base = self.settings.public_url.as_deref().unwrap_or(console_origin);
+        format!("{base}{CONSOLE_CALLBACK_PATH}")
+    }
+}
+
+impl HubService {
+    /// The claimed console flow's end: the provider's answer checked, then the instance made or re-authenticated.
+    async fn finish_console_flow(
+        &self,
+        caller: &Caller,
+        callback: OAuthCallback,
+        element: app::catalog::ElementId,
+        verifier: Option<String>,
+        parameters: BTreeMap<String, String>,
+        pending: ConsolePending,
+    ) -> Result<InstanceId, HubError> {
         if let Some(error) = callback.error {
             let detail = callback.error_description.map(|text| format!(": {text}")).unwrap_or_default();
             let message = if error == "access_denied" {
@@ -188,7 +225,7 @@ impl ConsoleConnect for HubService {
             };
             return Err(HubError::BadRequest(message));
         }
-        let entry = self.visible_element_by_id(caller.organization_id, flow.element_id).await?;
+        let entry = self.visible_element_by_id(caller.organization_id, element).await?;
         let oauth = oauth_settings(&entry)?;
         if let (Some(expected), Some(named)) = (&oauth.issuer, &callback.iss)
             && expected != named
@@ -200,7 +237,7 @@ impl ConsoleConnect for HubService {
         }
         let code =
             SecretString::from(callback.code.ok_or_else(|| HubError::invalid("code", "missing from the redirect"))?);
-        let grant = Grant::CheckedCode { code, verifier: sealed.verifier, parameters: sealed.parameters };
+        let grant = Grant::CheckedCode { code, verifier, parameters };
         match pending.instance {
             Some(id) => {
                 let (record, entry) = self.target_instance(caller, &InstanceTarget::Id(id)).await?;
@@ -215,10 +252,5 @@ impl ConsoleConnect for HubService {
                 Ok(created.await?.id)
             }
         }
-    }
-
-    fn console_callback_url(&self, console_origin: &str) -> String {
-        let base = self.settings.public_url.as_deref().unwrap_or(console_origin);
-        format!("{base}{CONSOLE_CALLBACK_PATH}")
     }
 }

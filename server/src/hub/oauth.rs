@@ -192,6 +192,7 @@ impl HubService {
             pkce: request.pkce,
             sealed: self.vault.seal(&sealed).or_internal()?,
             expires_at: (chrono::Utc::now() + chrono::Duration::minutes(FLOW_LIFETIME_MINUTES)).timestamp_millis(),
+            completed_instance_id: None,
         };
         self.store.insert_oauth_flow(&flow).await.or_internal()?;
         Ok(AuthorizationUrl { oauth_url: url.to_string(), element: definition.key.clone() })

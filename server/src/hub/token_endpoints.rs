@@ -9,16 +9,25 @@ use app::catalog::{AuthType, OAuthSettings, Template};
 use app::error::HubError;
 use std::collections::BTreeMap;
 
-/// A provider's failure as the API answers it: refusals are the caller's to fix (400), the rest are 502.
+/// A provider's failure as the API answers it, saying which kind it is: refusals are the caller's to fix (400), a
+/// provider that is down or answers nonsense is not (502). The provider's own words go in `provider_message`.
 pub(super) fn provider_error(error: TokenError) -> HubError {
-    if let TokenError::Refused(refused) = &error {
-        return HubError::BadRequest(refused.to_string());
-    }
-    let (status, provider_message) = match &error {
-        TokenError::InvalidGrant { .. } | TokenError::Rejected { .. } => (400, error.to_string()),
-        TokenError::Transient { .. } | TokenError::Malformed(_) | TokenError::Refused(_) => (502, error.to_string()),
+    let (status, message) = match &error {
+        TokenError::Refused(refused) => return HubError::BadRequest(refused.to_string()),
+        TokenError::InvalidGrant { .. } => {
+            (400, "The provider refused the authorization: the code or grant is used, expired or revoked")
+        }
+        TokenError::Rejected { .. } => (
+            400,
+            "The provider refused Tether's request: check the OAuth client id and secret, and the redirect URI \
+             registered with the provider",
+        ),
+        TokenError::Transient { .. } => {
+            (502, "The provider is unavailable right now; nothing was changed, try again soon")
+        }
+        TokenError::Malformed(_) => (502, "The provider's answer is not a token response"),
     };
-    HubError::Provider { status, message: "The provider refused the authorization".into(), provider_message }
+    HubError::Provider { status, message: message.into(), provider_message: error.to_string() }
 }
 
 /// The token endpoint for the code exchange, with the element's token parameters.

@@ -11,7 +11,11 @@ use secrecy::{ExposeSecret, SecretString};
 use serde_json::{Value, json};
 use tether::store::sign_in_failures::FORGET_AFTER_MILLIS;
 
-on_both_backends!(the_audit_log_records_who_did_what_and_no_secret, refusals_for_emails_naming_no_user_are_kept_a_week,);
+on_both_backends!(
+    the_audit_log_records_who_did_what_and_no_secret,
+    refusals_for_emails_naming_no_user_are_kept_a_week,
+    listing_instances_writes_no_audit_record,
+);
 
 async fn audit(app: &TestApp, query: &str) -> Vec<Value> {
     let response = app.as_admin(Method::GET, &format!("/audit{query}")).send().await.unwrap();
@@ -159,4 +163,44 @@ async fn refusals_for_emails_naming_no_user_are_kept_a_week(backend: Backend) {
     expected.push("email:nobody@example.com".into());
     expected.sort();
     assert_eq!(actors().await, expected, "only the week-old refusal without an organization is forgotten");
+}
+
+async fn audit_rows(app: &TestApp) -> i64 {
+    sqlx::query_scalar("SELECT COUNT(*) FROM audit_log").fetch_one(app.hub.store().pool()).await.unwrap()
+}
+
+/// Listing reads every row's token, for the REST API's answer and the console's Instances page alike; neither
+/// writes a record per row (or at all), while one token viewed on its own is recorded.
+async fn listing_instances_writes_no_audit_record(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    app.create_element(&basic_element()).await;
+    const INSTANCES: usize = 100;
+    for n in 0..INSTANCES {
+        let configuration = json!({"account": "acme", "username": format!("user{n}"), "password": "pw"});
+        app.create_instance(
+            &json!({"element": {"key": "test-basic"}, "name": format!("Basic {n}"), "configuration": configuration}),
+        )
+        .await;
+    }
+    let session = crate::utils::open_session(&app.hub, &app.first.admin.email_address, &app.first.password).await;
+    let before = audit_rows(&app).await;
+    let listed = app.as_admin(Method::GET, "/instances?pageSize=200").send().await.unwrap();
+    let listed = expect_json(listed, StatusCode::OK).await;
+    assert_eq!(listed.as_array().unwrap().len(), INSTANCES);
+    assert!(listed[0]["token"].as_str().is_some_and(|token| token.len() >= 32), "the list still carries tokens");
+    let cards = app
+        .http
+        .post(format!("{}/api/instance_cards", app.base_url))
+        .header("Cookie", format!("tether_session={}", session.token.expose_secret()))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cards.status(), StatusCode::OK);
+    let cards: Vec<Value> = cards.json().await.unwrap();
+    assert_eq!(cards.len(), INSTANCES);
+    assert_eq!(audit_rows(&app).await, before, "listing wrote no audit record");
+
+    let id = listed[0]["id"].as_i64().unwrap();
+    app.hub.reveal_instance_token(&session.caller, InstanceId(id)).await.unwrap();
+    assert!(audit_rows(&app).await > before, "a token viewed on its own is recorded");
 }

@@ -213,3 +213,39 @@ async fn pages_carry_a_nonce_policy_and_refuse_framing() {
     }
     assert_ne!(nonces[0], nonces[1], "each page gets its own nonce");
 }
+
+/// Each page names the browser tab after itself, so tabs and history tell pages apart.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_names_its_tab() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let session = crate::utils::open_session(&app.hub, &app.first.admin.email_address, &app.first.password).await;
+    let cookie = format!("tether_session={}", session.token.expose_secret());
+    let title_of = |path: &'static str, cookie: Option<String>| {
+        let mut request = app.http.get(format!("{}{path}", app.base_url));
+        if let Some(cookie) = cookie {
+            request = request.header("Cookie", cookie);
+        }
+        async move {
+            let page = request.send().await.unwrap();
+            assert_eq!(page.status(), StatusCode::OK, "{path}");
+            let html = page.text().await.unwrap();
+            let start = html.find("<title>").unwrap_or_else(|| panic!("{path} has a title")) + "<title>".len();
+            html[start..].split("</title>").next().unwrap().to_owned()
+        }
+    };
+    let pages = [
+        ("/catalog", "Catalog · Tether"),
+        ("/instances", "Instances · Tether"),
+        ("/events", "Events · Tether"),
+        ("/notices", "Notices · Tether"),
+        ("/audit", "Audit log · Tether"),
+        ("/account", "Account · Tether"),
+        ("/profile", "Your profile · Tether"),
+        ("/api", "API · Tether"),
+        ("/catalog/hubspot", "HubSpot · Tether"),
+    ];
+    for (path, title) in pages {
+        assert_eq!(title_of(path, Some(cookie.clone())).await, title, "{path}");
+    }
+    assert_eq!(title_of("/signin", None).await, "Sign in · Tether");
+}

@@ -82,7 +82,9 @@ async fn the_console_flow_is_pkce_bound_to_its_session_and_single_use(backend: B
     };
     refusal(complete(&other_session, returned.clone()).await, "expired or was already completed");
     let id = complete(&session, returned.clone()).await.expect("the starting session completes the flow");
-    refusal(complete(&session, returned).await, "expired or was already completed");
+    // Back to the landing page: the same session is shown the instance its flow made, and nothing is made again.
+    assert_eq!(complete(&session, returned.clone()).await.unwrap(), id);
+    refusal(complete(&other_session, returned).await, "expired or was already completed");
     let created = app.hub.instance(&session.caller, &InstanceTarget::Id(id)).await.unwrap();
     assert_eq!((created.name.as_str(), created.tags.clone()), ("From the console", vec!["console".to_owned()]));
     assert_eq!(created.configuration["oauth.callback.url"], callback);

@@ -15,6 +15,7 @@ on_both_backends!(
     an_existing_refresh_token_provisions_an_instance,
     custom_parameter_instances_take_choices_and_defaults,
     bad_instance_requests_name_the_problem,
+    a_wrong_client_secret_and_an_outage_read_differently,
 );
 
 pub async fn code_from(app: &TestApp, provider: &OAuthProvider, extra_query: &str) -> (String, String) {
@@ -353,4 +354,32 @@ async fn custom_parameter_instances_take_choices_and_defaults(backend: Backend) 
     let missing = create(json!({"subdomain": "acme"})).await.unwrap();
     expect_error(missing, StatusCode::BAD_REQUEST, "configuration.token: required").await;
     assert_eq!(instance_count(&app).await, 1);
+}
+
+/// A provider that refuses the client and a provider that is down are told apart, each with the provider's own
+/// words, and neither stores anything.
+async fn a_wrong_client_secret_and_an_outage_read_differently(backend: Backend) {
+    let (app, provider) = setup(backend, false).await;
+    let body = |code: &str, secret: &str| {
+        let mut configuration = oauth_configuration();
+        configuration["oauth.api.secret"] = json!(secret);
+        json!({"element": {"key": "test-idp"}, "name": "Refused", "providerData": {"code": code}, "configuration": configuration})
+    };
+    // The provider checks the secret only at its token endpoint: the authorization URL carries the client id alone.
+    let wrong_query = seed_query().replace(OAUTH_CLIENT_SECRET, "not-the-secret");
+    let url = authorization_url(&app, &wrong_query).await;
+    let code = query_of(&provider.authorize(url.as_str(), "alice", true).await)["code"].clone();
+    let wrong = app.as_admin(Method::POST, "/instances").json(&body(&code, "not-the-secret")).send().await.unwrap();
+    let wrong = expect_json(wrong, StatusCode::BAD_REQUEST).await;
+    assert!(wrong["message"].as_str().unwrap().contains("check the OAuth client id and secret"), "{wrong}");
+    assert!(wrong["providerMessage"].as_str().unwrap().contains("invalid_client"), "{wrong}");
+
+    provider.stage_outage(503, None).await;
+    let (code, _) = code_from(&app, &provider, "").await;
+    let down = app.as_admin(Method::POST, "/instances").json(&body(&code, OAUTH_CLIENT_SECRET)).send().await.unwrap();
+    let down = expect_json(down, StatusCode::BAD_GATEWAY).await;
+    assert!(down["message"].as_str().unwrap().contains("unavailable right now"), "{down}");
+    assert!(down["providerMessage"].as_str().unwrap().contains("503"), "{down}");
+    assert_ne!(wrong["message"], down["message"]);
+    assert_eq!(instance_count(&app).await, 0);
 }
