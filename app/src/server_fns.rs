@@ -153,20 +153,49 @@ pub mod session {
     }
 }
 
-/// Checks the email and password, sets the session cookie and goes to the console's home.
+/// Where a sign-in ends: the console page the user was sent away from (`next`), when it is one of the console's
+/// own paths, else the home page. Nothing but a path on this site is followed.
+pub fn landing_after_sign_in(next: Option<&str>) -> String {
+    match next {
+        Some(path)
+            if path.starts_with('/')
+                && !path.starts_with("//")
+                && !path.contains('\\')
+                && !path.starts_with("/signin")
+                && !path.chars().any(char::is_control) =>
+        {
+            path.to_owned()
+        }
+        _ => "/".to_owned(),
+    }
+}
+
+/// The second step's address, keeping where the sign-in ends.
+#[cfg(feature = "ssr")]
+fn second_step_path(next: Option<&str>) -> String {
+    match next {
+        Some(next) => {
+            format!("{SECOND_STEP_PATH}?next={}", form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>())
+        }
+        None => SECOND_STEP_PATH.to_owned(),
+    }
+}
+
+/// Checks the email and password, sets the session cookie and goes to the page asked for (`next`), or home.
 #[server(endpoint = "sign_in")]
-pub async fn sign_in(email: String, password: TypedPassword) -> Result<(), HubError> {
+pub async fn sign_in(email: String, password: TypedPassword, next: Option<String>) -> Result<(), HubError> {
     use crate::hub::SignInStep;
     let hub = session::hub()?;
     let step = hub.sign_in(email.trim(), &secrecy::SecretString::from(password.0)).await;
     match step.inspect_err(session::answer_lockout)? {
         SignInStep::Done(opened) => {
             session::start(&opened.token)?;
-            leptos_axum::redirect("/");
+            leptos_axum::redirect(&landing_after_sign_in(next.as_deref()));
         }
         SignInStep::CodeNeeded { token, .. } => {
             session::start_second_step(&token)?;
-            leptos_axum::redirect(SECOND_STEP_PATH);
+            let next = next.filter(|next| landing_after_sign_in(Some(next)) != "/");
+            leptos_axum::redirect(&second_step_path(next.as_deref()));
         }
     }
     Ok(())
@@ -182,15 +211,15 @@ pub async fn sign_in_prompt() -> Result<crate::two_factor::CodePrompt, HubError>
     hub.code_prompt(&session::second_step_token()?).await
 }
 
-/// Checks the second factor (or a recovery code), opens the session and goes to the console's home.
+/// Checks the second factor (or a recovery code), opens the session and goes to the page asked for, or home.
 #[server(endpoint = "finish_sign_in")]
-pub async fn finish_sign_in(code: TypedPassword) -> Result<(), HubError> {
+pub async fn finish_sign_in(code: TypedPassword, next: Option<String>) -> Result<(), HubError> {
     let hub = session::hub()?;
     let opened = hub.finish_sign_in(&session::second_step_token()?, &secrecy::SecretString::from(code.0)).await;
     let opened = opened.inspect_err(session::answer_lockout)?;
     session::end_second_step()?;
     session::start(&opened.token)?;
-    leptos_axum::redirect("/");
+    leptos_axum::redirect(&landing_after_sign_in(next.as_deref()));
     Ok(())
 }
 
@@ -563,4 +592,19 @@ pub async fn list_webhook_deliveries(id: String) -> Result<Vec<crate::webhooks::
 pub async fn redeliver_webhook(id: String, delivery: String) -> Result<(), HubError> {
     let (hub, caller) = session::caller().await?;
     hub.redeliver_webhook(&caller, &id, &delivery).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::landing_after_sign_in;
+
+    #[test]
+    fn a_sign_in_ends_only_on_this_sites_own_pages() {
+        assert_eq!(landing_after_sign_in(Some("/events?status=FAILED")), "/events?status=FAILED");
+        for elsewhere in ["https://evil.example/", "//evil.example/x", "/\\evil.example", "events", "/signin", "/a\nb"]
+        {
+            assert_eq!(landing_after_sign_in(Some(elsewhere)), "/", "{elsewhere:?}");
+        }
+        assert_eq!(landing_after_sign_in(None), "/");
+    }
 }

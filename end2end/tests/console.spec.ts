@@ -2,10 +2,17 @@
 import { test, expect } from '@playwright/test';
 import { admin, api, baseUrl, signIn, waitForHydration } from '../support/console';
 
-test('a page load without a session goes to sign-in', async ({ page }) => {
-  await page.goto(`${baseUrl()}/instances`);
-  await expect(page).toHaveURL(`${baseUrl()}/signin`);
+test('a page load without a session goes to sign-in, and signing in returns to that page', async ({ page }) => {
+  await page.goto(`${baseUrl()}/events?status=FAILED`);
+  await expect(page).toHaveURL(`${baseUrl()}/signin?next=%2Fevents%3Fstatus%3DFAILED`);
   await expect(page.getByRole('heading', { name: 'Sign in' })).toBeVisible();
+  await expect(page).toHaveTitle('Sign in · Tether');
+  await waitForHydration(page);
+  await page.getByLabel('Email').fill(admin().email);
+  await page.getByLabel('Password').fill(admin().password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await expect(page).toHaveURL(`${baseUrl()}/events?status=FAILED`);
+  await expect(page).toHaveTitle('Events · Tether');
 });
 
 test('a wrong password is refused with a message', async ({ page }) => {
@@ -41,10 +48,16 @@ test('sign in, see the shell, reload, use the menu, sign out', async ({ page }) 
   await page.getByRole('button', { name: admin().email }).click();
   await expect(page.getByRole('menu')).toBeVisible();
   await expect(page.getByRole('menu')).toContainText('Tether');
+  // Escape closes it.
+  await page.keyboard.press('Escape');
+  await expect(page.getByRole('menu')).toHaveCount(0);
 
-  // Client-side navigation to the account page, which reads from the hub through server functions.
+  // Client-side navigation to the account page, which reads from the hub through server functions; a menu left
+  // open closes on the way.
   await page.getByRole('button', { name: admin().email }).click();
+  await expect(page.getByRole('menu')).toBeVisible();
   await nav.getByRole('link', { name: 'Account' }).click();
+  await expect(page.getByRole('menu')).toHaveCount(0);
   await expect(page).toHaveURL(`${baseUrl()}/account`);
   await expect(page.getByRole('heading', { name: 'Account', level: 1 })).toBeVisible();
   await expect(page.locator('table').first()).toContainText('Default');
@@ -56,7 +69,7 @@ test('sign in, see the shell, reload, use the menu, sign out', async ({ page }) 
 
   // The session is gone on the server too.
   await page.goto(`${baseUrl()}/account`);
-  await expect(page).toHaveURL(`${baseUrl()}/signin`);
+  await expect(page).toHaveURL(`${baseUrl()}/signin?next=%2Faccount`);
   expect(blocked).toEqual([]);
 });
 

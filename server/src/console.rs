@@ -157,7 +157,17 @@ async fn require_session(State(hub): State<SharedHub>, request: Request, next: N
     let on_sign_in_page = path == SIGN_IN_PATH || path == app::server_fns::SECOND_STEP_PATH;
     match (on_sign_in_page, signed_in) {
         (true, true) => Redirect::to("/").into_response(),
-        (false, false) => Redirect::to(SIGN_IN_PATH).into_response(),
+        (false, false) => {
+            // Back to this page after signing in; the home page needs no reminder.
+            let asked = request.uri().path_and_query().map(|path| path.as_str()).unwrap_or("/");
+            match asked {
+                "/" => Redirect::to(SIGN_IN_PATH).into_response(),
+                asked => {
+                    let next: String = form_urlencoded::byte_serialize(asked.as_bytes()).collect();
+                    Redirect::to(&format!("{SIGN_IN_PATH}?next={next}")).into_response()
+                }
+            }
+        }
         _ => next.run(request).await,
     }
 }

@@ -14,10 +14,26 @@ pub fn ConsoleLayout() -> impl IntoView {
     let email = move || who.get().and_then(|found| found.ok()).map(|identity| identity.user.email_address);
     let organization = move || who.get().and_then(|found| found.ok()).map(|identity| identity.organization.name);
     let signed_out = move || matches!(who.get(), Some(Err(HubError::Unauthorized(_))));
+    // The menu closes once the user goes to another page (a click on any link of the header), and on Escape.
+    let escape = window_event_listener(leptos::ev::keydown, move |event| {
+        if event.key() == "Escape" {
+            menu_open.set(false);
+        }
+    });
+    on_cleanup(move || escape.remove());
 
     view! {
         <div class="console">
-            <header class="topbar">
+            <header class="topbar" on:click=move |event| {
+                let on_link = event
+                    .target()
+                    .and_then(|target| wasm_bindgen::JsCast::dyn_into::<web_sys::Element>(target).ok())
+                    .and_then(|element| element.closest("a").ok().flatten())
+                    .is_some();
+                if on_link {
+                    menu_open.set(false);
+                }
+            }>
                 <A href="/" attr:class="brand">"Tether"</A>
                 <nav class="mainnav" aria-label="Main">
                     <A href="/catalog">"Catalog"</A>

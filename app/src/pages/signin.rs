@@ -4,6 +4,13 @@
 use crate::server_fns::{FinishSignIn, SignIn, sign_in_prompt};
 use crate::two_factor::{CodePrompt, TwoFactorMethod};
 use leptos::prelude::*;
+use leptos_router::hooks::use_query_map;
+
+/// The page a sign-in was started from, as the guard names it (`?next=`), carried through the forms.
+fn next_field() -> impl IntoView {
+    let next = use_query_map().with_untracked(|query| query.get("next")).filter(|next| !next.is_empty());
+    next.map(|next| view! { <input type="hidden" name="next" value=next/> })
+}
 
 #[component]
 pub fn SignInPage() -> impl IntoView {
@@ -17,6 +24,7 @@ pub fn SignInPage() -> impl IntoView {
                 <super::PageTitle title="Sign in"/>
                 <h1>"Sign in"</h1>
                 <ActionForm action=sign_in attr:class="signin-form">
+                    {next_field()}
                     <label>
                         "Email"
                         <input type="email" name="email" required autocomplete="username"/>
@@ -61,6 +69,7 @@ pub fn SecondStepPage() -> impl IntoView {
                     })}
                 </Suspense>
                 <ActionForm action=finish attr:class="signin-form">
+                    {next_field()}
                     <label>
                         "Code"
                         <input type="text" name="code" required autocomplete="one-time-code" autofocus/>

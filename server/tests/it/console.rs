@@ -31,7 +31,8 @@ async fn sign_in_sets_a_safe_cookie_and_sign_out_ends_the_session() {
 
     let anonymous = page("/account", None).await.unwrap();
     assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location(&anonymous), "/signin");
+    assert_eq!(location(&anonymous), "/signin?next=%2Faccount");
+    assert_eq!(location(&page("/", None).await.unwrap()), "/signin", "home needs no reminder");
     assert_eq!(page("/signin", None).await.unwrap().status(), StatusCode::OK);
 
     let response = sign_in(&app, "ADMIN@tether.local", app.first.password.expose_secret()).await;
@@ -84,7 +85,7 @@ async fn sign_in_sets_a_safe_cookie_and_sign_out_ends_the_session() {
     assert_eq!(location(&out), "/signin");
     assert!(out.headers()["set-cookie"].to_str().unwrap().contains("Max-Age=0"));
     let after = page("/account", Some(&cookie)).await.unwrap();
-    assert_eq!(location(&after), "/signin", "the old cookie no longer opens the console");
+    assert_eq!(location(&after), "/signin?next=%2Faccount", "the old cookie no longer opens the console");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -248,4 +249,24 @@ async fn every_page_names_its_tab() {
         assert_eq!(title_of(path, Some(cookie.clone())).await, title, "{path}");
     }
     assert_eq!(title_of("/signin", None).await, "Sign in · Tether");
+}
+
+/// A sign-in started from a page the guard sent away ends on that page; an address elsewhere ends at home.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_returns_to_the_page_asked_for_and_nowhere_else() {
+    let app = TestApp::spawn(Backend::Sqlite).await;
+    let password = app.first.password.expose_secret().to_owned();
+    let sign_in_to = |next: &'static str| {
+        app.http
+            .post(format!("{}/api/sign_in", app.base_url))
+            .header("Accept", "text/html")
+            .form(&[("email", app.first.admin.email_address.as_str()), ("password", &password), ("next", next)])
+            .send()
+    };
+    let asked = sign_in_to("/events?status=FAILED").await.unwrap();
+    assert!(asked.status().is_redirection(), "{}", asked.status());
+    assert_eq!(location(&asked), "/events?status=FAILED");
+    for elsewhere in ["//evil.example/phish", "https://evil.example/", "/signin/code"] {
+        assert_eq!(location(&sign_in_to(elsewhere).await.unwrap()), "/", "{elsewhere}");
+    }
 }

@@ -132,11 +132,11 @@ async fn the_console_door_opens_pages_only_for_a_session_the_hub_resumes() {
 
     let anonymous = load(None).await.unwrap();
     assert!(anonymous.status().is_redirection(), "{}", anonymous.status());
-    assert_eq!(location(&anonymous).as_deref(), Some("/signin"));
+    assert_eq!(location(&anonymous).as_deref(), Some("/signin?next=%2Finstances"), "back here after signing in");
     assert!(hub.calls().is_empty(), "no cookie, nothing to ask the hub: {:?}", hub.calls());
 
     let stale = load(Some("an-ended-session")).await.unwrap();
-    assert_eq!(location(&stale).as_deref(), Some("/signin"));
+    assert_eq!(location(&stale).as_deref(), Some("/signin?next=%2Finstances"));
     assert_eq!(hub.calls(), ["resume_session"]);
 
     let signed_in = load(Some(crate::fake_hub::FAKE_SESSION)).await.unwrap();
