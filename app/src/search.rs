@@ -3,12 +3,17 @@
 
 use crate::catalog::{AuthType, ElementCard};
 
+/// Words every catalog description shares ("Connects Acme accounts to the crm hub."): they tell no element apart,
+/// so a search for them would match the whole catalog.
+const SHARED_DESCRIPTION_WORDS: [&str; 5] = ["connects", "accounts", "to", "the", "hub"];
+
 /// Precomputed lower-case text of an element, for fast search.
 #[derive(Clone, Debug)]
 pub struct SearchText {
     key: String,
     name: String,
     hub: String,
+    /// The description's own words, lower-case and separated by single spaces, less the shared ones.
     description: String,
     aliases: Vec<String>,
 }
@@ -19,7 +24,12 @@ impl SearchText {
             key: key.to_lowercase(),
             name: name.to_lowercase(),
             hub: hub.to_lowercase(),
-            description: description.to_lowercase(),
+            description: description
+                .to_lowercase()
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|word| !word.is_empty() && !SHARED_DESCRIPTION_WORDS.contains(word))
+                .collect::<Vec<_>>()
+                .join(" "),
             aliases: aliases.iter().map(|alias| alias.to_lowercase()).collect(),
         }
     }
@@ -27,7 +37,7 @@ impl SearchText {
     /// How well `term` (lower-case) matches: lower is better, `None` is no match.
     ///
     /// Exact key or alias, then key or name prefixes, then word prefixes in the name, then substrings, then the
-    /// hub, then the description.
+    /// hub, then a word of the description (or, for a term of several words, a phrase in it).
     pub fn score(&self, term: &str) -> Option<u8> {
         if term.is_empty() {
             return Some(9);
@@ -46,7 +56,9 @@ impl SearchText {
             Some(3)
         } else if self.hub.starts_with(term) {
             Some(4)
-        } else if self.description.contains(term) {
+        } else if self.description.split(' ').any(|word| word.starts_with(term))
+            || (term.contains(' ') && self.description.contains(term))
+        {
             Some(5)
         } else {
             None
@@ -137,6 +149,24 @@ mod tests {
         assert_eq!(text("acme", "Acme").score("zzz"), None);
         let aliased = SearchText::new("sfdc", "Salesforce", "crm", "", &["salesforce".to_owned()]);
         assert_eq!(aliased.score("salesforce"), Some(0));
+    }
+
+    #[test]
+    fn the_words_every_description_shares_match_nothing() {
+        let text = SearchText::new(
+            "1password",
+            "1Password (Events API)",
+            "security",
+            "Connects 1Password (Events API) accounts to the identity hub.",
+            &[],
+        );
+        assert_eq!(text.score("hub"), None, "every description names a hub");
+        assert_eq!(text.score("accounts"), None);
+        assert_eq!(text.score("ident"), Some(5), "its own words still match, from their start");
+        assert_eq!(text.score("dentity"), None);
+        assert_eq!(text.score("identity"), Some(5));
+        let github = SearchText::new("github", "GitHub", "code", "Connects GitHub accounts to the code hub.", &[]);
+        assert_eq!(github.score("hub"), Some(3), "a name with the term still matches");
     }
 
     #[test]

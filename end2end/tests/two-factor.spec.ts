@@ -47,6 +47,14 @@ test('enrol an authenticator app, sign out, and sign in with its code; a wrong c
   await expect(page.getByRole('img', { name: 'QR code for your authenticator app' })).toBeVisible();
   const key = (await page.getByTestId('totp-secret').textContent())!;
   expect(key).toMatch(/^[A-Z2-7]{32}$/);
+  // A wrong code first: refused, and the key the user scanned stays on the page.
+  const enrolAt = Date.now() / 1000;
+  const accepting = [enrolAt - 30, enrolAt, enrolAt + 30, enrolAt + 60].map((at) => totpCode(key, at));
+  const mistyped = ['000000', '111111', '222222', '333333', '444444'].find((code) => !accepting.includes(code))!;
+  await page.getByLabel('Code').fill(mistyped);
+  await page.getByRole('button', { name: 'Turn on' }).click();
+  await expect(page.getByRole('alert')).toContainText('not right');
+  await expect(page.getByTestId('totp-secret')).toHaveText(key);
   await page.getByLabel('Code').fill(totpCode(key));
   await page.getByRole('button', { name: 'Turn on' }).click();
   await expect(page.getByTestId('recovery-codes').locator('li')).toHaveCount(10);

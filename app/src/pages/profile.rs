@@ -14,7 +14,10 @@ pub fn ProfilePage() -> impl IntoView {
     let who = Resource::new(|| (), |_| identity());
     let update = ServerAction::<UpdateUser>::new();
     let confirm = ServerAction::<ConfirmEnrolment>::new();
-    let status = Resource::new(move || (confirm.version().get(), update.version().get()), |_| two_factor_status());
+    // The status is read again only once an enrolment is confirmed: a wrong code must not redraw the section and
+    // throw away the key the user already scanned.
+    let confirmed = Memo::new(move |_| confirm.value().with(|answer| answer.as_ref().is_some_and(Result::is_ok)));
+    let status = Resource::new(move || (confirmed.get(), update.version().get()), |_| two_factor_status());
 
     view! {
         <PageHeader title="Your profile" summary="Your details, and how you prove it is you when you sign in."/>
