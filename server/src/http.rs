@@ -73,13 +73,25 @@ async fn healthz(hub: Arc<HubService>) -> Response {
     }
 }
 
+/// A path as the log may show it: a hosted connect page's path holds its session's token, which is masked.
+fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix(crate::hub::CONNECT_PAGE_PATH).and_then(|rest| rest.strip_prefix('/')) {
+        Some(rest) => {
+            let after_token = rest.find('/').map_or("", |slash| &rest[slash..]);
+            format!("{}/********{after_token}", crate::hub::CONNECT_PAGE_PATH).into()
+        }
+        None => path.into(),
+    }
+}
+
 /// Gives each request an id, a log span carrying it, a completion log line and metrics.
 ///
 /// Only the method and the path are logged: query strings and headers may carry secrets.
 async fn request_context(request: Request, next: Next) -> Response {
     let id = uuid::Uuid::new_v4().simple().to_string();
     let method = request.method().clone();
-    let span = tracing::info_span!("request", id = %id, method = %method, path = %request.uri().path());
+    let path = loggable_path(request.uri().path());
+    let span = tracing::info_span!("request", id = %id, method = %method, path = %path);
     let started = Instant::now();
     let mut response = with_request_id(id.clone(), next.run(request)).instrument(span.clone()).await;
     let status = response.status().as_u16();
@@ -93,4 +105,17 @@ async fn request_context(request: Request, next: Next) -> Response {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::loggable_path;
+
+    #[test]
+    fn a_connect_token_never_reaches_the_log() {
+        assert_eq!(loggable_path("/connect/s3cret-token"), "/connect/********");
+        assert_eq!(loggable_path("/connect/s3cret-token/sandbox"), "/connect/********/sandbox");
+        assert_eq!(loggable_path("/connect.js"), "/connect.js");
+        assert_eq!(loggable_path("/instances"), "/instances");
+    }
 }
