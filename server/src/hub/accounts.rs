@@ -142,7 +142,7 @@ impl HubService {
         let password = secrets::generate_password();
         let password_hash = hash_password(&password).await?;
 
-        let mut transaction = self.store.pool().begin().await.or_internal()?;
+        let mut transaction = self.store.begin_write().await.or_internal()?;
         let organization_id = create::organization(&mut transaction, &name, &secrets::digest(&organization_secret))
             .await
             .or_internal()?;

@@ -219,7 +219,7 @@ impl Store {
 
     /// Replaces the organization's allowed redirect URLs, in one transaction.
     pub async fn set_redirect_urls(&self, organization: OrganizationId, urls: &[String]) -> StoreResult<()> {
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         sqlx::query("DELETE FROM connect_redirect_urls WHERE organization_id = $1")
             .bind(organization.0)
             .execute(&mut *transaction)

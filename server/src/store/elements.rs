@@ -27,7 +27,7 @@ impl Store {
                 .into_iter()
                 .map(|row| Ok((row.try_get("key")?, (row.try_get("id")?, row.try_get("definition")?))))
                 .collect::<Result<_, sqlx::Error>>()?;
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         for definition in definitions {
             let json = to_json(definition);
             if stored.get(&definition.key).is_some_and(|(_, current)| *current == json) {

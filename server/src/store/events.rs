@@ -243,7 +243,7 @@ impl Store {
         next_poll_at: i64,
         changes: &[PolledChange],
     ) -> StoreResult<bool> {
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         let moved = sqlx::query(
             "UPDATE pollers SET polled_until = $1, next_poll_at = $2, lease_until = 0, lease_holder = NULL \
              WHERE instance_id = $3 AND lease_holder = $4",
@@ -291,7 +291,7 @@ impl Store {
 
     /// Stores a provider's webhook payload and queues its events, in one transaction.
     pub async fn receive_webhook(&self, instance: InstanceId, payload: &str, events: &[NewEvent]) -> StoreResult<()> {
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         sqlx::query("INSERT INTO webhook_receipts (instance_id, payload, received_at) VALUES ($1, $2, $3)")
             .bind(instance.0)
             .bind(payload)
@@ -320,7 +320,7 @@ impl Store {
     /// deliveries and holds its other pending events as QUEUED.
     pub async fn finish_deliveries(&self, attempts: &[Attempt]) -> StoreResult<()> {
         let now = now_millis();
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         // Failures last: one that pauses the instance must not queue again the events this pass delivered.
         let (failures, others): (Vec<_>, Vec<_>) =
             attempts.iter().partition(|attempt| matches!(attempt.outcome, DeliveryOutcome::GiveUp { .. }));
@@ -369,7 +369,7 @@ impl Store {
     /// and resumes the instance's deliveries. Answers how many events were released.
     pub async fn redeliver(&self, instance: InstanceId, event: Option<&str>) -> StoreResult<u64> {
         let now = now_millis();
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         sqlx::query("UPDATE instances SET deliveries_paused = 0 WHERE id = $1")
             .bind(instance.0)
             .execute(&mut *transaction)

@@ -332,7 +332,7 @@ impl Store {
         leased: &[InstanceId],
         lease_holder: &str,
     ) -> StoreResult<Vec<InstanceId>> {
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         let mut written = Vec::with_capacity(refreshed.len());
         for (record, secrets) in refreshed {
             let stored = vault_entry_update(record.secrets_vault_id, secrets).execute(&mut *transaction).await?;
@@ -402,7 +402,7 @@ impl Store {
     ) -> StoreResult<bool> {
         // The instance must still be in the state announced: a "disabled" notice computed before a user enabled
         // the instance again, or an "invalid" one before a re-authentication, is not sent late.
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         let changed = sqlx::query(
             "UPDATE instances SET notified_state = $1 WHERE organization_id = $2 AND id = $3 AND notified_state <> $1 \
              AND CASE $1 WHEN 'disabled' THEN disabled = 1 WHEN 'invalid' THEN valid = 0 \

@@ -118,6 +118,17 @@ impl Store {
         &self.pool
     }
 
+    /// Starts a transaction that writes. On SQLite it takes the write lock at its start (`BEGIN IMMEDIATE`),
+    /// waiting for another writer as the busy timeout allows: a transaction begun plainly reads first, and when
+    /// another connection writes between its read and its first write, SQLite refuses that write at once with
+    /// "database is locked" instead of waiting.
+    pub async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
+    }
+
     /// Answers whether the database responds, for `/healthz`.
     pub async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

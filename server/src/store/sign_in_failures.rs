@@ -40,7 +40,7 @@ impl Store {
     /// one lists them, and guessed emails would otherwise add to the log without end.
     pub async fn record_sign_in_failure(&self, email: &str, now: i64) -> StoreResult<Option<i64>> {
         let forget_before = now - FORGET_AFTER_MILLIS;
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         sqlx::query("DELETE FROM sign_in_failures WHERE last_failed_at < $1")
             .bind(forget_before)
             .execute(&mut *transaction)

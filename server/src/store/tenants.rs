@@ -267,7 +267,7 @@ impl Store {
 
     /// Turns a user off or on; a user turned off also loses their console sessions.
     pub async fn set_user_active(&self, id: UserId, active: bool) -> StoreResult<Option<User>> {
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         let sql =
             concat!("UPDATE users SET active = $1, updated_at = $2 WHERE id = $3 RETURNING ", user_columns!(), "");
         let row = sqlx::query::<Any>(sql)
@@ -322,7 +322,7 @@ impl Store {
         user: Option<UserId>,
         secret_hash: &str,
     ) -> StoreResult<()> {
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         sqlx::query(
             "UPDATE api_secrets SET revoked_at = $1 WHERE organization_id = $2 \
              AND (user_id = $3 OR ($3 IS NULL AND user_id IS NULL)) AND revoked_at IS NULL",

@@ -99,7 +99,7 @@ const CHALLENGE_SELECT: &str = "SELECT c.id AS challenge_id, c.method, c.sealed_
 impl Store {
     /// Stores a challenge, forgetting expired ones. A new enrolment replaces the user's earlier one.
     pub async fn insert_challenge(&self, challenge: &NewChallenge<'_>) -> StoreResult<()> {
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         sqlx::query("DELETE FROM two_factor_challenges WHERE expires_at <= $1")
             .bind(now_millis())
             .execute(&mut *transaction)
@@ -208,7 +208,7 @@ impl Store {
     /// Turns a method on and replaces the user's recovery codes, together; answers the vault entry of the TOTP
     /// secret it replaced, for the caller to remove.
     pub async fn turn_on_two_factor(&self, enrolment: &Enrolment<'_>) -> StoreResult<Option<VaultId>> {
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         let previous: Option<i64> = sqlx::query_scalar("SELECT totp_vault_id FROM users WHERE id = $1")
             .bind(enrolment.user.0)
             .fetch_one(&mut *transaction)
@@ -240,7 +240,7 @@ impl Store {
     /// Turns the user's second factor off: method, TOTP secret, recovery codes and pending challenges all go.
     /// Answers the vault entry of the TOTP secret, for the caller to remove.
     pub async fn reset_two_factor(&self, user: UserId) -> StoreResult<Option<VaultId>> {
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         let previous: Option<i64> = sqlx::query_scalar("SELECT totp_vault_id FROM users WHERE id = $1")
             .bind(user.0)
             .fetch_one(&mut *transaction)

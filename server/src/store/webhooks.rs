@@ -207,7 +207,7 @@ impl Store {
 
     /// Removes an endpoint and its deliveries.
     pub async fn delete_webhook_endpoint(&self, organization: OrganizationId, id: &str) -> StoreResult<bool> {
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         sqlx::query("DELETE FROM webhook_deliveries WHERE organization_id = $1 AND endpoint_id = $2")
             .bind(organization.0)
             .bind(id)
@@ -224,7 +224,7 @@ impl Store {
 
     /// Queues a lifecycle event for the endpoints that take it (or for the one endpoint `only`).
     pub async fn queue_lifecycle_event(&self, event: &NewLifecycleEvent, only: Option<&str>) -> StoreResult<usize> {
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         let queued = queue_lifecycle_event(&mut transaction, event, only).await?;
         transaction.commit().await?;
         Ok(queued)
@@ -249,7 +249,7 @@ impl Store {
     /// Records how a pass's attempts ended, in one transaction.
     pub async fn finish_webhook_deliveries(&self, attempts: &[WebhookAttempt]) -> StoreResult<()> {
         let now = now_millis();
-        let mut transaction = self.pool().begin().await?;
+        let mut transaction = self.begin_write().await?;
         for attempt in attempts {
             let headers = serde_json::to_string(&attempt.headers).map_err(|error| sqlx::Error::Encode(error.into()))?;
             let (status, code, error, next_attempt_at, delivered_at) = match &attempt.outcome {

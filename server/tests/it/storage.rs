@@ -24,6 +24,7 @@ on_both_backends!(
     nodes_opening_together_share_one_first_key,
     refresh_leases_are_taken_together_and_given_back,
     sign_in_failures_are_forgotten_after_a_quiet_week,
+    transactions_that_read_then_write_wait_for_each_other,
 );
 
 /// The refresher's due query reads only the instances due, soonest first, from its index: no scan of every
@@ -61,7 +62,7 @@ async fn store(db: &TestDb) -> Store {
 
 /// Makes an organization, its account and one user; returns the user's id.
 async fn seed(store: &Store, email: &str, org_hash: &str, user_hash: &str) -> UserId {
-    let mut transaction = store.pool().begin().await.unwrap();
+    let mut transaction = store.begin_write().await.unwrap();
     let organization = create::organization(&mut transaction, "Acme", org_hash).await.unwrap();
     let account = create::account(&mut transaction, organization, "Default", true).await.unwrap();
     let user = create::user(
@@ -141,7 +142,7 @@ async fn tenants_round_trip_and_emails_are_unique(backend: Backend) {
     assert_eq!(store.users(accounts[0].id).await.unwrap().len(), 1);
 
     // A failed transaction leaves nothing behind.
-    let mut transaction = store.pool().begin().await.unwrap();
+    let mut transaction = store.begin_write().await.unwrap();
     create::organization(&mut transaction, "Half", "half-hash").await.unwrap();
     transaction.rollback().await.unwrap();
     assert_eq!(store.count_organizations().await.unwrap(), 1);
@@ -326,4 +327,50 @@ async fn refresh_leases_are_taken_together_and_given_back(backend: Backend) {
     assert!(store.save_refresh_wave(&[], &wave, "node-a").await.unwrap().is_empty());
     assert!(store.take_refresh_lease(InstanceId(1), "node-b", later).await.unwrap());
     assert!(!store.take_refresh_lease(InstanceId(2), "node-a", later).await.unwrap(), "node-b's lease stays");
+}
+
+/// Transactions that read and then write, run at once on one pool, all commit: none is refused because another
+/// wrote after its read (SQLite answers that with an immediate "database is locked" unless a writing transaction
+/// takes the write lock at its start).
+async fn transactions_that_read_then_write_wait_for_each_other(backend: Backend) {
+    use tether::store::webhooks::{EndpointRecord, NewLifecycleEvent};
+    let db = TestDb::new(backend).await;
+    let store = store(&db).await;
+    let user = seed(&store, "ada@example.com", "o", "u").await;
+    let organization = store.organization_of_user(user).await.unwrap().unwrap();
+    let vault = Vault::open(store.clone(), MasterKey::generate()).await.unwrap();
+    let key = vault.put(Some(organization), "webhook.signature", &secret("key")).await.unwrap();
+    let endpoint = EndpointRecord {
+        id: "whe_1".into(),
+        organization_id: organization,
+        url: "https://app.example/hooks".into(),
+        signature_vault_id: key,
+        events: Vec::new(),
+        created_at: now_millis(),
+    };
+    store.insert_webhook_endpoint(&endpoint).await.unwrap();
+    const WRITERS: usize = 8;
+    const EVENTS_EACH: usize = 25;
+    let writers = (0..WRITERS).map(|writer| {
+        let store = store.clone();
+        tokio::spawn(async move {
+            for n in 0..EVENTS_EACH {
+                let event = NewLifecycleEvent {
+                    id: format!("evt_{writer}_{n}"),
+                    organization_id: organization,
+                    event_type: "instance.created".into(),
+                    instance_id: None,
+                    body: "{}".into(),
+                };
+                store.queue_lifecycle_event(&event, None).await?;
+            }
+            Ok::<_, StoreError>(())
+        })
+    });
+    for writer in futures::future::join_all(writers).await {
+        writer.unwrap().expect("every transaction commits");
+    }
+    let queued: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM webhook_deliveries").fetch_one(store.pool()).await.unwrap();
+    assert_eq!(queued, (WRITERS * EVENTS_EACH) as i64);
 }
