@@ -89,6 +89,8 @@ pub struct ProviderCall {
     /// The digest of the access token used, for an OAuth 2.0 instance: a refresh after the provider refused it
     /// happens only if nobody replaced it meanwhile.
     pub access_token_digest: Option<String>,
+    /// How much of a call through the instance is recorded in its call logs.
+    pub recording: crate::call_logs::CallRecording,
 }
 
 impl std::fmt::Debug for ProviderCall {
@@ -348,6 +350,22 @@ pub trait Proxy: Send + Sync {
     async fn try_request(&self, caller: &Caller, id: InstanceId, request: TryRequest) -> Result<TryResponse, HubError>;
 }
 
+/// Call logs: the record of the calls made through each instance.
+#[async_trait::async_trait]
+pub trait CallLogs: Send + Sync {
+    /// Hands over a finished proxied call to be recorded. It is written shortly after, off the call's path; a
+    /// record that finds the queue full is dropped and counted in the log.
+    fn record_call(&self, call: crate::call_logs::RecordedCall);
+
+    /// An instance's calls, newest first. What this node has handed over is written before it is read.
+    async fn call_logs(
+        &self,
+        caller: &Caller,
+        instance: &InstanceTarget,
+        query: crate::call_logs::CallLogQuery,
+    ) -> Result<Vec<crate::call_logs::CallLog>, HubError>;
+}
+
 /// Events: providers' webhooks in, the event log, and redelivery.
 #[async_trait::async_trait]
 pub trait Events: Send + Sync {
@@ -515,6 +533,7 @@ pub trait Hub:
     + Instances
     + ConsoleConnect
     + Proxy
+    + CallLogs
     + Events
     + Notices
     + AuditLog

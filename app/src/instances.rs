@@ -79,6 +79,9 @@ pub struct NewInstance {
     pub external_authentication: Option<String>,
     #[serde(default)]
     pub retrieve_objects_after_instantiation: bool,
+    /// Records the headers (credentials masked) and bodies of calls through the instance in its call logs.
+    #[serde(default)]
+    pub trace_logging_enabled: bool,
 }
 
 /// The user an instance belongs to.
@@ -232,6 +235,8 @@ pub struct InstancePatch {
     pub configuration: Option<BTreeMap<String, Value>>,
     #[serde(default)]
     pub provider_data: Option<ProviderData>,
+    #[serde(default)]
+    pub trace_logging_enabled: Option<bool>,
 }
 
 /// One configuration value of an instance, as `GET /instances/{id}/configuration` lists it.

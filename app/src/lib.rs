@@ -18,6 +18,7 @@ macro_rules! numeric_id {
     };
 }
 
+pub mod call_logs;
 pub mod catalog;
 pub mod connect;
 pub mod error;

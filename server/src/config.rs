@@ -119,6 +119,13 @@ pub struct SmsSettings {
 pub struct ProxySettings {
     #[serde(with = "duration")]
     pub call_cache: Duration,
+    pub call_logs: bool,
+    #[serde(with = "duration")]
+    pub call_log_max_age: Duration,
+    pub call_log_max_per_instance: u32,
+    pub trace_body_limit: usize,
+    #[serde(with = "duration")]
+    pub trace_max_age: Duration,
 }
 
 #[derive(Debug, Clone, Deserialize, Serialize)]
@@ -193,6 +200,7 @@ const FLAT_NAMES: &[(&str, &str, Unit)] = &[
     ("SMS_URL", "sms.url", Unit::Same),
     ("SMS_TOKEN", "sms.token", Unit::Same),
     ("CALL_CACHE_SECONDS", "proxy.call_cache", Unit::Seconds),
+    ("CALL_LOGS", "proxy.call_logs", Unit::Same),
     ("POLL_MIN_INTERVAL_SECONDS", "poll.min_interval", Unit::Seconds),
     ("POLL_CONCURRENCY", "poll.concurrency", Unit::Same),
     ("POLL_TIMEOUT_SECONDS", "poll.timeout", Unit::Seconds),
@@ -361,6 +369,14 @@ impl Config {
         ];
         if let Some((name, _)) = counts.iter().find(|(_, count)| *count == 0) {
             anyhow::bail!("{name} must be at least 1");
+        }
+        if self.proxy.trace_body_limit > 1024 * 1024 {
+            anyhow::bail!("proxy.trace_body_limit must be at most 1 MiB");
+        }
+        if self.proxy.call_log_max_per_instance == 0 {
+            anyhow::bail!(
+                "proxy.call_log_max_per_instance must be at least 1 (set proxy.call_logs = false to keep none)"
+            );
         }
         if self.proxy.call_cache > Duration::from_secs(3600) {
             anyhow::bail!("proxy.call_cache must be at most an hour");

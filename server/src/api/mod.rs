@@ -3,6 +3,8 @@
 pub mod accounts;
 pub mod audit;
 pub mod auth;
+pub mod call_logs;
+pub mod call_record;
 pub mod connect;
 pub mod elements;
 pub mod error;
@@ -41,6 +43,7 @@ fn documented_routes() -> (Router<SharedHub>, utoipa::openapi::OpenApi) {
         .merge(elements::routes())
         .merge(instances::routes())
         .merge(events::routes())
+        .merge(call_logs::routes())
         .split_for_parts()
 }
 

@@ -4,13 +4,16 @@
 //! hop-by-hop headers and without Tether's own `Authorization`. The provider's status, headers and body come back
 //! as they are (the body streamed), with `Elements-Element-Instance-Id`. When the provider answers 401, the hub
 //! refreshes an OAuth instance's tokens once and the request is sent once more; the request body is therefore
-//! held in memory, up to the API's body limit.
+//! held in memory, up to the API's body limit. Each call that reaches the provider is recorded in the instance's
+//! call logs once its answer has gone out.
 
 use super::auth::ApiCaller;
+use super::call_record::{RecordedBody, masked_headers, request_trace};
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiBytes;
 use crate::providers::outbound::Outbound;
-use crate::providers::provider_client::{Outgoing, call_through, check_path, forwarded_headers};
+use crate::providers::provider_client::{Outgoing, Through, call_through, check_path, forwarded_headers};
+use app::call_logs::{CallRecording, RecordedCall};
 use app::error::HubError;
 use app::hub::SharedHub;
 use axum::Router;
@@ -19,6 +22,7 @@ use axum::extract::{FromRef, OriginalUri, Path, State};
 use axum::http::{HeaderMap, HeaderValue, Method};
 use axum::response::Response;
 use axum::routing::any;
+use std::time::Instant;
 
 /// The response header naming the instance a proxied call went through.
 pub const INSTANCE_ID_HEADER: &str = "elements-element-instance-id";
@@ -57,12 +61,14 @@ async fn proxy(
     headers: HeaderMap,
     ApiBytes(body): ApiBytes,
 ) -> ApiResult<Response> {
+    let started = Instant::now();
+    let at = crate::store::now_millis();
     let token = auth.element.ok_or_else(|| {
         HubError::Unauthorized("a call through an instance needs `Authorization: …, Element <token>`".into())
     })?;
     let path = provider_path(&uri, &hub)?;
     let outgoing = Outgoing { method, path: &path, query: uri.query(), headers, body };
-    let (call, response) =
+    let Through { call, response, refreshed } =
         call_through(state.hub.as_ref(), &state.outbound, &auth.caller, &token, &hub, &outgoing).await?;
     let status = response.status();
     let mut answer = Response::builder().status(status);
@@ -70,8 +76,38 @@ async fn proxy(
         *answer_headers = forwarded_headers(response.headers(), &[]);
         answer_headers.insert(INSTANCE_ID_HEADER, HeaderValue::from(call.instance_id.0));
     }
+    let trace = match call.recording {
+        CallRecording::Trace { body_limit } => {
+            let injected: Vec<&str> = call.headers.iter().map(|(name, _)| name.as_str()).collect();
+            let mut trace = request_trace(&outgoing.headers, &outgoing.body, &injected, body_limit);
+            trace.response_headers = masked_headers(response.headers(), &injected);
+            Some(trace)
+        }
+        CallRecording::Off | CallRecording::Summary => None,
+    };
     // Streamed as it arrives; a length the provider gave is kept.
-    answer.body(Body::new(reqwest::Body::from(response))).map_err(|_| HubError::Internal.into())
+    let body = Body::new(reqwest::Body::from(response));
+    let body = match call.recording {
+        CallRecording::Off => body,
+        recording => {
+            let record = RecordedCall {
+                organization_id: auth.caller.organization_id,
+                instance_id: call.instance_id,
+                at,
+                method: outgoing.method.to_string(),
+                path: format!("/{path}"),
+                status: status.as_u16(),
+                duration_micros: 0,
+                request_bytes: outgoing.body.len() as u64,
+                response_bytes: 0,
+                refreshed,
+                request_id: crate::telemetry::current_request_id(),
+                trace,
+            };
+            RecordedBody::wrap(body, state.hub.clone(), record, started, recording)
+        }
+    };
+    answer.body(body).map_err(|_| HubError::Internal.into())
 }
 
 #[cfg(test)]

@@ -143,6 +143,7 @@ mod tests {
                 headers: Vec::new(),
                 query: Vec::new(),
                 access_token_digest: None,
+                recording: app::call_logs::CallRecording::Summary,
             },
         }
     }

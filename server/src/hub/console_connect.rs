@@ -76,6 +76,7 @@ impl ConsoleConnect for HubService {
                             tags: form.tags,
                             external_authentication: None,
                             retrieve_objects_after_instantiation: false,
+                            trace_logging_enabled: false,
                         };
                         self.create_instance(caller, Some(&entry.id.to_string()), new).await?.id
                     }
@@ -247,7 +248,8 @@ impl HubService {
                 let mut given = pending.configuration;
                 let events = self.merged_events(&entry, &BTreeMap::new(), take_event_values(&mut given)).await?;
                 let split = self.authorize_oauth(caller, &entry, grant, &given).await?;
-                let labels = InstanceLabels { name: pending.name, tags: pending.tags, end_user: None };
+                let labels =
+                    InstanceLabels { name: pending.name, tags: pending.tags, end_user: None, trace_logging: false };
                 let created = self.insert_with_events(caller, &entry, labels, split, events, Vec::new(), "none".into());
                 Ok(created.await?.id)
             }

@@ -266,6 +266,7 @@ impl HubService {
             name,
             tags: session.tags.clone(),
             end_user: Some(session.end_user.clone()),
+            trace_logging: false,
         };
         let name = format!("{} of {}", entry.definition.name, session.end_user.id);
         let name: String = name.chars().take(200).collect();
@@ -284,6 +285,7 @@ impl HubService {
                     tags: session.tags.clone(),
                     external_authentication: None,
                     retrieve_objects_after_instantiation: false,
+                    trace_logging_enabled: false,
                 };
                 self.create_for_element(caller, entry, new, Some(session.end_user.clone())).await
             }

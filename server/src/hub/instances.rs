@@ -40,11 +40,12 @@ fn configuration_item_id(key: &str) -> i64 {
 }
 
 /// What a new instance is called and whose it is: its name, its tags, and the team's end user it is connected
-/// for when a connect session makes it.
+/// for when a connect session makes it; and whether its calls are recorded with headers and bodies.
 pub(super) struct InstanceLabels {
     pub name: String,
     pub tags: Vec<String>,
     pub end_user: Option<app::types::EndUser>,
+    pub trace_logging: bool,
 }
 
 impl HubService {
@@ -107,7 +108,7 @@ impl HubService {
         let objects =
             if new.retrieve_objects_after_instantiation { entry.definition.objects.clone() } else { Vec::new() };
         let events = (event_values, event_settings);
-        let labels = InstanceLabels { name, tags, end_user };
+        let labels = InstanceLabels { name, tags, end_user, trace_logging: new.trace_logging_enabled };
         self.insert_with_events(caller, entry, labels, split, events, objects, external).await
     }
 
@@ -136,7 +137,7 @@ impl HubService {
         &self,
         caller: &Caller,
         entry: &CatalogEntry,
-        InstanceLabels { name, tags, end_user }: InstanceLabels,
+        InstanceLabels { name, tags, end_user, trace_logging }: InstanceLabels,
         split: SplitConfiguration,
         objects: Vec<app::catalog::ElementObject>,
         external_authentication: String,
@@ -174,6 +175,7 @@ impl HubService {
             refresh_retry_at: None,
             notified_state: crate::store::instances::NotifiedState::Ok,
             end_user,
+            trace_logging,
         };
         let stored = match self.store.insert_instance(&record).await {
             Ok(stored) => stored,
@@ -399,12 +401,13 @@ impl Instances for HubService {
         }
         if patch.name.is_none()
             && patch.tags.is_none()
+            && patch.trace_logging_enabled.is_none()
             && patch.configuration.is_none()
             && patch.provider_data.as_ref().is_none_or(|data| data.code.is_none())
         {
             return Err(HubError::invalid(
                 "body",
-                "nothing to change; send name, tags, configuration or providerData.code",
+                "nothing to change; send name, tags, traceLoggingEnabled, configuration or providerData.code",
             ));
         }
         if let Some(name) = &patch.name {
@@ -412,6 +415,9 @@ impl Instances for HubService {
         }
         if let Some(tags) = &patch.tags {
             record.tags = validate_tags(tags)?;
+        }
+        if let Some(trace_logging) = patch.trace_logging_enabled {
+            record.trace_logging = trace_logging;
         }
         let mut changes = configuration_text(patch.configuration.unwrap_or_default())?;
         if let Some(code) = patch.provider_data.as_ref().and_then(|data| data.code.clone()) {

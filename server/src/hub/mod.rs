@@ -7,12 +7,13 @@
 //!   `notices`, `webhooks` (lifecycle events for the team's endpoints), `audit`;
 //! - the provider-facing work: `tokens` (refresh), `oauth` and `exchange` (the code flow), `event_setup`,
 //!   `events`, `polling`;
-//! - the doors' use cases: `instances`, `console_connect`, `connect` (sessions for end users), `hosted_connect`
+//! - the doors' use cases: `instances`, `call_logs` (the proxy's record of calls), `console_connect`, `connect` (sessions for end users), `hosted_connect`
 //!   (the end user's page), `proxy`, `identity`, `accounts`, `two_factor`.
 
 mod accounts;
 mod audit;
 mod call_cache;
+mod call_logs;
 mod codes;
 mod configuration;
 mod connect;
@@ -41,6 +42,7 @@ mod two_factor;
 mod webhooks;
 
 pub use accounts::NewOrganization;
+pub use call_logs::CallLogSettings;
 pub use connect::CONNECT_PAGE_PATH;
 pub use console_connect::CONSOLE_CALLBACK_PATH;
 pub use errors::{OrInternal, internal_error};

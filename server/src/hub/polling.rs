@@ -141,7 +141,7 @@ impl HubService {
         headers.insert("accept", axum::http::HeaderValue::from_static("application/json"));
         let outgoing = Outgoing { method: Method::GET, path, query, headers, body: Default::default() };
         let caller = Self::owner_of(record);
-        let (_, response) = call_through(self, &self.outbound, &caller, token, hub, &outgoing).await?;
+        let response = call_through(self, &self.outbound, &caller, token, hub, &outgoing).await?.response;
         let status = response.status();
         let provider_failure = |provider_message: String| HubError::Provider {
             status: 502,

@@ -140,6 +140,7 @@ impl HubService {
             headers,
             query,
             access_token_digest: access_token_digest(&values),
+            recording: self.recording_for(record),
         })
     }
 }
@@ -216,8 +217,8 @@ impl Proxy for HubService {
         let query = request.query.trim().trim_start_matches('?');
         let outgoing = Outgoing { method, path, query: Some(query), headers, body: request.body.into() };
         let started = std::time::Instant::now();
-        let (_, response) =
-            call_through(self, &self.outbound, caller, &token, &entry.definition.hub, &outgoing).await?;
+        let response =
+            call_through(self, &self.outbound, caller, &token, &entry.definition.hub, &outgoing).await?.response;
         let status = response.status().as_u16();
         let headers = response
             .headers()

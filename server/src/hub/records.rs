@@ -45,7 +45,7 @@ impl HubService {
             provider_data: BTreeMap::new(),
             configuration: record.configuration,
             events_enabled,
-            trace_logging_enabled: false,
+            trace_logging_enabled: record.trace_logging,
             caching_enabled: false,
             external_authentication: record.external_authentication,
             user: InstanceUser {

@@ -107,8 +107,17 @@ async fn send(
     })
 }
 
+/// How a call through an instance went.
+pub struct Through {
+    /// The call that was used last.
+    pub call: ProviderCall,
+    pub response: reqwest::Response,
+    /// True when the provider refused the first try and the call was sent again after a refresh.
+    pub refreshed: bool,
+}
+
 /// Sends `outgoing` through the instance named by `token`, whose element is in `hub_name`: credentials added,
-/// refreshed once after a 401. Answers the call that was used and the provider's response.
+/// refreshed once after a 401.
 pub async fn call_through(
     hub: &dyn Hub,
     outbound: &Outbound,
@@ -116,15 +125,15 @@ pub async fn call_through(
     token: &SecretString,
     hub_name: &str,
     outgoing: &Outgoing<'_>,
-) -> Result<(ProviderCall, reqwest::Response), HubError> {
+) -> Result<Through, HubError> {
     let call = hub.provider_call(caller, token, hub_name).await?;
     let response = send(outbound, &call, outgoing).await?;
     if response.status() != StatusCode::UNAUTHORIZED {
-        return Ok((call, response));
+        return Ok(Through { call, response, refreshed: false });
     }
     let call = hub.provider_refused(caller, token, &call).await?;
     let response = send(outbound, &call, outgoing).await?;
-    Ok((call, response))
+    Ok(Through { call, response, refreshed: true })
 }
 
 #[cfg(test)]

@@ -52,6 +52,8 @@ pub struct InstanceRecord {
     pub notified_state: NotifiedState,
     /// The team's end user it was connected for through a connect session; set when it is made.
     pub end_user: Option<EndUser>,
+    /// Whether its proxied calls are recorded with headers and bodies.
+    pub trace_logging: bool,
 }
 
 /// What an organization was last told about an instance: each change is announced once.
@@ -112,7 +114,7 @@ impl InstanceRecord {
 const COLUMNS: &str = "id, organization_id, account_id, user_id, element_id, name, token_hash, token_vault_id, \
      secrets_vault_id, configuration, tags, objects, valid, disabled, external_authentication, created_at, \
      last_refreshed_at, last_error, last_error_at, refresh_failures, refresh_retry_at, notified_state, \
-     end_user_id, end_user_email, end_user_display_name";
+     end_user_id, end_user_email, end_user_display_name, trace_logging";
 
 fn json_column<T: serde::de::DeserializeOwned>(row: &AnyRow, column: &str) -> Result<T, sqlx::Error> {
     let text: String = row.try_get(column)?;
@@ -156,6 +158,7 @@ fn record_from_row(row: &AnyRow) -> Result<InstanceRecord, sqlx::Error> {
             }),
             None => None,
         },
+        trace_logging: flag(row.try_get("trace_logging")?),
     })
 }
 
@@ -168,8 +171,8 @@ impl Store {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO instances (organization_id, account_id, user_id, element_id, name, token_hash, token_vault_id, \
              secrets_vault_id, configuration, tags, objects, valid, disabled, external_authentication, created_at, updated_at, \
-             access_token_expires_at, refreshable, end_user_id, end_user_email, end_user_display_name) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19, $20) \
+             access_token_expires_at, refreshable, end_user_id, end_user_email, end_user_display_name, trace_logging) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15, $16, $17, $18, $19, $20, $21) \
              RETURNING id",
         )
         .bind(record.organization_id.0)
@@ -192,6 +195,7 @@ impl Store {
         .bind(record.end_user.as_ref().map(|user| user.id.clone()))
         .bind(record.end_user.as_ref().and_then(|user| user.email.clone()))
         .bind(record.end_user.as_ref().and_then(|user| user.display_name.clone()))
+        .bind(i64::from(record.trace_logging))
         .fetch_one(self.pool())
         .await?;
         Ok(InstanceRecord { id: InstanceId(id), created_at: now, ..record.clone() })
@@ -441,7 +445,7 @@ fn instance_update(record: &InstanceRecord) -> AnyQuery {
         "UPDATE instances SET name = $1, configuration = $2, tags = $3, objects = $4, valid = $5, disabled = $6, \
          external_authentication = $7, updated_at = $8, last_refreshed_at = $9, last_error = $10, \
          last_error_at = $11, refresh_failures = $12, refresh_retry_at = $13, access_token_expires_at = $14, \
-         refreshable = $15 WHERE organization_id = $16 AND id = $17",
+         refreshable = $15, trace_logging = $16 WHERE organization_id = $17 AND id = $18",
     )
     .bind(record.name.clone())
     .bind(configuration)
@@ -458,6 +462,7 @@ fn instance_update(record: &InstanceRecord) -> AnyQuery {
     .bind(record.refresh_retry_at)
     .bind(expires_at)
     .bind(refreshable)
+    .bind(i64::from(record.trace_logging))
     .bind(record.organization_id.0)
     .bind(record.id.0)
 }

@@ -5,6 +5,7 @@
 //! `migrations/sqlite` and `migrations/postgres`.
 
 pub mod audit;
+pub mod call_logs;
 pub mod connect;
 pub mod elements;
 pub mod events;

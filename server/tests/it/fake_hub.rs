@@ -371,6 +371,22 @@ impl Proxy for FakeHub {
 }
 
 #[async_trait::async_trait]
+impl app::hub::CallLogs for FakeHub {
+    fn record_call(&self, _call: app::call_logs::RecordedCall) {
+        self.record("record_call");
+    }
+
+    async fn call_logs(
+        &self,
+        _caller: &Caller,
+        _instance: &InstanceTarget,
+        _query: app::call_logs::CallLogQuery,
+    ) -> Result<Vec<app::call_logs::CallLog>, HubError> {
+        self.refuse("call_logs")
+    }
+}
+
+#[async_trait::async_trait]
 impl Events for FakeHub {
     async fn list_events(
         &self,

@@ -24,7 +24,7 @@ on_both_backends!(
 );
 
 /// An upstream API on loopback that answers 201 with a description of the request it got.
-async fn echo_upstream() -> String {
+pub(crate) async fn echo_upstream() -> String {
     async fn echo(method: AxumMethod, uri: Uri, headers: HeaderMap, body: Bytes) -> (StatusCode, HeaderMap, String) {
         let names: serde_json::Map<String, Value> =
             headers.iter().map(|(name, value)| (name.to_string(), json!(value.to_str().unwrap_or_default()))).collect();
@@ -47,7 +47,7 @@ async fn echo_upstream() -> String {
 }
 
 /// The echo element, whose API is `upstream`, and an instance of it: its id and token.
-async fn echo_instance(app: &TestApp, upstream: &str) -> (Value, i64, String) {
+pub(crate) async fn echo_instance(app: &TestApp, upstream: &str) -> (Value, i64, String) {
     let element = json!({
         "key": "test-echo", "name": "Echo", "hub": "general", "auth": "custom",
         "api": {"baseUrl": format!("{upstream}/api/{{tenant}}"), "credentials": {"in": "header", "name": "X-Api-Token", "value": "Token {token}"},
