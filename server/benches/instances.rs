@@ -11,6 +11,9 @@
 //! throughput with concurrent callers, against an upstream that answers at once and one that takes a
 //! millisecond. With the former, caller, proxy and upstream compete for the same cores, so that ratio shows the
 //! proxy's processor cost (also printed per call) rather than what a caller of a real provider sees.
+//!
+//! What call logs cost the proxy: two nodes, one recording each call and one with `proxy.call_logs` off, loaded
+//! in turn, round after round, against the upstream answering at once.
 
 use axum::extract::{Form, State};
 use axum::routing::{get, post};
@@ -199,6 +202,68 @@ fn refresh_sizes() -> Vec<usize> {
 }
 
 const COMMAND: &str = "cargo bench -p tether --bench instances";
+
+/// Rounds of the call logs comparison, each loading the node with them on and then the one with them off.
+const LOGGING_ROUNDS: usize = 5;
+
+/// A node of its own with the API-key element of `provider` and one instance of it: its proxy URL for
+/// `/things`, the authorization naming the instance, and the node (kept running while held).
+async fn proxy_node(provider: &str, call_logs: bool) -> (String, String, TestApp) {
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| config.proxy.call_logs = call_logs).await;
+    app.create_element(&json!({"key": "bench-api", "name": "Bench API", "hub": "general", "auth": "apiKey",
+        "api": {"baseUrl": format!("{provider}/api"), "credentials": {"in": "header", "name": "x-api-key", "value": "{apiKey}"}},
+        "parameters": [{"key": "apiKey", "label": "API key", "secret": true}]}))
+        .await;
+    let instance = app
+        .create_instance(&json!({"element": {"key": "bench-api"}, "name": "Proxied", "configuration": {"apiKey": "k"}}))
+        .await;
+    let authorization = format!(
+        "{}, Element {}",
+        utils::authorization(
+            secrecy::ExposeSecret::expose_secret(&app.first.user_secret),
+            secrecy::ExposeSecret::expose_secret(&app.first.organization_secret),
+        ),
+        instance.token.as_str()
+    );
+    (format!("{}/elements/api-v2/hubs/general/things", app.base_url), authorization, app)
+}
+
+/// Proxy throughput with call logs on over off, in alternating rounds; prints each round and records the median
+/// ratio with the spread of the rounds' ratios, which is the noise.
+async fn call_logging_cost(http: &reqwest::Client, provider: &str) {
+    let (logged_url, logged_authorization, _logged) = proxy_node(provider, true).await;
+    let (unlogged_url, unlogged_authorization, _unlogged) = proxy_node(provider, false).await;
+    let caller = |url: String, authorization: String| {
+        let http = http.clone();
+        move || -> Call {
+            let request = http.get(&url).header("authorization", &authorization);
+            Box::pin(async move {
+                let response = request.send().await.unwrap();
+                assert_eq!(response.status(), 200);
+                response.bytes().await.unwrap();
+            })
+        }
+    };
+    let (logged, unlogged) = (caller(logged_url, logged_authorization), caller(unlogged_url, unlogged_authorization));
+    let mut ratios = Vec::with_capacity(LOGGING_ROUNDS);
+    println!("
+call logs: proxy throughput with them on and off, {THROUGHPUT_CALLS} calls with {CONCURRENCY} callers");
+    for round in 1..=LOGGING_ROUNDS {
+        let on = throughput(THROUGHPUT_CALLS, &logged).await.0;
+        let off = throughput(THROUGHPUT_CALLS, &unlogged).await.0;
+        println!("round {round}: on {on:.0}/s, off {off:.0}/s, ratio {:.3}", on / off);
+        ratios.push(on / off);
+    }
+    ratios.sort_by(f64::total_cmp);
+    let (lowest, middle, highest) = (ratios[0], ratios[ratios.len() / 2], ratios[ratios.len() - 1]);
+    println!("median ratio {middle:.3}, rounds from {lowest:.3} to {highest:.3} (target: at least 0.95)");
+    measure::record_figure(
+        "proxy throughput with call logs on / off (median of rounds; lowest to highest round)",
+        &format!("{middle:.3} ({lowest:.3} to {highest:.3})"),
+        "at least 0.95",
+        COMMAND,
+    );
+}
 
 #[tokio::main]
 async fn main() {
@@ -400,6 +465,7 @@ async fn main() {
         }
     }
     drop(nginx);
+    call_logging_cost(&http, &provider).await;
 
     let load = fixed_time_load(
         http.clone(),
