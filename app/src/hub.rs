@@ -350,6 +350,17 @@ pub trait Proxy: Send + Sync {
     async fn try_request(&self, caller: &Caller, id: InstanceId, request: TryRequest) -> Result<TryResponse, HubError>;
 }
 
+/// Instances' stories: what happened to each instance, when and by whom.
+#[async_trait::async_trait]
+pub trait InstanceHistory: Send + Sync {
+    /// The instance's story, newest first.
+    async fn instance_history(
+        &self,
+        caller: &Caller,
+        instance: &InstanceTarget,
+    ) -> Result<Vec<crate::history::HistoryEntry>, HubError>;
+}
+
 /// Call logs: the record of the calls made through each instance.
 #[async_trait::async_trait]
 pub trait CallLogs: Send + Sync {
@@ -534,6 +545,7 @@ pub trait Hub:
     + ConsoleConnect
     + Proxy
     + CallLogs
+    + InstanceHistory
     + Events
     + Notices
     + AuditLog

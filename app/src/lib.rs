@@ -23,6 +23,7 @@ pub mod catalog;
 pub mod connect;
 pub mod error;
 pub mod events;
+pub mod history;
 #[cfg(feature = "ssr")]
 pub mod hub;
 pub mod instances;

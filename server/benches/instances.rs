@@ -246,8 +246,10 @@ async fn call_logging_cost(http: &reqwest::Client, provider: &str) {
     };
     let (logged, unlogged) = (caller(logged_url, logged_authorization), caller(unlogged_url, unlogged_authorization));
     let mut ratios = Vec::with_capacity(LOGGING_ROUNDS);
-    println!("
-call logs: proxy throughput with them on and off, {THROUGHPUT_CALLS} calls with {CONCURRENCY} callers");
+    println!(
+        "
+call logs: proxy throughput with them on and off, {THROUGHPUT_CALLS} calls with {CONCURRENCY} callers"
+    );
     for round in 1..=LOGGING_ROUNDS {
         let on = throughput(THROUGHPUT_CALLS, &logged).await.0;
         let off = throughput(THROUGHPUT_CALLS, &unlogged).await.0;

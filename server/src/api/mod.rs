@@ -10,6 +10,7 @@ pub mod elements;
 pub mod error;
 pub mod events;
 pub mod extract;
+pub mod history;
 pub mod instances;
 pub mod limits;
 pub mod openapi;
@@ -44,6 +45,7 @@ fn documented_routes() -> (Router<SharedHub>, utoipa::openapi::OpenApi) {
         .merge(instances::routes())
         .merge(events::routes())
         .merge(call_logs::routes())
+        .merge(history::routes())
         .split_for_parts()
 }
 

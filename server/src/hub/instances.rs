@@ -12,6 +12,7 @@ use super::errors::internal_error;
 use super::event_setup::take_event_values;
 use super::exchange::Grant;
 use super::exchange::refuse_unknown_oauth_settings;
+use super::history::history_entry;
 use super::service::HubService;
 use super::token_endpoints::oauth_settings;
 use super::token_endpoints::revoke_endpoint;
@@ -21,6 +22,7 @@ use crate::store::instances::{InstanceRecord, NotifiedState};
 use crate::{security::secrets, validate};
 use app::catalog::{AuthType, OAuthSettings, Template};
 use app::error::HubError;
+use app::history::HistoryKind;
 use app::hub::{Caller, Instances};
 use app::instances::credential_keys as key;
 use app::instances::{
@@ -188,6 +190,11 @@ impl HubService {
             }
         };
         self.audit_instance(caller, "instance.created", stored.id).await?;
+        let detail = match &stored.end_user {
+            Some(end_user) => format!("through a connect session, for end user {}", end_user.id),
+            None => String::new(),
+        };
+        self.note_history(history_entry(&stored, HistoryKind::Created, &Actor::of(caller), detail)).await;
         self.emit_lifecycle("instance.created", (&stored, &entry.definition.key), None).await?;
         self.instance_view(stored, entry, token).await
     }
@@ -203,7 +210,7 @@ impl HubService {
         mut record: InstanceRecord,
         entry: &CatalogEntry,
         split: Option<SplitConfiguration>,
-        action: &str,
+        change: HistoryKind,
     ) -> Result<Instance, HubError> {
         match split {
             Some(split) => self.write_configuration(&mut record, split).await?,
@@ -213,7 +220,14 @@ impl HubService {
                 }
             }
         }
+        let action = match change {
+            HistoryKind::Reauthenticated => "instance.reauthenticated",
+            HistoryKind::Enabled => "instance.enabled",
+            HistoryKind::Disabled => "instance.disabled",
+            _ => "instance.updated",
+        };
         self.audit_instance(caller, action, record.id).await?;
+        self.note_history(history_entry(&record, change, &Actor::of(caller), String::new())).await;
         self.view_of(caller, record, entry).await
     }
 
@@ -246,7 +260,7 @@ impl HubService {
         record.refresh_failures = 0;
         record.refresh_retry_at = None;
         let announced = record.clone();
-        let instance = self.store_changes(caller, record, entry, Some(split), "instance.reauthenticated").await?;
+        let instance = self.store_changes(caller, record, entry, Some(split), HistoryKind::Reauthenticated).await?;
         self.emit_lifecycle("instance.reauthenticated", (&announced, &entry.definition.key), None).await?;
         self.sync_poller(entry, instance.id, &instance.configuration).await?;
         self.announce_if_working(&announced, entry).await?;
@@ -432,7 +446,7 @@ impl Instances for HubService {
             Some(self.changed_parameters(caller, &record, &entry, changes).await?)
         };
         if event_changes.is_empty() {
-            return self.store_changes(caller, record, &entry, split, "instance.updated").await;
+            return self.store_changes(caller, record, &entry, split, HistoryKind::Edited).await;
         }
         let mut with_events = match split.take() {
             Some(split) => split,
@@ -440,7 +454,7 @@ impl Instances for HubService {
         };
         let (event_values, event_settings) = self.merged_events(&entry, &with_events.values(), event_changes).await?;
         with_events.events(&event_values, event_settings.as_ref());
-        let instance = self.store_changes(caller, record, &entry, Some(with_events), "instance.updated").await?;
+        let instance = self.store_changes(caller, record, &entry, Some(with_events), HistoryKind::Edited).await?;
         self.sync_poller(&entry, instance.id, &instance.configuration).await?;
         Ok(instance)
     }
@@ -488,8 +502,8 @@ impl Instances for HubService {
             record.refresh_retry_at = None;
         }
         let announced = record.clone();
-        let action = if enabled { "instance.enabled" } else { "instance.disabled" };
-        let instance = self.store_changes(caller, record, &entry, None, action).await?;
+        let change = if enabled { HistoryKind::Enabled } else { HistoryKind::Disabled };
+        let instance = self.store_changes(caller, record, &entry, None, change).await?;
         self.announce_if_working(&announced, &entry).await?;
         Ok(instance)
     }

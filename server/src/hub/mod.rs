@@ -1,19 +1,22 @@
 //! The hub: each capability of `app::hub` implemented once over storage, the vault and the outbound client.
 //!
 //! Wiring only. The layers, bottom up (a module uses only those below it):
-//! - the state and its failures: `service`, `errors`, `call_cache`, `refresh_locks`;
+//! - the state and its failures: `service`, `errors`, `call_cache`, `call_recorder`, `refresh_locks`;
 //! - instance data and rules: `configuration`, `credentials`, `templates`, `token_endpoints`, `codes`;
 //! - what every capability reads: `elements` (the element a call names), `records` (stored instances), `health`,
-//!   `notices`, `webhooks` (lifecycle events for the team's endpoints), `audit`;
+//!   `history` (each instance's story), `notices`, `webhooks` (lifecycle events for the team's endpoints),
+//!   `audit`;
 //! - the provider-facing work: `tokens` (refresh), `oauth` and `exchange` (the code flow), `event_setup`,
 //!   `events`, `polling`;
-//! - the doors' use cases: `instances`, `call_logs` (the proxy's record of calls), `console_connect`, `connect` (sessions for end users), `hosted_connect`
-//!   (the end user's page), `proxy`, `identity`, `accounts`, `two_factor`.
+//! - the doors' use cases: `instances`, `call_logs` (the proxy's record of calls), `console_connect`, `connect`
+//!   (sessions for end users), `hosted_connect` (the end user's page), `proxy`, `identity`, `accounts`,
+//!   `two_factor`.
 
 mod accounts;
 mod audit;
 mod call_cache;
 mod call_logs;
+mod call_recorder;
 mod codes;
 mod configuration;
 mod connect;
@@ -25,6 +28,7 @@ mod event_setup;
 mod events;
 mod exchange;
 mod health;
+mod history;
 mod hosted_connect;
 mod identity;
 mod instances;
@@ -42,7 +46,7 @@ mod two_factor;
 mod webhooks;
 
 pub use accounts::NewOrganization;
-pub use call_logs::CallLogSettings;
+pub use call_recorder::CallLogSettings;
 pub use connect::CONNECT_PAGE_PATH;
 pub use console_connect::CONSOLE_CALLBACK_PATH;
 pub use errors::{OrInternal, internal_error};

@@ -3,8 +3,10 @@
 use super::errors::OrInternal;
 use super::service::HubService;
 use crate::messages::notify;
+use crate::store::audit::Actor;
 use crate::store::instances::{InstanceRecord, NotifiedState};
 use app::error::HubError;
+use app::history::HistoryKind;
 use app::hub::{Caller, Notices};
 
 /// How many of the newest notices the console shows.
@@ -31,10 +33,16 @@ impl HubService {
             NotifiedState::Invalid => "instance.invalid",
             NotifiedState::Ok => "instance.recovered",
         };
+        let history_kind = match state {
+            NotifiedState::Disabled => HistoryKind::Disabled,
+            NotifiedState::Invalid => HistoryKind::Invalid,
+            NotifiedState::Ok => HistoryKind::Recovered,
+        };
+        let history = super::history::history_entry(record, history_kind, &Actor::System, detail.to_owned());
         let reason = Some(detail.to_owned()).filter(|detail| !detail.is_empty());
         let lifecycle =
             self.lifecycle_event(record.organization_id, event_type, Some((record, element_key)), reason)?;
-        if self.store.announce_state(record, state, &notice, &lifecycle).await.or_internal()? {
+        if self.store.announce_state(record, state, &notice, &lifecycle, &history).await.or_internal()? {
             metrics::counter!("tether_notices_total", "kind" => notice.kind.clone()).increment(1);
             tracing::info!(instance = %record.id, kind = %notice.kind, "queued a notice");
         }

@@ -34,7 +34,7 @@ pub struct HubService {
     /// The time the workers read when they ask what is due.
     clock: crate::clock::Clock,
     /// Writes the proxy's call records.
-    pub(super) call_recorder: super::call_logs::CallRecorder,
+    pub(super) call_recorder: super::call_recorder::CallRecorder,
 }
 
 /// The configuration the hub's operations follow.
@@ -62,7 +62,7 @@ pub struct HubSettings {
     /// Where sign-in codes sent by text message go.
     pub sms: crate::messages::sms::SmsRoute,
     /// What the proxy records of each call, and for how long.
-    pub call_logs: super::call_logs::CallLogSettings,
+    pub call_logs: super::call_recorder::CallLogSettings,
 }
 
 impl HubSettings {
@@ -82,7 +82,7 @@ impl HubSettings {
             refresh_lease: config.refresh.timeout + std::time::Duration::from_secs(5),
             call_cache_ttl: config.proxy.call_cache,
             poll_min_interval: config.poll.min_interval,
-            call_logs: super::call_logs::CallLogSettings::from_config(&config.proxy),
+            call_logs: super::call_recorder::CallLogSettings::from_config(&config.proxy),
             sms: match &config.sms.url {
                 Some(url) => crate::messages::sms::SmsRoute::Http { url: url.clone(), token: config.sms.token.clone() },
                 None => crate::messages::sms::SmsRoute::Outbox,
@@ -102,7 +102,7 @@ impl HubService {
         let token_client = TokenClient::new(settings.token_timeout, outbound.clone());
         let call_cache = super::call_cache::CallCache::new(settings.call_cache_ttl);
         let sms = settings.sms.sender(store.clone());
-        let call_recorder = super::call_logs::CallRecorder::start(store.clone(), settings.call_logs.clone());
+        let call_recorder = super::call_recorder::CallRecorder::start(store.clone(), settings.call_logs.clone());
         HubService {
             sms,
             store,

@@ -9,6 +9,7 @@ use super::credentials::Credentials;
 use super::credentials::access_token_digest;
 use super::credentials::expires_within;
 use super::errors::OrInternal;
+use super::history::history_entry;
 use super::service::HubService;
 use super::token_endpoints::oauth_settings;
 use super::token_endpoints::provider_error;
@@ -16,9 +17,11 @@ use super::token_endpoints::refresh_endpoint;
 use crate::catalog::CatalogEntry;
 use crate::providers::outbound::Refused;
 use crate::providers::token_client::TokenError;
+use crate::store::audit::Actor;
 use crate::store::instances::{InstanceRecord, NotifiedState};
 use crate::store::now_millis;
 use app::error::HubError;
+use app::history::HistoryKind;
 use app::instances::InstanceId;
 use app::instances::credential_keys as key;
 use app::types::OrganizationId;
@@ -375,6 +378,7 @@ impl HubService {
             Refreshed::New(mut record, split) => {
                 let values = split.values();
                 self.write_configuration(&mut record, split).await?;
+                self.note_history(crate::store::instances::refreshed_entry(&record)).await;
                 metrics::counter!("tether_token_refreshes_total", "outcome" => "ok").increment(1);
                 tracing::info!(instance = %record.id, "refreshed an instance's OAuth tokens");
                 Ok((record, values))
@@ -426,6 +430,8 @@ impl HubService {
                 invalid.valid = false;
                 invalid.refresh_retry_at = None;
                 self.record_failure(&mut invalid, detail.clone()).await?;
+                let refused = format!("the provider refused the grant: {detail}");
+                self.note_history(history_entry(&invalid, HistoryKind::RefreshFailed, &Actor::System, refused)).await;
                 self.announce(&invalid, &entry.definition.key, NotifiedState::Invalid, &detail).await?;
                 metrics::counter!("tether_token_refreshes_total", "outcome" => "invalid_grant").increment(1);
                 tracing::warn!(instance = %id, "the provider refused an instance's refresh token; marked invalid");
@@ -450,6 +456,8 @@ impl HubService {
         let mut failing = self.reread(record).await?;
         failing.refresh_failures += 1;
         let detail = error.to_string();
+        let attempt = format!("attempt {} of {}: {detail}", failing.refresh_failures, self.settings.refresh_attempts);
+        self.note_history(history_entry(&failing, HistoryKind::RefreshFailed, &Actor::System, attempt)).await;
         if failing.refresh_failures == 1 {
             // The first failed attempt of a run: the team hears of it once, before any retry.
             let instance = (&failing, entry.definition.key.as_str());

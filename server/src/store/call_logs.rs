@@ -131,30 +131,7 @@ impl Store {
             .bind(retention.traces_older_than)
             .execute(self.pool())
             .await?;
-        let keep = i64::from(retention.keep_per_instance);
-        let crowded: Vec<i64> =
-            sqlx::query_scalar("SELECT instance_id FROM call_logs GROUP BY instance_id HAVING COUNT(*) > $1")
-                .bind(keep)
-                .fetch_all(self.pool())
-                .await?;
-        for instance in crowded {
-            // The newest row past those kept: it and every older one go.
-            let oldest_dropped: Option<i64> = sqlx::query_scalar(
-                "SELECT id FROM call_logs WHERE instance_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2",
-            )
-            .bind(instance)
-            .bind(keep)
-            .fetch_optional(self.pool())
-            .await?;
-            if let Some(id) = oldest_dropped {
-                removed += sqlx::query("DELETE FROM call_logs WHERE instance_id = $1 AND id <= $2")
-                    .bind(instance)
-                    .bind(id)
-                    .execute(self.pool())
-                    .await?
-                    .rows_affected();
-            }
-        }
+        removed += self.keep_newest_per_instance("call_logs", i64::from(retention.keep_per_instance)).await?;
         Ok(removed)
     }
 }

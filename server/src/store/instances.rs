@@ -101,7 +101,7 @@ impl InstanceRecord {
 
     /// The refresher's index columns, read off the configuration: when the access token expires, and whether
     /// there is a refresh token (its value is in the vault; the configuration shows its mask).
-    fn schedule_columns(&self) -> (Option<i64>, i64) {
+    pub(crate) fn schedule_columns(&self) -> (Option<i64>, i64) {
         let expires_at = self
             .configuration
             .get(EXPIRES_AT_KEY)
@@ -343,6 +343,7 @@ impl Store {
             if stored.rows_affected() == 1
                 && instance_update(record).execute(&mut *transaction).await?.rows_affected() == 1
             {
+                super::history::insert_history(&refreshed_entry(record)).execute(&mut *transaction).await?;
                 written.push(record.id);
             }
         }
@@ -394,8 +395,8 @@ impl Store {
         id_pairs(&rows)
     }
 
-    /// Records that the organization is told the instance is now `state`, and queues the notice, in one
-    /// transaction. Answers false, queuing nothing, when it was already told: so each change is announced once,
+    /// Records that the organization is told the instance is now `state`, and queues the notice, the lifecycle
+    /// event and the history entry, in one transaction. Answers false, queuing nothing, when it was already told: so each change is announced once,
     /// by one node, however many notice it.
     pub async fn announce_state(
         &self,
@@ -403,6 +404,7 @@ impl Store {
         state: NotifiedState,
         notice: &super::notifications::NewNotification,
         lifecycle: &super::webhooks::NewLifecycleEvent,
+        history: &super::history::NewHistoryEntry,
     ) -> StoreResult<bool> {
         // The instance must still be in the state announced: a "disabled" notice computed before a user enabled
         // the instance again, or an "invalid" one before a re-authentication, is not sent late.
@@ -422,6 +424,7 @@ impl Store {
         }
         super::notifications::insert(&mut transaction, notice).await?;
         super::webhooks::queue_lifecycle_event(&mut transaction, lifecycle, None).await?;
+        super::history::insert_history(history).execute(&mut *transaction).await?;
         transaction.commit().await?;
         Ok(true)
     }
@@ -434,6 +437,19 @@ impl Store {
             .execute(self.pool())
             .await?;
         Ok(deleted.rows_affected() == 1)
+    }
+}
+
+/// The entry for new tokens stored on `record`: by Tether, with the new access token's expiry (RFC 3339) when
+/// the provider gave one.
+pub fn refreshed_entry(record: &InstanceRecord) -> super::history::NewHistoryEntry {
+    let expires_at = record.schedule_columns().0.map(|at| super::from_millis(at).to_rfc3339()).unwrap_or_default();
+    super::history::NewHistoryEntry {
+        organization_id: record.organization_id,
+        instance_id: record.id,
+        kind: app::history::HistoryKind::Refreshed,
+        actor: super::audit::Actor::System.to_string(),
+        detail: expires_at,
     }
 }
 

@@ -9,6 +9,7 @@ pub mod call_logs;
 pub mod connect;
 pub mod elements;
 pub mod events;
+pub mod history;
 pub mod instances;
 pub mod keys;
 pub mod notifications;
@@ -134,6 +135,30 @@ impl Store {
     pub async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    /// Removes all but the newest `keep` rows of each instance from `table`, a table of this module whose ids
+    /// grow with time and whose rows name an `instance_id`; answers how many went.
+    pub(crate) async fn keep_newest_per_instance(&self, table: &'static str, keep: i64) -> StoreResult<u64> {
+        let crowded = format!("SELECT instance_id FROM {table} GROUP BY instance_id HAVING COUNT(*) > $1");
+        let crowded: Vec<i64> =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(crowded)).bind(keep).fetch_all(self.pool()).await?;
+        let newest_dropped =
+            format!("SELECT id FROM {table} WHERE instance_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2");
+        let delete = format!("DELETE FROM {table} WHERE instance_id = $1 AND id <= $2");
+        let mut removed = 0;
+        for instance in crowded {
+            let newest: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(newest_dropped.clone()))
+                .bind(instance)
+                .bind(keep)
+                .fetch_optional(self.pool())
+                .await?;
+            if let Some(id) = newest {
+                let query = sqlx::query(sqlx::AssertSqlSafe(delete.clone())).bind(instance).bind(id);
+                removed += query.execute(self.pool()).await?.rows_affected();
+            }
+        }
+        Ok(removed)
     }
 
     /// Closes every connection, flushing SQLite's write-ahead log into the main file.

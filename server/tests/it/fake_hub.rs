@@ -371,6 +371,17 @@ impl Proxy for FakeHub {
 }
 
 #[async_trait::async_trait]
+impl app::hub::InstanceHistory for FakeHub {
+    async fn instance_history(
+        &self,
+        _caller: &Caller,
+        _instance: &InstanceTarget,
+    ) -> Result<Vec<app::history::HistoryEntry>, HubError> {
+        self.refuse("instance_history")
+    }
+}
+
+#[async_trait::async_trait]
 impl app::hub::CallLogs for FakeHub {
     fn record_call(&self, _call: app::call_logs::RecordedCall) {
         self.record("record_call");

@@ -45,6 +45,18 @@ async fn state_of(app: &TestApp, id: i64) -> Value {
 
 const ATTEMPTS: u32 = 4;
 
+/// The instance's story from `GET /instances/{id}/history`, oldest first.
+pub(crate) async fn history(app: &TestApp, id: i64) -> Vec<Value> {
+    let answer = app.as_admin(Method::GET, &format!("/instances/{id}/history")).send().await.unwrap();
+    let mut entries = expect_json(answer, StatusCode::OK).await.as_array().unwrap().clone();
+    entries.reverse();
+    entries
+}
+
+fn kinds(entries: &[Value]) -> Vec<&str> {
+    entries.iter().map(|entry| entry["kind"].as_str().unwrap()).collect()
+}
+
 async fn a_provider_outage_disables_after_the_attempts_and_mails_once(backend: Backend) {
     let sink = SmtpSink::start();
     let (minute, one_second) = (std::time::Duration::from_secs(60), std::time::Duration::from_secs(1));
@@ -124,6 +136,25 @@ async fn a_provider_outage_disables_after_the_attempts_and_mails_once(backend: B
     let mut told: Vec<&str> = told.iter().map(|event| event["type"].as_str().unwrap()).collect();
     told.sort();
     assert_eq!(told, ["instance.disabled", "instance.recovered", "instance.refresh_failing"]);
+
+    // The instance's own story has every step, with who made it and the provider's words.
+    let story = history(&app, id).await;
+    let failed = vec!["refresh_failed"; ATTEMPTS as usize];
+    let expected = [vec!["created"], failed, vec!["disabled", "enabled", "recovered", "refreshed"]].concat();
+    assert_eq!(kinds(&story), expected, "{story:?}");
+    let user = format!("user:{}", app.first.admin.id);
+    assert_eq!(story[0]["actor"], user.as_str());
+    for (attempt, entry) in story[1..=ATTEMPTS as usize].iter().enumerate() {
+        let detail = entry["detail"].as_str().unwrap();
+        assert!(detail.starts_with(&format!("attempt {} of {ATTEMPTS}: ", attempt + 1)), "{detail}");
+        assert!(detail.contains("unavailable"), "{detail}");
+        assert_eq!(entry["actor"], "system");
+    }
+    let disabled = &story[ATTEMPTS as usize + 1];
+    assert_eq!(disabled["actor"], "system", "the policy disabled it: {disabled}");
+    assert_eq!(story[ATTEMPTS as usize + 2]["actor"], user.as_str(), "a user enabled it");
+    let refreshed = story.last().unwrap()["detail"].as_str().unwrap();
+    assert!(chrono::DateTime::parse_from_rfc3339(refreshed).is_ok(), "the new token's expiry: {refreshed}");
 }
 
 async fn a_refused_grant_is_announced_once_and_its_recovery_too(backend: Backend) {
@@ -153,6 +184,13 @@ async fn a_refused_grant_is_announced_once_and_its_recovery_too(backend: Backend
     let enabled = app.as_admin(Method::PUT, &format!("/instances/{id}/enabled")).send().await.unwrap();
     expect_json(enabled, StatusCode::OK).await;
     assert_eq!((notices(&app, "instance.invalid").await, notices(&app, "instance.recovered").await), (1, 1));
+    let story = history(&app, id).await;
+    assert_eq!(
+        kinds(&story),
+        ["created", "refresh_failed", "invalid", "reauthenticated", "recovered", "edited", "enabled"],
+        "{story:?}"
+    );
+    assert!(story[1]["detail"].as_str().unwrap().starts_with("the provider refused the grant"), "{story:?}");
 }
 
 async fn the_refresher_renews_a_token_before_it_expires(backend: Backend) {
@@ -495,8 +533,15 @@ async fn a_notice_for_a_state_the_instance_has_left_is_not_sent_late(backend: Ba
             instance_id: Some(record.id),
             body: "{}".into(),
         };
+        let history = tether::store::history::NewHistoryEntry {
+            organization_id: record.organization_id,
+            instance_id: record.id,
+            kind: app::history::HistoryKind::Disabled,
+            actor: "system".into(),
+            detail: String::new(),
+        };
         let (store, record) = (store.clone(), record.clone());
-        async move { store.announce_state(&record, state, &notice, &lifecycle).await.unwrap() }
+        async move { store.announce_state(&record, state, &notice, &lifecycle, &history).await.unwrap() }
     };
 
     // Disabled, then enabled again before its notice went out: the late notice is dropped.
