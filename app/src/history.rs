@@ -101,6 +101,27 @@ impl HistoryEntry {
     }
 }
 
+/// What the instance page shows and reads again while it is open: the instance as its card shows it, its
+/// health, whose it is, its story and its latest calls.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct InstanceStory {
+    pub card: crate::instances::InstanceCard,
+    pub health: crate::instances::InstanceHealth,
+    pub end_user: Option<crate::types::EndUser>,
+    pub trace_logging_enabled: bool,
+    /// Newest first.
+    pub history: Vec<HistoryEntry>,
+    /// Newest first.
+    pub calls: Vec<crate::call_logs::CallLog>,
+    /// When it was read: the end of the calls chart.
+    pub read_at: DateTime<Utc>,
+}
+
+/// How many entries and calls the instance page shows.
+pub const STORY_ENTRIES: u32 = 100;
+pub const STORY_CALLS: u32 = 50;
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -359,6 +359,10 @@ pub trait InstanceHistory: Send + Sync {
         caller: &Caller,
         instance: &InstanceTarget,
     ) -> Result<Vec<crate::history::HistoryEntry>, HubError>;
+
+    /// What the console's instance page shows: the instance, its health, its newest entries and calls. Reading
+    /// it again and again (the page does, while open) writes no audit record.
+    async fn instance_story(&self, caller: &Caller, id: InstanceId) -> Result<crate::history::InstanceStory, HubError>;
 }
 
 /// Call logs: the record of the calls made through each instance.

@@ -359,6 +359,13 @@ pub async fn instance_cards() -> Result<Vec<InstanceCard>, HubError> {
     Ok(instances.iter().map(InstanceCard::from).collect())
 }
 
+/// What the instance page shows: the instance, its health, its story and its latest calls.
+#[server(endpoint = "instance_story")]
+pub async fn instance_story(id: InstanceId) -> Result<crate::history::InstanceStory, HubError> {
+    let (hub, caller) = session::caller().await?;
+    hub.instance_story(&caller, id).await
+}
+
 /// The redirect URLs the organization's connect sessions may name.
 #[server(endpoint = "connect_redirect_urls")]
 pub async fn connect_redirect_urls() -> Result<crate::connect::RedirectUrls, HubError> {

@@ -33,15 +33,15 @@ pub fn InstancesPage() -> impl IntoView {
     }
 }
 
-/// What a card shows about an instance's state: the words, and the class that colours them.
-fn health(card: &InstanceCard) -> (&'static str, &'static str) {
-    let class = match card.health {
+/// How an instance's state is shown: the words, and the class that colours them.
+pub(super) fn health_badge(state: HealthState) -> (&'static str, &'static str) {
+    let class = match state {
         HealthState::Disabled => "health health-disabled",
         HealthState::Invalid | HealthState::RefreshFailing => "health health-invalid",
         HealthState::Expiring => "health health-expiring",
         HealthState::Valid => "health health-ok",
     };
-    (card.health.label(), class)
+    (state.label(), class)
 }
 
 #[component]
@@ -196,10 +196,10 @@ fn InstanceCardView(id: InstanceId, items: RwSignal<Vec<InstanceCard>>, highligh
     view! {
         <li class="instance-card" class:highlighted=highlighted data-instance-id=id.0>
             {move || card().map(|card| {
-                let (label, class) = health(&card);
+                let (label, class) = health_badge(card.health);
                 view! {
                     <div class="instance-head">
-                        <h2 class="instance-name">{card.name.clone()}</h2>
+                        <h2 class="instance-name"><a href=format!("/instances/{}", card.id.0)>{card.name.clone()}</a></h2>
                         <span class=class data-testid="health">{label}</span>
                     </div>
                     <p class="instance-meta">

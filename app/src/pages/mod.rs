@@ -8,6 +8,7 @@ pub mod connect;
 pub mod element;
 pub mod event_fields;
 pub mod events;
+pub mod instance;
 pub mod instances;
 pub mod layout;
 pub mod notices;

@@ -1,59 +1,13 @@
-//! What the proxy records of a call: its summary, and for a traced instance the headers with credentials masked
-//! and the first bytes of each body. The answer's body is counted as it streams out, and the record is handed to
-//! the hub once the last byte has gone (or the client went away).
+//! The proxy's answer body that records its call: counted (and for a traced instance, its first bytes kept) as it
+//! streams out, and handed to the hub once the last byte has gone (or the client went away).
 
-use app::call_logs::{CallRecording, CallTrace, MASKED, RecordedCall};
+use app::call_logs::{CallRecording, RecordedCall};
 use app::hub::SharedHub;
 use axum::body::{Body, Bytes};
-use axum::http::HeaderMap;
 use http_body::{Frame, SizeHint};
 use std::pin::Pin;
 use std::task::{Context, Poll};
 use std::time::Instant;
-
-/// Header names whose values are credentials wherever they appear.
-const CREDENTIAL_HEADERS: [&str; 4] = ["authorization", "proxy-authorization", "cookie", "set-cookie"];
-/// Words that mark a header name as carrying a credential (`x-api-key`, `x-auth-token`, …).
-const CREDENTIAL_WORDS: [&str; 5] = ["auth", "key", "token", "secret", "password"];
-
-/// Whether a header's value is a credential: a header that always is, one of the element's own (`injected`), or
-/// one whose name says so.
-fn is_credential(name: &str, injected: &[&str]) -> bool {
-    CREDENTIAL_HEADERS.contains(&name)
-        || injected.contains(&name)
-        || CREDENTIAL_WORDS.iter().any(|word| name.contains(word))
-}
-
-/// The headers as a trace keeps them: credentials masked, other values as text.
-pub fn masked_headers(headers: &HeaderMap, injected: &[&str]) -> Vec<(String, String)> {
-    headers
-        .iter()
-        .map(|(name, value)| {
-            let shown = if is_credential(name.as_str(), injected) {
-                MASKED.to_owned()
-            } else {
-                String::from_utf8_lossy(value.as_bytes()).into_owned()
-            };
-            (name.as_str().to_owned(), shown)
-        })
-        .collect()
-}
-
-/// The first `limit` bytes of a body as text, and whether there was more.
-fn body_excerpt(body: &[u8], limit: usize) -> (String, bool) {
-    (String::from_utf8_lossy(&body[..body.len().min(limit)]).into_owned(), body.len() > limit)
-}
-
-/// The request's side of a trace: filled in before the answer comes back.
-pub fn request_trace(headers: &HeaderMap, body: &[u8], injected: &[&str], limit: usize) -> CallTrace {
-    let (request_body, request_body_truncated) = body_excerpt(body, limit);
-    CallTrace {
-        request_headers: masked_headers(headers, injected),
-        request_body,
-        request_body_truncated,
-        ..Default::default()
-    }
-}
 
 /// The answer's body, passed through as it streams, counted, and recorded once it ends.
 pub struct RecordedBody {
@@ -139,37 +93,5 @@ impl http_body::Body for RecordedBody {
 impl Drop for RecordedBody {
     fn drop(&mut self) {
         self.finish();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use axum::http::{HeaderName, HeaderValue};
-
-    #[test]
-    fn credentials_are_masked_and_the_rest_kept() {
-        let mut headers = HeaderMap::new();
-        for (name, value) in [
-            ("authorization", "User u, Organization o, Element e"),
-            ("x-api-key", "k"),
-            ("x-custom-auth", "c"),
-            ("x-shop", "acme"),
-            ("accept", "application/json"),
-        ] {
-            headers.append(HeaderName::from_static(name), HeaderValue::from_static(value));
-        }
-        let shown = masked_headers(&headers, &["x-shop"]);
-        let value = |name: &str| shown.iter().find(|(shown, _)| shown == name).map(|(_, value)| value.as_str());
-        for name in ["authorization", "x-api-key", "x-custom-auth", "x-shop"] {
-            assert_eq!(value(name), Some(MASKED), "{name}");
-        }
-        assert_eq!(value("accept"), Some("application/json"));
-    }
-
-    #[test]
-    fn excerpts_stop_at_the_limit() {
-        assert_eq!(body_excerpt(b"hello", 3), ("hel".to_owned(), true));
-        assert_eq!(body_excerpt(b"hello", 5), ("hello".to_owned(), false));
     }
 }

@@ -8,9 +8,10 @@
 //! call logs once its answer has gone out.
 
 use super::auth::ApiCaller;
-use super::call_record::{RecordedBody, masked_headers, request_trace};
+use super::call_record::RecordedBody;
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiBytes;
+use crate::hub::begin_trace;
 use crate::providers::outbound::Outbound;
 use crate::providers::provider_client::{Outgoing, Through, call_through, check_path, forwarded_headers};
 use app::call_logs::{CallRecording, RecordedCall};
@@ -76,15 +77,7 @@ async fn proxy(
         *answer_headers = forwarded_headers(response.headers(), &[]);
         answer_headers.insert(INSTANCE_ID_HEADER, HeaderValue::from(call.instance_id.0));
     }
-    let trace = match call.recording {
-        CallRecording::Trace { body_limit } => {
-            let injected: Vec<&str> = call.headers.iter().map(|(name, _)| name.as_str()).collect();
-            let mut trace = request_trace(&outgoing.headers, &outgoing.body, &injected, body_limit);
-            trace.response_headers = masked_headers(response.headers(), &injected);
-            Some(trace)
-        }
-        CallRecording::Off | CallRecording::Summary => None,
-    };
+    let trace = begin_trace(&call, &outgoing, response.headers()).map(|(trace, _)| trace);
     // Streamed as it arrives; a length the provider gave is kept.
     let body = Body::new(reqwest::Body::from(response));
     let body = match call.recording {

@@ -7,10 +7,11 @@ use super::service::HubService;
 use crate::store::audit::Actor;
 use crate::store::history::{HISTORY_KEPT, NewHistoryEntry};
 use crate::store::instances::InstanceRecord;
+use app::call_logs::CallLogQuery;
 use app::error::HubError;
-use app::history::{HistoryEntry, HistoryKind};
-use app::hub::{Caller, InstanceHistory};
-use app::instances::InstanceTarget;
+use app::history::{HistoryEntry, HistoryKind, InstanceStory, STORY_CALLS, STORY_ENTRIES};
+use app::hub::{CallLogs, Caller, InstanceHistory};
+use app::instances::{InstanceCard, InstanceId, InstanceTarget};
 
 /// The entry that tells of `kind` happening to `record`, done by `actor`.
 pub(super) fn history_entry(
@@ -42,5 +43,26 @@ impl InstanceHistory for HubService {
     async fn instance_history(&self, caller: &Caller, target: &InstanceTarget) -> Result<Vec<HistoryEntry>, HubError> {
         let (record, _) = self.target_instance(caller, target).await?;
         self.store.instance_history(caller.organization_id, record.id, HISTORY_KEPT).await.or_internal()
+    }
+
+    async fn instance_story(&self, caller: &Caller, id: InstanceId) -> Result<InstanceStory, HubError> {
+        let (record, entry) = self.target_instance(caller, &InstanceTarget::Id(id)).await?;
+        let trace_logging_enabled = record.trace_logging;
+        // Shown as a card, without the token: read for the view, not revealed, so not audited.
+        let token = self.vault.use_secret(record.token_vault_id).await.or_internal()?;
+        let instance = self.instance_view(record, &entry, token).await?;
+        let history = self.store.instance_history(caller.organization_id, id, i64::from(STORY_ENTRIES));
+        let history = history.await.or_internal()?;
+        let newest_calls = CallLogQuery { page_size: Some(STORY_CALLS), ..Default::default() };
+        let calls = self.call_logs(caller, &InstanceTarget::Id(id), newest_calls).await?;
+        Ok(InstanceStory {
+            card: InstanceCard::from(&instance),
+            health: instance.health.clone(),
+            end_user: instance.end_user.clone(),
+            trace_logging_enabled,
+            history,
+            calls,
+            read_at: chrono::Utc::now(),
+        })
     }
 }

@@ -46,6 +46,7 @@ mod two_factor;
 mod webhooks;
 
 pub use accounts::NewOrganization;
+pub use call_logs::begin_trace;
 pub use call_recorder::CallLogSettings;
 pub use connect::CONNECT_PAGE_PATH;
 pub use console_connect::CONSOLE_CALLBACK_PATH;

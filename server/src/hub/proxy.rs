@@ -1,9 +1,10 @@
 //! The hub's side of a proxied call: the instance behind an `Element` token, its provider API base URL, and the
 //! credentials to inject as the element says, with OAuth tokens refreshed when they are about to expire or were
-//! just refused; and the console's "Try it out", which takes the same path.
+//! just refused; and the console's "Try it out", which takes the same path and is recorded in the call logs too.
 
 use super::call_cache::CachedCall;
 use super::call_cache::Generation;
+use super::call_logs::{begin_trace, body_excerpt};
 use super::credentials::access_token_digest;
 use super::credentials::access_token_expiry;
 use super::credentials::expires_within;
@@ -14,12 +15,14 @@ use super::templates::fill_url;
 use super::tokens::INVALID_ACCESS_TOKEN;
 use super::tokens::RefreshReason;
 use crate::catalog::CatalogEntry;
-use crate::providers::provider_client::{Outgoing, call_through, check_path};
+use crate::providers::provider_client::{Outgoing, Through, call_through, check_path};
 use crate::security::secrets;
 use crate::store::instances::InstanceRecord;
 use crate::store::now_millis;
+use app::call_logs::{CallRecording, RecordedCall};
 use app::catalog::{AuthType, CredentialPlacement};
 use app::error::HubError;
+use app::hub::CallLogs;
 use app::hub::{Caller, ProviderCall, Proxy};
 use app::instances::{InstanceId, InstanceTarget, TryRequest, TryResponse};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
@@ -216,10 +219,11 @@ impl Proxy for HubService {
         let token = self.vault.use_secret(record.token_vault_id).await.or_internal()?;
         let query = request.query.trim().trim_start_matches('?');
         let outgoing = Outgoing { method, path, query: Some(query), headers, body: request.body.into() };
-        let started = std::time::Instant::now();
-        let response =
-            call_through(self, &self.outbound, caller, &token, &entry.definition.hub, &outgoing).await?.response;
+        let (at, started) = (now_millis(), std::time::Instant::now());
+        let Through { call, response, refreshed } =
+            call_through(self, &self.outbound, caller, &token, &entry.definition.hub, &outgoing).await?;
         let status = response.status().as_u16();
+        let trace = begin_trace(&call, &outgoing, response.headers());
         let headers = response
             .headers()
             .iter()
@@ -231,6 +235,26 @@ impl Proxy for HubService {
             provider_message: String::new(),
         })?;
         let millis = started.elapsed().as_secs_f64() * 1e3;
+        if call.recording != CallRecording::Off {
+            let trace = trace.map(|(mut trace, body_limit)| {
+                (trace.response_body, trace.response_body_truncated) = body_excerpt(&bytes, body_limit);
+                trace
+            });
+            self.record_call(RecordedCall {
+                organization_id: caller.organization_id,
+                instance_id: call.instance_id,
+                at,
+                method: outgoing.method.to_string(),
+                path: format!("/{path}"),
+                status,
+                duration_micros: u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+                request_bytes: outgoing.body.len() as u64,
+                response_bytes: bytes.len() as u64,
+                refreshed,
+                request_id: crate::telemetry::current_request_id(),
+                trace,
+            });
+        }
         let truncated = bytes.len() > TRY_BODY_LIMIT;
         let shown = &bytes[..bytes.len().min(TRY_BODY_LIMIT)];
         let body = serde_json::from_slice::<serde_json::Value>(shown)

@@ -379,6 +379,10 @@ impl app::hub::InstanceHistory for FakeHub {
     ) -> Result<Vec<app::history::HistoryEntry>, HubError> {
         self.refuse("instance_history")
     }
+
+    async fn instance_story(&self, _caller: &Caller, _id: InstanceId) -> Result<app::history::InstanceStory, HubError> {
+        self.refuse("instance_story")
+    }
 }
 
 #[async_trait::async_trait]

@@ -321,6 +321,11 @@ async fn try_it_out_takes_the_proxy_path(backend: Backend) {
     assert_eq!(seen["headers"]["x-trace"], "t-1");
     assert_eq!(seen["headers"]["content-type"], "application/json");
     assert_eq!(seen["body"], r#"{"x":1}"#);
+    // The call is in the instance's call logs, as a proxied one would be.
+    let logs = app.as_admin(Method::GET, &format!("/instances/{}/logs", id.0)).send().await.unwrap();
+    let logs = expect_json(logs, StatusCode::OK).await;
+    assert_eq!((logs[0]["method"].as_str(), logs[0]["path"].as_str()), (Some("POST"), Some("/things/7")), "{logs}");
+    assert_eq!((logs[0]["status"].as_u64(), logs[0]["requestBytes"].as_u64()), (Some(201), Some(7)), "{logs}");
 
     for (change, needle) in [
         (TryRequest { method: "FETCH ME".into(), ..request.clone() }, "method:"),
