@@ -85,7 +85,8 @@ pub struct HistoryEntry {
     pub id: i64,
     pub at: DateTime<Utc>,
     pub kind: HistoryKind,
-    /// Who did it: `user:12`, `system` (Tether's own policy or workers), as the audit log names actors.
+    /// Who did it: `user:12`, `system` (Tether's own policy or workers), as the audit log names actors; the
+    /// console's instance page shows a user's email instead.
     pub actor: String,
     pub detail: String,
 }

@@ -178,10 +178,24 @@ test('the sandbox walk-through: connect, call, events, outage, recovery', async 
   await page.getByRole('button', { name: 'Start the outage' }).click();
   await expect(page.getByTestId('outage')).toContainText('503');
   await shot(page, '6-outage-staged');
+  // The instance page, left open: its timeline gains each failed refresh, then the disabling, with no reload.
+  await page.goto(`${base}/instances/${instanceId}`);
+  await waitForHydration(page);
+  await page.evaluate(() => ((window as unknown as { stillThisPage: boolean }).stillThisPage = true));
+  const timeline = page.getByTestId('timeline');
+  await expect(timeline.locator('[data-kind="refresh_failed"]').first()).toContainText('attempt 1 of 3', {
+    timeout: 90_000,
+  });
+  await shot(page, '7-refresh-failing');
+  await expect(timeline.locator('[data-kind="disabled"]')).toContainText('by Tether', { timeout: 30_000 });
+  await expect(timeline.locator('[data-kind="refresh_failed"]')).toHaveCount(3);
+  await expect(page.getByTestId('health')).toHaveText('Disabled');
+  await expect(page.getByTestId('calls').getByTestId('call').first()).toBeVisible();
+  await expect(timeline.locator('[data-kind="created"]')).toContainText(`by ${tether.email}`);
+  expect(await page.evaluate(() => (window as unknown as { stillThisPage?: boolean }).stillThisPage)).toBe(true);
+  await shot(page, '7b-instance-page');
   await page.goto(`${base}/instances?instance=${instanceId}`);
   await waitForHydration(page);
-  await expectHealth(page, card, 'Refresh failing', 90_000);
-  await shot(page, '7-refresh-failing');
   await expectHealth(page, card, 'Disabled', 30_000);
   await page.goto(`${base}/notices`);
   await waitForHydration(page);

@@ -38,6 +38,25 @@ impl HubService {
     }
 }
 
+impl HubService {
+    /// The entries with each user named by email rather than by id, as the console shows them. Only the
+    /// organization's own users act on its instances.
+    async fn with_user_emails(&self, mut entries: Vec<HistoryEntry>) -> Result<Vec<HistoryEntry>, HubError> {
+        let mut emails = std::collections::BTreeMap::new();
+        for entry in &mut entries {
+            let Some(id) = entry.actor.strip_prefix("user:").and_then(|id| id.parse::<i64>().ok()) else { continue };
+            if let std::collections::btree_map::Entry::Vacant(unread) = emails.entry(id) {
+                let user = self.store.user(app::types::UserId(id)).await.or_internal()?;
+                unread.insert(user.map(|user| user.email_address));
+            }
+            if let Some(Some(email)) = emails.get(&id) {
+                entry.actor = email.clone();
+            }
+        }
+        Ok(entries)
+    }
+}
+
 #[async_trait::async_trait]
 impl InstanceHistory for HubService {
     async fn instance_history(&self, caller: &Caller, target: &InstanceTarget) -> Result<Vec<HistoryEntry>, HubError> {
@@ -52,7 +71,7 @@ impl InstanceHistory for HubService {
         let token = self.vault.use_secret(record.token_vault_id).await.or_internal()?;
         let instance = self.instance_view(record, &entry, token).await?;
         let history = self.store.instance_history(caller.organization_id, id, i64::from(STORY_ENTRIES));
-        let history = history.await.or_internal()?;
+        let history = self.with_user_emails(history.await.or_internal()?).await?;
         let newest_calls = CallLogQuery { page_size: Some(STORY_CALLS), ..Default::default() };
         let calls = self.call_logs(caller, &InstanceTarget::Id(id), newest_calls).await?;
         Ok(InstanceStory {
