@@ -350,6 +350,18 @@ pub trait Proxy: Send + Sync {
     async fn try_request(&self, caller: &Caller, id: InstanceId, request: TryRequest) -> Result<TryResponse, HubError>;
 }
 
+/// The console's listing of instances.
+#[async_trait::async_trait]
+pub trait InstanceTable: Send + Sync {
+    /// One page of the organization's instances as `query` searches, filters and orders them, with the count of
+    /// every match.
+    async fn instance_table(
+        &self,
+        caller: &Caller,
+        query: crate::instance_table::InstanceTableQuery,
+    ) -> Result<crate::instance_table::InstanceTablePage, HubError>;
+}
+
 /// Instances' stories: what happened to each instance, when and by whom.
 #[async_trait::async_trait]
 pub trait InstanceHistory: Send + Sync {
@@ -549,6 +561,7 @@ pub trait Hub:
     + ConsoleConnect
     + Proxy
     + CallLogs
+    + InstanceTable
     + InstanceHistory
     + Events
     + Notices

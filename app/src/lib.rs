@@ -26,6 +26,7 @@ pub mod events;
 pub mod history;
 #[cfg(feature = "ssr")]
 pub mod hub;
+pub mod instance_table;
 pub mod instances;
 pub mod oauth;
 pub mod pages;

@@ -351,12 +351,13 @@ pub async fn element_details(key_or_id: String) -> Result<Element, HubError> {
     hub.element(&caller, &key_or_id).await
 }
 
-/// The organization's instances, as cards: no tokens, no configuration.
-#[server(endpoint = "instance_cards")]
-pub async fn instance_cards() -> Result<Vec<InstanceCard>, HubError> {
+/// One page of the console's listing of instances.
+#[server(endpoint = "instance_table")]
+pub async fn instance_table(
+    query: crate::instance_table::InstanceTableQuery,
+) -> Result<crate::instance_table::InstanceTablePage, HubError> {
     let (hub, caller) = session::caller().await?;
-    let instances = hub.list_instances(&caller, crate::instances::InstanceQuery::default()).await?;
-    Ok(instances.iter().map(InstanceCard::from).collect())
+    hub.instance_table(&caller, query).await
 }
 
 /// What the instance page shows: the instance, its health, its story and its latest calls.

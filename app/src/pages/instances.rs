@@ -1,35 +1,116 @@
-//! The instances page: the organization's authenticated connections, filtered by element and tag, each with its
-//! health and its actions (view token, edit, re-authenticate, disable or enable, delete).
+//! The instances page: the organization's authenticated connections, searched, filtered by element and health,
+//! ordered and paged by the server with the view kept in the URL, each with its health and its actions (view
+//! token, edit, re-authenticate, disable or enable, delete).
 
 use super::PageHeader;
 use super::event_fields::EventFields;
 use super::tags::TagInput;
 use crate::error::HubError;
+use crate::instance_table::{HealthFilter, InstanceSort, InstanceTablePage, InstanceTableQuery};
 use crate::instances::{
     ConsoleAuthentication, ConsoleNext, HealthState, InstanceCard, InstanceId, TryRequest, TryResponse,
 };
 use crate::server_fns::{
-    begin_authentication, delete_instance, event_form, instance_cards, instance_token, set_instance_enabled,
+    begin_authentication, delete_instance, event_form, instance_table, instance_token, set_instance_enabled,
     try_it_out, update_instance,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
+use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 #[component]
 pub fn InstancesPage() -> impl IntoView {
-    let cards = Resource::new(|| (), |_| instance_cards());
+    let url = use_query_map();
+    let query = Memo::new(move |_| url.with(|url| InstanceTableQuery::from_url(|name| url.get(name))));
+    let page = Resource::new(move || query.get(), instance_table);
     view! {
         <PageHeader title="Instances" summary="Element instances: one user's authenticated connection to one provider."/>
-        <Suspense fallback=|| view! { <p>"Loading instances…"</p> }>
+        <Transition fallback=|| view! { <p>"Loading instances…"</p> }>
             <ErrorBoundary fallback=|errors| view! { <p class="form-error">{move || super::error_text(&errors.get())}</p> }>
                 {move || Suspend::new(async move {
-                    let cards = cards.await?;
-                    Ok::<_, HubError>(view! { <InstanceList cards/> })
+                    let listing = page.await?;
+                    Ok::<_, HubError>(view! { <InstanceListing listing query=query.get_untracked()/> })
                 })}
             </ErrorBoundary>
-        </Suspense>
+        </Transition>
+    }
+}
+
+/// The search form: a plain GET form, so it works before the page is interactive and keeps what was typed; once
+/// it is, the router takes it and changing a filter applies it at once.
+#[component]
+fn ListingControls(query: InstanceTableQuery, elements: Vec<(String, String)>) -> impl IntoView {
+    let submit_form = |event: leptos::ev::Event| {
+        use wasm_bindgen::JsCast;
+        if let Some(form) = event_target::<web_sys::HtmlElement>(&event).closest("form").ok().flatten() {
+            let _ = form.unchecked_into::<web_sys::HtmlFormElement>().request_submit();
+        }
+    };
+    view! {
+        <Form method="GET" action="/instances" attr:class="instance-filters" attr:role="search" attr:aria-label="Find instances">
+            <label class="instance-search">
+                "Search"
+                <input type="search" name="q" value=query.search.clone() placeholder="Name, tag, end user or element"/>
+            </label>
+            <label>
+                "Element"
+                <select name="element" aria-label="Filter by element" on:change=submit_form>
+                    <option value="" selected=query.element.is_empty()>"All elements"</option>
+                    {elements.into_iter().map(|(key, name)| {
+                        let selected = key == query.element;
+                        view! { <option value=key selected=selected>{name}</option> }
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>
+                "Health"
+                <select name="health" aria-label="Filter by health" on:change=submit_form>
+                    <option value="" selected=query.health.is_none()>"Any health"</option>
+                    {HealthFilter::ALL.into_iter().map(|health| view! {
+                        <option value=health.as_str() selected=query.health == Some(health)>{health.label()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <label>
+                "Order"
+                <select name="sort" aria-label="Order" on:change=submit_form>
+                    {InstanceSort::ALL.into_iter().map(|sort| view! {
+                        <option value=sort.as_str() selected=query.sort == sort>{sort.label()}</option>
+                    }).collect_view()}
+                </select>
+            </label>
+            <button type="submit">"Search"</button>
+        </Form>
+    }
+}
+
+#[component]
+fn InstanceListing(listing: InstanceTablePage, query: InstanceTableQuery) -> impl IntoView {
+    let pages = listing.pages();
+    let total = listing.total;
+    let count = match (total, query.instance) {
+        (_, Some(id)) => format!("Instance {}", id.0),
+        (1, None) => "1 instance".to_owned(),
+        (total, None) => format!("{total} instances"),
+    };
+    let page = query.page.min(pages);
+    let (previous, next) = (query.on_page(page.saturating_sub(1)).to_url(), query.on_page(page + 1).to_url());
+    view! {
+        <ListingControls query=query.clone() elements=listing.elements.clone()/>
+        <p class="listing-count" data-testid="listing-count" aria-live="polite">
+            {count}
+            {query.instance.map(|_| view! { " · " <a href="/instances">"Show all instances"</a> })}
+        </p>
+        <InstanceList cards=listing.cards highlighted=query.instance.map(|id| id.0)/>
+        {(pages > 1).then(|| view! {
+            <nav class="pager" aria-label="Pages">
+                {(page > 1).then(|| view! { <a href=previous rel="prev">"Previous"</a> })}
+                <span data-testid="page-number">{format!("Page {page} of {pages}")}</span>
+                {(page < pages).then(|| view! { <a href=next rel="next">"Next"</a> })}
+            </nav>
+        })}
     }
 }
 
@@ -45,50 +126,19 @@ pub(super) fn health_badge(state: HealthState) -> (&'static str, &'static str) {
 }
 
 #[component]
-fn InstanceList(cards: Vec<InstanceCard>) -> impl IntoView {
-    let query = use_query_map();
+fn InstanceList(cards: Vec<InstanceCard>, highlighted: Option<i64>) -> impl IntoView {
+    let ids: Vec<InstanceId> = cards.iter().map(|card| card.id).collect();
     let items = RwSignal::new(cards);
-    let element = RwSignal::new(query.with_untracked(|query| query.get("element")).unwrap_or_default());
-    let tag = RwSignal::new(query.with_untracked(|query| query.get("tag")).unwrap_or_default());
-    let highlighted = query.with_untracked(|query| query.get("instance")).and_then(|id| id.parse::<i64>().ok());
-    let elements = move || {
-        items.read().iter().map(|card| (card.element_key.clone(), card.element_name.clone())).collect::<BTreeSet<_>>()
-    };
-    let all_tags = move || items.read().iter().flat_map(|card| card.tags.clone()).collect::<BTreeSet<_>>();
-    let visible = move || {
-        let (element, tag) = (element.get(), tag.get());
-        items
-            .read()
-            .iter()
-            .filter(|card| element.is_empty() || card.element_key == element)
-            .filter(|card| tag.is_empty() || card.tags.contains(&tag))
-            .map(|card| card.id)
-            .collect::<Vec<_>>()
-    };
+    let visible =
+        move || ids.iter().copied().filter(|id| items.read().iter().any(|card| card.id == *id)).collect::<Vec<_>>();
     view! {
-        <div class="instance-filters">
-            <label>
-                "Element"
-                <select aria-label="Filter by element" prop:value=move || element.get() on:change=move |event| element.set(event_target_value(&event))>
-                    <option value="">"All elements"</option>
-                    {move || elements().into_iter().map(|(key, name)| view! { <option value=key>{name}</option> }).collect_view()}
-                </select>
-            </label>
-            <label>
-                "Tag"
-                <select aria-label="Filter by tag" prop:value=move || tag.get() on:change=move |event| tag.set(event_target_value(&event))>
-                    <option value="">"All tags"</option>
-                    {move || all_tags().into_iter().map(|tag| view! { <option value=tag.clone()>{tag.clone()}</option> }).collect_view()}
-                </select>
-            </label>
-        </div>
         <Show
-            when=move || !visible().is_empty()
+            when=move || !items.read().is_empty()
             fallback=|| view! { <section class="empty-state"><p>"No element instances match."</p></section> }
         >
             <ul class="instance-list">
                 <For
-                    each=visible
+                    each=visible.clone()
                     key=|id: &InstanceId| *id
                     children=move |id: InstanceId| view! { <InstanceCardView id items highlighted=highlighted == Some(id.0)/> }
                 />

@@ -370,19 +370,7 @@ impl Instances for HubService {
             .instances_page(caller.organization_id, element, query.end_user_id.as_deref(), &query.tags, skip, page_size)
             .await
             .or_internal()?;
-        let mut instances = Vec::with_capacity(records.len());
-        for record in records {
-            let entry = self.visible_element_by_id(caller.organization_id, record.element_id).await?;
-            // A listing reads every row's token; it is not audited row by row (a token viewed on its own is).
-            let token = match self.vault.use_secret(record.token_vault_id).await {
-                Ok(token) => token,
-                // Deleted while this page was read: its secrets went first, and so does it from the page.
-                Err(crate::security::vault::VaultError::NotFound(_)) => continue,
-                Err(error) => return Err(internal_error(error)),
-            };
-            instances.push(self.instance_view(record, &entry, token).await?);
-        }
-        Ok(instances)
+        self.listed_views(caller, records).await
     }
 
     async fn instance(&self, caller: &Caller, target: &InstanceTarget) -> Result<Instance, HubError> {

@@ -8,7 +8,7 @@
 //!   `audit`;
 //! - the provider-facing work: `tokens` (refresh), `oauth` and `exchange` (the code flow), `event_setup`,
 //!   `events`, `polling`;
-//! - the doors' use cases: `instances`, `call_logs` (the proxy's record of calls), `console_connect`, `connect`
+//! - the doors' use cases: `instances`, `instance_table` (the console's listing), `call_logs` (the proxy's record of calls), `console_connect`, `connect`
 //!   (sessions for end users), `hosted_connect` (the end user's page), `proxy`, `identity`, `accounts`,
 //!   `two_factor`.
 
@@ -31,6 +31,7 @@ mod health;
 mod history;
 mod hosted_connect;
 mod identity;
+mod instance_table;
 mod instances;
 mod notices;
 mod oauth;

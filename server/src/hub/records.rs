@@ -104,6 +104,27 @@ impl HubService {
         self.instance_view(record, entry, token).await
     }
 
+    /// The instances of a listing as shown. A listing reads every row's token; it is not audited row by row (a
+    /// token viewed on its own is).
+    pub(super) async fn listed_views(
+        &self,
+        caller: &Caller,
+        records: Vec<InstanceRecord>,
+    ) -> Result<Vec<Instance>, HubError> {
+        let mut instances = Vec::with_capacity(records.len());
+        for record in records {
+            let entry = self.visible_element_by_id(caller.organization_id, record.element_id).await?;
+            let token = match self.vault.use_secret(record.token_vault_id).await {
+                Ok(token) => token,
+                // Deleted while this page was read: its secrets went first, and so does it from the page.
+                Err(crate::security::vault::VaultError::NotFound(_)) => continue,
+                Err(error) => return Err(super::errors::internal_error(error)),
+            };
+            instances.push(self.instance_view(record, &entry, token).await?);
+        }
+        Ok(instances)
+    }
+
     /// An instance's configuration with its secrets in the clear, for re-authenticating and revoking.
     pub(super) async fn configuration_of(
         &self,

@@ -111,7 +111,7 @@ impl InstanceRecord {
     }
 }
 
-const COLUMNS: &str = "id, organization_id, account_id, user_id, element_id, name, token_hash, token_vault_id, \
+pub(super) const COLUMNS: &str = "id, organization_id, account_id, user_id, element_id, name, token_hash, token_vault_id, \
      secrets_vault_id, configuration, tags, objects, valid, disabled, external_authentication, created_at, \
      last_refreshed_at, last_error, last_error_at, refresh_failures, refresh_retry_at, notified_state, \
      end_user_id, end_user_email, end_user_display_name, trace_logging";
@@ -126,7 +126,7 @@ fn id_pairs(rows: &[AnyRow]) -> StoreResult<Vec<(OrganizationId, InstanceId)>> {
     rows.iter().map(|row| Ok((OrganizationId(row.try_get(0)?), InstanceId(row.try_get(1)?)))).collect()
 }
 
-fn record_from_row(row: &AnyRow) -> Result<InstanceRecord, sqlx::Error> {
+pub(super) fn record_from_row(row: &AnyRow) -> Result<InstanceRecord, sqlx::Error> {
     Ok(InstanceRecord {
         id: InstanceId(row.try_get("id")?),
         organization_id: OrganizationId(row.try_get("organization_id")?),

@@ -10,6 +10,7 @@ pub mod connect;
 pub mod elements;
 pub mod events;
 pub mod history;
+pub mod instance_table;
 pub mod instances;
 pub mod keys;
 pub mod notifications;

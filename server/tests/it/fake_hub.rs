@@ -371,6 +371,17 @@ impl Proxy for FakeHub {
 }
 
 #[async_trait::async_trait]
+impl app::hub::InstanceTable for FakeHub {
+    async fn instance_table(
+        &self,
+        _caller: &Caller,
+        _query: app::instance_table::InstanceTableQuery,
+    ) -> Result<app::instance_table::InstanceTablePage, HubError> {
+        self.refuse("instance_table")
+    }
+}
+
+#[async_trait::async_trait]
 impl app::hub::InstanceHistory for FakeHub {
     async fn instance_history(
         &self,

@@ -16,6 +16,7 @@ mod events;
 mod fake_hub;
 mod hosted_connect;
 mod instance_management;
+mod instance_table;
 mod instances;
 mod lifecycle_webhooks;
 mod limits;
