@@ -167,11 +167,13 @@ pub trait Accounts: Send + Sync {
     /// Removes a user's second factor and recovery codes (admins only), as when they lost their device.
     async fn reset_two_factor(&self, caller: &Caller, account: AccountId, user: UserId) -> Result<User, HubError>;
 
-    /// Gives the caller a new user secret, shown once; the old one stops working at once.
-    async fn rotate_user_secret(&self, caller: &Caller) -> Result<RevealedSecret, HubError>;
+    /// Gives the caller a new user secret, shown once; the old one keeps working for `grace_minutes` (at most
+    /// [`crate::revealed::MAX_GRACE_MINUTES`]), so clients can move over, then stops.
+    async fn rotate_user_secret(&self, caller: &Caller, grace_minutes: u32) -> Result<RevealedSecret, HubError>;
 
-    /// Gives the organization a new secret, shown once; the old one stops working at once. Admins only.
-    async fn rotate_organization_secret(&self, caller: &Caller) -> Result<RevealedSecret, HubError>;
+    /// The same for the organization's secret. Admins only.
+    async fn rotate_organization_secret(&self, caller: &Caller, grace_minutes: u32)
+    -> Result<RevealedSecret, HubError>;
 }
 
 /// The caller's own second factor: an authenticator app or a phone, and recovery codes.

@@ -3,6 +3,9 @@
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
+/// The longest an old API secret may keep working after a rotation: a week.
+pub const MAX_GRACE_MINUTES: u32 = 7 * 24 * 60;
+
 /// A secret revealed exactly once, in the response that created it.
 ///
 /// This is the only secret-bearing type that serializes; it is built only where a secret is born.

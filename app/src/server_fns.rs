@@ -382,18 +382,18 @@ pub async fn save_connect_redirect_urls(urls: String) -> Result<crate::connect::
     hub.set_redirect_urls(&caller, crate::connect::RedirectUrls { urls }).await
 }
 
-/// A new user secret for the signed-in user, shown once; the old one stops working.
+/// A new user secret for the signed-in user, shown once; the old one works `grace_minutes` more.
 #[server(endpoint = "rotate_user_secret")]
-pub async fn rotate_user_secret() -> Result<crate::revealed::RevealedSecret, HubError> {
+pub async fn rotate_user_secret(grace_minutes: u32) -> Result<crate::revealed::RevealedSecret, HubError> {
     let (hub, caller) = session::caller().await?;
-    hub.rotate_user_secret(&caller).await
+    hub.rotate_user_secret(&caller, grace_minutes).await
 }
 
-/// A new organization secret, shown once; the old one stops working. Admins only.
+/// A new organization secret, shown once; the old one works `grace_minutes` more. Admins only.
 #[server(endpoint = "rotate_organization_secret")]
-pub async fn rotate_organization_secret() -> Result<crate::revealed::RevealedSecret, HubError> {
+pub async fn rotate_organization_secret(grace_minutes: u32) -> Result<crate::revealed::RevealedSecret, HubError> {
     let (hub, caller) = session::caller().await?;
-    hub.rotate_organization_secret(&caller).await
+    hub.rotate_organization_secret(&caller, grace_minutes).await
 }
 
 /// The organization's audit log, newest first, filtered; admins only.

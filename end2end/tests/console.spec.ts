@@ -111,14 +111,24 @@ test('rotating the user secret in the console retires the old one for the API', 
   await page.goto(`${baseUrl()}/account`);
   await waitForHydration(page);
   await page.getByRole('button', { name: 'Rotate my user secret' }).click();
+  // It asks first; Escape leaves everything as it was.
+  const confirm = page.getByRole('alertdialog', { name: 'Rotate your user secret' });
+  await expect(confirm.getByLabel('Grace period')).toHaveValue('0');
+  await confirm.getByLabel('Grace period').press('Escape');
+  await expect(confirm).toBeHidden();
+  expect((await call(oldSecret)).status).toBe(200);
+  await page.getByRole('button', { name: 'Rotate my user secret' }).click();
+  await confirm.getByRole('button', { name: 'Rotate now' }).click();
   const shown = page.getByTestId('new-user-secret');
   await expect(shown).toHaveText(/^[A-Za-z0-9_-]{43}$/);
   const newSecret = (await shown.textContent())!;
+  await expect(page.locator('.new-secret').getByRole('button', { name: 'Copy' })).toBeVisible();
 
   expect((await call(oldSecret)).status).toBe(401);
   expect((await call(newSecret)).status).toBe(200);
   // A member may not rotate the organization's secret.
   await page.getByRole('button', { name: 'Rotate the organization secret' }).click();
+  await page.getByRole('alertdialog', { name: 'Rotate the organization secret' }).getByRole('button', { name: 'Rotate now' }).click();
   await expect(page.getByRole('alert')).toContainText('Only an organization admin');
 });
 

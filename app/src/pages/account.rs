@@ -202,36 +202,87 @@ fn UserRow(
     }
 }
 
-/// Rotating the API secrets: the new value is shown once, here, and the old one stops working at once.
+/// How long an old secret may keep working after a rotation, as the confirmation offers it.
+const GRACE_CHOICES: [(u32, &str); 4] = [
+    (0, "Stops working at once"),
+    (60, "Works one more hour"),
+    (1440, "Works one more day"),
+    (10080, "Works one more week"),
+];
+
+/// Rotating the API secrets: each asks for confirmation with a grace period for the old secret, then shows the new
+/// value once, with a copy button.
 #[component]
 fn SecretRotation() -> impl IntoView {
-    let rotate_user = Action::new(|_: &()| rotate_user_secret());
-    let rotate_organization = Action::new(|_: &()| rotate_organization_secret());
-    let shown = move |action: Action<(), Result<crate::revealed::RevealedSecret, crate::error::HubError>>,
-                      testid: &'static str| {
-        move || {
-            action.value().get().map(|answer| match answer {
-                Ok(secret) => view! {
-                    <p class="new-secret">
-                        "New secret, shown only now: " <code data-testid=testid>{secret.as_str().to_owned()}</code>
-                    </p>
-                }
-                .into_any(),
-                Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
-            })
-        }
-    };
     view! {
         <section class="secrets" aria-label="API secrets">
             <h2>"API secrets"</h2>
             <p class="muted">
-                "Rotating gives a new secret and retires the old one at once: update your API clients right after."
+                "Rotating gives a new secret, shown only once. The old one stops working at once, or after the grace period you choose, so your API clients can move over."
             </p>
-            <button type="button" on:click=move |_| { rotate_user.dispatch(()); }>"Rotate my user secret"</button>
-            {shown(rotate_user, "new-user-secret")}
-            <button type="button" on:click=move |_| { rotate_organization.dispatch(()); }>"Rotate the organization secret"</button>
-            {shown(rotate_organization, "new-organization-secret")}
+            <Rotation label="Rotate my user secret" what="your user secret" testid="new-user-secret" organization=false/>
+            <Rotation label="Rotate the organization secret" what="the organization secret" testid="new-organization-secret" organization=true/>
         </section>
+    }
+}
+
+/// One secret's rotation: the button, the confirmation, and the new value.
+#[component]
+fn Rotation(label: &'static str, what: &'static str, testid: &'static str, organization: bool) -> impl IntoView {
+    let rotate = Action::new(move |grace: &u32| {
+        let grace = *grace;
+        async move { if organization { rotate_organization_secret(grace).await } else { rotate_user_secret(grace).await } }
+    });
+    let confirming = RwSignal::new(false);
+    let grace = RwSignal::new(0u32);
+    let copied = RwSignal::new(None::<&'static str>);
+    let copy = move |secret: String| {
+        let promise = window().navigator().clipboard().write_text(&secret);
+        leptos::task::spawn_local(async move {
+            let outcome = wasm_bindgen_futures::JsFuture::from(promise).await;
+            copied.set(Some(if outcome.is_ok() { "Copied" } else { "Copy failed" }));
+        });
+    };
+    let confirm = move |_| {
+        confirming.set(false);
+        copied.set(None);
+        rotate.dispatch(grace.get_untracked());
+    };
+    view! {
+        <div class="rotation">
+            <button type="button" on:click=move |_| confirming.set(true) aria-expanded=move || confirming.get().to_string()>{label}</button>
+            <Show when=move || confirming.get()>
+                <div class="confirm" role="alertdialog" aria-label=format!("Rotate {what}")
+                    on:keydown=move |event: leptos::ev::KeyboardEvent| if event.key() == "Escape" { confirming.set(false) }>
+                    <p>{format!("Rotate {what}? API clients using the old one must be updated.")}</p>
+                    <label>
+                        "The old secret "
+                        <select aria-label="Grace period" on:change=move |event| grace.set(event_target_value(&event).parse().unwrap_or(0))>
+                            {GRACE_CHOICES.into_iter().map(|(minutes, text)| view! {
+                                <option value=minutes.to_string() selected=move || grace.get() == minutes>{text}</option>
+                            }).collect_view()}
+                        </select>
+                    </label>
+                    <button type="button" class="danger" on:click=confirm>"Rotate now"</button>
+                    <button type="button" on:click=move |_| confirming.set(false)>"Cancel"</button>
+                </div>
+            </Show>
+            {move || rotate.value().get().map(|answer| match answer {
+                Ok(secret) => {
+                    let value = secret.as_str().to_owned();
+                    let shown = value.clone();
+                    view! {
+                        <p class="new-secret">
+                            "New secret, shown only now: " <code data-testid=testid>{shown}</code>
+                            <button type="button" on:click=move |_| copy(value.clone())>"Copy"</button>
+                            <span class="muted" aria-live="polite">{move || copied.get()}</span>
+                        </p>
+                    }
+                    .into_any()
+                }
+                Err(error) => view! { <p class="form-error" role="alert">{error.to_string()}</p> }.into_any(),
+            })}
+        </div>
     }
 }
 

@@ -37,14 +37,15 @@ pub fn AuditPage() -> impl IntoView {
             <button type="submit">"Filter"</button>
         </form>
         <Suspense fallback=|| view! { <p>"Loading the audit log…"</p> }>
-            <ErrorBoundary fallback=|errors| view! { <p class="error">{move || error_text(&errors.get())}</p> }>
+            <ErrorBoundary fallback=|errors| view! { <p class="form-error" role="alert">{move || error_text(&errors.get())}</p> }>
                 {move || Suspend::new(async move {
                     let records = listed.await?;
                     let view = if records.is_empty() {
                         view! { <section class="empty-state"><p>"No records match."</p></section> }.into_any()
                     } else {
                         view! {
-                            <table class="audit" aria-label="Audit log">
+                            <div class="table-scroll">
+                            <table class="table audit" aria-label="Audit log">
                                 <thead>
                                     <tr><th>"At (UTC)"</th><th>"Actor"</th><th>"Action"</th><th>"Target"</th></tr>
                                 </thead>
@@ -62,6 +63,7 @@ pub fn AuditPage() -> impl IntoView {
                                         .collect_view()}
                                 </tbody>
                             </table>
+                            </div>
                         }
                             .into_any()
                     };

@@ -36,7 +36,7 @@ pub fn EventsPage() -> impl IntoView {
             <button type="button" on:click=move |_| reloads.update(|count| *count += 1)>"Refresh"</button>
         </div>
         <Suspense fallback=|| view! { <p>"Loading events…"</p> }>
-            <ErrorBoundary fallback=|errors| view! { <p class="error">{move || error_text(&errors.get())}</p> }>
+            <ErrorBoundary fallback=|errors| view! { <p class="form-error" role="alert">{move || error_text(&errors.get())}</p> }>
                 {move || Suspend::new(async move {
                     let events = listed.await?;
                     let view = if events.is_empty() {
@@ -55,7 +55,8 @@ pub fn EventsPage() -> impl IntoView {
 #[component]
 fn EventTable(events: Vec<Event>, opened: RwSignal<Option<String>>) -> impl IntoView {
     view! {
-        <table class="events" aria-label="Events">
+        <div class="table-scroll">
+        <table class="table events" aria-label="Events">
             <thead>
                 <tr>
                     <th>"Created"</th><th>"Instance"</th><th>"Heard by"</th><th>"Change"</th><th>"Object"</th>
@@ -88,6 +89,7 @@ fn EventTable(events: Vec<Event>, opened: RwSignal<Option<String>>) -> impl Into
                     .collect_view()}
             </tbody>
         </table>
+        </div>
     }
 }
 
@@ -98,7 +100,7 @@ fn EventDetail(event_id: String, reloads: RwSignal<u32>) -> impl IntoView {
     view! {
         <section class="event-detail" aria-label="Event">
             <Suspense fallback=|| view! { <p>"Loading the event…"</p> }>
-                <ErrorBoundary fallback=|errors| view! { <p class="error">{move || error_text(&errors.get())}</p> }>
+                <ErrorBoundary fallback=|errors| view! { <p class="form-error" role="alert">{move || error_text(&errors.get())}</p> }>
                     {move || Suspend::new(async move {
                         let event = detail.await?;
                         let id = event.event_id.clone();
@@ -121,7 +123,7 @@ fn EventDetail(event_id: String, reloads: RwSignal<u32>) -> impl IntoView {
                             .unwrap_or_default();
                         Ok::<_, HubError>(view! {
                             <h2>{format!("Event {}", event.event_id)}</h2>
-                            <dl class="event-facts">
+                            <dl class="facts event-facts">
                                 <dt>"Status"</dt><dd data-testid="event-status">{event.status.as_str()}</dd>
                                 <dt>"Heard by"</dt><dd>{event.source.clone()}</dd>
                                 <dt>"Attempts"</dt><dd>{event.attempts}</dd>
@@ -135,6 +137,7 @@ fn EventDetail(event_id: String, reloads: RwSignal<u32>) -> impl IntoView {
                                 view! { <p class="muted">"No attempt has gone out yet."</p> }.into_any()
                             } else {
                                 view! {
+                                    <div class="table-scroll">
                                     <table class="table event-headers" aria-label="Headers of the last attempt">
                                         <thead><tr><th>"Header"</th><th>"Value"</th></tr></thead>
                                         <tbody>
@@ -143,6 +146,7 @@ fn EventDetail(event_id: String, reloads: RwSignal<u32>) -> impl IntoView {
                                             }).collect_view()}
                                         </tbody>
                                     </table>
+                                    </div>
                                 }.into_any()
                             }}
                             <pre class="event-payload" data-testid="event-payload">{payload}</pre>

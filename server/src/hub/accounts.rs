@@ -109,10 +109,21 @@ impl HubService {
         Ok(found)
     }
 
-    /// Replaces a user's secret (or the organization's, for `None`), forgets cached callers, and records it.
-    async fn rotate_secret(&self, caller: &Caller, user: Option<UserId>) -> Result<RevealedSecret, HubError> {
+    /// Replaces a user's secret (or the organization's, for `None`), the old one working `grace_minutes` more,
+    /// forgets cached callers, and records it.
+    async fn rotate_secret(
+        &self,
+        caller: &Caller,
+        user: Option<UserId>,
+        grace_minutes: u32,
+    ) -> Result<RevealedSecret, HubError> {
+        if grace_minutes > app::revealed::MAX_GRACE_MINUTES {
+            return Err(HubError::invalid("graceMinutes", "at most 10080, a week"));
+        }
         let secret = secrets::generate_secret();
-        self.store.rotate_api_secret(caller.organization_id, user, &secrets::digest(&secret)).await.or_internal()?;
+        let retired_at = self.clock().now_millis() + i64::from(grace_minutes) * 60_000;
+        let digest = secrets::digest(&secret);
+        self.store.rotate_api_secret(caller.organization_id, user, &digest, retired_at).await.or_internal()?;
         self.call_cache.forget_all_callers();
         let target = match user {
             Some(user) => format!("user:{user}"),
@@ -306,12 +317,16 @@ impl Accounts for HubService {
         self.store.user(user).await.or_internal()?.ok_or(HubError::Internal)
     }
 
-    async fn rotate_user_secret(&self, caller: &Caller) -> Result<RevealedSecret, HubError> {
-        self.rotate_secret(caller, Some(caller.user_id)).await
+    async fn rotate_user_secret(&self, caller: &Caller, grace_minutes: u32) -> Result<RevealedSecret, HubError> {
+        self.rotate_secret(caller, Some(caller.user_id), grace_minutes).await
     }
 
-    async fn rotate_organization_secret(&self, caller: &Caller) -> Result<RevealedSecret, HubError> {
+    async fn rotate_organization_secret(
+        &self,
+        caller: &Caller,
+        grace_minutes: u32,
+    ) -> Result<RevealedSecret, HubError> {
         caller.require_admin("rotate the organization secret")?;
-        self.rotate_secret(caller, None).await
+        self.rotate_secret(caller, None, grace_minutes).await
     }
 }

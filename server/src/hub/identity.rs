@@ -137,8 +137,12 @@ impl Identity for HubService {
             return Ok(caller);
         }
         let since = self.call_cache.generation();
-        let caller =
-            self.store.caller_by_secret_hashes(&user, &organization).await.or_internal()?.ok_or_else(|| {
+        let caller = self
+            .store
+            .caller_by_secret_hashes(&user, &organization, self.clock().now_millis())
+            .await
+            .or_internal()?
+            .ok_or_else(|| {
                 HubError::Unauthorized("Invalid Organization or User secret, or the user is inactive".into())
             })?;
         self.call_cache.keep_caller(since, user, organization, caller.clone());

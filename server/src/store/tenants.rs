@@ -321,13 +321,14 @@ impl Store {
         organization: OrganizationId,
         user: Option<UserId>,
         secret_hash: &str,
+        retired_at: i64,
     ) -> StoreResult<()> {
         let mut transaction = self.begin_write().await?;
         sqlx::query(
             "UPDATE api_secrets SET revoked_at = $1 WHERE organization_id = $2 \
              AND (user_id = $3 OR ($3 IS NULL AND user_id IS NULL)) AND revoked_at IS NULL",
         )
-        .bind(now_millis())
+        .bind(retired_at)
         .bind(organization.0)
         .bind(user.map(|id| id.0))
         .execute(&mut *transaction)
@@ -337,21 +338,26 @@ impl Store {
         Ok(())
     }
 
+    /// The caller behind a pair of secrets, each still working at `now` (a rotated one works until its grace
+    /// period ends).
     pub async fn caller_by_secret_hashes(
         &self,
         user_hash: &str,
         organization_hash: &str,
+        now: i64,
     ) -> StoreResult<Option<Caller>> {
         let row = sqlx::query(
             "SELECT u.id, u.organization_id, u.account_id, u.role FROM api_secrets us \
              JOIN users u ON u.id = us.user_id \
              JOIN accounts a ON a.id = u.account_id \
              JOIN api_secrets os ON os.organization_id = u.organization_id AND os.user_id IS NULL \
-             WHERE us.secret_hash = $1 AND os.secret_hash = $2 AND us.revoked_at IS NULL AND os.revoked_at IS NULL \
+             WHERE us.secret_hash = $1 AND os.secret_hash = $2 AND (us.revoked_at IS NULL OR us.revoked_at > $3) \
+             AND (os.revoked_at IS NULL OR os.revoked_at > $3) \
              AND u.active = 1 AND a.active = 1",
         )
         .bind(user_hash)
         .bind(organization_hash)
+        .bind(now)
         .fetch_optional(self.pool())
         .await?;
         Ok(row.as_ref().map(caller_from_row).transpose()?)

@@ -12,6 +12,7 @@ on_both_backends!(
     missing_or_wrong_secrets_get_401,
     created_user_gets_a_working_secret_shown_once,
     rotating_a_secret_retires_the_old_one_at_once,
+    a_rotated_secret_works_through_its_grace_period_only,
     bad_input_gets_400_naming_the_field_and_stores_nothing,
     another_organization_is_invisible,
     members_are_limited_to_themselves,
@@ -309,12 +310,12 @@ async fn rotating_a_secret_retires_the_old_one_at_once(backend: Backend) {
     // A call first, so the caller behind the old secret is in the node's cache.
     assert_eq!(call(&old_user, &organization).await.unwrap().status(), StatusCode::OK);
 
-    let new_user = app.hub.rotate_user_secret(&session.caller).await.unwrap();
+    let new_user = app.hub.rotate_user_secret(&session.caller, 0).await.unwrap();
     assert_ne!(new_user.as_str(), old_user);
     expect_error(call(&old_user, &organization).await.unwrap(), StatusCode::UNAUTHORIZED, "Invalid").await;
     assert_eq!(call(new_user.as_str(), &organization).await.unwrap().status(), StatusCode::OK);
 
-    let new_organization = app.hub.rotate_organization_secret(&session.caller).await.unwrap();
+    let new_organization = app.hub.rotate_organization_secret(&session.caller, 0).await.unwrap();
     expect_error(call(new_user.as_str(), &organization).await.unwrap(), StatusCode::UNAUTHORIZED, "Invalid").await;
     assert_eq!(call(new_user.as_str(), new_organization.as_str()).await.unwrap().status(), StatusCode::OK);
 
@@ -331,8 +332,8 @@ async fn rotating_a_secret_retires_the_old_one_at_once(backend: Backend) {
     expect_json(member, StatusCode::OK).await;
     let member =
         crate::utils::open_session(&app.hub, "member@example.com", &"a long enough password".to_owned().into()).await;
-    assert!(app.hub.rotate_user_secret(&member.caller).await.is_ok());
-    let refused = app.hub.rotate_organization_secret(&member.caller).await;
+    assert!(app.hub.rotate_user_secret(&member.caller, 0).await.is_ok());
+    let refused = app.hub.rotate_organization_secret(&member.caller, 0).await;
     assert!(matches!(refused, Err(app::error::HubError::Forbidden(_))), "{refused:?}");
 
     // Each rotation is audited, without the secret.
@@ -346,4 +347,27 @@ async fn rotating_a_secret_retires_the_old_one_at_once(backend: Backend) {
     assert!(rotations.contains(&format!("organization:{}", app.first.organization.id).as_str()));
     let text = format!("{audit:?}");
     assert!(!text.contains(new_user.as_str()) && !text.contains(new_organization.as_str()));
+}
+
+async fn a_rotated_secret_works_through_its_grace_period_only(backend: Backend) {
+    // Without the node's cache of callers, whose entries last their own few seconds of real time.
+    let app = TestApp::spawn_with(backend, |config| config.proxy.call_cache = std::time::Duration::ZERO).await;
+    let session = crate::utils::open_session(&app.hub, "admin@tether.local", &app.first.password).await;
+    let organization = app.first.organization_secret.expose_secret().to_owned();
+    let old_user = app.first.user_secret.expose_secret().to_owned();
+    let call = |user: &str| {
+        app.api(Method::GET, "/accounts").header("Authorization", authorization(user, &organization)).send()
+    };
+    let refused = app.hub.rotate_user_secret(&session.caller, app::revealed::MAX_GRACE_MINUTES + 1).await;
+    assert!(refused.unwrap_err().to_string().contains("graceMinutes"));
+    assert_eq!(call(&old_user).await.unwrap().status(), StatusCode::OK, "a refused rotation changes nothing");
+
+    let new_user = app.hub.rotate_user_secret(&session.caller, 60).await.unwrap();
+    assert_eq!(call(&old_user).await.unwrap().status(), StatusCode::OK, "the old secret works for the hour");
+    assert_eq!(call(new_user.as_str()).await.unwrap().status(), StatusCode::OK);
+    app.advance(std::time::Duration::from_secs(59 * 60));
+    assert_eq!(call(&old_user).await.unwrap().status(), StatusCode::OK, "still within the hour");
+    app.advance(std::time::Duration::from_secs(60));
+    expect_error(call(&old_user).await.unwrap(), StatusCode::UNAUTHORIZED, "Invalid").await;
+    assert_eq!(call(new_user.as_str()).await.unwrap().status(), StatusCode::OK);
 }

@@ -147,11 +147,15 @@ impl Accounts for FakeHub {
         self.refuse("reset_two_factor")
     }
 
-    async fn rotate_user_secret(&self, _caller: &Caller) -> Result<RevealedSecret, HubError> {
+    async fn rotate_user_secret(&self, _caller: &Caller, _grace_minutes: u32) -> Result<RevealedSecret, HubError> {
         self.refuse("rotate_user_secret")
     }
 
-    async fn rotate_organization_secret(&self, _caller: &Caller) -> Result<RevealedSecret, HubError> {
+    async fn rotate_organization_secret(
+        &self,
+        _caller: &Caller,
+        _grace_minutes: u32,
+    ) -> Result<RevealedSecret, HubError> {
         self.refuse("rotate_organization_secret")
     }
 }

@@ -153,11 +153,11 @@ async fn secret_lookups_need_both_hashes(backend: Backend) {
     let store = store(&db).await;
     let ada = seed(&store, "ada@example.com", "org-a", "user-a").await;
     seed(&store, "bob@example.com", "org-b", "user-b").await;
-    let caller = store.caller_by_secret_hashes("user-a", "org-a").await.unwrap().expect("matching pair");
+    let caller = store.caller_by_secret_hashes("user-a", "org-a", now_millis()).await.unwrap().expect("matching pair");
     assert_eq!(caller.user_id, ada);
-    assert!(store.caller_by_secret_hashes("user-a", "org-b").await.unwrap().is_none());
-    assert!(store.caller_by_secret_hashes("user-b", "org-a").await.unwrap().is_none());
-    assert!(store.caller_by_secret_hashes("nobody", "org-a").await.unwrap().is_none());
+    assert!(store.caller_by_secret_hashes("user-a", "org-b", now_millis()).await.unwrap().is_none());
+    assert!(store.caller_by_secret_hashes("user-b", "org-a", now_millis()).await.unwrap().is_none());
+    assert!(store.caller_by_secret_hashes("nobody", "org-a", now_millis()).await.unwrap().is_none());
 }
 
 async fn sessions_expire_and_end(backend: Backend) {
