@@ -28,7 +28,7 @@ test.beforeAll(async () => {
     tags: ['accessibility'],
     configuration: { username: 'ada', password: 'pw' },
   });
-  expect(instance.status, await instance.text()).toBe(200);
+  expect(instance.status, await instance.clone().text()).toBe(200);
   instanceId = (await instance.json()).id;
 });
 
