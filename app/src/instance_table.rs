@@ -86,6 +86,7 @@ impl HealthFilter {
 /// What the listing shows, as its URL's query says: `q`, `element`, `health`, `sort`, `page`, and `instance`
 /// (just that one instance, as after connecting it).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct InstanceTableQuery {
     /// Matches names, tags, end users (id or email) and elements (key or name), in any case.
     pub search: String,

@@ -87,9 +87,9 @@ pub fn App() -> impl IntoView {
                 <ParentRoute path=StaticSegment("") view=pages::layout::ConsoleLayout>
                     <Route path=StaticSegment("") view=pages::catalog::CatalogPage/>
                     <Route path=StaticSegment("catalog") view=pages::catalog::CatalogPage/>
-                    <Route path=(StaticSegment("catalog"), ParamSegment("key")) view=pages::element::ElementPage/>
+                    <Route path=(StaticSegment("catalog"), ParamSegment("key")) view=pages::element::ElementPage ssr=SsrMode::Async/>
                     <Route path=StaticSegment("instances") view=pages::instances::InstancesPage ssr=SsrMode::Async/>
-                    <Route path=(StaticSegment("instances"), ParamSegment("id")) view=pages::instance::InstancePage/>
+                    <Route path=(StaticSegment("instances"), ParamSegment("id")) view=pages::instance::InstancePage ssr=SsrMode::Async/>
                     <Route path=(StaticSegment("oauth"), StaticSegment("callback")) view=pages::oauth_callback::OAuthCallbackPage/>
                     <Route path=StaticSegment("events") view=pages::events::EventsPage/>
                     <Route path=StaticSegment("notices") view=pages::notices::NoticesPage/>

@@ -65,6 +65,8 @@ async function openAuthenticateForm(page: Page) {
   await waitForHydration(page);
   await page.getByRole('button', { name: 'Authenticate' }).click();
   await expect(page.getByTestId('callback-url')).toHaveText(`${baseUrl()}/oauth/callback`);
+  // The form opens where the button was: at its first field, not back at the top of the page.
+  await expect(page.getByRole('textbox', { name: 'Name', exact: true })).toBeFocused();
 }
 
 test('authenticate, view the token, tag, re-authenticate, try it out, disable, enable and delete', async ({ page, context }) => {

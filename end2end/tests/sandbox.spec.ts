@@ -81,8 +81,12 @@ test('the sandbox walk-through: connect, call, events, outage, recovery', async 
   await signIn(page, tether.email, tether.password, base);
   await expect(page).toHaveURL(`${base}/`);
 
-  // The sandbox's control page shows the OAuth app to use.
-  await page.goto(`${base}/sandbox`);
+  // A new organization's first page points to the tour: the sandbox's control page shows the OAuth app to use.
+  await waitForHydration(page);
+  const firstRun = page.getByTestId('first-run');
+  await expect(firstRun).toContainText('Connect your first account');
+  await firstRun.getByRole('link', { name: "the sandbox's control page" }).click();
+  await expect(page).toHaveURL(`${base}/sandbox`);
   const clientId = (await page.getByTestId('client-id').textContent())!;
   const clientSecret = (await page.getByTestId('client-secret').textContent())!;
   expect(clientSecret).toMatch(/^[A-Za-z0-9]{32}$/);
@@ -123,6 +127,14 @@ test('the sandbox walk-through: connect, call, events, outage, recovery', async 
   const card = page.locator(`[data-instance-id="${instanceId}"]`);
   await expect(card.getByTestId('health')).toHaveText('Healthy');
   await expect(card).toContainText('events on');
+  await expect(page.getByTestId('listing-count')).toHaveText(`Instance ${instanceId}`);
+  // With an instance made, the first page no longer shows the first-run panel.
+  await page.goto(`${base}/`);
+  await waitForHydration(page);
+  await expect(page.locator('.element-card').first()).toBeVisible();
+  await expect(page.getByTestId('first-run')).toHaveCount(0);
+  await page.goto(`${base}/instances?instance=${instanceId}`);
+  await waitForHydration(page);
 
   // 3. Try it out: the sandbox CRM's contacts, through the proxy.
   await card.getByRole('button', { name: 'Try it out' }).click();

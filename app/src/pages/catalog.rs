@@ -21,11 +21,44 @@ pub fn CatalogPage() -> impl IntoView {
             <ErrorBoundary fallback=|errors| view! { <p class="form-error">{move || super::error_text(&errors.get())}</p> }>
                 {move || Suspend::new(async move {
                     let cards = cards.await?;
+                    let first_run = cards.iter().all(|card| card.instances == 0);
+                    let sandbox = cards.iter().any(|card| card.key == SANDBOX_KEY);
                     let index: Arc<Vec<IndexedCard>> = Arc::new(cards.into_iter().map(IndexedCard::new).collect());
-                    Ok::<_, crate::error::HubError>(view! { <CatalogBrowser index/> })
+                    Ok::<_, crate::error::HubError>(view! {
+                        {first_run.then(|| view! { <FirstRun sandbox/> })}
+                        <CatalogBrowser index/>
+                    })
                 })}
             </ErrorBoundary>
         </Suspense>
+    }
+}
+
+/// The key of Tether Sandbox, the built-in practice provider, when the node runs it.
+const SANDBOX_KEY: &str = "sandbox";
+
+/// Shown while the organization has no instance: where to start.
+#[component]
+fn FirstRun(sandbox: bool) -> impl IntoView {
+    view! {
+        <aside class="first-run" aria-labelledby="first-run-heading" data-testid="first-run">
+            <h2 id="first-run-heading">"New here? Connect your first account in five minutes"</h2>
+            {if sandbox {
+                view! {
+                    <ol>
+                        <li>"Open " <a href="/sandbox" rel="external">"the sandbox's control page"</a> ": a practice provider with its own sign-in, API and outages, running inside Tether."</li>
+                        <li><a href="/catalog/sandbox">"Authenticate Tether Sandbox"</a> " with the client id and secret the control page shows."</li>
+                        <li>"Call its API with " <strong>"Try it out"</strong> ", then break it on the control page and watch the instance's page tell the story."</li>
+                    </ol>
+                }
+                .into_any()
+            } else {
+                view! {
+                    <p>"Choose an element below and authenticate it with your account at that provider. The README's five-minute tour walks through every step with Tether Sandbox (" <code>"make run"</code> " turns it on)."</p>
+                }
+                .into_any()
+            }}
+        </aside>
     }
 }
 

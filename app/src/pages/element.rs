@@ -204,6 +204,13 @@ fn AuthenticateForm(element: Element) -> impl IntoView {
     let name = RwSignal::new(String::new());
     let tags = RwSignal::new(Vec::<String>::new());
     let values = RwSignal::new(BTreeMap::<String, String>::new());
+    // The form opens at its first field, where the button that opened it was.
+    let name_input = NodeRef::<leptos::html::Input>::new();
+    Effect::new(move |_| {
+        if let Some(input) = name_input.get() {
+            let _ = input.focus();
+        }
+    });
     let save_app = RwSignal::new(false);
     let failure = RwSignal::new(None::<String>);
     let pending = RwSignal::new(false);
@@ -259,7 +266,7 @@ fn AuthenticateForm(element: Element) -> impl IntoView {
             <h2>"Authenticate an instance"</h2>
             <label>
                 "Name"
-                <input type="text" name="name" required autocomplete="off" on:input=move |event| name.set(event_target_value(&event))/>
+                <input type="text" name="name" required autocomplete="off" node_ref=name_input on:input=move |event| name.set(event_target_value(&event))/>
             </label>
             {required.into_iter().map(|parameter| view! { <ParameterField parameter values/> }.into_any()).collect_view()}
             {(!optional.is_empty() || has_events).then(|| view! {

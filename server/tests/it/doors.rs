@@ -157,16 +157,18 @@ async fn the_console_door_answers_each_hub_error_with_its_status_and_refuses_oth
     let base = console_door(hub.clone()).await;
     let call = |origin: &str| {
         no_redirects()
-            .post(format!("{base}/api/instance_cards"))
+            .post(format!("{base}/api/instance_table"))
             .header("Cookie", format!("tether_session={}", crate::fake_hub::FAKE_SESSION))
             .header("Origin", origin.to_owned())
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body("query[page]=2")
             .send()
     };
     let own = base.clone();
     let listed = call(&own).await.unwrap();
     assert_eq!(listed.status(), StatusCode::OK);
-    assert_eq!(listed.json::<Value>().await.unwrap(), serde_json::json!([]));
-    assert_eq!(hub.calls(), ["resume_session", "list_instances"]);
+    assert_eq!(listed.json::<Value>().await.unwrap(), serde_json::json!({"cards": [], "total": 0, "elements": []}));
+    assert_eq!(hub.calls(), ["resume_session", "instance_table"]);
 
     for (error, status, message) in [
         (HubError::BadRequest("name: required".into()), 400, "name: required"),
