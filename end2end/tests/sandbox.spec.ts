@@ -127,7 +127,7 @@ test('the sandbox walk-through: connect, call, events, outage, recovery', async 
   const card = page.locator(`[data-instance-id="${instanceId}"]`);
   await expect(card.getByTestId('health')).toHaveText('Healthy');
   await expect(card).toContainText('events on');
-  await expect(page.getByTestId('listing-count')).toHaveText(`Instance ${instanceId}`);
+  await expect(page.getByTestId('listing-count')).toContainText(`Instance ${instanceId}`);
   // With an instance made, the first page no longer shows the first-run panel.
   await page.goto(`${base}/`);
   await waitForHydration(page);
