@@ -14,8 +14,8 @@ help: ## List the targets
 setup: ## Install the build tools that are missing
 	@scripts/setup.sh build
 
-build: setup ## Build the release: the tether binary and the console's WebAssembly
-	@source scripts/env.sh && cargo leptos build --release
+build: setup ## Build the release: the tether binary and the console's WebAssembly, hashed and precompressed
+	@scripts/build-release.sh
 
 # `make run` is a trial on one machine: Tether Sandbox is on, and callback URLs may name this machine. Both can be
 # overridden (TETHER_SANDBOX=false, TETHER_ALLOW_PRIVATE_NETWORK=false); production configuration leaves both off.
@@ -25,7 +25,7 @@ run: build ## Build and start Tether at http://127.0.0.1:3000, with Tether Sandb
 	@$(RUN_ENV) TETHER_SITE_ROOT=$(SITE_ROOT) exec $(TARGET_DIR)/release/tether serve
 
 cluster: ## Start 3 nodes on one PostgreSQL behind nginx at http://127.0.0.1:3000 (CLUSTER_PORT, CLUSTER_NODES); Ctrl-C stops all
-	@scripts/setup.sh cluster && source scripts/env.sh && cargo leptos build --release && TETHER_BIN=$(TARGET_DIR)/release/tether TETHER_SITE_ROOT=$(SITE_ROOT) scripts/cluster.sh
+	@scripts/setup.sh cluster && scripts/build-release.sh && TETHER_BIN=$(TARGET_DIR)/release/tether TETHER_SITE_ROOT=$(SITE_ROOT) scripts/cluster.sh
 
 chaos: ## The chaos test's long form: nodes SIGKILLed at random for CHAOS_SECONDS (default 600) under load
 	@scripts/chaos.sh $${CHAOS_SECONDS:-600}

@@ -21,12 +21,12 @@ cargo bench -p tether --bench catalog
 cargo bench -p tether --bench instances
 cargo bench -p tether --bench events
 
-cargo leptos build --release
+scripts/build-release.sh
 wasm=$(ls target/site/pkg/*.wasm | head -n 1)
 raw=$(stat -c %s "$wasm")
-compressed=$(gzip -9 -c "$wasm" | wc -c)
-record "console WebAssembly, gzip -9 (raw)" "$(kilobytes "$compressed") KB ($(kilobytes "$raw") KB)" "at most 300 KB" \
-    "gzip -9 -c $wasm | wc -c"
+compressed=$(stat -c %s "$wasm.br")
+record "console WebAssembly, brotli as served (raw)" "$(kilobytes "$compressed") KB ($(kilobytes "$raw") KB)" "at most 300 KB" \
+    "stat -c %s $wasm.br"
 
 # Resident memory of the release binary: idle after start, then with many instances made through its API.
 data_dir=$(mktemp -d /tmp/tether-bench-data-XXXXXX)

@@ -55,8 +55,8 @@ fi
 step "unit and integration tests (storage suite on SQLite and PostgreSQL)"
 cargo test --workspace
 
-step "release build (cargo leptos build --release)"
-cargo leptos build --release
+step "release build (scripts/build-release.sh)"
+scripts/build-release.sh
 
 step "end-to-end tests in Chromium"
 (

@@ -39,7 +39,7 @@ pub mod types;
 pub mod webhooks;
 
 use leptos::prelude::*;
-use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_meta::{HashedStylesheet, MetaTags, Title, provide_meta_context};
 use leptos_router::{
     ParamSegment, SsrMode, StaticSegment,
     components::{ParentRoute, Route, Router, Routes},
@@ -54,6 +54,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8"/>
                 <meta name="viewport" content="width=device-width, initial-scale=1"/>
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml"/>
+                // Both name the build's content-hashed files when it has them (server/src/site.rs).
+                <HashedStylesheet options=options.clone() id="leptos"/>
                 <HydrationScripts options/>
                 <MetaTags/>
             </head>
@@ -64,14 +66,13 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
     }
 }
 
-/// The console's root: styles, title and routes.
+/// The console's root: title and routes.
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
     mark_hydrated();
 
     view! {
-        <Stylesheet id="leptos" href="/pkg/tether.css"/>
         <Title text="Tether"/>
         <Router>
             <Routes fallback=pages::NotFoundPage>

@@ -66,3 +66,24 @@ test('an element page shows its parameters, and Enter in the search opens the be
   await page.goto(`${baseUrl()}/catalog/no-such-element`);
   await expect(page.getByText('No element with key or id no-such-element')).toBeVisible();
 });
+
+test('text typed in the search before the page becomes interactive is kept', async ({ page }) => {
+  await signIn(page);
+  await expect(page).toHaveURL(`${baseUrl()}/`);
+  // Holds the WebAssembly back, as a slow link would, until the search has been typed into.
+  let release: () => void = () => {};
+  const typed = new Promise<void>((resolve) => (release = resolve));
+  await page.route('**/*.wasm', async (route) => {
+    await typed;
+    await route.continue();
+  });
+  await page.goto(`${baseUrl()}/catalog`, { waitUntil: 'domcontentloaded' });
+  const search = page.getByRole('searchbox', { name: 'Search elements' });
+  await search.pressSequentially('infusion');
+  await expect(page.locator('body[data-hydrated="true"]')).toHaveCount(0);
+  release();
+  await waitForHydration(page);
+  await expect(search).toHaveValue('infusion');
+  await expect(page.getByTestId('catalog-count')).toHaveText(/^[1-5] elements?$/);
+  await expect(page.locator('.element-card').first()).toContainText('Infusionsoft');
+});

@@ -36,6 +36,7 @@ pub fn router(
         let options = options.clone();
         move || shell(options.clone())
     };
+    let hashed_files = options.hash_files;
     Router::new()
         .leptos_routes_with_context(&options, routes, context.clone(), render_shell)
         .fallback(leptos_axum::file_and_error_handler_with_context(context, shell))
@@ -45,6 +46,7 @@ pub fn router(
         .layer(middleware::from_fn_with_state(hub, connect_steps))
         .layer(middleware::from_fn(refuse_cross_site_posts))
         .layer(middleware::from_fn(security_headers))
+        .layer(middleware::from_fn_with_state(hashed_files, crate::site::cache_policy))
 }
 
 /// The largest server-function error answer read back to find its status; errors are short messages.

@@ -4,6 +4,7 @@ use crate::api;
 use crate::config::Config;
 use crate::console;
 use crate::hub::HubService;
+use crate::site;
 use crate::telemetry::{metrics, with_request_id};
 use app::hub::SharedHub;
 use app::server_fns::CookiePolicy;
@@ -13,7 +14,6 @@ use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use leptos::prelude::LeptosOptions;
 use std::sync::Arc;
 use std::time::Instant;
 use tracing::Instrument;
@@ -25,12 +25,7 @@ pub fn router(hub: Arc<HubService>, config: &Config) -> Router {
     let shared: SharedHub = hub.clone();
     // Install the recorder before the first request, so no early counts are lost.
     let prometheus = metrics();
-    let options = LeptosOptions::builder()
-        .output_name("tether")
-        .site_root(config.server.site_root.to_string_lossy().to_string())
-        .site_pkg_dir("pkg")
-        .site_addr(config.server.listen)
-        .build();
+    let options = site::leptos_options(&config.server.site_root, config.server.listen);
     let rate = api::RateLimit { per_second: config.limits.api_calls_per_second, burst: config.limits.api_burst };
     let cookies = CookiePolicy {
         secure: config.serves_https(),

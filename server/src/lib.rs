@@ -17,6 +17,7 @@ pub mod messages;
 pub mod providers;
 pub mod sandbox;
 pub mod security;
+pub mod site;
 pub mod store;
 pub mod telemetry;
 pub mod validate;

@@ -66,6 +66,7 @@ fn FirstRun(sandbox: bool) -> impl IntoView {
 #[component]
 fn CatalogBrowser(index: Arc<Vec<IndexedCard>>) -> impl IntoView {
     let term = RwSignal::new(String::new());
+    super::keep_text_typed_before_hydration(".catalog-search", term);
     let hub = RwSignal::new(None::<String>);
     let auth = RwSignal::new(None::<AuthType>);
     let hubs: Vec<String> =

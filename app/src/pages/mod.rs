@@ -55,6 +55,28 @@ pub fn error_text(errors: &Errors) -> String {
     errors.iter().map(|(_, error)| error.to_string()).collect::<Vec<_>>().join("; ")
 }
 
+/// Keeps what the user typed into the server-rendered text field `selector` before the WebAssembly took the page
+/// over: hydration renders `text`'s first value (empty, as the server did), then `text` gets the typed words back.
+/// Call it in the component, before its view: the field is read before hydration empties it.
+pub fn keep_text_typed_before_hydration(selector: &str, text: RwSignal<String>) {
+    #[cfg(feature = "hydrate")]
+    {
+        use wasm_bindgen::JsCast;
+        let typed = document()
+            .query_selector(selector)
+            .ok()
+            .flatten()
+            .and_then(|element| element.dyn_into::<web_sys::HtmlInputElement>().ok())
+            .map(|field| field.value())
+            .filter(|typed| !typed.is_empty());
+        if let Some(typed) = typed {
+            // Effects run once hydration is done, so the page first matches what the server sent.
+            Effect::new(move |_| text.set(typed.clone()));
+        }
+    }
+    let _ = (selector, text);
+}
+
 /// Sends the browser to another site, such as a provider's sign-in page.
 pub fn go_to(url: &str) {
     if let Err(error) = window().location().set_href(url) {

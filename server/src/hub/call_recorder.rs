@@ -88,7 +88,8 @@ impl CallRecorder {
 }
 
 async fn write_queued(store: Store, settings: CallLogSettings, mut received: mpsc::Receiver<Queued>) {
-    let mut prune = tokio::time::interval(PRUNE_EVERY);
+    // The first prune waits a whole period, so starting a node runs no prune queries.
+    let mut prune = tokio::time::interval_at(tokio::time::Instant::now() + PRUNE_EVERY, PRUNE_EVERY);
     prune.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut batch = Vec::with_capacity(BATCH);
     let mut flushes = Vec::new();

@@ -9,6 +9,7 @@ mod chaos;
 mod cli;
 mod connect;
 mod console;
+mod console_files;
 mod console_flow;
 mod doors;
 mod elements;
