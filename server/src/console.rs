@@ -47,6 +47,7 @@ pub fn router(
         .layer(middleware::from_fn(refuse_cross_site_posts))
         .layer(middleware::from_fn(security_headers))
         .layer(middleware::from_fn_with_state(hashed_files, crate::site::cache_policy))
+        .layer(crate::site::compression())
 }
 
 /// The largest server-function error answer read back to find its status; errors are short messages.

@@ -8,6 +8,8 @@ use axum::response::Response;
 use leptos::prelude::LeptosOptions;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use tower_http::CompressionLevel;
+use tower_http::compression::CompressionLayer;
 
 /// The file, beside the site's files, that names the content hash of each of the console's script, WebAssembly
 /// and style files (`js: …`, `wasm: …`, `css: …`). A release build writes it (`scripts/build-release.sh`);
@@ -56,3 +58,12 @@ pub async fn cache_policy(State(hashed): State<bool>, request: Request, next: Ne
     }
     response
 }
+
+/// Compresses the console's pages and server function answers by `Accept-Encoding` (brotli, else gzip), at a
+/// level cheap enough to run per answer. Files with copies made at build time are sent as those copies instead.
+pub fn compression() -> CompressionLayer {
+    CompressionLayer::new().quality(CompressionLevel::Precise(ANSWER_COMPRESSION_LEVEL))
+}
+
+/// Brotli quality 4 and gzip level 4: most of the saving for a small part of the highest levels' time.
+const ANSWER_COMPRESSION_LEVEL: i32 = 4;

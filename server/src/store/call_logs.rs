@@ -7,6 +7,7 @@ use app::instances::InstanceId;
 use app::types::OrganizationId;
 use sqlx::Row;
 use sqlx::any::AnyRow;
+use std::collections::{BTreeSet, HashSet};
 
 /// Which of an instance's calls to read.
 #[derive(Clone, Copy, Debug)]
@@ -26,6 +27,12 @@ pub struct CallLogRetention {
     pub traces_older_than: i64,
     pub keep_per_instance: u32,
 }
+
+/// Rows a statement inserts, and instances a statement looks up, at most: well below both databases' limits on
+/// bound values (12 columns a row).
+const ROWS_PER_STATEMENT: usize = 100;
+/// The values each inserted row binds.
+const INSERTED_COLUMNS: usize = 12;
 
 const COLUMNS: &str = "id, instance_id, at, method, path, status, duration_micros, request_bytes, response_bytes, \
      refreshed, request_id, trace";
@@ -58,36 +65,60 @@ fn stored_count(count: u64) -> i64 {
 }
 
 impl Store {
-    /// Writes a batch of calls in one transaction. A call of an instance deleted meanwhile is dropped.
+    /// Writes a batch of calls in one transaction, a few statements of many rows each. Calls through an instance
+    /// deleted since (or of another organization) are left out.
     pub async fn insert_call_logs(&self, calls: &[RecordedCall]) -> StoreResult<()> {
         let mut transaction = self.begin_write().await?;
-        for call in calls {
-            let trace = match &call.trace {
-                Some(trace) => {
-                    Some(serde_json::to_string(trace).map_err(|error| sqlx::Error::Encode(Box::new(error)))?)
-                }
-                None => None,
-            };
-            sqlx::query(
+        let instances: BTreeSet<i64> = calls.iter().map(|call| call.instance_id.0).collect();
+        let instances: Vec<i64> = instances.into_iter().collect();
+        let mut live = HashSet::new();
+        for ids in instances.chunks(ROWS_PER_STATEMENT) {
+            let sql = format!(
+                "SELECT id, organization_id FROM instances WHERE id IN ({})",
+                super::placeholders(1, ids.len())
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in ids {
+                query = query.bind(*id);
+            }
+            for row in query.fetch_all(&mut *transaction).await? {
+                live.insert((row.try_get::<i64, _>("id")?, row.try_get::<i64, _>("organization_id")?));
+            }
+        }
+        let kept: Vec<&RecordedCall> =
+            calls.iter().filter(|call| live.contains(&(call.instance_id.0, call.organization_id.0))).collect();
+        for rows in kept.chunks(ROWS_PER_STATEMENT) {
+            let values = (0..rows.len())
+                .map(|row| format!("({})", super::placeholders(row * INSERTED_COLUMNS + 1, INSERTED_COLUMNS)))
+                .collect::<Vec<_>>()
+                .join(", ");
+            let sql = format!(
                 "INSERT INTO call_logs (organization_id, instance_id, at, method, path, status, duration_micros, \
-                 request_bytes, response_bytes, refreshed, request_id, trace) \
-                 SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12 WHERE EXISTS \
-                 (SELECT 1 FROM instances WHERE id = $2 AND organization_id = $1)",
-            )
-            .bind(call.organization_id.0)
-            .bind(call.instance_id.0)
-            .bind(call.at)
-            .bind(&call.method)
-            .bind(&call.path)
-            .bind(i64::from(call.status))
-            .bind(stored_count(call.duration_micros))
-            .bind(stored_count(call.request_bytes))
-            .bind(stored_count(call.response_bytes))
-            .bind(i64::from(call.refreshed))
-            .bind(call.request_id.as_deref())
-            .bind(trace)
-            .execute(&mut *transaction)
-            .await?;
+                 request_bytes, response_bytes, refreshed, request_id, trace) VALUES {values}"
+            );
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for call in rows {
+                let trace = match &call.trace {
+                    Some(trace) => {
+                        Some(serde_json::to_string(trace).map_err(|error| sqlx::Error::Encode(Box::new(error)))?)
+                    }
+                    None => None,
+                };
+                query = query
+                    .bind(call.organization_id.0)
+                    .bind(call.instance_id.0)
+                    .bind(call.at)
+                    .bind(call.method.clone())
+                    .bind(call.path.clone())
+                    .bind(i64::from(call.status))
+                    .bind(stored_count(call.duration_micros))
+                    .bind(stored_count(call.request_bytes))
+                    .bind(stored_count(call.response_bytes))
+                    .bind(i64::from(call.refreshed))
+                    .bind(call.request_id.clone())
+                    .bind(trace);
+            }
+            query.execute(&mut *transaction).await?;
         }
         transaction.commit().await?;
         Ok(())

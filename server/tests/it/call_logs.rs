@@ -14,6 +14,7 @@ on_both_backends!(
     proxied_calls_are_logged_without_headers_or_bodies,
     traced_calls_keep_bodies_with_credentials_masked,
     retention_removes_old_records_and_traces_first,
+    a_batch_keeps_the_calls_of_this_organizations_live_instances_only,
 );
 
 /// An upstream API on loopback: `…/status/{code}` answers that status, anything else 200; each with a small
@@ -174,4 +175,49 @@ async fn retention_removes_old_records_and_traces_first(backend: Backend) {
     let eight_days = 8 * 86_400_000;
     assert_eq!(app.hub.prune_call_logs(now + eight_days).await.unwrap(), 2);
     assert!(logs(&app, id, "").await.is_empty());
+}
+
+/// A recorded call through `instance` at `at`, as the proxy hands it over.
+fn recorded(organization: app::types::OrganizationId, instance: i64, at: i64) -> app::call_logs::RecordedCall {
+    app::call_logs::RecordedCall {
+        organization_id: organization,
+        instance_id: app::instances::InstanceId(instance),
+        at,
+        method: "GET".into(),
+        path: format!("/things/{at}"),
+        status: 200,
+        duration_micros: 1_000,
+        request_bytes: 0,
+        response_bytes: 10,
+        refreshed: false,
+        request_id: None,
+        trace: None,
+    }
+}
+
+async fn a_batch_keeps_the_calls_of_this_organizations_live_instances_only(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let upstream = status_upstream().await;
+    let (_, live, _) = echo_instance(&app, &upstream).await;
+    let organization = app.first.organization.id;
+    let other_organization = app::types::OrganizationId(organization.0 + 1);
+    // More calls than one statement inserts, mixed with calls of a missing instance and of another organization.
+    let mut batch = Vec::new();
+    for at in 1..=250 {
+        batch.push(recorded(organization, live, at));
+        batch.push(recorded(organization, live + 1_000, at));
+        batch.push(recorded(other_organization, live, at));
+    }
+    app.hub.store().insert_call_logs(&batch).await.unwrap();
+
+    let filter = tether::store::call_logs::CallLogFilter { statuses: (100, 599), from: 0, to: i64::MAX };
+    let stored =
+        app.hub.store().call_logs(organization, app::instances::InstanceId(live), filter, 1_000, 0).await.unwrap();
+    assert_eq!(stored.len(), 250);
+    let mut paths: Vec<String> = stored.iter().map(|call| call.path.clone()).collect();
+    paths.sort();
+    paths.dedup();
+    assert_eq!(paths.len(), 250, "each call once");
+    let missing = app.hub.store().call_logs(organization, app::instances::InstanceId(live + 1_000), filter, 1_000, 0);
+    assert!(missing.await.unwrap().is_empty());
 }

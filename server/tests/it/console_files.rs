@@ -1,5 +1,5 @@
 //! The console's built files: content-hashed names in the page, kept for good by browsers, and answered in
-//! brotli or gzip from the copies made at build time.
+//! brotli or gzip from the copies made at build time; pages compressed as they are sent.
 
 use crate::utils::{Backend, TestApp};
 use reqwest::StatusCode;
@@ -34,6 +34,8 @@ async fn hashed_files_are_named_in_the_page_kept_for_good_and_sent_compressed() 
     write_hashed_site(site.path());
     let app = TestApp::spawn_with(Backend::Sqlite, |config| config.server.site_root = site.path().to_path_buf()).await;
 
+    let compressed = fetch(&app, "/signin", Some("gzip")).await;
+    assert_eq!(header(&compressed, "content-encoding"), "gzip", "pages are compressed as they are sent");
     let page = fetch(&app, "/signin", None).await.text().await.unwrap();
     for name in ["/pkg/tether.JsHash.js", "/pkg/tether.WasmHash.wasm", "/pkg/tether.CssHash.css"] {
         assert!(page.contains(name), "{name} in the sign-in page");
