@@ -12,6 +12,8 @@ use tokio::sync::{mpsc, oneshot};
 const QUEUE_LENGTH: usize = 10_000;
 /// The most calls written in one transaction.
 const BATCH: usize = 500;
+/// How long the writer gathers calls before a write, unless a batch fills first.
+const GATHER_FOR: Duration = Duration::from_millis(200);
 /// How often old records are removed.
 const PRUNE_EVERY: Duration = Duration::from_secs(60);
 
@@ -97,14 +99,17 @@ async fn write_queued(store: Store, settings: CallLogSettings, mut received: mps
         tokio::select! {
             next = received.recv() => {
                 let Some(first) = next else { break };
+                // Gathers calls for a moment, so a busy node commits a few large transactions a second rather
+                // than one per handful of calls; a flush is written at once.
+                let deadline = tokio::time::Instant::now() + GATHER_FOR;
                 let mut next = Some(first);
                 while let Some(queued) = next.take() {
                     match queued {
                         Queued::Call(call) => batch.push(call),
                         Queued::Flush(done) => flushes.push(done),
                     }
-                    if batch.len() < BATCH {
-                        next = received.try_recv().ok();
+                    if batch.len() < BATCH && flushes.is_empty() {
+                        next = tokio::time::timeout_at(deadline, received.recv()).await.ok().flatten();
                     }
                 }
                 if !batch.is_empty() {
