@@ -21,7 +21,6 @@ pub fn routes() -> OpenApiRouter<SharedHub> {
     OpenApiRouter::new()
         .routes(routes!(create_instance, list_or_token_instance, update_token_instance, delete_token_instance))
         .routes(routes!(token_instance_configuration))
-        .routes(routes!(create_element_instance))
         .routes(routes!(get_instance, update_instance, delete_instance))
         .routes(routes!(enable_instance, disable_instance))
         .routes(routes!(instance_configuration))
@@ -43,18 +42,6 @@ async fn create_instance(
     ApiJson(new_instance): ApiJson<NewInstance>,
 ) -> ApiResult<Json<Instance>> {
     Ok(Json(hub.create_instance(&auth.caller, None, new_instance).await?))
-}
-
-/// Authenticates a new instance of the element in the path.
-#[utoipa::path(post, path = "/elements/{key_or_id}/instances", tag = "instances", params(("key_or_id" = String, Path)),
-    request_body = NewInstance, responses((status = 200, body = Instance)))]
-async fn create_element_instance(
-    State(hub): State<SharedHub>,
-    auth: ApiCaller,
-    ApiPath(key_or_id): ApiPath<String>,
-    ApiJson(new_instance): ApiJson<NewInstance>,
-) -> ApiResult<Json<Instance>> {
-    Ok(Json(hub.create_instance(&auth.caller, Some(&key_or_id), new_instance).await?))
 }
 
 /// The organization's instances, filtered and paged; with `Element <token>` in `Authorization`, that one
@@ -114,22 +101,23 @@ async fn update_token_instance(
 
 /// Deletes an instance.
 #[utoipa::path(delete, path = "/instances/{id}", tag = "instances", params(("id" = i64, Path)),
-    responses((status = 204, description = "Deleted")))]
+    responses((status = 200, description = "Deleted")))]
 async fn delete_instance(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
     ApiPath(id): ApiPath<InstanceId>,
 ) -> ApiResult<StatusCode> {
     hub.delete_instance(&auth.caller, &InstanceTarget::Id(id)).await?;
-    Ok(StatusCode::NO_CONTENT)
+    // 200 with no body, as Cloud Elements answered.
+    Ok(StatusCode::OK)
 }
 
 /// Deletes the instance named by the instance token.
-#[utoipa::path(delete, path = "/instances", tag = "instances", responses((status = 204, description = "Deleted")))]
+#[utoipa::path(delete, path = "/instances", tag = "instances", responses((status = 200, description = "Deleted")))]
 async fn delete_token_instance(State(hub): State<SharedHub>, auth: ApiCaller) -> ApiResult<StatusCode> {
     let (caller, target) = token_target(auth)?;
     hub.delete_instance(&caller, &target).await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(StatusCode::OK)
 }
 
 /// Enables an instance.

@@ -6,6 +6,7 @@ pub mod auth;
 pub mod call_logs;
 pub mod call_record;
 pub mod connect;
+pub mod element_instances;
 pub mod elements;
 pub mod error;
 pub mod events;
@@ -43,6 +44,7 @@ fn documented_routes() -> (Router<SharedHub>, utoipa::openapi::OpenApi) {
         .merge(webhooks::routes())
         .merge(elements::routes())
         .merge(instances::routes())
+        .merge(element_instances::routes())
         .merge(events::routes())
         .merge(call_logs::routes())
         .merge(history::routes())

@@ -12,6 +12,7 @@ mod console;
 mod console_files;
 mod console_flow;
 mod doors;
+mod element_instances;
 mod elements;
 mod events;
 mod fake_hub;
