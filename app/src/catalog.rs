@@ -461,6 +461,49 @@ pub struct Authentication {
     pub kind: AuthType,
 }
 
+/// `GET /elements/{keyOrId}/metadata`: what a Cloud Elements client reads about an element before it turns
+/// events on: its names, how it authenticates, and whether and how its instances hear of changes.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ElementMetadata {
+    pub id: ElementId,
+    pub key: String,
+    pub name: String,
+    pub authentication: Authentication,
+    pub events: EventsMetadata,
+}
+
+/// Whether an element's instances can hear of changes, and by which of Cloud Elements' `event.vendor.type` values.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct EventsMetadata {
+    pub supported: bool,
+    /// `polling`, `webhook`, or both.
+    pub methods: Vec<String>,
+}
+
+impl ElementMetadata {
+    pub fn of(element: &Element) -> ElementMetadata {
+        let methods: &[&str] = match element.definition.events.support {
+            EventMode::None => &[],
+            EventMode::Polling => &["polling"],
+            EventMode::Webhooks => &["webhook"],
+            EventMode::Both => &["polling", "webhook"],
+        };
+        ElementMetadata {
+            id: element.id,
+            key: element.key.clone(),
+            name: element.name.clone(),
+            authentication: element.authentication.clone(),
+            events: EventsMetadata {
+                supported: !methods.is_empty(),
+                methods: methods.iter().map(|method| (*method).to_owned()).collect(),
+            },
+        }
+    }
+}
+
 /// An element as the API answers it: Cloud Elements' fields, then Tether's full definition.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]

@@ -29,19 +29,19 @@ pub mod credential_keys {
     pub const EXPIRES_AT: &str = "oauth.user.token.expires_at";
 }
 
-/// `{"key": …}` or `{"id": …}`: which element an instance is of.
+/// `{"key": …}` or `{"id": …}`: which element an instance is of. The other fields of an element, as an instance's
+/// answer carries it, are accepted and not read.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
 pub struct ElementReference {
     pub key: Option<String>,
     pub id: Option<ElementId>,
 }
 
-/// What the provider sent back to the callback: the code, and the state of a PKCE flow.
+/// `providerData` of an instance body: the authorization code (and the PKCE flow's `state`). Other fields a Cloud
+/// Elements client sends (`secret`, `realmId`, …) are accepted and not kept.
 #[derive(Clone, Default, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(deny_unknown_fields)]
 pub struct ProviderData {
     #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
     pub code: Option<secrecy::SecretString>,
@@ -57,10 +57,11 @@ impl fmt::Debug for ProviderData {
     }
 }
 
-/// The body of `POST /instances`.
+/// The body of `POST /instances`. Fields of an instance's answer (`id`, `createdDate`, `token`, …) are accepted and
+/// not applied; any other field is ignored and named in the answer's `Warning` header.
 #[derive(Debug, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct NewInstance {
     /// Absent on `POST /elements/{keyOrId}/instances`, which names the element in its path.
     #[serde(default)]
@@ -82,6 +83,10 @@ pub struct NewInstance {
     /// Records the headers (credentials masked) and bodies of calls through the instance in its call logs.
     #[serde(default)]
     pub trace_logging_enabled: bool,
+    /// Every other field: not applied (see [`ExtraFields`]).
+    #[serde(flatten)]
+    #[cfg_attr(feature = "ssr", schema(ignore))]
+    pub other_fields: BTreeMap<String, Value>,
 }
 
 /// The user an instance belongs to.
@@ -217,10 +222,13 @@ pub struct InstanceQuery {
     pub page_size: Option<u32>,
 }
 
-/// The body of `PATCH /instances/{id}`: each field present is changed, the others are kept.
+/// The body of `PATCH /instances/{id}`: each field present is changed, the others are kept. A configuration value
+/// sent as `********` (a secret as it was read) is left as it is. Fields of the instance's answer are accepted and
+/// not applied (`id` and `token`, when sent, must be this instance's); any other field is ignored and named in the
+/// answer's `Warning` header.
 #[derive(Debug, Default, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 pub struct InstancePatch {
     /// Accepted for compatibility; when present it must name the instance's own element.
     #[serde(default)]
@@ -237,6 +245,53 @@ pub struct InstancePatch {
     pub provider_data: Option<ProviderData>,
     #[serde(default)]
     pub trace_logging_enabled: Option<bool>,
+    /// Every other field: not applied (see [`ExtraFields`]).
+    #[serde(flatten)]
+    #[cfg_attr(feature = "ssr", schema(ignore))]
+    pub other_fields: BTreeMap<String, Value>,
+}
+
+/// Fields of an instance as Tether answers it that are not changed through a body: a Cloud Elements client sends
+/// back what it read (`PUT` of a `GET`'s answer), so they are accepted and not applied.
+pub const READ_ONLY_FIELDS: &[&str] = &[
+    "id",
+    "createdDate",
+    "updatedDate",
+    "token",
+    "element",
+    "elementId",
+    "provisionInteractions",
+    "valid",
+    "disabled",
+    "maxCacheSize",
+    "cacheTimeToLive",
+    "eventsEnabled",
+    "cachingEnabled",
+    "externalAuthentication",
+    "retrieveObjectsAfterInstantiation",
+    "user",
+    "endUser",
+    "objects",
+    "health",
+];
+
+/// The fields of an instance body beyond the ones it applies: the instance's `id` and `token` as sent back (which
+/// must name the instance changed), and the names of fields that are neither applied nor read-only.
+#[derive(Debug, Default, PartialEq)]
+pub struct ExtraFields {
+    pub id: Option<Value>,
+    pub token: Option<Value>,
+    pub unknown: Vec<String>,
+}
+
+impl ExtraFields {
+    pub fn of(other_fields: &BTreeMap<String, Value>) -> ExtraFields {
+        ExtraFields {
+            id: other_fields.get("id").cloned(),
+            token: other_fields.get("token").cloned(),
+            unknown: other_fields.keys().filter(|name| !READ_ONLY_FIELDS.contains(&name.as_str())).cloned().collect(),
+        }
+    }
 }
 
 /// One configuration value of an instance, as `GET /instances/{id}/configuration` lists it.

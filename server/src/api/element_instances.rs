@@ -5,19 +5,23 @@
 use super::auth::ApiCaller;
 use super::error::ApiResult;
 use super::extract::{ApiJson, ApiPath, parse_query};
+use super::instances::with_ignored_fields;
 use app::error::HubError;
 use app::hub::{Caller, SharedHub};
-use app::instances::{Instance, InstanceId, InstancePatch, InstanceQuery, InstanceTarget, NewInstance};
+use app::instances::{ExtraFields, Instance, InstanceId, InstancePatch, InstanceQuery, InstanceTarget, NewInstance};
 use axum::Json;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 pub fn routes() -> OpenApiRouter<SharedHub> {
-    OpenApiRouter::new()
-        .routes(routes!(create_element_instance, list_element_instances))
-        .routes(routes!(get_element_instance, update_element_instance, delete_element_instance))
+    OpenApiRouter::new().routes(routes!(create_element_instance, list_element_instances)).routes(routes!(
+        get_element_instance,
+        update_element_instance,
+        delete_element_instance
+    ))
 }
 
 /// The instance `id` when it is of the element `key_or_id`; otherwise 404, as for an instance that does not exist.
@@ -43,8 +47,9 @@ async fn create_element_instance(
     auth: ApiCaller,
     ApiPath(key_or_id): ApiPath<String>,
     ApiJson(new_instance): ApiJson<NewInstance>,
-) -> ApiResult<Json<Instance>> {
-    Ok(Json(hub.create_instance(&auth.caller, Some(&key_or_id), new_instance).await?))
+) -> ApiResult<Response> {
+    let ignored = ExtraFields::of(&new_instance.other_fields).unknown;
+    Ok(with_ignored_fields(ignored, hub.create_instance(&auth.caller, Some(&key_or_id), new_instance).await?))
 }
 
 /// The organization's instances of the element in the path, filtered and paged as `GET /instances`.
@@ -90,9 +95,10 @@ async fn update_element_instance(
     auth: ApiCaller,
     ApiPath((key_or_id, id)): ApiPath<(String, InstanceId)>,
     ApiJson(patch): ApiJson<InstancePatch>,
-) -> ApiResult<Json<Instance>> {
+) -> ApiResult<Response> {
     instance_of_element(&hub, &auth.caller, &key_or_id, id).await?;
-    Ok(Json(hub.update_instance(&auth.caller, &InstanceTarget::Id(id), patch).await?))
+    let ignored = ExtraFields::of(&patch.other_fields).unknown;
+    Ok(with_ignored_fields(ignored, hub.update_instance(&auth.caller, &InstanceTarget::Id(id), patch).await?))
 }
 
 /// Deletes an instance of the element in the path, as `DELETE /instances/{id}`.

@@ -4,7 +4,7 @@ use super::auth::ApiCaller;
 use super::error::{ApiError, ApiResult};
 use super::extract::{ApiJson, ApiPath, ApiQuery};
 use crate::catalog;
-use app::catalog::{AuthType, Element, ElementDefinition, ElementQuery};
+use app::catalog::{AuthType, Element, ElementDefinition, ElementMetadata, ElementQuery};
 use app::hub::SharedHub;
 use app::instances::{NewOAuthApp, OAuthApp};
 use app::oauth::{AuthorizationRequest, AuthorizationUrl};
@@ -26,6 +26,7 @@ pub fn routes() -> OpenApiRouter<SharedHub> {
     OpenApiRouter::new()
         .routes(routes!(list_elements, create_element))
         .routes(routes!(get_element, replace_element, delete_element))
+        .routes(routes!(element_metadata))
         .routes(routes!(authorization_url))
         .routes(routes!(saved_oauth_app, save_oauth_app, delete_oauth_app))
 }
@@ -85,6 +86,18 @@ async fn get_element(
     ApiPath(key_or_id): ApiPath<String>,
 ) -> ApiResult<Json<Element>> {
     Ok(Json(hub.element(&auth.caller, &key_or_id).await?))
+}
+
+/// What a Cloud Elements client reads about an element before it turns events on: `events.supported` and
+/// `events.methods` (`polling`, `webhook`), with the element's names and authentication type.
+#[utoipa::path(get, path = "/elements/{key_or_id}/metadata", tag = "elements", params(("key_or_id" = String, Path)),
+    responses((status = 200, body = ElementMetadata)))]
+async fn element_metadata(
+    State(hub): State<SharedHub>,
+    auth: ApiCaller,
+    ApiPath(key_or_id): ApiPath<String>,
+) -> ApiResult<Json<ElementMetadata>> {
+    Ok(Json(ElementMetadata::of(&hub.element(&auth.caller, &key_or_id).await?)))
 }
 
 /// Adds a custom element to the organization's catalog.

@@ -7,12 +7,12 @@ use super::extract::{ApiJson, ApiPath, parse_query};
 use app::error::HubError;
 use app::hub::SharedHub;
 use app::instances::{
-    ConfigurationChange, Instance, InstanceConfigurationItem, InstanceId, InstancePatch, InstanceQuery, InstanceTarget,
-    NewInstance, find_configuration_item,
+    ConfigurationChange, ExtraFields, Instance, InstanceConfigurationItem, InstanceId, InstancePatch, InstanceQuery,
+    InstanceTarget, NewInstance, find_configuration_item,
 };
 use axum::Json;
 use axum::extract::{RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
@@ -40,8 +40,28 @@ async fn create_instance(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
     ApiJson(new_instance): ApiJson<NewInstance>,
-) -> ApiResult<Json<Instance>> {
-    Ok(Json(hub.create_instance(&auth.caller, None, new_instance).await?))
+) -> ApiResult<Response> {
+    let ignored = ExtraFields::of(&new_instance.other_fields).unknown;
+    Ok(with_ignored_fields(ignored, hub.create_instance(&auth.caller, None, new_instance).await?))
+}
+
+/// An instance body's answer, with a `Warning` header naming the fields it carried that Tether neither applies
+/// nor shows: a Cloud Elements client's extra fields are ignored, not refused.
+pub(super) fn with_ignored_fields(ignored: Vec<String>, instance: Instance) -> Response {
+    let mut response = Json(instance).into_response();
+    if ignored.is_empty() {
+        return response;
+    }
+    // A field's name is the client's text: only visible ASCII other than quotes goes into the header.
+    let names: Vec<String> = ignored
+        .iter()
+        .map(|name| name.chars().map(|c| if c.is_ascii_graphic() && c != '"' && c != '\\' { c } else { '?' }).collect())
+        .collect();
+    let text = format!("299 - \"ignored unknown fields: {}\"", names.join(", "));
+    if let Ok(value) = HeaderValue::from_str(&text) {
+        response.headers_mut().insert(header::WARNING, value);
+    }
+    response
 }
 
 /// The organization's instances, filtered and paged; with `Element <token>` in `Authorization`, that one
@@ -83,8 +103,9 @@ async fn update_instance(
     auth: ApiCaller,
     ApiPath(id): ApiPath<InstanceId>,
     ApiJson(patch): ApiJson<InstancePatch>,
-) -> ApiResult<Json<Instance>> {
-    Ok(Json(hub.update_instance(&auth.caller, &InstanceTarget::Id(id), patch).await?))
+) -> ApiResult<Response> {
+    let ignored = ExtraFields::of(&patch.other_fields).unknown;
+    Ok(with_ignored_fields(ignored, hub.update_instance(&auth.caller, &InstanceTarget::Id(id), patch).await?))
 }
 
 /// Changes the instance named by the instance token.
@@ -94,9 +115,10 @@ async fn update_token_instance(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
     ApiJson(patch): ApiJson<InstancePatch>,
-) -> ApiResult<Json<Instance>> {
+) -> ApiResult<Response> {
     let (caller, target) = token_target(auth)?;
-    Ok(Json(hub.update_instance(&caller, &target, patch).await?))
+    let ignored = ExtraFields::of(&patch.other_fields).unknown;
+    Ok(with_ignored_fields(ignored, hub.update_instance(&caller, &target, patch).await?))
 }
 
 /// Deletes an instance.

@@ -77,6 +77,7 @@ impl ConsoleConnect for HubService {
                             external_authentication: None,
                             retrieve_objects_after_instantiation: false,
                             trace_logging_enabled: false,
+                            other_fields: Default::default(),
                         };
                         self.create_instance(caller, Some(&entry.id.to_string()), new).await?.id
                     }

@@ -286,6 +286,7 @@ impl HubService {
                     external_authentication: None,
                     retrieve_objects_after_instantiation: false,
                     trace_logging_enabled: false,
+                    other_fields: BTreeMap::new(),
                 };
                 self.create_for_element(caller, entry, new, Some(session.end_user.clone())).await
             }

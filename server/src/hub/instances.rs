@@ -26,8 +26,8 @@ use app::history::HistoryKind;
 use app::hub::{Caller, Instances};
 use app::instances::credential_keys as key;
 use app::instances::{
-    Instance, InstanceConfigurationItem, InstanceId, InstancePatch, InstanceQuery, InstanceTarget, MASK, NewInstance,
-    find_configuration_item,
+    ExtraFields, Instance, InstanceConfigurationItem, InstanceId, InstancePatch, InstanceQuery, InstanceTarget, MASK,
+    NewInstance, find_configuration_item,
 };
 use app::paging::Page;
 use secrecy::SecretString;
@@ -392,6 +392,20 @@ impl Instances for HubService {
         patch: InstancePatch,
     ) -> Result<Instance, HubError> {
         let (mut record, entry) = self.target_instance(caller, target).await?;
+        // A client may send back the instance as it read it: its id and token must still be this instance's.
+        let sent_back = ExtraFields::of(&patch.other_fields);
+        if let Some(id) = &sent_back.id
+            && id.as_i64() != Some(record.id.0)
+            && id.as_str() != Some(record.id.0.to_string().as_str())
+        {
+            return Err(HubError::invalid("id", format!("names another instance than {}", record.id)));
+        }
+        if let Some(token) = &sent_back.token
+            && token.as_str().map(|token| secrets::digest(&SecretString::from(token)))
+                != Some(record.token_hash.clone())
+        {
+            return Err(HubError::invalid("token", "is not this instance's token"));
+        }
         if let Some(reference) = &patch.element {
             let named = reference.key.clone().or(reference.id.map(|id| id.to_string()));
             if named.is_some_and(|named| !entry.is_named(&named)) {
@@ -422,6 +436,8 @@ impl Instances for HubService {
             record.trace_logging = trace_logging;
         }
         let mut changes = configuration_text(patch.configuration.unwrap_or_default())?;
+        // A secret sent back masked, as it was read, keeps its value.
+        changes.retain(|_, value| value != MASK);
         if let Some(code) = patch.provider_data.as_ref().and_then(|data| data.code.clone()) {
             oauth_settings(&entry)?;
             let state = patch.provider_data.and_then(|data| data.state);

@@ -30,8 +30,10 @@ async fn instances_are_managed_under_their_element_only(backend: Backend) {
     let call = |method: Method, path: &str| app.as_admin(method, &format!("/elements{path}"));
 
     for named in ["alpha-crm".to_owned(), alpha.id.0.to_string()] {
-        let listed = expect_json(call(Method::GET, &format!("/{named}/instances")).send().await.unwrap(), StatusCode::OK).await;
-        let ids: Vec<i64> = listed.as_array().unwrap().iter().map(|instance| instance["id"].as_i64().unwrap()).collect();
+        let listed =
+            expect_json(call(Method::GET, &format!("/{named}/instances")).send().await.unwrap(), StatusCode::OK).await;
+        let ids: Vec<i64> =
+            listed.as_array().unwrap().iter().map(|instance| instance["id"].as_i64().unwrap()).collect();
         assert_eq!(ids, [first, second], "listed under {named}");
         let one = call(Method::GET, &format!("/{named}/instances/{first}")).send().await.unwrap();
         assert_eq!(expect_json(one, StatusCode::OK).await["name"], "first alpha");

@@ -15,6 +15,7 @@ on_both_backends!(
     custom_elements_round_trip_and_stay_private,
     broken_or_clashing_definitions_are_refused,
     private_network_hosts_need_the_setting,
+    metadata_tells_whether_and_how_instances_hear_of_changes,
 );
 
 async fn list(app: &TestApp, query: &str) -> (Vec<Value>, usize) {
@@ -300,4 +301,31 @@ async fn private_network_hosts_need_the_setting(backend: Backend) {
         .await;
     let (found, _) = list(&app, "search=local%20identity").await;
     assert!(found.is_empty());
+}
+
+async fn metadata_tells_whether_and_how_instances_hear_of_changes(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    for (key, support, supported, methods) in [
+        ("meta-none", "none", false, json!([])),
+        ("meta-polling", "polling", true, json!(["polling"])),
+        ("meta-webhooks", "webhooks", true, json!(["webhook"])),
+        ("meta-both", "both", true, json!(["polling", "webhook"])),
+    ] {
+        let element = app
+            .create_element(&json!({"key": key, "name": format!("Metadata {support}"), "hub": "general", "auth": "apiKey",
+                "api": {"baseUrl": "https://api.example.com", "credentials": {"in": "header", "name": "x-api-key", "value": "{apiKey}"}},
+                "parameters": [{"key": "apiKey", "label": "API key", "secret": true}],
+                "events": {"support": support}}))
+            .await;
+        for named in [key.to_owned(), element.id.0.to_string()] {
+            let answer = app.as_admin(Method::GET, &format!("/elements/{named}/metadata")).send().await.unwrap();
+            let metadata = expect_json(answer, StatusCode::OK).await;
+            assert_eq!(metadata["key"], key);
+            assert_eq!(metadata["authentication"]["type"], "apiKey");
+            assert_eq!(metadata["events"]["supported"], supported, "{key}");
+            assert_eq!(metadata["events"]["methods"], methods, "{key}");
+        }
+    }
+    let unknown = app.as_admin(Method::GET, "/elements/no-such-element/metadata").send().await.unwrap();
+    expect_error(unknown, StatusCode::NOT_FOUND, "").await;
 }

@@ -298,8 +298,8 @@ async fn bad_instance_requests_name_the_problem(backend: Backend) {
             StatusCode::NOT_FOUND,
             "No element with key or id no-such-element",
         ),
-        (with("/element", json!({"name": "test-idp"})), StatusCode::BAD_REQUEST, "element.name: unknown field"),
-        (with("/nickname", json!("x")), StatusCode::BAD_REQUEST, "nickname: unknown field"),
+        // An element read back from an answer carries more fields; without `key` or `id` it names none.
+        (with("/element", json!({"name": "test-idp"})), StatusCode::BAD_REQUEST, "element: required"),
         (json!([complete.clone()]), StatusCode::BAD_REQUEST, "body: expected a JSON object"),
         (with("/name", json!("x".repeat(20 * 1024))), StatusCode::PAYLOAD_TOO_LARGE, "body: larger than"),
     ];

@@ -7,6 +7,7 @@ mod audit;
 mod call_logs;
 mod chaos;
 mod cli;
+mod cloud_elements_client;
 mod connect;
 mod console;
 mod console_files;
