@@ -38,6 +38,15 @@ HUB_WORDS = {
 }
 PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 
+# Standard OAuth 2.0 parameters Tether sends itself: a copy in the facts with the same value is left out, so the
+# provider never gets the name twice. A `scope` among the authorization parameters is the element's default scope.
+STANDARD_PARAMS = {
+    "authorization_params": {"response_type": "code"},
+    "token_params": {"grant_type": "authorization_code"},
+    "refresh_params": {"grant_type": "refresh_token"},
+}
+
+
 
 def hub_of(categories):
     for category, hub in HUBS:
@@ -161,8 +170,12 @@ def element(key, facts):
             oauth["refreshUrl"] = template(facts["refresh_url"], instance_names)
         for source, target in (("authorization_params", "authorizationParams"), ("token_params", "tokenParams"),
                                ("refresh_params", "refreshParams")):
-            if facts.get(source):
-                oauth[target] = {k: template(str(v), instance_names) for k, v in facts[source].items()}
+            given = dict(facts.get(source) or {})
+            if source == "authorization_params" and "scope" in given and not oauth["scopes"]:
+                oauth["scopes"] = [str(given.pop("scope"))]
+            given = {k: v for k, v in given.items() if STANDARD_PARAMS[source].get(k) != str(v)}
+            if given:
+                oauth[target] = {k: template(str(v), instance_names) for k, v in given.items()}
         if facts.get("token_response_metadata"):
             oauth["capture"] = facts["token_response_metadata"]
         definition["auth"] = "oauth2"

@@ -103,9 +103,20 @@ pub fn resolve_parameters(
     }
     let mut values = BTreeMap::new();
     for parameter in &definition.parameters {
-        let Some(value) = given.get(&parameter.key).cloned().or_else(|| parameter.default.clone()) else {
+        let Some(mut value) = given.get(&parameter.key).cloned().or_else(|| parameter.default.clone()) else {
             continue;
         };
+        // A value given with the text shown around the input (`https://` before a host) is taken without it.
+        if let Some(prefix) = &parameter.prefix
+            && value.len() > prefix.len()
+            && value.is_char_boundary(prefix.len())
+            && value[..prefix.len()].eq_ignore_ascii_case(prefix)
+        {
+            value = value[prefix.len()..].to_owned();
+            if prefix.ends_with("://") && value.ends_with('/') {
+                value.pop();
+            }
+        }
         if let Some(pattern) = &parameter.pattern {
             let matches =
                 fancy_regex::Regex::new(pattern).ok().and_then(|regex| regex.is_match(&value).ok()).unwrap_or(false);

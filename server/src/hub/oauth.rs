@@ -7,7 +7,7 @@ use super::service::HubService;
 use super::templates::fill;
 use super::templates::fill_url;
 use crate::catalog::CatalogEntry;
-use crate::providers::token_client::ClientCredentials;
+use crate::providers::token_client::{ClientCredentials, with_element_parameters};
 use crate::security::secrets;
 use crate::store::audit::Actor;
 use crate::store::oauth_apps::OAuthAppRecord;
@@ -125,14 +125,23 @@ impl HubService {
 
         let mut given = request.parameters;
         if let Some(site) = request.site_address {
-            let site_parameters: Vec<&str> = oauth
-                .authorization_url
-                .placeholders()
-                .filter(|name| definition.parameters.iter().any(|parameter| parameter.key == *name))
-                .collect();
+            // The site parameter is the one parameter the authorization URL names, else the one the API's base
+            // URL names (an account's own server, as Infusionsoft's).
+            let parameters_in = |template: &'_ app::catalog::Template| -> Vec<String> {
+                let names: std::collections::BTreeSet<String> = template
+                    .placeholders()
+                    .filter(|name| definition.parameters.iter().any(|parameter| parameter.key == *name))
+                    .map(str::to_owned)
+                    .collect();
+                names.into_iter().collect()
+            };
+            let mut site_parameters = parameters_in(&oauth.authorization_url);
+            if site_parameters.is_empty() {
+                site_parameters = parameters_in(&definition.api.base_url);
+            }
             match site_parameters.as_slice() {
                 [one] => {
-                    given.entry((*one).to_owned()).or_insert(site);
+                    given.entry(one.clone()).or_insert(site);
                 }
                 _ => {
                     return Err(HubError::invalid(
@@ -161,23 +170,18 @@ impl HubService {
             _ => definition.key.clone(),
         };
         let scope = request.scope.unwrap_or_else(|| oauth.scopes.join(&oauth.scope_separator));
-        {
-            let mut query = url.query_pairs_mut();
-            query.append_pair("response_type", "code");
-            query.append_pair("client_id", &client_id);
-            query.append_pair("redirect_uri", &callback_url);
-            if !scope.is_empty() {
-                query.append_pair("scope", &scope);
-            }
-            query.append_pair("state", &state);
-            for (name, template) in &oauth.authorization_params {
-                query.append_pair(name, &fill(&format!("oauth.authorizationParams.{name}"), template, &filling)?);
-            }
-            if let Some(verifier) = &verifier {
-                query.append_pair("code_challenge", &pkce_challenge(verifier.expose_secret()));
-                query.append_pair("code_challenge_method", "S256");
-            }
+        let mut standard = vec![
+            ("response_type", "code".to_owned()),
+            ("client_id", client_id.clone()),
+            ("redirect_uri", callback_url.clone()),
+            ("scope", scope),
+            ("state", state.clone()),
+        ];
+        if let Some(verifier) = &verifier {
+            standard.push(("code_challenge", pkce_challenge(verifier.expose_secret())));
+            standard.push(("code_challenge_method", "S256".to_owned()));
         }
+        url.query_pairs_mut().extend_pairs(authorization_parameters(oauth, standard, &filling)?);
 
         let verifier = verifier.map(|v| v.expose_secret().to_owned());
         let sealed = SealedFlow { verifier, parameters: values, console, connect };
@@ -312,9 +316,82 @@ impl OAuthFlows for HubService {
     }
 }
 
+/// The query of an authorization URL: the standard parameters, then the element's own (`authorizationParams`),
+/// each filled from `filling`; an element's parameter replaces a standard one of the same name, and an empty
+/// `scope` is left out.
+fn authorization_parameters<'a>(
+    oauth: &'a app::catalog::OAuthSettings,
+    mut standard: Vec<(&'a str, String)>,
+    filling: &BTreeMap<String, String>,
+) -> Result<Vec<(&'a str, String)>, HubError> {
+    let mut element = Vec::with_capacity(oauth.authorization_params.len());
+    for (name, template) in &oauth.authorization_params {
+        element.push((name.as_str(), fill(&format!("oauth.authorizationParams.{name}"), template, filling)?));
+    }
+    with_element_parameters(&mut standard, element);
+    standard.retain(|(name, value)| !(*name == "scope" && value.is_empty()));
+    Ok(standard)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every built-in OAuth 2.0 element's authorization URL names each parameter once, and has the ones every
+    /// provider needs; no element carries a copy of a standard parameter.
+    #[test]
+    fn every_built_in_authorization_url_names_each_parameter_once() {
+        let definitions = crate::catalog::built_in().expect("the built-in catalog loads");
+        let mut checked = 0;
+        for definition in &definitions {
+            let Some(oauth) = &definition.oauth else { continue };
+            let mut filling: BTreeMap<String, String> =
+                definition.parameters.iter().map(|parameter| (parameter.key.clone(), "value".to_owned())).collect();
+            filling.insert("clientId".into(), "client".into());
+            let standard = vec![
+                ("response_type", "code".to_owned()),
+                ("client_id", "client".to_owned()),
+                ("redirect_uri", "https://app.example/callback".to_owned()),
+                ("scope", oauth.scopes.join(&oauth.scope_separator)),
+                ("state", "state".to_owned()),
+            ];
+            // An element's own parameter of a standard name is there to change its value, never to repeat it.
+            for (name, template) in &oauth.authorization_params {
+                let value = fill(name, template, &filling).unwrap();
+                let repeated = standard.iter().any(|(standard, given)| standard == name && *given == value);
+                assert!(!repeated, "{}: authorizationParams repeats {name}={value}", definition.key);
+            }
+            let parameters = authorization_parameters(oauth, standard, &filling)
+                .unwrap_or_else(|error| panic!("{}: {error}", definition.key));
+            let mut names: Vec<&str> = parameters.iter().map(|(name, _)| *name).collect();
+            names.sort_unstable();
+            let count = names.len();
+            names.dedup();
+            assert_eq!(names.len(), count, "{}: a parameter named twice in {parameters:?}", definition.key);
+            for required in ["response_type", "client_id", "redirect_uri", "state"] {
+                assert!(names.contains(&required), "{}: no {required}", definition.key);
+            }
+            checked += 1;
+        }
+        assert!(checked >= 290, "only {checked} OAuth 2.0 elements checked");
+    }
+
+    #[test]
+    fn an_element_parameter_replaces_the_standard_one_of_its_name() {
+        let mut standard = vec![("response_type", "code".to_owned()), ("client_id", "c".to_owned())];
+        with_element_parameters(
+            &mut standard,
+            [("response_type", "code id_token".to_owned()), ("prompt", "consent".to_owned())],
+        );
+        assert_eq!(
+            standard,
+            [
+                ("response_type", "code id_token".to_owned()),
+                ("client_id", "c".to_owned()),
+                ("prompt", "consent".to_owned())
+            ]
+        );
+    }
 
     #[test]
     fn the_challenge_is_base64url_sha256_without_padding() {

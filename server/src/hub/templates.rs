@@ -243,21 +243,40 @@ mod tests {
     }
 
     #[test]
-    fn no_catalog_element_sends_grant_type_twice_on_refresh() {
+    fn no_catalog_element_sends_a_token_parameter_twice() {
+        use super::super::token_endpoints::{exchange_endpoint, refresh_endpoint};
+        use crate::providers::token_client::{ClientCredentials, token_form};
+        let client = ClientCredentials { id: "the-client-id".into(), secret: "the-client-secret".into() };
         let mut checked = 0;
         for definition in crate::catalog::built_in().unwrap() {
             let Some(oauth) = &definition.oauth else { continue };
             let values = instance_values(&definition);
-            let Ok(endpoint) = super::super::token_endpoints::refresh_endpoint(oauth, &values, HostPolicy::PublicOnly)
-            else {
-                continue;
-            };
-            assert!(!endpoint.extra.contains_key("grant_type"), "{} sends grant_type twice", definition.key);
-            if oauth.token_params.contains_key("grant_type") {
+            let requests = [
+                (
+                    exchange_endpoint(oauth, &values, HostPolicy::PublicOnly),
+                    vec![
+                        ("grant_type", "authorization_code".to_owned()),
+                        ("code", "the-code".to_owned()),
+                        ("redirect_uri", "https://app.example/callback".to_owned()),
+                    ],
+                ),
+                (
+                    refresh_endpoint(oauth, &values, HostPolicy::PublicOnly),
+                    vec![("grant_type", "refresh_token".to_owned()), ("refresh_token", "the-refresh-token".to_owned())],
+                ),
+            ];
+            for (endpoint, standard) in requests {
+                let Ok(endpoint) = endpoint else { continue };
+                let form = token_form(standard, &endpoint, &client);
+                let mut names: Vec<&str> = form.iter().map(|(name, _)| *name).collect();
+                names.sort_unstable();
+                let count = names.len();
+                names.dedup();
+                assert_eq!(names.len(), count, "{} names a token parameter twice: {form:?}", definition.key);
                 checked += 1;
             }
         }
-        assert!(checked >= 22, "only {checked} elements with a grant_type token parameter were checked");
+        assert!(checked >= 540, "only {checked} token requests were checked");
     }
 
     #[tokio::test]

@@ -47,7 +47,7 @@ pub(super) fn exchange_endpoint(
 }
 
 /// Where refresh tokens are used: the refresh URL when the element has one, else the token URL, with the
-/// element's refresh parameters only; the code exchange's parameters (its `grant_type` among them) never go along.
+/// element's refresh parameters only; the code exchange's parameters never go along.
 pub(super) fn refresh_endpoint(
     oauth: &OAuthSettings,
     values: &BTreeMap<String, String>,
@@ -67,9 +67,6 @@ pub(super) fn revoke_endpoint(
     endpoint_with_params("oauth.revokeUrl", url, ("", &BTreeMap::new()), oauth, values, policy)
 }
 
-/// What a token request names itself: an element's own `grant_type` would be sent a second time.
-const REQUEST_OWN_PARAMS: [&str; 1] = ["grant_type"];
-
 fn endpoint_with_params(
     field: &str,
     url: &Template,
@@ -78,9 +75,9 @@ fn endpoint_with_params(
     values: &BTreeMap<String, String>,
     policy: HostPolicy,
 ) -> Result<TokenEndpoint, HubError> {
+    // An element's parameter named like one the request sends itself replaces it (`token_client::token_form`).
     let extra = params
         .iter()
-        .filter(|(name, _)| !REQUEST_OWN_PARAMS.contains(&name.as_str()))
         .map(|(name, template)| Ok((name.clone(), fill(&format!("{params_field}.{name}"), template, values)?)))
         .collect::<Result<_, HubError>>()?;
     let url = fill_url(field, url, values, policy)?;

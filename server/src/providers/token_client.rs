@@ -130,19 +130,13 @@ impl TokenClient {
         &self,
         endpoint: &TokenEndpoint,
         client: &ClientCredentials,
-        mut form: Vec<(&str, String)>,
+        form: Vec<(&str, String)>,
     ) -> Result<reqwest::Response, TokenError> {
-        form.extend(endpoint.extra.iter().map(|(name, value)| (name.as_str(), value.clone())));
+        let form = token_form(form, endpoint, client);
         let mut request =
             self.outbound.post(endpoint.url.clone()).timeout(self.timeout).header("Accept", "application/json");
-        match endpoint.auth {
-            TokenAuth::Basic => {
-                request = request.basic_auth(form_encode(&client.id), Some(form_encode(client.secret.expose_secret())));
-            }
-            TokenAuth::Form => {
-                form.push(("client_id", client.id.clone()));
-                form.push(("client_secret", client.secret.expose_secret().to_owned()));
-            }
+        if endpoint.auth == TokenAuth::Basic {
+            request = request.basic_auth(form_encode(&client.id), Some(form_encode(client.secret.expose_secret())));
         }
         request = match endpoint.body {
             TokenBody::Form => request.form(&form),
@@ -167,6 +161,37 @@ impl TokenClient {
         }
         let body: Value = response.json().await.map_err(|_| TokenError::Malformed("not JSON".into()))?;
         token_set(&body, capture)
+    }
+}
+
+/// The body of a request to a token endpoint: the request's own parameters (`grant_type`, `code`, …), then the
+/// element's, one of the same name replacing the request's, then the client's credentials when they go in the body.
+pub fn token_form<'a>(
+    mut form: Vec<(&'a str, String)>,
+    endpoint: &'a TokenEndpoint,
+    client: &ClientCredentials,
+) -> Vec<(&'a str, String)> {
+    with_element_parameters(&mut form, endpoint.extra.iter().map(|(name, value)| (name.as_str(), value.clone())));
+    if endpoint.auth == TokenAuth::Form {
+        with_element_parameters(
+            &mut form,
+            [("client_id", client.id.clone()), ("client_secret", client.secret.expose_secret().to_owned())],
+        );
+    }
+    form
+}
+
+/// Adds an element's own parameters to the standard ones of a request to a provider: one of the same name replaces
+/// the standard value (`response_type=code id_token`, say) and the others are added, so no name is sent twice.
+pub fn with_element_parameters<'a>(
+    standard: &mut Vec<(&'a str, String)>,
+    element: impl IntoIterator<Item = (&'a str, String)>,
+) {
+    for (name, value) in element {
+        match standard.iter_mut().find(|(given, _)| *given == name) {
+            Some(slot) => slot.1 = value,
+            None => standard.push((name, value)),
+        }
     }
 }
 

@@ -25,6 +25,7 @@ mod lifecycle_webhooks;
 mod limits;
 mod logs;
 mod oauth;
+mod oauth_defaults;
 mod openapi;
 mod outbound;
 mod processes;
