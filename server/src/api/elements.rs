@@ -28,6 +28,7 @@ pub fn routes() -> OpenApiRouter<SharedHub> {
         .routes(routes!(get_element, replace_element, delete_element))
         .routes(routes!(element_metadata))
         .routes(routes!(authorization_url))
+        .routes(routes!(short_authorization_url))
         .routes(routes!(saved_oauth_app, save_oauth_app, delete_oauth_app))
 }
 
@@ -184,6 +185,22 @@ async fn authorization_url(
 ) -> ApiResult<Json<AuthorizationUrl>> {
     let request = authorization_request(query.as_deref().unwrap_or_default())?;
     Ok(Json(hub.authorization_url(&auth.caller, &key_or_id, request).await?))
+}
+
+/// The same as `GET /elements/{keyOrId}/oauth/url`, at the shorter path Cloud Elements also answered
+/// (`GET /{elementKey}/oauth/url`).
+#[utoipa::path(get, path = "/{element_key}/oauth/url", tag = "elements",
+    params(("element_key" = String, Path), ("apiKey" = Option<String>, Query), ("apiSecret" = Option<String>, Query),
+        ("callbackUrl" = Option<String>, Query), ("state" = Option<String>, Query), ("scope" = Option<String>, Query),
+        ("siteAddress" = Option<String>, Query), ("pkce" = Option<bool>, Query)),
+    responses((status = 200, body = AuthorizationUrl)))]
+async fn short_authorization_url(
+    hub: State<SharedHub>,
+    auth: ApiCaller,
+    element_key: ApiPath<String>,
+    query: RawQuery,
+) -> ApiResult<Json<AuthorizationUrl>> {
+    authorization_url(hub, auth, element_key, query).await
 }
 
 /// The organization's saved OAuth app for the element, secret masked.

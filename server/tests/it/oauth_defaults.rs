@@ -1,5 +1,6 @@
 //! The authorization URLs of the providers Cloud Elements clients use most, as each provider documents them:
-//! the scopes they require, each parameter once, and Infusionsoft's account server given as a URL.
+//! the scopes they require, each parameter once, and Infusionsoft's account server given as a URL; and Cloud
+//! Elements' shorter `GET /{elementKey}/oauth/url`.
 
 use crate::on_both_backends;
 use crate::utils::{Backend, TestApp, expect_json};
@@ -37,6 +38,11 @@ async fn the_providers_get_the_authorization_urls_they_document(backend: Backend
     assert_eq!(address, "login.salesforce.com/services/oauth2/authorize");
     assert_eq!(one(&sfdc, "scope"), "api refresh_token");
     assert_eq!(one(&sfdc, "prompt"), "consent");
+    // Cloud Elements' shorter path answers the same URL.
+    let long = app.as_admin(Method::GET, &format!("/elements/sfdc/oauth/url?{CLIENT}")).send().await.unwrap();
+    let short = app.as_admin(Method::GET, &format!("/sfdc/oauth/url?{CLIENT}")).send().await.unwrap();
+    let (long, short) = (expect_json(long, StatusCode::OK).await, expect_json(short, StatusCode::OK).await);
+    assert_eq!(short, long);
     let element = expect_json(app.as_admin(Method::GET, "/elements/sfdc").send().await.unwrap(), StatusCode::OK).await;
     assert!(element["definition"]["oauth"]["revokeUrl"].to_string().contains("/services/oauth2/revoke"));
 
