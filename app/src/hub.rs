@@ -91,6 +91,8 @@ pub struct ProviderCall {
     pub access_token_digest: Option<String>,
     /// How much of a call through the instance is recorded in its call logs.
     pub recording: crate::call_logs::CallRecording,
+    /// Whether members whose value is `null` are taken out of JSON answers (`filter.response.nulls`).
+    pub filter_nulls: bool,
 }
 
 impl std::fmt::Debug for ProviderCall {

@@ -17,6 +17,19 @@ numeric_id!(
 /// What the masked value of a secret configuration item reads.
 pub const MASK: &str = "********";
 
+/// `filter.response.nulls`: whether fields whose value is `null` are taken out of the proxy's JSON answers
+/// (`true` unless an instance says otherwise, as in Cloud Elements).
+pub const FILTER_NULLS: &str = "filter.response.nulls";
+
+/// Whether a configuration key Tether has no use for names a secret by its words (`…secret`, `…password`,
+/// `…token`, `…api.key`), so that its value is kept sealed and masked like the element's own secrets.
+pub fn names_a_secret(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    let url = key.ends_with(".url") || key.ends_with("_url") || key.ends_with("url");
+    let secret_words = ["secret", "password", "passwd", "token", "api.key", "api_key", "apikey", "private"];
+    !url && secret_words.iter().any(|word| key.contains(word))
+}
+
 /// Cloud Elements' configuration keys for an instance's OAuth credentials: how they are named in the API and in
 /// storage. The hub works with them as one typed value.
 pub mod credential_keys {

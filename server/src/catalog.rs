@@ -410,6 +410,36 @@ fn configuration(definition: &ElementDefinition) -> Vec<ConfigurationItem> {
         entry.description = parameter.description.clone().unwrap_or_default();
         items.push(entry);
     }
+    use app::events as event;
+    if definition.events.support != app::catalog::EventMode::None {
+        let vendor = match definition.events.support {
+            app::catalog::EventMode::Webhooks => "webhooks",
+            _ => "polling",
+        };
+        let minutes = event::DEFAULT_REFRESH_INTERVAL_MINUTES.to_string();
+        items.push(item(event::ENABLED, "Events enabled", "BOOLEAN", false, Some("false".into())));
+        items.push(item(event::VENDOR_TYPE, "Event type", "TEXTFIELD_32", false, Some(vendor.into())));
+        items.push(item(event::CALLBACK_URL, "Event notification callback URL", "TEXTFIELD_1000", false, None));
+        items.push(item(event::SIGNATURE_KEY, "Callback notification signature key", "PASSWORD", false, None));
+        if definition.events.support != app::catalog::EventMode::Webhooks {
+            items.push(item(
+                event::REFRESH_INTERVAL,
+                "Event poller refresh interval (minutes)",
+                "TEXTFIELD_32",
+                false,
+                Some(minutes),
+            ));
+            let poller = definition.events.poller.as_ref().map(Value::to_string);
+            items.push(item(event::POLLER_CONFIGURATION, "Event poller configuration", "TEXTAREA", false, poller));
+        }
+    }
+    items.push(item(
+        app::instances::FILTER_NULLS,
+        "Leave null fields out of answers",
+        "BOOLEAN",
+        false,
+        Some("true".into()),
+    ));
     for (order, item) in items.iter_mut().enumerate() {
         item.display_order = order as u32 + 1;
     }

@@ -16,6 +16,7 @@ pub mod instances;
 pub mod limits;
 pub mod openapi;
 pub mod proxy;
+pub mod response_nulls;
 pub mod webhooks;
 
 use app::hub::SharedHub;

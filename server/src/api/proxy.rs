@@ -2,7 +2,8 @@
 //!
 //! The request's method, query, headers and body go to the element's API base URL plus `path`, without the
 //! hop-by-hop headers and without Tether's own `Authorization`. The provider's status, headers and body come back
-//! as they are (the body streamed), with `Elements-Element-Instance-Id`. When the provider answers 401, the hub
+//! as they are (the body streamed), with `Elements-Element-Instance-Id`; a JSON answer loses its `null` members
+//! unless the instance's `filter.response.nulls` is `false`. When the provider answers 401, the hub
 //! refreshes an OAuth instance's tokens once and the request is sent once more; the request body is therefore
 //! held in memory, up to the API's body limit. Each call that reaches the provider is recorded in the instance's
 //! call logs once its answer has gone out.
@@ -11,6 +12,7 @@ use super::auth::ApiCaller;
 use super::call_record::RecordedBody;
 use super::error::{ApiError, ApiResult};
 use super::extract::ApiBytes;
+use super::response_nulls;
 use crate::hub::begin_trace;
 use crate::providers::outbound::Outbound;
 use crate::providers::provider_client::{Outgoing, Through, call_through, check_path, forwarded_headers};
@@ -73,13 +75,22 @@ async fn proxy(
         call_through(state.hub.as_ref(), &state.outbound, &auth.caller, &token, &hub, &outgoing).await?;
     let status = response.status();
     let mut answer = Response::builder().status(status);
-    if let Some(answer_headers) = answer.headers_mut() {
-        *answer_headers = forwarded_headers(response.headers(), &[]);
-        answer_headers.insert(INSTANCE_ID_HEADER, HeaderValue::from(call.instance_id.0));
-    }
+    let mut answer_headers = forwarded_headers(response.headers(), &[]);
+    answer_headers.insert(INSTANCE_ID_HEADER, HeaderValue::from(call.instance_id.0));
     let trace = begin_trace(&call, &outgoing, response.headers()).map(|(trace, _)| trace);
-    // Streamed as it arrives; a length the provider gave is kept.
-    let body = Body::new(reqwest::Body::from(response));
+    let body = if call.filter_nulls && response_nulls::filterable(response.headers()) {
+        let (body, shortened) = response_nulls::filtered_body(response).await;
+        if shortened {
+            answer_headers.remove(axum::http::header::CONTENT_LENGTH);
+        }
+        body
+    } else {
+        // Streamed as it arrives; a length the provider gave is kept.
+        Body::new(reqwest::Body::from(response))
+    };
+    if let Some(headers) = answer.headers_mut() {
+        *headers = answer_headers;
+    }
     let body = match call.recording {
         CallRecording::Off => body,
         recording => {

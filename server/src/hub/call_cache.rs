@@ -144,6 +144,7 @@ mod tests {
                 query: Vec::new(),
                 access_token_digest: None,
                 recording: app::call_logs::CallRecording::Summary,
+                filter_nulls: true,
             },
         }
     }

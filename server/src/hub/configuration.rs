@@ -7,7 +7,8 @@ use crate::validate;
 use app::catalog::ElementDefinition;
 use app::error::HubError;
 use app::events::{EVENT_KEYS, EventSettings, POLLER_CONFIGURATION, SIGNATURE_KEY};
-use app::instances::MASK;
+use app::instances::credential_keys as key;
+use app::instances::{FILTER_NULLS, MASK, names_a_secret};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -28,6 +29,60 @@ pub(super) fn value_text(key: &str, value: Value) -> Result<String, HubError> {
         Value::Bool(flag) => Ok(flag.to_string()),
         Value::Object(_) if key == app::events::POLLER_CONFIGURATION => Ok(value.to_string()),
         _ => Err(HubError::invalid(&format!("configuration.{key}"), "must be a string, number or boolean")),
+    }
+}
+
+/// The OAuth configuration keys a caller may give to an OAuth 2.0 element, besides the element's own parameters.
+pub(super) const OAUTH_KEYS: [&str; 5] =
+    [key::CLIENT_ID, key::CLIENT_SECRET, key::CALLBACK_URL, key::SCOPE, key::REFRESH_TOKEN];
+
+/// Keys whose values only the provider's token answers set.
+const KEPT_FROM_TOKEN_ANSWERS: [&str; 2] = [key::ACCESS_TOKEN, key::EXPIRES_AT];
+
+/// Whether the element reads `key`: one of its parameters or, for an OAuth 2.0 element, an OAuth setting.
+pub(super) fn element_reads(definition: &ElementDefinition, key: &str) -> bool {
+    definition.parameters.iter().any(|parameter| parameter.key == key)
+        || (definition.oauth.is_some() && OAUTH_KEYS.contains(&key))
+}
+
+/// Whether `key` holds one of the OAuth credentials, which change only by authenticating again.
+pub(super) fn is_credential_key(key: &str) -> bool {
+    OAUTH_KEYS.contains(&key) || KEPT_FROM_TOKEN_ANSWERS.contains(&key)
+}
+
+/// Takes out of `given` the values of keys the element does not read (Cloud Elements' `pagination.max`,
+/// `document.tagging`, a client's own keys…): they are kept and listed as they are, never refused.
+/// `filter.response.nulls` must be a boolean; the keys only token answers set are refused.
+/// Event keys must have been taken out before.
+pub(super) fn take_other_values(
+    definition: &ElementDefinition,
+    given: &mut BTreeMap<String, String>,
+) -> Result<BTreeMap<String, String>, HubError> {
+    let keys: Vec<String> = given.keys().filter(|key| !element_reads(definition, key)).cloned().collect();
+    let mut others = BTreeMap::new();
+    for key in keys {
+        let value = given.remove(&key).expect("a key just listed");
+        if KEPT_FROM_TOKEN_ANSWERS.contains(&key.as_str()) {
+            return Err(HubError::invalid(
+                &format!("configuration.{key}"),
+                "is set from the provider's token answers; send providerData.code to authenticate again",
+            ));
+        }
+        let value = match key.as_str() {
+            FILTER_NULLS => flag_text(&key, &value)?,
+            _ => value,
+        };
+        others.insert(key, value);
+    }
+    Ok(others)
+}
+
+/// A boolean given as text (`true`, `false`, `1`, `0`, any case), written out as `true` or `false`.
+fn flag_text(key: &str, text: &str) -> Result<String, HubError> {
+    match text.trim().to_ascii_lowercase().as_str() {
+        "true" | "1" => Ok("true".into()),
+        "false" | "0" => Ok("false".into()),
+        _ => Err(HubError::invalid(&format!("configuration.{key}"), "must be true or false")),
     }
 }
 
@@ -58,6 +113,21 @@ impl SplitConfiguration {
     pub(super) fn secret(&mut self, key: &str, value: &SecretString) {
         self.shown.insert(key.to_owned(), MASK.to_owned());
         self.secrets.insert(key.to_owned(), value.expose_secret().to_owned());
+    }
+
+    /// Keeps values of keys the element does not read, sealed when their name says they are secret. A key the
+    /// configuration already holds (a value a token answer just set) keeps that value when `keep_set` is true.
+    pub(super) fn others(&mut self, others: &BTreeMap<String, String>, keep_set: bool) {
+        for (key, value) in others {
+            if keep_set && self.shown.contains_key(key) {
+                continue;
+            }
+            if names_a_secret(key) {
+                self.secret(key, &SecretString::from(value.clone()));
+            } else {
+                self.plain(key, value.clone());
+            }
+        }
     }
 
     /// Every value in the clear: the shown ones with the secrets in place of their masks.

@@ -3,6 +3,7 @@
 
 use super::configuration::SplitConfiguration;
 use super::configuration::resolve_parameters;
+use super::configuration::{OAUTH_KEYS, element_reads};
 use super::errors::OrInternal;
 use super::oauth::SealedFlow;
 use super::service::HubService;
@@ -21,9 +22,6 @@ use app::instances::credential_keys as key;
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
 
-/// The OAuth configuration keys a caller may give, besides the element's own parameters.
-const OAUTH_KEYS: [&str; 5] = [key::CLIENT_ID, key::CLIENT_SECRET, key::CALLBACK_URL, key::SCOPE, key::REFRESH_TOKEN];
-
 pub(super) fn required(values: &BTreeMap<String, String>, key: &str, what: &str) -> Result<String, HubError> {
     values
         .get(key)
@@ -33,14 +31,11 @@ pub(super) fn required(values: &BTreeMap<String, String>, key: &str, what: &str)
 }
 
 /// Refuses configuration keys that are neither OAuth settings nor the element's parameters.
-pub(super) fn refuse_unknown_oauth_settings(
+fn refuse_unknown_oauth_settings(
     definition: &ElementDefinition,
     given: &BTreeMap<String, String>,
 ) -> Result<(), HubError> {
-    match given
-        .keys()
-        .find(|key| !OAUTH_KEYS.contains(&key.as_str()) && !definition.parameters.iter().any(|p| &p.key == *key))
-    {
+    match given.keys().find(|key| !element_reads(definition, key)) {
         Some(unknown) => Err(HubError::invalid(
             &format!("configuration.{unknown}"),
             format!("is not a setting of element {}", definition.key),

@@ -3,7 +3,9 @@
 
 use super::configuration::SplitConfiguration;
 use super::configuration::configuration_text;
+use super::configuration::is_credential_key;
 use super::configuration::resolve_parameters;
+use super::configuration::take_other_values;
 use super::configuration::validate_tags;
 use super::configuration::value_text;
 use super::credentials::Credentials;
@@ -11,7 +13,6 @@ use super::errors::OrInternal;
 use super::errors::internal_error;
 use super::event_setup::take_event_values;
 use super::exchange::Grant;
-use super::exchange::refuse_unknown_oauth_settings;
 use super::history::history_entry;
 use super::service::HubService;
 use super::token_endpoints::oauth_settings;
@@ -86,9 +87,9 @@ impl HubService {
         let mut given = configuration_text(new.configuration)?;
         let (event_values, event_settings) =
             self.merged_events(entry, &BTreeMap::new(), take_event_values(&mut given)).await?;
-        let split = match (&entry.definition.oauth, entry.definition.auth) {
+        let others = take_other_values(&entry.definition, &mut given)?;
+        let mut split = match (&entry.definition.oauth, entry.definition.auth) {
             (Some(_), AuthType::OAuth2) => {
-                refuse_unknown_oauth_settings(&entry.definition, &given)?;
                 self.with_saved_app(caller, entry, &mut given).await?;
                 let grant = if initial {
                     Grant::RefreshToken
@@ -105,6 +106,7 @@ impl HubService {
             }
             _ => Self::take_parameters(entry, &given)?,
         };
+        split.others(&others, true);
         // Values captured from a token answer (an `api_domain`) fill the API base URL only now.
         self.check_urls(entry, &split.values()).await?;
         let objects =
@@ -244,16 +246,23 @@ impl HubService {
         let (event_values, event_settings) =
             self.merged_events(entry, &current, take_event_values(&mut changes)).await?;
         let definition = &*entry.definition;
-        let mut given: BTreeMap<String, String> = current
-            .into_iter()
-            .filter(|(name, _)| {
-                [key::CLIENT_ID, key::CLIENT_SECRET, key::CALLBACK_URL].contains(&name.as_str())
-                    || definition.parameters.iter().any(|parameter| &parameter.key == name)
-            })
-            .collect();
+        let new_others = take_other_values(definition, &mut changes)?;
+        let mut given: BTreeMap<String, String> = BTreeMap::new();
+        let mut others: BTreeMap<String, String> = BTreeMap::new();
+        for (name, value) in current {
+            if [key::CLIENT_ID, key::CLIENT_SECRET, key::CALLBACK_URL].contains(&name.as_str())
+                || definition.parameters.iter().any(|parameter| parameter.key == name)
+            {
+                given.insert(name, value);
+            } else if !is_credential_key(&name) && !name.starts_with("event.") {
+                others.insert(name, value);
+            }
+        }
         given.extend(changes);
+        others.extend(new_others);
         let mut split = self.authorize_oauth(caller, entry, grant, &given).await?;
         split.events(&event_values, event_settings.as_ref());
+        split.others(&others, true);
         record.valid = true;
         // New tokens end a failure streak, and lift a disabling that the streak caused.
         record.disabled &= record.notified_state != NotifiedState::Disabled;
@@ -276,18 +285,16 @@ impl HubService {
         changes: BTreeMap<String, String>,
     ) -> Result<SplitConfiguration, HubError> {
         let definition = &*entry.definition;
-        for key in changes.keys() {
-            if definition.parameters.iter().any(|parameter| &parameter.key == key) {
-                continue;
-            }
-            let problem = if key.starts_with("oauth.") {
-                "changes only by re-authenticating: send it with providerData.code".to_owned()
-            } else {
-                format!("is not a setting of element {}", definition.key)
-            };
-            return Err(HubError::invalid(&format!("configuration.{key}"), problem));
+        if let Some(key) = changes.keys().find(|key| definition.oauth.is_some() && is_credential_key(key)) {
+            return Err(HubError::invalid(
+                &format!("configuration.{key}"),
+                "changes only by re-authenticating: send it with providerData.code",
+            ));
         }
+        let mut changes = changes;
+        let others = take_other_values(definition, &mut changes)?;
         let mut split = self.configuration_of(caller, record).await?;
+        split.others(&others, false);
         let mut parameters: BTreeMap<String, String> = split
             .values()
             .into_iter()
@@ -436,8 +443,8 @@ impl Instances for HubService {
             record.trace_logging = trace_logging;
         }
         let mut changes = configuration_text(patch.configuration.unwrap_or_default())?;
-        // A secret sent back masked, as it was read, keeps its value.
-        changes.retain(|_, value| value != MASK);
+        // A secret sent back masked, as it was read, keeps its value; so does any value sent back unchanged.
+        changes.retain(|key, value| value != MASK && record.configuration.get(key) != Some(value));
         if let Some(code) = patch.provider_data.as_ref().and_then(|data| data.code.clone()) {
             oauth_settings(&entry)?;
             let state = patch.provider_data.and_then(|data| data.state);
@@ -518,19 +525,34 @@ impl Instances for HubService {
         target: &InstanceTarget,
     ) -> Result<Vec<InstanceConfigurationItem>, HubError> {
         let (record, entry) = self.target_instance(caller, target).await?;
-        let names: BTreeMap<String, String> =
-            entry.to_element().configuration.into_iter().map(|item| (item.key, item.name)).collect();
-        Ok(record
-            .configuration
-            .into_iter()
-            .map(|(key, value)| InstanceConfigurationItem {
-                id: configuration_item_id(&key),
-                name: names.get(&key).cloned().unwrap_or_else(|| key.clone()),
-                secret: value == MASK,
-                property_value: value,
-                key,
+        let element_items = entry.to_element().configuration;
+        // The element's keys the instance holds no value for are listed with their defaults, so that a client
+        // finds every key it may change; then the keys the instance holds that the element does not list.
+        let mut items: Vec<InstanceConfigurationItem> = element_items
+            .iter()
+            .map(|item| {
+                let value = record.configuration.get(&item.key).cloned();
+                InstanceConfigurationItem {
+                    id: configuration_item_id(&item.key),
+                    key: item.key.clone(),
+                    name: item.name.clone(),
+                    secret: value.as_deref() == Some(MASK),
+                    property_value: value.or_else(|| item.default_value.clone()).unwrap_or_default(),
+                }
             })
-            .collect())
+            .collect();
+        for (key, value) in record.configuration {
+            if element_items.iter().all(|item| item.key != key) {
+                items.push(InstanceConfigurationItem {
+                    id: configuration_item_id(&key),
+                    name: key.clone(),
+                    secret: value == MASK,
+                    property_value: value,
+                    key,
+                });
+            }
+        }
+        Ok(items)
     }
 
     /// Changes one configuration value, named by its item id or its key.

@@ -144,6 +144,11 @@ impl HubService {
             query,
             access_token_digest: access_token_digest(&values),
             recording: self.recording_for(record),
+            // Cloud Elements' default: null members are left out unless the instance says `false`.
+            filter_nulls: !record
+                .configuration
+                .get(app::instances::FILTER_NULLS)
+                .is_some_and(|value| value.trim().eq_ignore_ascii_case("false")),
         })
     }
 }

@@ -29,7 +29,9 @@ async fn a_cloud_elements_client_runs_its_whole_life_cycle(backend: Backend) {
 
     // Created with the fields a client copies from a template, and one Tether does not know.
     let body = json!({
-        "name": "CE client", "configuration": {"tenant": "acme", "token": "upstream-secret"},
+        "name": "CE client",
+        "configuration": {"tenant": "acme", "token": "upstream-secret", "pagination.max": "200",
+            "document.tagging": "false", "vendor.password": "kept sealed"},
         "providerData": {"secret": "not kept"}, "disabled": false, "valid": true,
         "createdDate": "2017-08-07T18:46:38Z", "someFutureField": 1
     });
@@ -60,15 +62,34 @@ async fn a_cloud_elements_client_runs_its_whole_life_cycle(backend: Backend) {
     let refused = app.as_admin(Method::PUT, &path).json(&other_token).send().await.unwrap();
     expect_error(refused, StatusCode::BAD_REQUEST, "token").await;
 
+    // Keys Tether has no use for are kept and listed; one named like a secret is masked.
+    assert_eq!(read["configuration"]["pagination.max"], "200");
+    assert_eq!(read["configuration"]["vendor.password"], "********");
+
     // A configuration item found by its key, then changed by its id, with a string.
     let items = app.as_admin(Method::GET, &format!("/instances/{id}/configuration")).send().await.unwrap();
     let items = expect_json(items, StatusCode::OK).await;
+    let item = |key: &str| items.as_array().unwrap().iter().find(|item| item["key"] == key).cloned();
+    assert_eq!(item("document.tagging").expect("a key of the client's own")["propertyValue"], "false");
+    assert_eq!(item("vendor.password").expect("a secret of the client's own")["propertyValue"], "********");
+    // The element's keys the client never set are listed with their defaults.
+    assert_eq!(item("filter.response.nulls").expect("the element's key")["propertyValue"], "true");
     let tenant = items.as_array().unwrap().iter().find(|item| item["key"] == "tenant").expect("the tenant item");
     let item_path = format!("/instances/{id}/configuration/{}", tenant["id"]);
     let changed =
         app.as_admin(Method::PATCH, &item_path).json(&json!({"propertyValue": "globex"})).send().await.unwrap();
     assert_eq!(expect_json(changed, StatusCode::OK).await["propertyValue"], "globex");
     assert_eq!(heard(&app, &token).await["headers"]["x-tenant"], "globex");
+
+    // `filter.response.nulls`, true by default: the echo's `"query": null` is left out; false keeps it.
+    let answer = heard(&app, &token).await;
+    assert!(answer.get("query").is_none() && answer.get("path").is_some(), "{answer}");
+    let nulls_path = format!("/instances/{id}/configuration/filter.response.nulls");
+    let changed = app.as_admin(Method::PATCH, &nulls_path).json(&json!({"propertyValue": "FALSE"})).send().await;
+    assert_eq!(expect_json(changed.unwrap(), StatusCode::OK).await["propertyValue"], "false");
+    assert_eq!(heard(&app, &token).await.get("query"), Some(&Value::Null));
+    let refused = app.as_admin(Method::PATCH, &nulls_path).json(&json!({"propertyValue": "maybe"})).send().await;
+    expect_error(refused.unwrap(), StatusCode::BAD_REQUEST, "filter.response.nulls").await;
 
     // Deleted under its element: 200, and its token is refused on the proxy from then on.
     let deleted = app.as_admin(Method::DELETE, &path).send().await.unwrap();

@@ -110,9 +110,14 @@ async fn instances_are_listed_changed_and_configured(backend: Backend) {
         (json!({"tags": [""]}), StatusCode::BAD_REQUEST, "tags[0]:"),
         (json!({"configuration": {"account": "NOT VALID"}}), StatusCode::BAD_REQUEST, "account: does not match"),
         (
-            json!({"configuration": {"colour": "red"}}),
+            json!({"configuration": {"filter.response.nulls": "sometimes"}}),
             StatusCode::BAD_REQUEST,
-            "configuration.colour: is not a setting",
+            "configuration.filter.response.nulls: must be true or false",
+        ),
+        (
+            json!({"configuration": {"oauth.user.token": "planted"}}),
+            StatusCode::BAD_REQUEST,
+            "configuration.oauth.user.token: is set from the provider's token answers",
         ),
         (json!({"element": {"key": "sfdc"}, "name": "x"}), StatusCode::BAD_REQUEST, "element: instance"),
         // An unknown field is ignored (with a `Warning` header), so it alone changes nothing.
