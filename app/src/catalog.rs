@@ -513,12 +513,21 @@ pub struct Element {
     pub key: String,
     pub name: String,
     pub description: String,
-    pub image: Option<String>,
+    /// The logo's address, or empty.
+    pub image: String,
     pub hub: String,
     pub active: bool,
     pub deleted: bool,
+    /// As in Cloud Elements' answers: true for an OAuth 1.0a element only (OAuth 2.0 elements answer false).
     pub type_oauth: bool,
     pub trial_account: bool,
+    /// The element's API resources: one `GET /hubs/{hub}/{object}` per object it names.
+    pub resources: Vec<ElementResource>,
+    /// The element's own request parameters beyond the configuration; Tether's elements have none.
+    pub parameters: Vec<serde_json::Value>,
+    pub transformations_enabled: bool,
+    pub bulk_download_enabled: bool,
+    pub bulk_upload_enabled: bool,
     pub cloneable: bool,
     pub extendable: bool,
     pub beta: bool,
@@ -529,6 +538,17 @@ pub struct Element {
     pub private: bool,
     pub configuration: Vec<ConfigurationItem>,
     pub definition: ElementDefinition,
+}
+
+/// One API resource of an element, as Cloud Elements listed them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase")]
+pub struct ElementResource {
+    pub path: String,
+    pub method: String,
+    /// The provider's name for the object.
+    pub vendor_name: String,
 }
 
 /// A card in the console's catalog grid: what search and filters work on in the browser.

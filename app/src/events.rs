@@ -467,6 +467,15 @@ pub struct Event {
     /// The delivered body; in one event's detail only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub payload: Option<Value>,
+    /// Cloud Elements' name for `eventId`.
+    pub id: String,
+    /// Cloud Elements' name for the change's date.
+    pub event_date: DateTime<Utc>,
+    /// Cloud Elements' name for what the provider reported: the change.
+    pub provider_data: ChangeNotice,
+    /// Cloud Elements' name for the delivered body; in one event's detail only.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notified_data: Option<Value>,
     /// The headers of the last attempt, as `[name, value]`; in one event's detail only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub headers: Vec<(String, String)>,

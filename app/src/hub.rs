@@ -271,6 +271,14 @@ pub trait Instances: Send + Sync {
     /// An instance's token, shown on the user's request in the console; the audit log records the view.
     async fn reveal_instance_token(&self, caller: &Caller, id: InstanceId) -> Result<String, HubError>;
 
+    /// The provider's access and refresh tokens an instance holds, in the clear, by their configuration keys
+    /// (`oauth.user.token`, `oauth.user.refresh_token`): for organization admins only, each read audited.
+    async fn reveal_provider_tokens(
+        &self,
+        caller: &Caller,
+        target: &InstanceTarget,
+    ) -> Result<std::collections::BTreeMap<String, String>, HubError>;
+
     /// Changes an instance's name, tags or configuration; with `providerData.code` it re-authenticates,
     /// keeping its id and token.
     async fn update_instance(

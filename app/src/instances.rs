@@ -120,6 +120,7 @@ pub struct InstanceUser {
 pub struct Instance {
     pub id: InstanceId,
     pub name: String,
+    #[serde(with = "crate::types::whole_seconds")]
     pub created_date: DateTime<Utc>,
     /// The instance token for `Authorization: …, Element <token>`.
     pub token: crate::revealed::RevealedSecret,
@@ -131,6 +132,8 @@ pub struct Instance {
     pub disabled: bool,
     pub max_cache_size: i64,
     pub cache_time_to_live: i64,
+    /// On the answer of the request that created it: the `providerData` it was created with (the code, already
+    /// used). Empty on every other answer.
     pub provider_data: BTreeMap<String, String>,
     pub configuration: BTreeMap<String, String>,
     pub events_enabled: bool,
@@ -305,6 +308,16 @@ impl ExtraFields {
             unknown: other_fields.keys().filter(|name| !READ_ONLY_FIELDS.contains(&name.as_str())).cloned().collect(),
         }
     }
+}
+
+/// The query of reading one instance: `?reveal=true` shows the provider's access and refresh tokens in its
+/// configuration (organization admins only; each read is audited).
+#[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::IntoParams))]
+#[serde(deny_unknown_fields)]
+pub struct RevealQuery {
+    #[serde(default)]
+    pub reveal: bool,
 }
 
 /// One configuration value of an instance, as `GET /instances/{id}/configuration` lists it.

@@ -340,12 +340,25 @@ impl CatalogEntry {
             key: definition.key.clone(),
             name: definition.name.clone(),
             description: definition.description.clone(),
-            image: definition.image.clone(),
+            image: definition.image.clone().unwrap_or_default(),
             hub: definition.hub.clone(),
             active: true,
             deleted: false,
-            type_oauth: definition.auth == AuthType::OAuth2,
+            type_oauth: definition.auth == AuthType::OAuth1,
             trial_account: false,
+            resources: definition
+                .objects
+                .iter()
+                .map(|object| app::catalog::ElementResource {
+                    path: format!("/hubs/{}/{}", definition.hub, object.name),
+                    method: "GET".into(),
+                    vendor_name: object.vendor_name.clone(),
+                })
+                .collect(),
+            parameters: Vec::new(),
+            transformations_enabled: false,
+            bulk_download_enabled: false,
+            bulk_upload_enabled: false,
             cloneable: false,
             extendable: false,
             beta: false,

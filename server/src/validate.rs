@@ -46,9 +46,186 @@ pub fn required_name(field: &str, value: &str, max: usize) -> Result<String, Hub
     if value.is_empty() { Err(HubError::invalid(field, "must not be empty")) } else { Ok(value) }
 }
 
+/// An instance's name or tag: a required name with any markup taken out (`<a href=…>Sales</a>` is `Sales`), so
+/// that no page or mail that shows it carries a client's HTML.
+pub fn instance_label(field: &str, value: &str, max: usize) -> Result<String, HubError> {
+    required_name(field, &without_markup(value), max)
+}
+
+/// The names of HTML's elements: a `<` followed by one of them (or `/` and one of them) opens a tag.
+const HTML_ELEMENTS: &[&str] = &[
+    "a",
+    "abbr",
+    "address",
+    "area",
+    "article",
+    "aside",
+    "audio",
+    "b",
+    "base",
+    "bdi",
+    "bdo",
+    "blockquote",
+    "body",
+    "br",
+    "button",
+    "canvas",
+    "caption",
+    "cite",
+    "code",
+    "col",
+    "colgroup",
+    "data",
+    "datalist",
+    "dd",
+    "del",
+    "details",
+    "dfn",
+    "dialog",
+    "div",
+    "dl",
+    "dt",
+    "em",
+    "embed",
+    "fieldset",
+    "figcaption",
+    "figure",
+    "font",
+    "footer",
+    "form",
+    "frame",
+    "frameset",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "head",
+    "header",
+    "hr",
+    "html",
+    "i",
+    "iframe",
+    "img",
+    "input",
+    "ins",
+    "kbd",
+    "label",
+    "legend",
+    "li",
+    "link",
+    "main",
+    "map",
+    "mark",
+    "marquee",
+    "menu",
+    "meta",
+    "meter",
+    "nav",
+    "noscript",
+    "object",
+    "ol",
+    "optgroup",
+    "option",
+    "output",
+    "p",
+    "param",
+    "picture",
+    "pre",
+    "progress",
+    "q",
+    "rp",
+    "rt",
+    "ruby",
+    "s",
+    "samp",
+    "script",
+    "section",
+    "select",
+    "slot",
+    "small",
+    "source",
+    "span",
+    "strong",
+    "style",
+    "sub",
+    "summary",
+    "sup",
+    "svg",
+    "table",
+    "tbody",
+    "td",
+    "template",
+    "textarea",
+    "tfoot",
+    "th",
+    "thead",
+    "time",
+    "title",
+    "tr",
+    "track",
+    "u",
+    "ul",
+    "var",
+    "video",
+    "wbr",
+];
+
+/// Whether `rest` (just after a `<`) opens an HTML tag or comment: `!--`, or an element's name, with or without a
+/// leading `/`, followed by whitespace, `/` or `>`.
+fn opens_tag(rest: &str) -> bool {
+    if rest.starts_with("!--") {
+        return true;
+    }
+    let rest = rest.strip_prefix('/').unwrap_or(rest);
+    let name_end = rest.find(|c: char| !c.is_ascii_alphanumeric()).unwrap_or(rest.len());
+    let (name, after) = rest.split_at(name_end);
+    let ends_well = after.starts_with(|c: char| c.is_whitespace() || c == '/' || c == '>');
+    ends_well && HTML_ELEMENTS.iter().any(|element| element.eq_ignore_ascii_case(name))
+}
+
+/// `text` without its HTML tags and comments, each from its `<` to the next `>`. Other angle brackets stay:
+/// `a < b`, or a placeholder such as `<Instance Name>`.
+fn without_markup(text: &str) -> String {
+    let mut plain = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('<') {
+        match rest[open..].find('>') {
+            Some(close) if opens_tag(&rest[open + 1..]) => {
+                plain.push_str(&rest[..open]);
+                rest = &rest[open + close + 1..];
+            }
+            _ => {
+                plain.push_str(&rest[..=open]);
+                rest = &rest[open + 1..];
+            }
+        }
+    }
+    plain.push_str(rest);
+    plain
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn instance_labels_lose_their_markup_only() {
+        let cases = [
+            ("<a href=\"https://evil.example\">Sales</a>", "Sales"),
+            ("<b>Key</b> <i>accounts</i>", "Key accounts"),
+            ("a < b and c > d", "a < b and c > d"),
+            ("R&D <!-- note -->team", "R&D team"),
+            ("<script>alert(1)</script>Ops", "alert(1)Ops"),
+            ("<Instance Name>", "<Instance Name>"),
+            ("<DIV class=x>Big</DIV><br/>", "Big"),
+        ];
+        for (given, stored) in cases {
+            assert_eq!(instance_label("name", given, 200).unwrap(), stored, "{given}");
+        }
+        assert!(instance_label("name", "<br/>", 200).unwrap_err().to_string().contains("must not be empty"));
+    }
 
     #[test]
     fn emails() {

@@ -8,7 +8,7 @@ use app::error::HubError;
 use app::hub::SharedHub;
 use app::instances::{
     ConfigurationChange, ExtraFields, Instance, InstanceConfigurationItem, InstanceId, InstancePatch, InstanceQuery,
-    InstanceTarget, NewInstance, find_configuration_item,
+    InstanceTarget, NewInstance, RevealQuery, credential_keys, find_configuration_item,
 };
 use axum::Json;
 use axum::extract::{RawQuery, State};
@@ -78,21 +78,40 @@ async fn list_or_token_instance(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Response> {
     if auth.element.is_some() {
+        let query: RevealQuery = parse_query(raw.as_deref().unwrap_or_default())?;
         let (caller, target) = token_target(auth)?;
-        return Ok(Json(hub.instance(&caller, &target).await?).into_response());
+        return Ok(Json(instance_read(hub.as_ref(), &caller, &target, query).await?).into_response());
     }
     let query: InstanceQuery = parse_query(raw.as_deref().unwrap_or_default())?;
     Ok(Json(hub.list_instances(&auth.caller, query).await?).into_response())
 }
 
-/// One instance.
-#[utoipa::path(get, path = "/instances/{id}", tag = "instances", params(("id" = i64, Path)), responses((status = 200, body = Instance)))]
+/// One instance as read, with its provider tokens in the clear when the query asks it to `reveal` them.
+pub(super) async fn instance_read(
+    hub: &dyn app::hub::Hub,
+    caller: &app::hub::Caller,
+    target: &InstanceTarget,
+    query: RevealQuery,
+) -> Result<Instance, HubError> {
+    let mut instance = hub.instance(caller, target).await?;
+    if query.reveal {
+        instance.configuration.extend(hub.reveal_provider_tokens(caller, target).await?);
+    }
+    Ok(instance)
+}
+
+/// One instance. With `?reveal=true`, an organization admin reads the provider's access and refresh tokens in
+/// its configuration (the read is audited); anyone else is refused.
+#[utoipa::path(get, path = "/instances/{id}", tag = "instances", params(("id" = i64, Path), RevealQuery),
+    responses((status = 200, body = Instance)))]
 async fn get_instance(
     State(hub): State<SharedHub>,
     auth: ApiCaller,
     ApiPath(id): ApiPath<InstanceId>,
+    RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<Instance>> {
-    Ok(Json(hub.instance(&auth.caller, &InstanceTarget::Id(id)).await?))
+    let query: RevealQuery = parse_query(raw.as_deref().unwrap_or_default())?;
+    Ok(Json(instance_read(hub.as_ref(), &auth.caller, &InstanceTarget::Id(id), query).await?))
 }
 
 /// Renames, re-tags, re-configures or re-authenticates an instance; only the fields given change.
@@ -186,7 +205,9 @@ async fn token_instance_configuration(
     Ok(Json(hub.instance_configuration(&caller, &target).await?))
 }
 
-/// One configuration item, by its id or key.
+/// One configuration item, by its id or key. The provider's tokens (`oauth.user.token`,
+/// `oauth.user.refresh_token`) are shown in the clear to organization admins, and the read is audited; others
+/// read `********`.
 #[utoipa::path(get, path = "/instances/{id}/configuration/{item}", tag = "instances",
     params(("id" = i64, Path), ("item" = String, Path, description = "The item's id or key")),
     responses((status = 200, body = InstanceConfigurationItem)))]
@@ -195,8 +216,17 @@ async fn instance_configuration_item(
     auth: ApiCaller,
     ApiPath((id, item)): ApiPath<(InstanceId, String)>,
 ) -> ApiResult<Json<InstanceConfigurationItem>> {
-    let items = hub.instance_configuration(&auth.caller, &InstanceTarget::Id(id)).await?;
-    Ok(Json(find_configuration_item(&items, &item)?.clone()))
+    let target = InstanceTarget::Id(id);
+    let items = hub.instance_configuration(&auth.caller, &target).await?;
+    let mut found = find_configuration_item(&items, &item)?.clone();
+    let provider_token = [credential_keys::ACCESS_TOKEN, credential_keys::REFRESH_TOKEN].contains(&found.key.as_str());
+    if provider_token && found.secret && auth.caller.is_admin() {
+        let tokens = hub.reveal_provider_tokens(&auth.caller, &target).await?;
+        if let Some(value) = tokens.get(&found.key) {
+            found.property_value = value.clone();
+        }
+    }
+    Ok(Json(found))
 }
 
 /// Changes one configuration item.

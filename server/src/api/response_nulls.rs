@@ -17,7 +17,9 @@ pub fn filterable(headers: &HeaderMap) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .map(|value| value.split(';').next().unwrap_or_default().trim().to_ascii_lowercase())
-        .is_some_and(|kind| kind == "application/json" || (kind.starts_with("application/") && kind.ends_with("+json")));
+        .is_some_and(|kind| {
+            kind == "application/json" || (kind.starts_with("application/") && kind.ends_with("+json"))
+        });
     let too_long = headers
         .get(header::CONTENT_LENGTH)
         .and_then(|value| value.to_str().ok())
@@ -199,7 +201,10 @@ mod tests {
         );
         assert_eq!(filtered("{\n  \"a\": 1,\n  \"b\": null\n}"), "{\n  \"a\": 1\n}");
         assert_eq!(filtered(r#"{"q\"null":null,"k":"\\"}"#), r#"{"k":"\\"}"#);
-        assert_eq!(filtered(r#"{"big":123456789012345678901234567890,"z":null}"#), r#"{"big":123456789012345678901234567890}"#);
+        assert_eq!(
+            filtered(r#"{"big":123456789012345678901234567890,"z":null}"#),
+            r#"{"big":123456789012345678901234567890}"#
+        );
     }
 
     #[test]

@@ -158,7 +158,7 @@ impl SplitConfiguration {
 }
 
 pub(super) fn validate_tags(tags: &[String]) -> Result<Vec<String>, HubError> {
-    tags.iter().enumerate().map(|(index, tag)| validate::required_name(&format!("tags[{index}]"), tag, 64)).collect()
+    tags.iter().enumerate().map(|(index, tag)| validate::instance_label(&format!("tags[{index}]"), tag, 64)).collect()
 }
 
 /// Checks parameter values against the element's definitions, and fills in defaults.

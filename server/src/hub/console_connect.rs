@@ -87,7 +87,7 @@ impl ConsoleConnect for HubService {
         };
         let (name, tags) = match &existing {
             Some(record) => (record.name.clone(), record.tags.clone()),
-            None => (crate::validate::required_name("name", &form.name, 200)?, validate_tags(&form.tags)?),
+            None => (crate::validate::instance_label("name", &form.name, 200)?, validate_tags(&form.tags)?),
         };
         let callback_url = self.console_callback_url(console_origin);
         if let Some(problem) = callback_url_problem(&callback_url) {

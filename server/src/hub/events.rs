@@ -93,14 +93,19 @@ fn event_view(row: EventRow, with_payload: bool) -> Event {
         (true, Some(headers)) => serde_json::from_str(headers).unwrap_or_default(),
         _ => Vec::new(),
     };
+    let change = ChangeNotice {
+        date: from_millis(row.changed_at),
+        element_key: row.element_key.clone(),
+        event_type: row.event_type,
+        object_id: row.object_id,
+        object_type: row.object_type,
+    };
     Event {
-        change: ChangeNotice {
-            date: from_millis(row.changed_at),
-            element_key: row.element_key.clone(),
-            event_type: row.event_type,
-            object_id: row.object_id,
-            object_type: row.object_type,
-        },
+        id: row.id.clone(),
+        event_date: change.date,
+        provider_data: change.clone(),
+        notified_data: payload.clone(),
+        change,
         event_id: row.id,
         instance_id: row.instance_id,
         element_key: row.element_key,

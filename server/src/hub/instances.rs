@@ -31,7 +31,7 @@ use app::instances::{
     NewInstance, find_configuration_item,
 };
 use app::paging::Page;
-use secrecy::SecretString;
+use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -76,7 +76,7 @@ impl HubService {
         new: NewInstance,
         end_user: Option<app::types::EndUser>,
     ) -> Result<Instance, HubError> {
-        let name = validate::required_name("name", &new.name, 200)?;
+        let name = validate::instance_label("name", &new.name, 200)?;
         let tags = validate_tags(&new.tags)?;
         let external = new.external_authentication.clone().unwrap_or_else(|| "none".into());
         let initial = match external.as_str() {
@@ -113,7 +113,12 @@ impl HubService {
             if new.retrieve_objects_after_instantiation { entry.definition.objects.clone() } else { Vec::new() };
         let events = (event_values, event_settings);
         let labels = InstanceLabels { name, tags, end_user, trace_logging: new.trace_logging_enabled };
-        self.insert_with_events(caller, entry, labels, split, events, objects, external).await
+        let mut instance = self.insert_with_events(caller, entry, labels, split, events, objects, external).await?;
+        // The create answer carries the code it was made with, as Cloud Elements' did; the code is used up.
+        if let (Some(code), AuthType::OAuth2, false) = (&new.provider_data.code, entry.definition.auth, initial) {
+            instance.provider_data.insert("code".into(), code.expose_secret().to_owned());
+        }
+        Ok(instance)
     }
 
     /// Stores a new instance with its checked event values, and starts its polling when it polls.
@@ -392,6 +397,24 @@ impl Instances for HubService {
         Ok(instance.token.as_str().to_owned())
     }
 
+    async fn reveal_provider_tokens(
+        &self,
+        caller: &Caller,
+        target: &InstanceTarget,
+    ) -> Result<BTreeMap<String, String>, HubError> {
+        caller.require_admin("read an instance's provider tokens")?;
+        let (record, _) = self.target_instance(caller, target).await?;
+        let values = self.configuration_of(caller, &record).await?.values();
+        let tokens: BTreeMap<String, String> = [key::ACCESS_TOKEN, key::REFRESH_TOKEN]
+            .into_iter()
+            .filter_map(|name| values.get(name).map(|value| (name.to_owned(), value.clone())))
+            .collect();
+        let actor = Actor::of(caller);
+        let target = format!("instance:{}", record.id);
+        self.audit(caller.organization_id, actor, "instance.provider_token_viewed", target).await?;
+        Ok(tokens)
+    }
+
     async fn update_instance(
         &self,
         caller: &Caller,
@@ -434,7 +457,7 @@ impl Instances for HubService {
             ));
         }
         if let Some(name) = &patch.name {
-            record.name = validate::required_name("name", name, 200)?;
+            record.name = validate::instance_label("name", name, 200)?;
         }
         if let Some(tags) = &patch.tags {
             record.tags = validate_tags(tags)?;

@@ -52,6 +52,13 @@ async fn a_cloud_elements_client_runs_its_whole_life_cycle(backend: Backend) {
     assert_eq!(expect_json(put, StatusCode::OK).await["id"], id);
     assert_eq!(heard(&app, &token).await["headers"]["x-api-token"], "Token upstream-secret");
 
+    // Markup in a name or tag is not kept.
+    let renamed = app
+        .as_admin(Method::PATCH, &path)
+        .json(&json!({"name": "<a href=\"https://x.example\">CE <b>client</b></a>", "tags": ["<i>vip</i>"]}));
+    let renamed = expect_json(renamed.send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!((renamed["name"].as_str(), renamed["tags"].clone()), (Some("CE client"), json!(["vip"])));
+
     // The id and token sent back must be this instance's.
     let mut other_id = read.clone();
     other_id["id"] = json!(id + 1);

@@ -154,10 +154,28 @@ async fn an_element_reads_in_the_cloud_elements_shape(backend: Backend) {
         "authentication",
         "private",
         "configuration",
+        "resources",
+        "parameters",
+        "transformationsEnabled",
+        "bulkDownloadEnabled",
+        "bulkUploadEnabled",
+        "cloneable",
+        "extendable",
+        "beta",
+        "extended",
+        "protocolType",
     ] {
         assert!(by_key.get(field).is_some(), "{field} in {by_key}");
     }
-    assert_eq!(by_key["typeOauth"], true);
+    // As seed 003's OAuth 2.0 element reads: `typeOauth` false beside `authentication.type` oauth2; an image
+    // is a string even when the element has none.
+    assert_eq!(
+        (by_key["typeOauth"].clone(), by_key["authentication"]["type"].clone()),
+        (json!(false), json!("oauth2"))
+    );
+    assert!(by_key["image"].is_string(), "{}", by_key["image"]);
+    let resources = by_key["resources"].as_array().unwrap();
+    assert!(resources.iter().any(|resource| resource["path"] == "/hubs/crm/contacts"), "{resources:?}");
     assert_eq!(by_key["private"], false);
     let configuration: Vec<&str> =
         by_key["configuration"].as_array().unwrap().iter().map(|item| item["key"].as_str().unwrap()).collect();

@@ -268,6 +268,14 @@ impl Instances for FakeHub {
         self.refuse("reveal_instance_token")
     }
 
+    async fn reveal_provider_tokens(
+        &self,
+        _caller: &Caller,
+        _target: &InstanceTarget,
+    ) -> Result<std::collections::BTreeMap<String, String>, HubError> {
+        self.refuse("reveal_provider_tokens")
+    }
+
     async fn update_instance(
         &self,
         _caller: &Caller,

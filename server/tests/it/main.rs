@@ -32,6 +32,7 @@ mod processes;
 mod proxy;
 mod sandbox;
 mod secrets_at_rest;
+mod seeds;
 mod storage;
 mod token_client;
 mod token_lifecycle;

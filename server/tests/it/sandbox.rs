@@ -20,7 +20,7 @@ fn query_of(url: &Url) -> HashMap<String, String> {
     url.query_pairs().into_owned().collect()
 }
 
-async fn sandbox_app(adjust: impl FnOnce(&mut tether::config::Config)) -> TestApp {
+pub(crate) async fn sandbox_app(adjust: impl FnOnce(&mut tether::config::Config)) -> TestApp {
     TestApp::spawn_with(Backend::Sqlite, |config| {
         config.sandbox.enabled = true;
         config.sandbox.redirect_uris = vec![CALLBACK.into()];
