@@ -52,13 +52,19 @@ pub struct ElementReference {
 }
 
 /// `providerData` of an instance body: the authorization code (and the PKCE flow's `state`). Other fields a Cloud
-/// Elements client sends (`secret`, `realmId`, …) are accepted and not kept.
+/// Elements client sends are accepted; the ones named like a parameter of the element (QuickBooks' `realmId`,
+/// which arrives on the callback) give that parameter's value when the configuration does not; the rest
+/// (`secret`, `dataSource`, …) are not kept.
 #[derive(Clone, Default, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 pub struct ProviderData {
     #[cfg_attr(feature = "ssr", schema(value_type = Option<String>))]
     pub code: Option<secrecy::SecretString>,
     pub state: Option<String>,
+    /// Every other field.
+    #[serde(flatten)]
+    #[cfg_attr(feature = "ssr", schema(ignore))]
+    pub other_fields: BTreeMap<String, Value>,
 }
 
 impl fmt::Debug for ProviderData {
@@ -66,6 +72,7 @@ impl fmt::Debug for ProviderData {
         f.debug_struct("ProviderData")
             .field("code", &self.code.as_ref().map(|_| MASK))
             .field("state", &self.state)
+            .field("other_fields", &self.other_fields.keys().collect::<Vec<_>>())
             .finish()
     }
 }

@@ -77,6 +77,23 @@ pub(super) fn take_other_values(
     Ok(others)
 }
 
+/// Adds to `given` the values `providerData` carries for the element's parameters (QuickBooks' `realmId`, read
+/// from the callback), unless the configuration gives them.
+pub(super) fn with_provider_values(
+    definition: &ElementDefinition,
+    provider_data: &app::instances::ProviderData,
+    given: &mut BTreeMap<String, String>,
+) -> Result<(), HubError> {
+    for (name, value) in &provider_data.other_fields {
+        if definition.parameters.iter().any(|parameter| &parameter.key == name) && !given.contains_key(name) {
+            let text = value_text(name, value.clone())
+                .map_err(|_| HubError::invalid(&format!("providerData.{name}"), "must be a string or number"))?;
+            given.insert(name.clone(), text);
+        }
+    }
+    Ok(())
+}
+
 /// A boolean given as text (`true`, `false`, `1`, `0`, any case), written out as `true` or `false`.
 fn flag_text(key: &str, text: &str) -> Result<String, HubError> {
     match text.trim().to_ascii_lowercase().as_str() {

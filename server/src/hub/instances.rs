@@ -8,6 +8,7 @@ use super::configuration::resolve_parameters;
 use super::configuration::take_other_values;
 use super::configuration::validate_tags;
 use super::configuration::value_text;
+use super::configuration::with_provider_values;
 use super::credentials::Credentials;
 use super::errors::OrInternal;
 use super::errors::internal_error;
@@ -88,6 +89,7 @@ impl HubService {
         let (event_values, event_settings) =
             self.merged_events(entry, &BTreeMap::new(), take_event_values(&mut given)).await?;
         let others = take_other_values(&entry.definition, &mut given)?;
+        with_provider_values(&entry.definition, &new.provider_data, &mut given)?;
         let mut split = match (&entry.definition.oauth, entry.definition.auth) {
             (Some(_), AuthType::OAuth2) => {
                 self.with_saved_app(caller, entry, &mut given).await?;
@@ -470,6 +472,9 @@ impl Instances for HubService {
         changes.retain(|key, value| value != MASK && record.configuration.get(key) != Some(value));
         if let Some(code) = patch.provider_data.as_ref().and_then(|data| data.code.clone()) {
             oauth_settings(&entry)?;
+            if let Some(provider_data) = &patch.provider_data {
+                with_provider_values(&entry.definition, provider_data, &mut changes)?;
+            }
             let state = patch.provider_data.and_then(|data| data.state);
             return self.reauthenticate(caller, record, &entry, Grant::Code { code, state }, changes).await;
         }

@@ -1,6 +1,6 @@
 //! Authenticating element instances over the REST API, against a real OAuth provider on loopback.
 
-use crate::oauth::{CALLBACK, authorization_url, query_of, seed_query, setup};
+use crate::oauth::{CALLBACK, authorization_url, provider_element, query_of, seed_query, setup};
 use crate::on_both_backends;
 use crate::processes::{OAUTH_CLIENT_SECRET, OAuthProvider};
 use crate::utils::{Backend, TestApp, expect_error, expect_json};
@@ -16,6 +16,7 @@ on_both_backends!(
     custom_parameter_instances_take_choices_and_defaults,
     bad_instance_requests_name_the_problem,
     a_wrong_client_secret_and_an_outage_read_differently,
+    a_parameter_named_in_provider_data_is_kept,
 );
 
 pub async fn code_from(app: &TestApp, provider: &OAuthProvider, extra_query: &str) -> (String, String) {
@@ -383,4 +384,28 @@ async fn a_wrong_client_secret_and_an_outage_read_differently(backend: Backend) 
     assert!(down["providerMessage"].as_str().unwrap().contains("503"), "{down}");
     assert_ne!(wrong["message"], down["message"]);
     assert_eq!(instance_count(&app).await, 0);
+}
+
+/// QuickBooks' `realmId` comes back on the callback, and Cloud Elements clients send it in `providerData`: an
+/// element with a parameter of that name takes it from there.
+async fn a_parameter_named_in_provider_data_is_kept(backend: Backend) {
+    let (app, provider) = setup(backend, false).await;
+    let mut element = provider_element(&provider);
+    element["key"] = json!("test-realm");
+    element["parameters"] = json!([{"key": "realmId", "label": "Company id"}]);
+    element["api"]["baseUrl"] = json!(format!("{}/v3/company/{{realmId}}", provider.issuer));
+    app.create_element(&element).await;
+    let url = app.as_admin(Method::GET, &format!("/elements/test-realm/oauth/url?{}", seed_query())).send().await;
+    let url = expect_json(url.unwrap(), StatusCode::OK).await;
+    let callback = provider.authorize(url["oauthUrl"].as_str().unwrap(), "alice", true).await;
+    let body = json!({
+        "element": {"key": "test-realm"},
+        "providerData": {"code": query_of(&callback)["code"], "realmId": "4620816365", "dataSource": "QBO"},
+        "configuration": oauth_configuration(),
+        "name": "Books"
+    });
+    let created =
+        expect_json(app.as_admin(Method::POST, "/instances").json(&body).send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(created["configuration"]["realmId"], "4620816365");
+    assert!(created["configuration"].get("dataSource").is_none(), "a field the element does not name is not kept");
 }
