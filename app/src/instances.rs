@@ -217,11 +217,13 @@ pub struct InstanceHealth {
     pub failed_refreshes: i64,
 }
 
-/// Which instance a management call acts on: one named by id, or the one whose token the call carries
-/// (`Authorization: …, Element <token>` on the id-less routes).
+/// Which instance a management call acts on: one named by id, one named by id under its element
+/// (`/elements/{keyOrId}/instances/{id}`: an instance of another element is unknown there), or the one whose token
+/// the call carries (`Authorization: …, Element <token>` on the id-less routes).
 #[derive(Debug)]
 pub enum InstanceTarget {
     Id(InstanceId),
+    OfElement { element: String, id: InstanceId },
     Token(secrecy::SecretString),
 }
 

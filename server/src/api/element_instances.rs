@@ -7,7 +7,7 @@ use super::error::ApiResult;
 use super::extract::{ApiJson, ApiPath, parse_query};
 use super::instances::with_ignored_fields;
 use app::error::HubError;
-use app::hub::{Caller, SharedHub};
+use app::hub::SharedHub;
 use app::instances::{ExtraFields, Instance, InstanceId, InstancePatch, InstanceQuery, InstanceTarget, NewInstance};
 use axum::Json;
 use axum::extract::{RawQuery, State};
@@ -22,21 +22,6 @@ pub fn routes() -> OpenApiRouter<SharedHub> {
         update_element_instance,
         delete_element_instance
     ))
-}
-
-/// The instance `id` when it is of the element `key_or_id`; otherwise 404, as for an instance that does not exist.
-async fn instance_of_element(
-    hub: &SharedHub,
-    caller: &Caller,
-    key_or_id: &str,
-    id: InstanceId,
-) -> Result<Instance, HubError> {
-    let element = hub.element(caller, key_or_id).await?;
-    let instance = hub.instance(caller, &InstanceTarget::Id(id)).await?;
-    if instance.element_id != element.id {
-        return Err(HubError::NotFound(format!("No instance {id} of the element {key_or_id}")));
-    }
-    Ok(instance)
 }
 
 /// Authenticates a new instance of the element in the path.
@@ -67,7 +52,7 @@ async fn list_element_instances(
 ) -> ApiResult<Json<Vec<Instance>>> {
     let mut query: InstanceQuery = parse_query(raw.as_deref().unwrap_or_default())?;
     if query.element.as_ref().is_some_and(|named| *named != key_or_id) {
-        return Err(HubError::BadRequest("element: the path names the element already".into()).into());
+        return Err(HubError::invalid("element", "the path names the element already").into());
     }
     // An unknown element is a 404 here, not an empty list.
     hub.element(&auth.caller, &key_or_id).await?;
@@ -83,7 +68,7 @@ async fn get_element_instance(
     auth: ApiCaller,
     ApiPath((key_or_id, id)): ApiPath<(String, InstanceId)>,
 ) -> ApiResult<Json<Instance>> {
-    Ok(Json(instance_of_element(&hub, &auth.caller, &key_or_id, id).await?))
+    Ok(Json(hub.instance(&auth.caller, &InstanceTarget::OfElement { element: key_or_id, id }).await?))
 }
 
 /// Changes an instance of the element in the path, as `PATCH /instances/{id}`.
@@ -96,9 +81,9 @@ async fn update_element_instance(
     ApiPath((key_or_id, id)): ApiPath<(String, InstanceId)>,
     ApiJson(patch): ApiJson<InstancePatch>,
 ) -> ApiResult<Response> {
-    instance_of_element(&hub, &auth.caller, &key_or_id, id).await?;
+    let target = InstanceTarget::OfElement { element: key_or_id, id };
     let ignored = ExtraFields::of(&patch.other_fields).unknown;
-    Ok(with_ignored_fields(ignored, hub.update_instance(&auth.caller, &InstanceTarget::Id(id), patch).await?))
+    Ok(with_ignored_fields(ignored, hub.update_instance(&auth.caller, &target, patch).await?))
 }
 
 /// Deletes an instance of the element in the path, as `DELETE /instances/{id}`.
@@ -109,7 +94,6 @@ async fn delete_element_instance(
     auth: ApiCaller,
     ApiPath((key_or_id, id)): ApiPath<(String, InstanceId)>,
 ) -> ApiResult<StatusCode> {
-    instance_of_element(&hub, &auth.caller, &key_or_id, id).await?;
-    hub.delete_instance(&auth.caller, &InstanceTarget::Id(id)).await?;
+    hub.delete_instance(&auth.caller, &InstanceTarget::OfElement { element: key_or_id, id }).await?;
     Ok(StatusCode::OK)
 }

@@ -74,6 +74,14 @@ impl HubService {
                 .await
                 .or_internal()?
                 .ok_or_else(|| HubError::NotFound(format!("No instance with id {id}")))?,
+            InstanceTarget::OfElement { element, id } => {
+                let named = self.visible_element(caller, element).await?;
+                let record = self.store.instance(caller.organization_id, *id).await.or_internal()?;
+                match record.filter(|record| record.element_id == named.id) {
+                    Some(record) => return Ok((record, named)),
+                    None => return Err(HubError::NotFound(format!("No instance {id} of the element {element}"))),
+                }
+            }
             InstanceTarget::Token(token) => {
                 let record = self
                     .store
