@@ -241,3 +241,39 @@ impl SplitConfiguration {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn element(key: &str) -> ElementDefinition {
+        crate::catalog::built_in().unwrap().into_iter().find(|definition| definition.key == key).unwrap()
+    }
+
+    fn values(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(key, value)| (key.to_string(), value.to_string())).collect()
+    }
+
+    #[test]
+    fn adobe_sign_calls_the_access_point_its_callback_named_before_its_shard() {
+        let adobe = element("adobe-esign");
+        let base_url = |given: &[(&str, &str)]| {
+            let resolved = resolve_parameters(&adobe, &values(given)).unwrap();
+            adobe.api.base_url.fill(|name| resolved.get(name).cloned()).unwrap()
+        };
+        assert_eq!(base_url(&[]), "https://api.na1.adobesign.com/api/rest/v6");
+        assert_eq!(base_url(&[("shard", "eu1")]), "https://api.eu1.adobesign.com/api/rest/v6");
+        let given = [("api_access_point", "https://api.eu2.adobesign.com/")];
+        assert_eq!(base_url(&given), "https://api.eu2.adobesign.com/api/rest/v6");
+        let refresh = adobe.oauth.as_ref().unwrap().refresh_url.clone().unwrap();
+        let resolved = resolve_parameters(&adobe, &values(&given)).unwrap();
+        assert_eq!(
+            refresh.fill(|name| resolved.get(name).cloned()).unwrap(),
+            "https://api.eu2.adobesign.com/oauth/v2/refresh"
+        );
+        for elsewhere in ["https://evil.example/", "https://api.eu2.adobesign.com.evil.example/"] {
+            let refused = resolve_parameters(&adobe, &values(&[("api_access_point", elsewhere)])).unwrap_err();
+            assert!(refused.to_string().contains("does not match"), "{elsewhere}: {refused}");
+        }
+    }
+}
