@@ -3,7 +3,7 @@
 
 use crate::instances::basic_element;
 use crate::on_both_backends;
-use crate::utils::{Backend, TestApp, authorization, expect_error, expect_json};
+use crate::utils::{Backend, TestApp, expect_error, expect_json};
 use app::hub::{Identity, Instances};
 use app::instances::InstanceId;
 use reqwest::{Method, StatusCode};
@@ -117,14 +117,7 @@ async fn the_audit_log_records_who_did_what_and_no_secret(backend: Backend) {
     // Bad filters are named; members may not read the log.
     let bad = app.as_admin(Method::GET, "/audit?who=me").send().await.unwrap();
     expect_error(bad, StatusCode::BAD_REQUEST, "who").await;
-    let member = app
-        .as_admin(Method::POST, &format!("/accounts/{}/users", app.account_id()))
-        .json(&json!({"emailAddress": "member@example.com"}))
-        .send()
-        .await
-        .unwrap();
-    let member = expect_json(member, StatusCode::OK).await;
-    let header = authorization(member["secret"].as_str().unwrap(), app.first.organization_secret.expose_secret());
+    let header = app.member_authorization("member@example.com").await;
     let forbidden = app.api(Method::GET, "/audit").header("Authorization", header).send().await.unwrap();
     expect_error(forbidden, StatusCode::FORBIDDEN, "audit log").await;
 }

@@ -1,9 +1,8 @@
 //! The element catalog over the REST API: coverage of the provider facts, search, filters and custom elements.
 
 use crate::on_both_backends;
-use crate::utils::{Backend, TestApp, authorization, expect_error, expect_json};
+use crate::utils::{Backend, TestApp, expect_error, expect_json};
 use reqwest::{Method, StatusCode};
-use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -292,14 +291,7 @@ async fn broken_or_clashing_definitions_are_refused(backend: Backend) {
     let built_in = app.as_admin(Method::DELETE, "/elements/box").send().await.unwrap();
     expect_error(built_in, StatusCode::FORBIDDEN, "built-in").await;
 
-    let member = app
-        .as_admin(Method::POST, &format!("/accounts/{}/users", app.account_id()))
-        .json(&json!({"emailAddress": "member@example.com"}))
-        .send()
-        .await
-        .unwrap();
-    let member = expect_json(member, StatusCode::OK).await;
-    let header = authorization(member["secret"].as_str().unwrap(), app.first.organization_secret.expose_secret());
+    let header = app.member_authorization("member@example.com").await;
     let refused = app
         .api(Method::POST, "/elements")
         .header("Authorization", header)

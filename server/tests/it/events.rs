@@ -754,14 +754,7 @@ async fn bad_event_configurations_are_refused_by_key(backend: Backend) {
             "event.notification.callback.url": "http://mycoolapp.com",
             "event.poller.refresh_interval": "15",
             "event.notification.signature.key": "xxxxxxxxxxxxxxxxxxxxxxxxx",
-            "event.poller.configuration": {"contacts": {
-                "url": "/hubs/crm/contacts?where=lastUpdated>'${gmtDate:yyyy-MM-dd'T'HH:mm:ss'Z'}'",
-                "idField": "id",
-                "datesConfiguration": {
-                    "updatedDateField": "_info.lastUpdated", "updatedDateFormat": "yyyy-MM-dd'T'HH:mm:ss'Z'", "updatedDateTimezone": "GMT",
-                    "createdDateField": "_info.lastUpdated", "createdDateFormat": "yyyy-MM-dd'T'HH:mm:ss'Z'", "createdDateTimezone": "GMT"
-                }
-            }}
+            "event.poller.configuration": crate::seeds::seed_000_poller_configuration()
         },
         "tags": ["seed"],
         "name": "Seed example"

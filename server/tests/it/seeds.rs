@@ -54,6 +54,17 @@ fn full_header(app: &TestApp, token: &str) -> String {
     )
 }
 
+/// Seed 000's polling configuration, as written.
+pub(crate) fn seed_000_poller_configuration() -> Value {
+    json!({"contacts": {
+        "url": "/hubs/crm/contacts?where=lastUpdated>'${gmtDate:yyyy-MM-dd'T'HH:mm:ss'Z'}'",
+        "idField": "id",
+        "datesConfiguration": {
+            "updatedDateField": "_info.lastUpdated", "updatedDateFormat": "yyyy-MM-dd'T'HH:mm:ss'Z'",
+            "updatedDateTimezone": "GMT", "createdDateField": "_info.lastUpdated",
+            "createdDateFormat": "yyyy-MM-dd'T'HH:mm:ss'Z'", "createdDateTimezone": "GMT"}}})
+}
+
 /// Seed 000: the OAuth 2.0, basic, polling and webhook bodies of `POST /instances`, provisioning from an existing
 /// refresh token, and resetting a user's two-factor phone through the accounts API.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,13 +129,7 @@ async fn seed_000_element_instances_guide() {
                 "event.notification.callback.url": "http://mycoolapp.com",
                 "event.poller.refresh_interval": "15",
                 "event.notification.signature.key": "xxxxxxxxxxxxxxxxxxxxxxxxx",
-                "event.poller.configuration": {"contacts": {
-                    "url": "/hubs/crm/contacts?where=lastUpdated>'${gmtDate:yyyy-MM-dd'T'HH:mm:ss'Z'}'",
-                    "idField": "id",
-                    "datesConfiguration": {
-                        "updatedDateField": "_info.lastUpdated", "updatedDateFormat": "yyyy-MM-dd'T'HH:mm:ss'Z'",
-                        "updatedDateTimezone": "GMT", "createdDateField": "_info.lastUpdated",
-                        "createdDateFormat": "yyyy-MM-dd'T'HH:mm:ss'Z'", "createdDateTimezone": "GMT"}}}
+                "event.poller.configuration": seed_000_poller_configuration()
             },
             "tags": ["<Add_Your_Tag>"],
             "name": "<INSTANCE_NAME>"
@@ -220,14 +225,7 @@ async fn seed_001_revoke_and_reauthenticate() {
     assert_eq!(audit.as_array().unwrap().len(), 2, "{audit}");
     assert!(audit.as_array().unwrap().iter().all(|record| record["target"] == format!("instance:{id}")), "{audit}");
     assert!(!audit.to_string().contains(&access_token), "the audit log holds no token");
-    let member = app
-        .as_admin(Method::POST, &format!("/accounts/{}/users", app.account_id()))
-        .json(&json!({"emailAddress": "member@example.com"}))
-        .send()
-        .await
-        .unwrap();
-    let member = expect_json(member, StatusCode::OK).await;
-    let member = authorization(member["secret"].as_str().unwrap(), app.first.organization_secret.expose_secret());
+    let member = app.member_authorization("member@example.com").await;
     let masked = app.api(Method::GET, &item).header("Authorization", &member).send().await.unwrap();
     assert_eq!(expect_json(masked, StatusCode::OK).await["propertyValue"], "********");
     let path = format!("/instances/{id}?reveal=true");

@@ -223,6 +223,19 @@ impl TestApp {
         serde_json::from_value(expect_json(created, StatusCode::OK).await).expect("an instance, as the API shows one")
     }
 
+    /// Creates a member of the first organization's account with `email`, and answers the `Authorization` header
+    /// that calls as them.
+    pub async fn member_authorization(&self, email: &str) -> String {
+        let created = self
+            .as_admin(Method::POST, &format!("/accounts/{}/users", self.account_id()))
+            .json(&serde_json::json!({"emailAddress": email}))
+            .send()
+            .await
+            .unwrap();
+        let member = expect_json(created, StatusCode::OK).await;
+        authorization(member["secret"].as_str().unwrap(), self.first.organization_secret.expose_secret())
+    }
+
     pub fn account_id(&self) -> i64 {
         self.first.account.id.0
     }
