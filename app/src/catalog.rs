@@ -30,11 +30,21 @@ pub enum AuthType {
     ApiKey,
     #[serde(rename = "custom")]
     Custom,
+    /// OAuth 2.0's client credentials grant (RFC 6749 §4.4): the instance holds a client id and secret, and Tether
+    /// obtains and renews its access tokens itself.
+    #[serde(rename = "clientCredentials")]
+    ClientCredentials,
 }
 
 impl AuthType {
-    pub const ALL: [AuthType; 5] =
-        [AuthType::OAuth2, AuthType::OAuth1, AuthType::Basic, AuthType::ApiKey, AuthType::Custom];
+    pub const ALL: [AuthType; 6] = [
+        AuthType::OAuth2,
+        AuthType::OAuth1,
+        AuthType::Basic,
+        AuthType::ApiKey,
+        AuthType::Custom,
+        AuthType::ClientCredentials,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -43,7 +53,14 @@ impl AuthType {
             AuthType::Basic => "basic",
             AuthType::ApiKey => "apiKey",
             AuthType::Custom => "custom",
+            AuthType::ClientCredentials => "clientCredentials",
         }
+    }
+
+    /// Whether an instance holds OAuth 2.0 access tokens that Tether renews: authorization-code and
+    /// client-credentials elements.
+    pub fn holds_tokens(self) -> bool {
+        matches!(self, AuthType::OAuth2 | AuthType::ClientCredentials)
     }
 
     pub fn parse(text: &str) -> Option<AuthType> {
@@ -58,6 +75,7 @@ impl AuthType {
             AuthType::Basic => "Basic",
             AuthType::ApiKey => "API key",
             AuthType::Custom => "Custom",
+            AuthType::ClientCredentials => "OAuth 2.0 client credentials",
         }
     }
 }
@@ -179,7 +197,9 @@ fn yes() -> bool {
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct OAuthSettings {
-    pub authorization_url: Template,
+    /// Where users consent; a client-credentials element has none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authorization_url: Option<Template>,
     pub token_url: Template,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_url: Option<Template>,
@@ -205,9 +225,64 @@ pub struct OAuthSettings {
     pub token_params: BTreeMap<String, Template>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub refresh_params: BTreeMap<String, Template>,
-    /// Fields of the token response to keep, such as Salesforce's `instance_url`; templates may use them.
+    /// Fields of the token response to keep, such as Salesforce's `instance_url` or Slack's `team.id` (a dotted
+    /// path into the answer); templates may use them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capture: Vec<String>,
+    /// Where the token answer keeps the tokens and their expiry, when not where RFC 6749 puts them.
+    #[serde(default, skip_serializing_if = "TokenFields::is_standard")]
+    pub token_fields: TokenFields,
+}
+
+/// Where a provider's token answer keeps what Tether reads: dotted paths into the answer (Slack's user token is
+/// `authed_user.access_token`). The standard places are the defaults.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct TokenFields {
+    #[serde(default = "TokenFields::standard_access_token")]
+    pub access_token: String,
+    #[serde(default = "TokenFields::standard_refresh_token")]
+    pub refresh_token: String,
+    /// Seconds the access token lives (a number or numeric text).
+    #[serde(default = "TokenFields::standard_expires_in")]
+    pub expires_in: String,
+    /// When the access token expires, in Unix seconds (Strava's `expires_at`): read when `expiresIn` is absent.
+    #[serde(default = "TokenFields::standard_expires_at")]
+    pub expires_at: String,
+}
+
+impl TokenFields {
+    fn standard_access_token() -> String {
+        "access_token".into()
+    }
+
+    fn standard_refresh_token() -> String {
+        "refresh_token".into()
+    }
+
+    fn standard_expires_in() -> String {
+        "expires_in".into()
+    }
+
+    fn standard_expires_at() -> String {
+        "expires_at".into()
+    }
+
+    pub fn is_standard(&self) -> bool {
+        *self == TokenFields::default()
+    }
+}
+
+impl Default for TokenFields {
+    fn default() -> TokenFields {
+        TokenFields {
+            access_token: TokenFields::standard_access_token(),
+            refresh_token: TokenFields::standard_refresh_token(),
+            expires_in: TokenFields::standard_expires_in(),
+            expires_at: TokenFields::standard_expires_at(),
+        }
+    }
 }
 
 /// Where proxied calls carry the credentials.

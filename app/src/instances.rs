@@ -40,6 +40,11 @@ pub mod credential_keys {
     pub const ACCESS_TOKEN: &str = "oauth.user.token";
     pub const REFRESH_TOKEN: &str = "oauth.user.refresh_token";
     pub const EXPIRES_AT: &str = "oauth.user.token.expires_at";
+    /// How long the provider said the access token lives, in seconds (its `expires_in`).
+    pub const LIFETIME: &str = "oauth.user.token.lifetime";
+    /// `client_credentials` on an instance whose tokens Tether obtains with the client's own credentials.
+    pub const GRANT_TYPE: &str = "oauth.grant_type";
+    pub const CLIENT_CREDENTIALS_GRANT: &str = "client_credentials";
 }
 
 /// `{"key": …}` or `{"id": …}`: which element an instance is of. The other fields of an element, as an instance's

@@ -9,11 +9,14 @@
 //                         lifetime of access tokens issued by the refresh grant (default OAUTH_ACCESS_TTL), so a
 //                         test can start from a token that expires soon without the refreshed one expiring too
 // Two clients exist: `tether-post` (secret in the token request body) and `tether-basic` (HTTP basic), both with
-// the secret `tether-test-secret`. Any login and password are accepted on the provider's own sign-in page.
+// the secret `tether-test-secret`. A third, `tether-machine` (same secret, in the body), may use only the client
+// credentials grant, for the scope `api`; its tokens live OAUTH_CC_TTL seconds (default 3600), and
+// GET /test/api/me answers {"client", "scope"} for a live one in `Authorization: Bearer …`, else 401. Any login and password are accepted on the provider's own sign-in page.
 // When it listens it prints `OAUTH_PROVIDER_READY <issuer>`; it stops on SIGTERM. GET /test/grants counts the
 // token requests per grant type, so tests can tell how many refreshes reached the provider.
 // An outage of the token endpoint can be staged: PUT /test/token-outage with {"status": 503, "retryAfter": 2}
-// (retryAfter optional) makes POST /token answer that status until DELETE /test/token-outage, and
+// (retryAfter optional; `error` names the OAuth error, temporarily_unavailable by default) makes POST /token
+// answer that status until DELETE /test/token-outage, and
 // GET /test/token-outage lists when each refused token request arrived (Unix milliseconds).
 // Token requests can be held in flight: after PUT /test/token-hold, POST /token requests wait, unanswered, until
 // DELETE /test/token-hold passes them on to the provider. A held request whose client goes away meanwhile (a
@@ -26,6 +29,7 @@ const redirectUris = (process.env.OAUTH_REDIRECT_URIS ?? 'http://127.0.0.1/callb
 const pkceRequired = process.env.OAUTH_PKCE_REQUIRED === 'true';
 const accessTtl = Number(process.env.OAUTH_ACCESS_TTL ?? 3600);
 const refreshedAccessTtl = Number(process.env.OAUTH_REFRESHED_ACCESS_TTL ?? accessTtl);
+const clientCredentialsTtl = Number(process.env.OAUTH_CC_TTL ?? 3600);
 const secret = 'tether-test-secret';
 
 const client = (id, method) => ({
@@ -42,12 +46,25 @@ await new Promise((resolve) => server.listen(Number(process.env.OAUTH_PORT ?? 0)
 const issuer = `http://127.0.0.1:${server.address().port}`;
 
 const provider = new Provider(issuer, {
-  clients: [client('tether-post', 'client_secret_post'), client('tether-basic', 'client_secret_basic')],
+  clients: [
+    client('tether-post', 'client_secret_post'),
+    client('tether-basic', 'client_secret_basic'),
+    {
+      client_id: 'tether-machine',
+      client_secret: secret,
+      redirect_uris: [],
+      response_types: [],
+      grant_types: ['client_credentials'],
+      token_endpoint_auth_method: 'client_secret_post',
+      scope: 'api',
+    },
+  ],
   cookies: { keys: ['tether-test-cookie-key'] },
   features: {
     devInteractions: { enabled: true },
     revocation: { enabled: true },
     introspection: { enabled: true },
+    clientCredentials: { enabled: true },
   },
   pkce: { required: () => pkceRequired },
   scopes: ['openid', 'offline_access', 'profile', 'email', 'api'],
@@ -59,6 +76,7 @@ const provider = new Provider(issuer, {
   ttl: {
     AccessToken: (ctx) => (ctx?.oidc?.params?.grant_type === 'refresh_token' ? refreshedAccessTtl : accessTtl),
     AuthorizationCode: 60,
+    ClientCredentials: clientCredentialsTtl,
     RefreshToken: 14 * 24 * 3600,
     Interaction: 600,
     Session: 3600,
@@ -108,6 +126,12 @@ const readJson = (req) =>
   });
 server.on('request', async (req, res) => {
   if (req.method === 'GET' && req.url === '/test/grants') return json(res, 200, grants);
+  if (req.method === 'GET' && req.url === '/test/api/me') {
+    const bearer = (req.headers.authorization ?? '').replace(/^Bearer /, '');
+    const token = bearer ? await provider.ClientCredentials.find(bearer) : undefined;
+    if (!token) return json(res, 401, { error: 'invalid_token' });
+    return json(res, 200, { client: token.clientId, scope: token.scope });
+  }
   if (req.url === '/test/token-outage') {
     if (req.method === 'GET') return json(res, 200, { refusedAt });
     if (req.method === 'DELETE') {
@@ -118,7 +142,7 @@ server.on('request', async (req, res) => {
       try {
         const body = await readJson(req);
         if (!Number.isInteger(body.status) || body.status < 400) return json(res, 400, { error: 'status: an HTTP error status' });
-        outage = { status: body.status, retryAfter: body.retryAfter };
+        outage = { status: body.status, retryAfter: body.retryAfter, error: body.error ?? 'temporarily_unavailable' };
         return json(res, 200, outage);
       } catch {
         return json(res, 400, { error: 'a JSON body' });
@@ -140,7 +164,7 @@ server.on('request', async (req, res) => {
     refusedAt.push(Date.now());
     if (outage.retryAfter !== undefined) res.setHeader('retry-after', String(outage.retryAfter));
     req.resume();
-    return json(res, outage.status, { error: 'temporarily_unavailable', error_description: 'staged outage' });
+    return json(res, outage.status, { error: outage.error, error_description: 'staged outage' });
   }
   handle(req, res);
 });

@@ -160,10 +160,22 @@ pub fn validate(definition: &ElementDefinition, hosts: HostPolicy) -> Result<(),
     let mut known: HashSet<&str> = parameter_keys.clone();
     known.extend(BUILT_IN_PLACEHOLDERS);
     match (definition.auth, &definition.oauth) {
-        (AuthType::OAuth2, Some(oauth)) => {
+        (auth @ (AuthType::OAuth2 | AuthType::ClientCredentials), Some(oauth)) => {
             known.insert("accessToken");
             known.extend(oauth.capture.iter().map(String::as_str));
-            check_url("oauth.authorizationUrl", &oauth.authorization_url, &known, definition, hosts)?;
+            match (auth, &oauth.authorization_url) {
+                (AuthType::OAuth2, Some(url)) => check_url("oauth.authorizationUrl", url, &known, definition, hosts)?,
+                (AuthType::OAuth2, None) => {
+                    return Err(HubError::invalid("oauth.authorizationUrl", "required for an oauth2 element"));
+                }
+                (_, Some(_)) => {
+                    return Err(HubError::invalid(
+                        "oauth.authorizationUrl",
+                        "a clientCredentials element has no authorization URL",
+                    ));
+                }
+                (_, None) => {}
+            }
             check_url("oauth.tokenUrl", &oauth.token_url, &known, definition, hosts)?;
             if let Some(url) = &oauth.refresh_url {
                 check_url("oauth.refreshUrl", url, &known, definition, hosts)?;
@@ -181,16 +193,18 @@ pub fn validate(definition: &ElementDefinition, hosts: HostPolicy) -> Result<(),
                 }
             }
         }
-        (AuthType::OAuth2, None) => {
-            return Err(HubError::invalid("oauth", "an oauth2 element needs its OAuth endpoints"));
+        (AuthType::OAuth2 | AuthType::ClientCredentials, None) => {
+            return Err(HubError::invalid("oauth", "an oauth2 or clientCredentials element needs its OAuth endpoints"));
         }
-        (_, Some(_)) => return Err(HubError::invalid("oauth", "only an oauth2 element has OAuth endpoints")),
+        (_, Some(_)) => {
+            return Err(HubError::invalid("oauth", "only an oauth2 or clientCredentials element has OAuth endpoints"));
+        }
         (_, None) => {}
     }
 
     check_url("api.baseUrl", &definition.api.base_url, &known, definition, hosts)?;
     match &definition.api.credentials {
-        CredentialPlacement::Bearer if definition.auth != AuthType::OAuth2 => {
+        CredentialPlacement::Bearer if !definition.auth.holds_tokens() => {
             return Err(HubError::invalid(
                 "api.credentials",
                 "bearer placement carries an OAuth access token; use header or query",

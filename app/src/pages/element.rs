@@ -95,7 +95,7 @@ fn ElementDetails(element: Element) -> impl IntoView {
             <h2>"OAuth 2.0"</h2>
             <dl class="facts">
                 <dt>"Authorization URL"</dt>
-                <dd><code>{oauth.authorization_url.alternatives().join(" | ")}</code></dd>
+                <dd><code>{oauth.authorization_url.map(|url| url.alternatives().join(" | ")).unwrap_or_default()}</code></dd>
                 <dt>"Token URL"</dt>
                 <dd><code>{oauth.token_url.alternatives().join(" | ")}</code></dd>
                 <dt>"Default scopes"</dt>
@@ -118,7 +118,7 @@ fn ElementDetails(element: Element) -> impl IntoView {
 fn AuthenticateSection(element: Element) -> impl IntoView {
     let open = RwSignal::new(false);
     let supported = matches!(element.definition.auth, AuthType::Basic | AuthType::ApiKey | AuthType::Custom)
-        || (element.definition.auth == AuthType::OAuth2 && element.definition.oauth.is_some());
+        || (element.definition.auth.holds_tokens() && element.definition.oauth.is_some());
     if !supported {
         return view! {
             <p class="authenticate muted">"Tether cannot authenticate " {element.definition.auth.label()} " elements yet."</p>
@@ -201,6 +201,7 @@ pub(crate) fn ParameterField(
 fn AuthenticateForm(element: Element) -> impl IntoView {
     let definition = element.definition.clone();
     let oauth = definition.auth == AuthType::OAuth2;
+    let client_credentials = definition.auth == AuthType::ClientCredentials;
     let name = RwSignal::new(String::new());
     let tags = RwSignal::new(Vec::<String>::new());
     let values = RwSignal::new(BTreeMap::<String, String>::new());
@@ -301,6 +302,14 @@ fn AuthenticateForm(element: Element) -> impl IntoView {
                             <code data-testid="callback-url">{move || callback.get().and_then(Result::ok)}</code>
                         </Suspense>
                     </p>
+                </fieldset>
+            }.into_any())}
+            {client_credentials.then(|| view! {
+                <fieldset class="oauth-app">
+                    <legend>"Client credentials"</legend>
+                    <p class="muted">"Tether gets the access tokens with these, and renews them before they expire."</p>
+                    <label>"Client id" <input type="text" name=CLIENT_ID required autocomplete="off" on:input=set_value(CLIENT_ID)/></label>
+                    <label>"Client secret" <input type="password" name=CLIENT_SECRET required autocomplete="off" on:input=set_value(CLIENT_SECRET)/></label>
                 </fieldset>
             }.into_any())}
             <button type="submit" disabled=move || pending.get()>

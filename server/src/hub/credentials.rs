@@ -22,8 +22,20 @@ pub(super) fn access_token_expiry(record: &InstanceRecord) -> Option<chrono::Dat
     expiry_in(&record.configuration)
 }
 
-/// Whether the access token expires within `margin` from `now` (Unix milliseconds, from the hub's clock).
+/// The refresh margin for the record's access token: `margin`, at most half the token's lifetime, so that a
+/// token living no longer than the margin is refreshed once as it nears its end, not on every call.
+pub(super) fn margin_for(record: &InstanceRecord, margin: chrono::Duration) -> chrono::Duration {
+    let lifetime = record.configuration.get(key::LIFETIME).and_then(|seconds| seconds.parse::<i64>().ok());
+    match lifetime {
+        Some(seconds) if seconds > 0 => margin.min(chrono::Duration::milliseconds(seconds * 500)),
+        _ => margin,
+    }
+}
+
+/// Whether the access token expires within the refresh margin (`margin`, capped by [`margin_for`]) from `now`
+/// (Unix milliseconds, from the hub's clock).
 pub(super) fn expires_within(record: &InstanceRecord, margin: chrono::Duration, now: i64) -> bool {
+    let margin = margin_for(record, margin);
     access_token_expiry(record).is_some_and(|expires_at| expires_at <= crate::store::from_millis(now) + margin)
 }
 
@@ -73,6 +85,10 @@ impl SplitConfiguration {
             Some(at) => self.plain(key::EXPIRES_AT, at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             None => self.remove(key::EXPIRES_AT),
         }
+        match tokens.lifetime {
+            Some(lifetime) => self.plain(key::LIFETIME, lifetime.num_seconds().to_string()),
+            None => self.remove(key::LIFETIME),
+        }
         for (field, value) in &tokens.captured {
             self.plain(field, value.clone());
         }
@@ -118,6 +134,7 @@ mod tests {
             access_token: SecretString::from("new-access"),
             refresh_token: None,
             expires_at: None,
+            lifetime: None,
             scope: None,
             captured: BTreeMap::from([("api_domain".to_owned(), "https://www.zohoapis.eu".to_owned())]),
         };

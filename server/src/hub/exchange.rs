@@ -11,6 +11,7 @@ use super::token_endpoints::exchange_endpoint;
 use super::token_endpoints::oauth_settings;
 use super::token_endpoints::provider_error;
 use super::token_endpoints::refresh_endpoint;
+use super::token_endpoints::token_settings;
 use crate::catalog::CatalogEntry;
 use crate::providers::token_client::{ClientCredentials, TokenSet};
 use crate::security::secrets;
@@ -52,6 +53,8 @@ pub(super) enum Grant {
     CheckedCode { code: SecretString, verifier: Option<String>, parameters: BTreeMap<String, String> },
     /// `externalAuthentication: initial`: the refresh token given in the configuration.
     RefreshToken,
+    /// A client-credentials element's own grant, with the client id and secret in the configuration.
+    ClientCredentials,
 }
 
 impl HubService {
@@ -125,6 +128,9 @@ impl HubService {
         grant: Grant,
         given: &BTreeMap<String, String>,
     ) -> Result<SplitConfiguration, HubError> {
+        if let Grant::ClientCredentials = grant {
+            return self.authorize_client(entry, given).await;
+        }
         let oauth = oauth_settings(entry)?;
         let definition = &*entry.definition;
         refuse_unknown_oauth_settings(definition, given)?;
@@ -169,6 +175,7 @@ impl HubService {
                 }
                 self.exchange(entry, &client, &code, &callback_url, verifier, &parameters, &mut split).await?
             }
+            Grant::ClientCredentials => unreachable!("handled above"),
             Grant::CheckedCode { code, verifier, parameters: flow_parameters } => {
                 let callback_url = required(given, key::CALLBACK_URL, "the redirect URI")?;
                 for (key, value) in flow_parameters {
@@ -186,6 +193,43 @@ impl HubService {
         if let Some(given_refresh) = given.get(key::REFRESH_TOKEN) {
             split.secret(key::REFRESH_TOKEN, &SecretString::from(given_refresh.clone()));
         }
+        split.store_grant(&tokens);
+        Ok(split)
+    }
+
+    /// Gets a client-credentials instance's first access token (RFC 6749 §4.4) with the client id and secret
+    /// given, and fills its configuration; the provider's refusal stores nothing.
+    pub(super) async fn authorize_client(
+        &self,
+        entry: &CatalogEntry,
+        given: &BTreeMap<String, String>,
+    ) -> Result<SplitConfiguration, HubError> {
+        let oauth = token_settings(entry)?;
+        let definition = &*entry.definition;
+        refuse_unknown_oauth_settings(definition, given)?;
+        let client = ClientCredentials {
+            id: required(given, key::CLIENT_ID, "the OAuth client id")?,
+            secret: SecretString::from(required(given, key::CLIENT_SECRET, "the OAuth client secret")?),
+        };
+        let scope = given.get(key::SCOPE).cloned().unwrap_or_else(|| oauth.scopes.join(&oauth.scope_separator));
+        let parameters: BTreeMap<String, String> = given
+            .iter()
+            .filter(|(name, _)| !OAUTH_KEYS.contains(&name.as_str()))
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
+        let values = resolve_parameters(definition, &parameters)?;
+        self.check_urls(entry, &values).await?;
+        let endpoint = exchange_endpoint(oauth, &values, self.host_policy(entry))?;
+        let tokens = self
+            .token_client
+            .client_credentials(&endpoint, &client, &scope, &oauth.capture)
+            .await
+            .map_err(provider_error)?;
+        let mut split = SplitConfiguration::default();
+        split.parameters(definition, &values)?;
+        split.store_client(&client);
+        split.plain(key::SCOPE, tokens.scope.clone().unwrap_or(scope));
+        split.plain(key::GRANT_TYPE, key::CLIENT_CREDENTIALS_GRANT.to_owned());
         split.store_grant(&tokens);
         Ok(split)
     }

@@ -106,6 +106,7 @@ impl HubService {
             _ if initial => {
                 return Err(HubError::invalid("externalAuthentication", "initial needs an OAuth 2.0 element"));
             }
+            (Some(_), AuthType::ClientCredentials) => self.authorize_client(entry, &given).await?,
             _ => Self::take_parameters(entry, &given)?,
         };
         split.others(&others, true);
@@ -470,6 +471,10 @@ impl Instances for HubService {
         let mut changes = configuration_text(patch.configuration.unwrap_or_default())?;
         // A secret sent back masked, as it was read, keeps its value; so does any value sent back unchanged.
         changes.retain(|key, value| value != MASK && record.configuration.get(key) != Some(value));
+        // New client credentials for a client-credentials instance get it a token with them at once.
+        if entry.definition.auth == AuthType::ClientCredentials && changes.keys().any(|key| is_credential_key(key)) {
+            return self.reauthenticate(caller, record, &entry, Grant::ClientCredentials, changes).await;
+        }
         if let Some(code) = patch.provider_data.as_ref().and_then(|data| data.code.clone()) {
             oauth_settings(&entry)?;
             if let Some(provider_data) = &patch.provider_data {

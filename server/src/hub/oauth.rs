@@ -135,7 +135,7 @@ impl HubService {
                     .collect();
                 names.into_iter().collect()
             };
-            let mut site_parameters = parameters_in(&oauth.authorization_url);
+            let mut site_parameters = oauth.authorization_url.as_ref().map(parameters_in).unwrap_or_default();
             if site_parameters.is_empty() {
                 site_parameters = parameters_in(&definition.api.base_url);
             }
@@ -154,7 +154,11 @@ impl HubService {
         let values = resolve_parameters(definition, &given)?;
         let mut filling = values.clone();
         filling.insert("clientId".into(), client_id.clone());
-        let mut url = fill_url("oauth.authorizationUrl", &oauth.authorization_url, &filling, self.host_policy(entry))?;
+        let authorization_url = oauth
+            .authorization_url
+            .as_ref()
+            .ok_or_else(|| HubError::invalid("element", format!("{} has no authorization URL", definition.key)))?;
+        let mut url = fill_url("oauth.authorizationUrl", authorization_url, &filling, self.host_policy(entry))?;
 
         let verifier = request.pkce.then(secrets::generate_secret);
         let (console, connect) = match owner {

@@ -8,6 +8,7 @@ use super::call_logs::{begin_trace, body_excerpt};
 use super::credentials::access_token_digest;
 use super::credentials::access_token_expiry;
 use super::credentials::expires_within;
+use super::credentials::margin_for;
 use super::errors::OrInternal;
 use super::service::HubService;
 use super::templates::fill;
@@ -20,7 +21,7 @@ use crate::security::secrets;
 use crate::store::instances::InstanceRecord;
 use crate::store::now_millis;
 use app::call_logs::{CallRecording, RecordedCall};
-use app::catalog::{AuthType, CredentialPlacement};
+use app::catalog::CredentialPlacement;
 use app::error::HubError;
 use app::hub::CallLogs;
 use app::hub::{Caller, ProviderCall, Proxy};
@@ -31,8 +32,9 @@ use base64::engine::general_purpose::STANDARD;
 use secrecy::SecretString;
 use std::collections::BTreeMap;
 
+/// Whether the instance's calls carry an access token Tether renews.
 fn is_oauth(entry: &CatalogEntry) -> bool {
-    entry.definition.auth == AuthType::OAuth2 && entry.definition.oauth.is_some()
+    entry.definition.auth.holds_tokens() && entry.definition.oauth.is_some()
 }
 
 /// The most of a provider's answer the console shows.
@@ -86,7 +88,7 @@ impl HubService {
         let usable_until = is_oauth(entry)
             .then(|| access_token_expiry(record))
             .flatten()
-            .map(|expires_at| (expires_at - self.settings.refresh_margin).timestamp_millis());
+            .map(|expires_at| (expires_at - margin_for(record, self.settings.refresh_margin)).timestamp_millis());
         let cached = CachedCall {
             organization_id: record.organization_id,
             hub: entry.definition.hub.clone(),

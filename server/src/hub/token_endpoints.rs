@@ -81,7 +81,16 @@ fn endpoint_with_params(
         .map(|(name, template)| Ok((name.clone(), fill(&format!("{params_field}.{name}"), template, values)?)))
         .collect::<Result<_, HubError>>()?;
     let url = fill_url(field, url, values, policy)?;
-    Ok(TokenEndpoint { url, auth: oauth.token_auth, body: oauth.token_body, extra })
+    Ok(TokenEndpoint { url, auth: oauth.token_auth, body: oauth.token_body, extra, fields: oauth.token_fields.clone() })
+}
+
+/// The token endpoints of an element whose instances hold access tokens: authorization-code and client-credentials
+/// elements.
+pub(super) fn token_settings(entry: &CatalogEntry) -> Result<&OAuthSettings, HubError> {
+    match (entry.definition.auth.holds_tokens(), &entry.definition.oauth) {
+        (true, Some(oauth)) => Ok(oauth),
+        _ => Err(HubError::invalid("element", format!("{} holds no OAuth 2.0 tokens", entry.definition.key))),
+    }
 }
 
 pub(super) fn oauth_settings(entry: &CatalogEntry) -> Result<&OAuthSettings, HubError> {

@@ -11,15 +11,17 @@ use super::credentials::expires_within;
 use super::errors::OrInternal;
 use super::history::history_entry;
 use super::service::HubService;
-use super::token_endpoints::oauth_settings;
+use super::token_endpoints::exchange_endpoint;
 use super::token_endpoints::provider_error;
 use super::token_endpoints::refresh_endpoint;
+use super::token_endpoints::token_settings;
 use crate::catalog::CatalogEntry;
 use crate::providers::outbound::Refused;
 use crate::providers::token_client::TokenError;
 use crate::store::audit::Actor;
 use crate::store::instances::{InstanceRecord, NotifiedState};
 use crate::store::now_millis;
+use app::catalog::AuthType;
 use app::error::HubError;
 use app::history::HistoryKind;
 use app::instances::InstanceId;
@@ -397,16 +399,34 @@ impl HubService {
         mut split: SplitConfiguration,
     ) -> Result<Refreshed, HubError> {
         let id = record.id;
-        let oauth = oauth_settings(entry)?;
+        let oauth = token_settings(entry)?;
         let values = split.values();
-        let Credentials { client: Some(client), refresh_token: Some(refresh_token), .. } = Credentials::read(&values)
-        else {
-            return Err(invalid_grant(id, "it has no refresh token"));
+        let credentials = Credentials::read(&values);
+        let Some(client) = credentials.client else {
+            return Err(invalid_grant(id, "it has no OAuth client"));
         };
-        let outcome = match refresh_endpoint(oauth, &values, self.host_policy(entry)) {
-            Ok(endpoint) => self.token_client.refresh(&endpoint, &client, &refresh_token, &oauth.capture).await,
-            // A token URL the policy refuses fails this refresh like a provider's refusal: recorded, not retried.
-            Err(error) => Err(TokenError::Refused(Refused(error.to_string()))),
+        // What the grant is known by: the refresh token, or for a client-credentials instance its access token.
+        let (grant_key, grant) = match (entry.definition.auth, credentials.refresh_token, credentials.access_token) {
+            (AuthType::ClientCredentials, _, Some(access_token)) => (key::ACCESS_TOKEN, access_token),
+            (AuthType::OAuth2, Some(refresh_token), _) => (key::REFRESH_TOKEN, refresh_token),
+            _ => return Err(invalid_grant(id, "it has no refresh token")),
+        };
+        let policy = self.host_policy(entry);
+        let outcome = match entry.definition.auth {
+            AuthType::ClientCredentials => {
+                let scope = values.get(key::SCOPE).cloned().unwrap_or_default();
+                match exchange_endpoint(oauth, &values, policy) {
+                    Ok(endpoint) => {
+                        self.token_client.client_credentials(&endpoint, &client, &scope, &oauth.capture).await
+                    }
+                    Err(error) => Err(TokenError::Refused(Refused(error.to_string()))),
+                }
+            }
+            _ => match refresh_endpoint(oauth, &values, policy) {
+                Ok(endpoint) => self.token_client.refresh(&endpoint, &client, &grant, &oauth.capture).await,
+                // A token URL the policy refuses fails this refresh like a provider's refusal: recorded, not retried.
+                Err(error) => Err(TokenError::Refused(Refused(error.to_string()))),
+            },
         };
         match outcome {
             Ok(tokens) => {
@@ -422,7 +442,7 @@ impl HubService {
                 // Another node may have refreshed with this token a moment ago: look before condemning the grant.
                 let current = self.reread(&record).await?;
                 let now = self.configuration_in_use(&current).await?.values();
-                if now.get(key::REFRESH_TOKEN) != Some(&refresh_token_text(&refresh_token)) {
+                if now.get(grant_key) != Some(&refresh_token_text(&grant)) {
                     return Ok(Refreshed::Stored(current, now));
                 }
                 let detail = error.to_string();

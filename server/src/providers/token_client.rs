@@ -2,11 +2,12 @@
 //! and sorts their failures into what a caller can act on.
 //!
 //! This is a small client over reqwest rather than a typed OAuth client, because the catalog's providers differ in
-//! ways such a client does not model in one path: JSON token bodies, extra token parameters, and response fields to
-//! capture (Salesforce's `instance_url`).
+//! ways such a client does not model in one path: JSON token bodies, extra token parameters, response fields to
+//! capture (Salesforce's `instance_url`), answers that are form-encoded or keep the tokens elsewhere (Slack's
+//! `authed_user`), absolute expiries (Strava), and refusals sent with a 2xx status (`{"ok": false, …}`).
 
 use crate::providers::outbound::{Outbound, OutboundError, Refused};
-use app::catalog::{TokenAuth, TokenBody};
+use app::catalog::{TokenAuth, TokenBody, TokenFields};
 use chrono::{DateTime, Utc};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
@@ -22,6 +23,8 @@ pub struct TokenEndpoint {
     pub body: TokenBody,
     /// Extra parameters the provider wants in the request.
     pub extra: BTreeMap<String, String>,
+    /// Where the answer keeps the tokens.
+    pub fields: TokenFields,
 }
 
 /// The OAuth app Tether acts as.
@@ -38,6 +41,8 @@ pub struct TokenSet {
     /// Absent when the provider did not send one; a caller keeps the refresh token it had.
     pub refresh_token: Option<SecretString>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// How long the access token lives, as the provider said.
+    pub lifetime: Option<chrono::Duration>,
     pub scope: Option<String>,
     /// The response fields the element asked to keep.
     pub captured: BTreeMap<String, String>,
@@ -113,6 +118,21 @@ impl TokenClient {
         self.token_request(endpoint, client, form, capture).await
     }
 
+    /// Gets an access token for the client itself (RFC 6749 §4.4), for `scope` when it is not empty.
+    pub async fn client_credentials(
+        &self,
+        endpoint: &TokenEndpoint,
+        client: &ClientCredentials,
+        scope: &str,
+        capture: &[String],
+    ) -> Result<TokenSet, TokenError> {
+        let mut form = vec![("grant_type", "client_credentials".to_owned())];
+        if !scope.trim().is_empty() {
+            form.push(("scope", scope.to_owned()));
+        }
+        self.token_request(endpoint, client, form, capture).await
+    }
+
     /// Revokes a token (RFC 7009). `hint` is `access_token` or `refresh_token`.
     pub async fn revoke(
         &self,
@@ -159,8 +179,10 @@ impl TokenClient {
         if !response.status().is_success() {
             return Err(refusal(response).await);
         }
-        let body: Value = response.json().await.map_err(|_| TokenError::Malformed("not JSON".into()))?;
-        token_set(&body, capture)
+        let status = response.status().as_u16();
+        let text = response.bytes().await.map_err(|_| TokenError::Malformed("the answer was cut off".into()))?;
+        let body = answer_body(&text).ok_or_else(|| TokenError::Malformed("neither JSON nor a form".into()))?;
+        token_set(&body, &endpoint.fields, capture).map_err(|malformed| refusal_in(status, &body).unwrap_or(malformed))
     }
 }
 
@@ -200,24 +222,74 @@ fn form_encode(text: &str) -> String {
     url::form_urlencoded::byte_serialize(text.as_bytes()).collect()
 }
 
-fn token_set(body: &Value, capture: &[String]) -> Result<TokenSet, TokenError> {
-    let text = |name: &str| body.get(name).and_then(Value::as_str).map(str::to_owned);
-    let access_token = text("access_token").ok_or_else(|| TokenError::Malformed("no access_token".into()))?;
-    let expires_in = body.get("expires_in").and_then(|value| value.as_i64().or_else(|| value.as_str()?.parse().ok()));
+/// A token answer as JSON: a JSON object, or a form-encoded answer (`access_token=…&expires_in=…`) read as one.
+fn answer_body(text: &[u8]) -> Option<Value> {
+    if let Ok(body @ Value::Object(_)) = serde_json::from_slice::<Value>(text) {
+        return Some(body);
+    }
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(text).ok()?;
+    let named_pairs = !pairs.is_empty() && pairs.iter().all(|(name, _)| !name.is_empty() && !name.contains(' '));
+    named_pairs.then(|| Value::Object(pairs.into_iter().map(|(name, value)| (name, Value::String(value))).collect()))
+}
+
+/// The value at a dotted path (`authed_user.access_token`) of an answer.
+fn at_path<'a>(body: &'a Value, path: &str) -> Option<&'a Value> {
+    path.split('.').try_fold(body, |value, name| value.get(name))
+}
+
+/// A number, or numeric text.
+fn seconds_in(value: &Value) -> Option<i64> {
+    value.as_i64().or_else(|| value.as_str()?.trim().parse().ok())
+}
+
+fn token_set(body: &Value, fields: &TokenFields, capture: &[String]) -> Result<TokenSet, TokenError> {
+    let text =
+        |path: &str| at_path(body, path).and_then(Value::as_str).filter(|text| !text.is_empty()).map(str::to_owned);
+    let access_token = text(&fields.access_token)
+        .ok_or_else(|| TokenError::Malformed(format!("no {} in the answer", fields.access_token)))?;
+    let now = Utc::now();
+    let expires_in = at_path(body, &fields.expires_in).and_then(seconds_in);
+    let expires_at = match expires_in {
+        Some(seconds) => Some(now + chrono::Duration::seconds(seconds)),
+        None => at_path(body, &fields.expires_at).and_then(seconds_in).and_then(|at| DateTime::from_timestamp(at, 0)),
+    };
     let captured = capture
         .iter()
         .filter_map(|name| {
-            let value = body.get(name)?;
+            let value = at_path(body, name)?;
             Some((name.clone(), value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string())))
         })
         .collect();
     Ok(TokenSet {
         access_token: SecretString::from(access_token),
-        refresh_token: text("refresh_token").map(SecretString::from),
-        expires_at: expires_in.map(|seconds| Utc::now() + chrono::Duration::seconds(seconds)),
+        refresh_token: text(&fields.refresh_token).map(SecretString::from),
+        expires_at,
+        lifetime: expires_at.map(|at| at - now),
         scope: text("scope"),
         captured,
     })
+}
+
+/// Errors a provider sends when the code or refresh token is gone, under their names (Slack's among them).
+const GRANT_GONE: [&str; 6] =
+    ["invalid_grant", "invalid_refresh_token", "invalid_code", "code_already_used", "token_revoked", "token_expired"];
+
+/// A refusal sent with a 2xx status, as some providers do (`{"ok": false, "error": "invalid_refresh_token"}`): an
+/// answer with an `error`, or `ok: false`, and no token is a refusal, never a malformed answer.
+fn refusal_in(status: u16, body: &Value) -> Option<TokenError> {
+    let error = body.get("error").and_then(Value::as_str).filter(|error| !error.is_empty());
+    let not_ok = body.get("ok").and_then(Value::as_bool) == Some(false);
+    if error.is_none() && !not_ok {
+        return None;
+    }
+    let error = error.unwrap_or("not ok").to_owned();
+    let description = body.get("error_description").and_then(Value::as_str).unwrap_or("").to_owned();
+    if GRANT_GONE.contains(&error.as_str()) {
+        return Some(TokenError::InvalidGrant {
+            description: if description.is_empty() { error } else { description },
+        });
+    }
+    Some(TokenError::Rejected { status, error, description })
 }
 
 /// Reads a non-2xx answer into a [`TokenError`].
@@ -238,7 +310,7 @@ async fn refusal(response: reqwest::Response) -> TokenError {
             retry_after,
         };
     }
-    if error == "invalid_grant" {
+    if GRANT_GONE.contains(&error.as_str()) {
         return TokenError::InvalidGrant { description };
     }
     TokenError::Rejected {
@@ -256,14 +328,16 @@ mod tests {
     #[test]
     fn token_responses_are_read_and_fields_captured() {
         let body = json!({"access_token": "a", "refresh_token": "r", "expires_in": "3600", "instance_url": "https://eu.example.com", "n": 5});
-        let set = token_set(&body, &["instance_url".into(), "n".into(), "absent".into()]).unwrap();
+        let set =
+            token_set(&body, &TokenFields::default(), &["instance_url".into(), "n".into(), "absent".into()]).unwrap();
         assert_eq!(set.access_token.expose_secret(), "a");
         assert_eq!(set.refresh_token.unwrap().expose_secret(), "r");
         assert!(set.expires_at.unwrap() > Utc::now() + chrono::Duration::seconds(3500));
         assert_eq!(set.captured["instance_url"], "https://eu.example.com");
         assert_eq!(set.captured["n"], "5");
         assert!(!set.captured.contains_key("absent"));
-        assert!(matches!(token_set(&json!({"token_type": "bearer"}), &[]), Err(TokenError::Malformed(_))));
-        assert!(!format!("{:?}", token_set(&body, &[]).unwrap()).contains("\"a\""));
+        let standard = TokenFields::default();
+        assert!(matches!(token_set(&json!({"token_type": "bearer"}), &standard, &[]), Err(TokenError::Malformed(_))));
+        assert!(!format!("{:?}", token_set(&body, &standard, &[]).unwrap()).contains("\"a\""));
     }
 }

@@ -88,6 +88,7 @@ impl NotifiedState {
 /// The configuration keys the refresher's index columns are read from.
 const EXPIRES_AT_KEY: &str = app::instances::credential_keys::EXPIRES_AT;
 const REFRESH_TOKEN_KEY: &str = app::instances::credential_keys::REFRESH_TOKEN;
+const GRANT_TYPE_KEY: &str = app::instances::credential_keys::GRANT_TYPE;
 
 impl InstanceRecord {
     /// The configuration, tags and objects as the JSON text their columns hold.
@@ -100,14 +101,18 @@ impl InstanceRecord {
     }
 
     /// The refresher's index columns, read off the configuration: when the access token expires, and whether
-    /// there is a refresh token (its value is in the vault; the configuration shows its mask).
+    /// Tether can renew it: a refresh token is held (its value is in the vault; the configuration shows its mask),
+    /// or the instance gets its tokens with the client credentials grant.
     pub(crate) fn schedule_columns(&self) -> (Option<i64>, i64) {
         let expires_at = self
             .configuration
             .get(EXPIRES_AT_KEY)
             .and_then(|text| chrono::DateTime::parse_from_rfc3339(text).ok())
             .map(|at| at.timestamp_millis());
-        (expires_at, i64::from(self.configuration.contains_key(REFRESH_TOKEN_KEY)))
+        let renewable = self.configuration.contains_key(REFRESH_TOKEN_KEY)
+            || self.configuration.get(GRANT_TYPE_KEY).map(String::as_str)
+                == Some(app::instances::credential_keys::CLIENT_CREDENTIALS_GRANT);
+        (expires_at, i64::from(renewable))
     }
 }
 

@@ -7,6 +7,7 @@ mod audit;
 mod call_logs;
 mod chaos;
 mod cli;
+mod client_credentials;
 mod cloud_elements_client;
 mod connect;
 mod console;

@@ -107,14 +107,25 @@ impl OAuthProvider {
         pkce_required: bool,
         access_ttl_seconds: u32,
     ) -> OAuthProvider {
+        Self::start_with_env(&[
+            ("OAUTH_REDIRECT_URIS", redirect_uris.join(",")),
+            ("OAUTH_PKCE_REQUIRED", pkce_required.to_string()),
+            ("OAUTH_ACCESS_TTL", access_ttl_seconds.to_string()),
+            ("OAUTH_REFRESHED_ACCESS_TTL", "3600".into()),
+        ])
+    }
+
+    /// The provider whose `tether-machine` client gets client-credentials tokens living `ttl_seconds`.
+    pub fn start_with_client_credentials_ttl(ttl_seconds: u32) -> OAuthProvider {
+        Self::start_with_env(&[("OAUTH_CC_TTL", ttl_seconds.to_string())])
+    }
+
+    fn start_with_env(env: &[(&str, String)]) -> OAuthProvider {
         use std::io::BufRead;
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/oauth-provider/server.mjs");
         let mut child = std::process::Command::new("node")
             .arg(script)
-            .env("OAUTH_REDIRECT_URIS", redirect_uris.join(","))
-            .env("OAUTH_PKCE_REQUIRED", pkce_required.to_string())
-            .env("OAUTH_ACCESS_TTL", access_ttl_seconds.to_string())
-            .env("OAUTH_REFRESHED_ACCESS_TTL", "3600")
+            .envs(env.iter().map(|(name, value)| (*name, value.as_str())))
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -214,7 +225,16 @@ impl OAuthProvider {
     /// Makes the token endpoint answer `status` (with `Retry-After: retry_after` seconds when given) until
     /// [`OAuthProvider::end_outage`].
     pub async fn stage_outage(&self, status: u16, retry_after: Option<u32>) {
-        let body = serde_json::json!({"status": status, "retryAfter": retry_after});
+        self.stage_token_answer(serde_json::json!({"status": status, "retryAfter": retry_after})).await;
+    }
+
+    /// Makes the token endpoint refuse every request with `status` and the OAuth `error` (`invalid_client`, say)
+    /// until [`OAuthProvider::end_outage`].
+    pub async fn stage_refusal(&self, status: u16, error: &str) {
+        self.stage_token_answer(serde_json::json!({"status": status, "error": error})).await;
+    }
+
+    async fn stage_token_answer(&self, body: serde_json::Value) {
         let url = format!("{}/test/token-outage", self.issuer);
         let response = reqwest::Client::new().put(url).json(&body).send().await.unwrap();
         assert!(response.status().is_success(), "the outage was not staged: {}", response.status());

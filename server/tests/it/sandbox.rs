@@ -306,6 +306,7 @@ impl Server {
             auth: TokenAuth::Basic,
             body: TokenBody::Form,
             extra: BTreeMap::new(),
+            fields: Default::default(),
         };
         Server {
             name: "oidc-provider",
@@ -327,6 +328,7 @@ impl Server {
             auth: TokenAuth::Basic,
             body: TokenBody::Form,
             extra: BTreeMap::new(),
+            fields: Default::default(),
         };
         Server {
             name: "sandbox",
