@@ -17,6 +17,7 @@ FACTS = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT.parent / "shared" / "re
 OUT = ROOT / "server" / "catalog" / "providers.json"
 # The facts' own OAuth 2.0 URLs, kept so a test can compare the shipped catalog with them.
 FIXTURE = ROOT / "server" / "tests" / "fixtures" / "oauth2-endpoints.json"
+CLIENT_CREDENTIALS_FIXTURE = ROOT / "server" / "tests" / "fixtures" / "client-credentials-endpoints.json"
 
 # Provider key -> Cloud Elements key, where Cloud Elements used another name for the same endpoints.
 RENAMES = {"salesforce": "sfdc"}
@@ -45,6 +46,10 @@ STANDARD_PARAMS = {
     "token_params": {"grant_type": "authorization_code"},
     "refresh_params": {"grant_type": "refresh_token"},
 }
+# What Tether sends itself in a client credentials token request.
+CLIENT_CREDENTIALS_STANDARD = {"grant_type": "client_credentials"}
+# A client-credentials provider's client id and secret are the instance's oauth.api.key and oauth.api.secret.
+CLIENT_FIELDS = ("client_id", "client_secret")
 
 
 
@@ -156,7 +161,30 @@ def element(key, facts):
     }
     if key in RENAMES:
         definition["aliases"] = [key]
-    if auth == "OAUTH2":
+    if auth == "OAUTH2_CC":
+        if not facts.get("token_url"):
+            return None  # no token endpoint to ask
+        oauth = {
+            "tokenUrl": template(facts["token_url"], instance_names),
+            "scopes": facts.get("default_scopes") or [],
+            "scopeSeparator": facts.get("scope_separator", " "),
+            "tokenAuth": "basic" if facts.get("token_request_auth_method") == "basic" else "form",
+            "tokenBody": "json" if facts.get("body_format") == "json" else "form",
+        }
+        given = {k: v for k, v in (facts.get("token_params") or {}).items()
+                 if CLIENT_CREDENTIALS_STANDARD.get(k) != str(v)}
+        extra_credentials = [p for p in credential_parameters(facts) if p["key"] not in CLIENT_FIELDS]
+        names = instance_names + tuple(p["key"] for p in extra_credentials)
+        if given:
+            oauth["tokenParams"] = {k: template(str(v), names) for k, v in given.items()}
+        if facts.get("token_response_metadata"):
+            oauth["capture"] = facts["token_response_metadata"]
+        definition["auth"] = "clientCredentials"
+        definition["oauth"] = oauth
+        definition["api"] = api(facts, ("accessToken",), {"in": "bearer"})
+        secret_keys = {p["key"] for p in extra_credentials}
+        definition["parameters"] = [p for p in parameters(facts) if p["key"] not in secret_keys] + extra_credentials
+    elif auth == "OAUTH2":
         oauth = {
             "authorizationUrl": template(facts["authorization_url"], instance_names),
             "tokenUrl": template(facts["token_url"], instance_names),
@@ -206,7 +234,7 @@ def main():
     facts = json.loads(FACTS.read_text())
     elements, skipped = [], []
     for key in sorted(facts):
-        if facts[key]["auth"] not in ("OAUTH2", "BASIC", "API_KEY") or not facts[key].get("base_url"):
+        if facts[key]["auth"] not in ("OAUTH2", "OAUTH2_CC", "BASIC", "API_KEY") or not facts[key].get("base_url"):
             skipped.append(key)
             continue
         try:
@@ -224,6 +252,9 @@ def main():
                  if value["auth"] == "OAUTH2" and value.get("authorization_url") and value.get("token_url")}
     FIXTURE.parent.mkdir(parents=True, exist_ok=True)
     FIXTURE.write_text(json.dumps(endpoints, indent=1) + "\n")
+    token_urls = {key: value["token_url"] for key, value in sorted(facts.items())
+                  if value["auth"] == "OAUTH2_CC" and value.get("token_url") and value.get("base_url")}
+    CLIENT_CREDENTIALS_FIXTURE.write_text(json.dumps(token_urls, indent=1) + "\n")
     print(f"wrote {len(elements)} elements to {OUT.relative_to(ROOT)}; left out {len(skipped)}")
 
 

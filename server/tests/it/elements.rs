@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 on_both_backends!(
     catalog_covers_every_oauth2_provider_and_the_seed_elements,
+    every_client_credentials_provider_is_an_element,
     search_ranks_the_expected_elements_first,
     filters_and_paging_work_and_unknown_filters_are_refused,
     an_element_reads_in_the_cloud_elements_shape,
@@ -84,6 +85,28 @@ async fn catalog_covers_every_oauth2_provider_and_the_seed_elements(backend: Bac
     assert_eq!(sfdc["definition"]["aliases"], json!(["salesforce"]));
     assert_eq!(sfdc["definition"]["oauth"]["capture"], json!(["instance_url"]));
     assert!(!sfdc["definition"]["objects"].as_array().unwrap().is_empty());
+}
+
+/// Every client-credentials provider of the facts that names a token endpoint and an API is an element of that
+/// kind, with the facts' token URL.
+async fn every_client_credentials_provider_is_an_element(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (elements, _) = list(&app, "pageSize=1000").await;
+    let facts: BTreeMap<String, String> =
+        serde_json::from_str(include_str!("../fixtures/client-credentials-endpoints.json")).expect("fixture");
+    assert!(facts.len() >= 95, "{} providers", facts.len());
+    for (key, token_url) in &facts {
+        let element = elements
+            .iter()
+            .find(|element| {
+                element["key"] == json!(key)
+                    || element["definition"]["aliases"].as_array().is_some_and(|a| a.contains(&json!(key)))
+            })
+            .unwrap_or_else(|| panic!("no element for provider {key}"));
+        assert_eq!(element["authentication"]["type"], "clientCredentials", "{key}");
+        assert_eq!(as_fact(&element["definition"]["oauth"]["tokenUrl"]), normalize(token_url), "{key}");
+        assert!(element["definition"]["oauth"].get("authorizationUrl").is_none(), "{key}");
+    }
 }
 
 async fn search_ranks_the_expected_elements_first(backend: Backend) {
