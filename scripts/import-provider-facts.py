@@ -146,6 +146,29 @@ def api(facts, credential_names, default_credentials):
     return result
 
 
+def verification(facts, names):
+    """The facts' check of new credentials as `api.verify`, or None when it cannot be one (another base URL, or
+    placeholders the instance does not hold)."""
+    check = facts.get("verification")
+    if not check or check.get("base_url_override") or not check.get("endpoints"):
+        return None
+    try:
+        path = template(check["endpoints"][0], names)
+    except ValueError:
+        return None
+    if not isinstance(path, str):
+        return None
+    verify = {"path": path}
+    if check.get("method", "GET") != "GET":
+        verify["method"] = check["method"]
+    headers = {name: str(value) for name, value in (check.get("headers") or {}).items() if "${" not in str(value)}
+    if headers:
+        verify["headers"] = headers
+    if check.get("data") is not None:
+        verify["body"] = check["data"]
+    return verify
+
+
 def element(key, facts):
     if facts["auth"] == "OAUTH2" and not (facts.get("authorization_url") and facts.get("token_url")):
         return None  # installed through the provider's own flow, not an authorization URL
@@ -223,6 +246,11 @@ def element(key, facts):
         credentials = credential_parameters(facts)
         secret_keys = {parameter["key"] for parameter in credentials}
         definition["parameters"] = [p for p in parameters(facts) if p["key"] not in secret_keys] + credentials
+    if auth in ("OAUTH2_CC", "BASIC", "API_KEY"):
+        names = instance_names + tuple(p["key"] for p in definition["parameters"])
+        verify = verification(facts, names)
+        if verify:
+            definition["api"]["verify"] = verify
     # A captured token field used in a URL is filled from the token response, not asked of the user.
     captured = set(definition.get("oauth", {}).get("capture", []))
     definition["parameters"] = [p for p in definition["parameters"] if p["key"] not in captured]

@@ -310,6 +310,33 @@ pub struct ApiSettings {
     /// Extra headers sent on every proxied call.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, Template>,
+    /// A call that shows whether new credentials work, made before an API-key, basic, custom or
+    /// client-credentials instance is stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verify: Option<Verification>,
+}
+
+/// A request to the provider's API with an instance's credentials, whose answer tells whether they work.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct Verification {
+    /// `GET` unless given.
+    #[serde(default = "Verification::get")]
+    pub method: String,
+    /// Relative to the API base URL; it may hold the instance's parameters (`/accounts/{accountId}`).
+    pub path: Template,
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub headers: BTreeMap<String, String>,
+    /// A JSON body to send.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub body: Option<serde_json::Value>,
+}
+
+impl Verification {
+    fn get() -> String {
+        "GET".into()
+    }
 }
 
 /// What kind of value a parameter holds.

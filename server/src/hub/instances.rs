@@ -112,6 +112,9 @@ impl HubService {
         split.others(&others, true);
         // Values captured from a token answer (an `api_domain`) fill the API base URL only now.
         self.check_urls(entry, &split.values()).await?;
+        if entry.definition.auth != AuthType::OAuth2 {
+            self.verify_credentials(entry, &split.values()).await?;
+        }
         let objects =
             if new.retrieve_objects_after_instantiation { entry.definition.objects.clone() } else { Vec::new() };
         let events = (event_values, event_settings);

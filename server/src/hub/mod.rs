@@ -44,6 +44,7 @@ mod templates;
 mod token_endpoints;
 mod tokens;
 mod two_factor;
+mod verification;
 mod webhooks;
 
 pub use accounts::NewOrganization;

@@ -105,9 +105,28 @@ impl HubService {
         record: &InstanceRecord,
         values: BTreeMap<String, String>,
     ) -> Result<ProviderCall, HubError> {
+        let call = self.call_of(entry, record.id, &values)?;
+        Ok(ProviderCall {
+            recording: self.recording_for(record),
+            // Cloud Elements' default: null members are left out unless the instance says `false`.
+            filter_nulls: !record
+                .configuration
+                .get(app::instances::FILTER_NULLS)
+                .is_some_and(|value| value.trim().eq_ignore_ascii_case("false")),
+            ..call
+        })
+    }
+
+    /// The call the element's API settings make of `values`: its base URL and credentials, nothing recorded.
+    pub(super) fn call_of(
+        &self,
+        entry: &CatalogEntry,
+        instance_id: InstanceId,
+        values: &BTreeMap<String, String>,
+    ) -> Result<ProviderCall, HubError> {
         let api = &entry.definition.api;
         // Templates name the access token `accessToken`; the filler supplies it from the instance's credentials.
-        let base_url = fill_url("api.baseUrl", &api.base_url, &values, self.host_policy(entry))?;
+        let base_url = fill_url("api.baseUrl", &api.base_url, values, self.host_policy(entry))?;
         let secret = |text: String| SecretString::from(text);
         let mut headers = Vec::new();
         let mut query = Vec::new();
@@ -115,8 +134,7 @@ impl HubService {
             CredentialPlacement::Bearer => {
                 let access_token = values.get(app::instances::credential_keys::ACCESS_TOKEN).ok_or_else(|| {
                     HubError::Unauthorized(format!(
-                        "{INVALID_ACCESS_TOKEN}: instance {} has no access token",
-                        record.id
+                        "{INVALID_ACCESS_TOKEN}: instance {instance_id} has no access token"
                     ))
                 })?;
                 headers.push(("authorization".to_owned(), secret(format!("Bearer {access_token}"))));
@@ -130,27 +148,23 @@ impl HubService {
                 headers.push(("authorization".to_owned(), secret(format!("Basic {}", STANDARD.encode(pair)))));
             }
             CredentialPlacement::Header { name, value } => {
-                headers.push((name.to_ascii_lowercase(), secret(fill("api.credentials.value", value, &values)?)));
+                headers.push((name.to_ascii_lowercase(), secret(fill("api.credentials.value", value, values)?)));
             }
             CredentialPlacement::Query { name, value } => {
-                query.push((name.clone(), secret(fill("api.credentials.value", value, &values)?)));
+                query.push((name.clone(), secret(fill("api.credentials.value", value, values)?)));
             }
         }
         for (name, template) in &api.headers {
-            headers.push((name.to_ascii_lowercase(), secret(fill(&format!("api.headers.{name}"), template, &values)?)));
+            headers.push((name.to_ascii_lowercase(), secret(fill(&format!("api.headers.{name}"), template, values)?)));
         }
         Ok(ProviderCall {
-            instance_id: record.id,
+            instance_id,
             base_url: base_url.as_str().trim_end_matches('/').to_owned(),
             headers,
             query,
-            access_token_digest: access_token_digest(&values),
-            recording: self.recording_for(record),
-            // Cloud Elements' default: null members are left out unless the instance says `false`.
-            filter_nulls: !record
-                .configuration
-                .get(app::instances::FILTER_NULLS)
-                .is_some_and(|value| value.trim().eq_ignore_ascii_case("false")),
+            access_token_digest: access_token_digest(values),
+            recording: app::call_logs::CallRecording::Off,
+            filter_nulls: false,
         })
     }
 }

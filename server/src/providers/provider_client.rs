@@ -66,7 +66,8 @@ pub struct Outgoing<'a> {
     pub body: Bytes,
 }
 
-async fn send(
+/// Sends one request with the call's credentials added.
+pub(crate) async fn send(
     outbound: &Outbound,
     call: &ProviderCall,
     outgoing: &Outgoing<'_>,

@@ -39,3 +39,4 @@ mod token_client;
 mod token_lifecycle;
 mod two_factor;
 mod utils;
+mod verification;
