@@ -45,6 +45,18 @@ fn refuse_unknown_oauth_settings(
     }
 }
 
+/// The OAuth client a configuration names, once its keys are all known to the element.
+fn given_client(
+    definition: &ElementDefinition,
+    given: &BTreeMap<String, String>,
+) -> Result<ClientCredentials, HubError> {
+    refuse_unknown_oauth_settings(definition, given)?;
+    Ok(ClientCredentials {
+        id: required(given, key::CLIENT_ID, "the OAuth client id")?,
+        secret: SecretString::from(required(given, key::CLIENT_SECRET, "the OAuth client secret")?),
+    })
+}
+
 /// How an instance gets its provider tokens.
 pub(super) enum Grant {
     /// A code from the API flow; its pending flow, if any, is found by `state` (or the element key).
@@ -133,11 +145,7 @@ impl HubService {
         }
         let oauth = oauth_settings(entry)?;
         let definition = &*entry.definition;
-        refuse_unknown_oauth_settings(definition, given)?;
-        let client = ClientCredentials {
-            id: required(given, key::CLIENT_ID, "the OAuth client id")?,
-            secret: SecretString::from(required(given, key::CLIENT_SECRET, "the OAuth client secret")?),
-        };
+        let client = given_client(definition, given)?;
         let mut parameters: BTreeMap<String, String> = given
             .iter()
             .filter(|(key, _)| !OAUTH_KEYS.contains(&key.as_str()))
@@ -206,11 +214,7 @@ impl HubService {
     ) -> Result<SplitConfiguration, HubError> {
         let oauth = token_settings(entry)?;
         let definition = &*entry.definition;
-        refuse_unknown_oauth_settings(definition, given)?;
-        let client = ClientCredentials {
-            id: required(given, key::CLIENT_ID, "the OAuth client id")?,
-            secret: SecretString::from(required(given, key::CLIENT_SECRET, "the OAuth client secret")?),
-        };
+        let client = given_client(definition, given)?;
         let scope = given.get(key::SCOPE).cloned().unwrap_or_else(|| oauth.scopes.join(&oauth.scope_separator));
         let parameters: BTreeMap<String, String> = given
             .iter()

@@ -40,6 +40,17 @@ fn as_fact(template: &Value) -> String {
     alternatives.iter().map(|text| text.replace('{', "${connectionConfig.")).collect::<Vec<_>>().join(" || ")
 }
 
+/// The element a provider's key names, as its key or an alias.
+fn element_for<'a>(elements: &'a [Value], key: &str) -> &'a Value {
+    elements
+        .iter()
+        .find(|element| {
+            element["key"] == json!(key)
+                || element["definition"]["aliases"].as_array().is_some_and(|a| a.contains(&json!(key)))
+        })
+        .unwrap_or_else(|| panic!("no element for provider {key}"))
+}
+
 fn normalize(fact: &str) -> String {
     fact.split("||").map(str::trim).collect::<Vec<_>>().join(" || ")
 }
@@ -54,13 +65,7 @@ async fn catalog_covers_every_oauth2_provider_and_the_seed_elements(backend: Bac
         serde_json::from_str(include_str!("../fixtures/oauth2-endpoints.json")).expect("fixture");
     assert!(facts.len() >= 290);
     for (key, endpoints) in &facts {
-        let element = elements
-            .iter()
-            .find(|element| {
-                element["key"] == json!(key)
-                    || element["definition"]["aliases"].as_array().is_some_and(|a| a.contains(&json!(key)))
-            })
-            .unwrap_or_else(|| panic!("no element for provider {key}"));
+        let element = element_for(&elements, key);
         let oauth = &element["definition"]["oauth"];
         assert_eq!(
             as_fact(&oauth["authorizationUrl"]),
@@ -96,13 +101,7 @@ async fn every_client_credentials_provider_is_an_element(backend: Backend) {
         serde_json::from_str(include_str!("../fixtures/client-credentials-endpoints.json")).expect("fixture");
     assert!(facts.len() >= 95, "{} providers", facts.len());
     for (key, token_url) in &facts {
-        let element = elements
-            .iter()
-            .find(|element| {
-                element["key"] == json!(key)
-                    || element["definition"]["aliases"].as_array().is_some_and(|a| a.contains(&json!(key)))
-            })
-            .unwrap_or_else(|| panic!("no element for provider {key}"));
+        let element = element_for(&elements, key);
         assert_eq!(element["authentication"]["type"], "clientCredentials", "{key}");
         assert_eq!(as_fact(&element["definition"]["oauth"]["tokenUrl"]), normalize(token_url), "{key}");
         assert!(element["definition"]["oauth"].get("authorizationUrl").is_none(), "{key}");

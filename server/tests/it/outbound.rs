@@ -173,11 +173,10 @@ async fn with_private_networks_allowed_the_same_values_connect(backend: Backend)
     let mut expected = 0;
     for host in [format!("127.0.0.1:{}", listener.port), format!("{INWARD_NAME}:{}", listener.port)] {
         let body = json!({"name": "g", "configuration": {"hostname": host, "apiKey": "glpat-abc"}});
+        // Creating it checks the key with the element's verification call. The listener speaks plain HTTP to an
+        // https URL, so the check fails as an unreachable provider, but only after connecting.
         let created = app.as_admin(Method::POST, "/elements/gitlab-pat/instances").json(&body).send().await.unwrap();
-        let token = expect_json(created, StatusCode::OK).await["token"].as_str().unwrap().to_owned();
-        // The listener speaks plain HTTP to an https URL, so the call fails, but only after connecting.
-        let answer = app.as_instance(&token, Method::GET, "/hubs/helpdesk/projects").send().await.unwrap();
-        assert_eq!(answer.status(), StatusCode::BAD_GATEWAY);
+        assert_eq!(created.status(), StatusCode::BAD_GATEWAY);
         expected += 1;
         assert_eq!(listener.connections(), expected, "{host} was not connected to");
     }
