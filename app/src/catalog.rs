@@ -5,8 +5,13 @@
 //! value Tether supplies (`clientId`, `clientSecret`, `random`). A template may list alternatives; the first whose
 //! placeholders are all known is used.
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+
+mod oauth_settings;
+mod template;
+pub use oauth_settings::{OAuthSettings, TokenAuth, TokenBody, TokenFields};
+pub use template::{Template, placeholders_in};
 
 /// Values Tether fills in itself, whatever the element.
 pub const BUILT_IN_PLACEHOLDERS: [&str; 3] = ["clientId", "clientSecret", "random"];
@@ -80,209 +85,9 @@ impl AuthType {
     }
 }
 
-/// A URL or value with `{placeholders}`, possibly with fallbacks: the first alternative whose placeholders are
-/// all known is the one used.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Template(pub Vec<String>);
-
-impl Template {
-    pub fn new(text: impl Into<String>) -> Template {
-        Template(vec![text.into()])
-    }
-
-    pub fn alternatives(&self) -> &[String] {
-        &self.0
-    }
-
-    /// Every placeholder name in every alternative.
-    pub fn placeholders(&self) -> impl Iterator<Item = &str> {
-        self.0.iter().flat_map(|text| placeholders_in(text))
-    }
-
-    /// Fills the first alternative whose placeholders `value` knows; `None` when no alternative can be filled.
-    pub fn fill(&self, value: impl Fn(&str) -> Option<String>) -> Option<String> {
-        self.0.iter().find_map(|text| {
-            let mut out = String::with_capacity(text.len());
-            let mut rest = text.as_str();
-            while let Some(start) = rest.find('{') {
-                let end = rest[start..].find('}')? + start;
-                out.push_str(&rest[..start]);
-                out.push_str(&value(&rest[start + 1..end])?);
-                rest = &rest[end + 1..];
-            }
-            out.push_str(rest);
-            Some(out)
-        })
-    }
-}
-
-/// The names between braces in one template text.
-pub fn placeholders_in(text: &str) -> impl Iterator<Item = &str> {
-    text.split('{').skip(1).filter_map(|part| part.split_once('}').map(|(name, _)| name))
-}
-
-/// A template is written as one string, or as a list of alternatives.
-#[cfg(feature = "ssr")]
-impl utoipa::PartialSchema for Template {
-    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
-        use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Type};
-        OneOfBuilder::new()
-            .item(ObjectBuilder::new().schema_type(Type::String))
-            .item(ArrayBuilder::new().items(ObjectBuilder::new().schema_type(Type::String)).min_items(Some(1)))
-            .description(Some("Text with {placeholders}, or a list of alternatives: the first whose placeholders are all known is used"))
-            .into()
-    }
-}
-
-#[cfg(feature = "ssr")]
-impl utoipa::ToSchema for Template {}
-
-impl Serialize for Template {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        match self.0.as_slice() {
-            [one] => serializer.serialize_str(one),
-            many => many.serialize(serializer),
-        }
-    }
-}
-
-impl<'de> Deserialize<'de> for Template {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Template, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum OneOrMany {
-            One(String),
-            Many(Vec<String>),
-        }
-        match OneOrMany::deserialize(deserializer)? {
-            OneOrMany::One(text) => Ok(Template(vec![text])),
-            OneOrMany::Many(list) if !list.is_empty() => Ok(Template(list)),
-            OneOrMany::Many(_) => Err(serde::de::Error::custom("a template needs at least one alternative")),
-        }
-    }
-}
-
-/// How the client authenticates at the token endpoint.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum TokenAuth {
-    /// `client_id` and `client_secret` in the request body.
-    #[default]
-    Form,
-    /// HTTP basic authentication with the client id and secret.
-    Basic,
-}
-
-/// How the token request body is encoded.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "lowercase")]
-pub enum TokenBody {
-    #[default]
-    Form,
-    Json,
-}
-
-fn space() -> String {
-    " ".into()
-}
-
+/// `true`, for fields that default to it.
 fn yes() -> bool {
     true
-}
-
-/// The OAuth 2.0 endpoints and habits of a provider.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct OAuthSettings {
-    /// Where users consent; a client-credentials element has none.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authorization_url: Option<Template>,
-    pub token_url: Template,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub refresh_url: Option<Template>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub revoke_url: Option<Template>,
-    #[serde(default)]
-    pub scopes: Vec<String>,
-    #[serde(default = "space")]
-    pub scope_separator: String,
-    #[serde(default)]
-    pub token_auth: TokenAuth,
-    #[serde(default)]
-    pub token_body: TokenBody,
-    /// Whether the provider accepts PKCE (S256).
-    #[serde(default = "yes")]
-    pub pkce: bool,
-    /// The issuer the provider names in `iss` on its redirect (RFC 9207); a redirect naming another is refused.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub issuer: Option<String>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub authorization_params: BTreeMap<String, Template>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub token_params: BTreeMap<String, Template>,
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub refresh_params: BTreeMap<String, Template>,
-    /// Fields of the token response to keep, such as Salesforce's `instance_url` or Slack's `team.id` (a dotted
-    /// path into the answer); templates may use them.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub capture: Vec<String>,
-    /// Where the token answer keeps the tokens and their expiry, when not where RFC 6749 puts them.
-    #[serde(default, skip_serializing_if = "TokenFields::is_standard")]
-    pub token_fields: TokenFields,
-}
-
-/// Where a provider's token answer keeps what Tether reads: dotted paths into the answer (Slack's user token is
-/// `authed_user.access_token`). The standard places are the defaults.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct TokenFields {
-    #[serde(default = "TokenFields::standard_access_token")]
-    pub access_token: String,
-    #[serde(default = "TokenFields::standard_refresh_token")]
-    pub refresh_token: String,
-    /// Seconds the access token lives (a number or numeric text).
-    #[serde(default = "TokenFields::standard_expires_in")]
-    pub expires_in: String,
-    /// When the access token expires, in Unix seconds (Strava's `expires_at`): read when `expiresIn` is absent.
-    #[serde(default = "TokenFields::standard_expires_at")]
-    pub expires_at: String,
-}
-
-impl TokenFields {
-    fn standard_access_token() -> String {
-        "access_token".into()
-    }
-
-    fn standard_refresh_token() -> String {
-        "refresh_token".into()
-    }
-
-    fn standard_expires_in() -> String {
-        "expires_in".into()
-    }
-
-    fn standard_expires_at() -> String {
-        "expires_at".into()
-    }
-
-    pub fn is_standard(&self) -> bool {
-        *self == TokenFields::default()
-    }
-}
-
-impl Default for TokenFields {
-    fn default() -> TokenFields {
-        TokenFields {
-            access_token: TokenFields::standard_access_token(),
-            refresh_token: TokenFields::standard_refresh_token(),
-            expires_in: TokenFields::standard_expires_in(),
-            expires_at: TokenFields::standard_expires_at(),
-        }
-    }
 }
 
 /// Where proxied calls carry the credentials.

@@ -220,6 +220,15 @@ pub struct InstanceHealth {
     pub last_error_at: Option<DateTime<Utc>>,
     /// Refreshes that failed in a row.
     pub failed_refreshes: i64,
+    /// Whether Tether can renew an expiring access token itself. False when an OAuth 2.0 provider sent no refresh
+    /// token (some send one only on the first consent): the instance then needs re-authenticating before
+    /// `accessTokenExpiresAt`.
+    #[serde(default = "renewable_by_default")]
+    pub renewable: bool,
+}
+
+fn renewable_by_default() -> bool {
+    true
 }
 
 /// Which instance a management call acts on: one named by id, one named by id under its element

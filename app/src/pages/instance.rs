@@ -72,6 +72,12 @@ fn StoryView(story: InstanceStory) -> impl IntoView {
                     <dt>"Access token expires"</dt><dd>{optional(health.access_token_expires_at)}</dd>
                     <dt>"Last refreshed"</dt><dd>{optional(health.last_refreshed_at)}</dd>
                     <dt>"Failed refreshes in a row"</dt><dd>{health.failed_refreshes}</dd>
+                    <dt>"Renewal"</dt>
+                    <dd data-testid="renewal">{if health.renewable {
+                        "automatic"
+                    } else {
+                        "none: the provider sent no refresh token; re-authenticate before the access token expires"
+                    }}</dd>
                     <dt>"Last error"</dt>
                     <dd class="long-text">{health.last_error.clone().unwrap_or_else(|| "–".into())}</dd>
                     <dt>"Events"</dt><dd>{if card.events_enabled { "on" } else { "off" }}</dd>

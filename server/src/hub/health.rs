@@ -46,6 +46,7 @@ impl HubService {
             last_error: record.last_error.clone(),
             last_error_at: time(record.last_error_at),
             failed_refreshes: record.refresh_failures,
+            renewable: access_token_expiry(record).is_none() || record.schedule_columns().1 == 1,
         }
     }
 }

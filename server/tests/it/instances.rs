@@ -17,6 +17,7 @@ on_both_backends!(
     bad_instance_requests_name_the_problem,
     a_wrong_client_secret_and_an_outage_read_differently,
     a_parameter_named_in_provider_data_is_kept,
+    an_instance_without_a_refresh_token_says_it_cannot_be_renewed,
 );
 
 pub async fn code_from(app: &TestApp, provider: &OAuthProvider, extra_query: &str) -> (String, String) {
@@ -408,4 +409,21 @@ async fn a_parameter_named_in_provider_data_is_kept(backend: Backend) {
         expect_json(app.as_admin(Method::POST, "/instances").json(&body).send().await.unwrap(), StatusCode::OK).await;
     assert_eq!(created["configuration"]["realmId"], "4620816365");
     assert!(created["configuration"].get("dataSource").is_none(), "a field the element does not name is not kept");
+}
+
+/// Some providers send a refresh token only on the first consent, or only for an offline scope: an instance
+/// created without one says Tether cannot renew it, so that its owner re-authenticates in time.
+async fn an_instance_without_a_refresh_token_says_it_cannot_be_renewed(backend: Backend) {
+    let (app, provider) = setup(backend, false).await;
+    let mut renewable = Vec::new();
+    for extra_query in ["", "&scope=openid"] {
+        let (code, _) = code_from(&app, &provider, extra_query).await;
+        let body = json!({"element": {"key": "test-idp"}, "providerData": {"code": code},
+            "configuration": oauth_configuration(), "name": format!("scope{extra_query}")});
+        let created = app.as_admin(Method::POST, "/instances").json(&body).send().await.unwrap();
+        let created = expect_json(created, StatusCode::OK).await;
+        assert!(created["health"]["accessTokenExpiresAt"].is_string());
+        renewable.push(created["health"]["renewable"].clone());
+    }
+    assert_eq!(renewable, [json!(true), json!(false)], "offline_access brings a refresh token; openid alone none");
 }
