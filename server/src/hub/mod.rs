@@ -6,8 +6,8 @@
 //! - what every capability reads: `elements` (the element a call names), `records` (stored instances), `health`,
 //!   `history` (each instance's story), `notices`, `webhooks` (lifecycle events for the team's endpoints),
 //!   `audit`;
-//! - the provider-facing work: `tokens` (refresh), `oauth` and `exchange` (the code flow), `event_setup`,
-//!   `events`, `polling`;
+//! - the provider-facing work: `tokens` (refresh), `oauth` and `exchange` (the code and client credentials
+//!   grants), `verification` (checking new credentials), `event_setup`, `events`, `polling`;
 //! - the doors' use cases: `instances`, `instance_table` (the console's listing), `call_logs` (the proxy's record of calls), `console_connect`, `connect`
 //!   (sessions for end users), `hosted_connect` (the end user's page), `proxy`, `identity`, `accounts`,
 //!   `two_factor`.
