@@ -177,3 +177,37 @@ test('denying consent shows the error and creates nothing', async ({ page }) => 
   await expect(page.getByTestId('oauth-error')).toContainText('expired or was already completed');
   expect(await instancesAtTether()).toEqual([]);
 });
+
+test('a client-credentials element is authenticated with its client id and secret, and refused ones are said', async ({ page }) => {
+  const key = 'e2e-machine';
+  const created = await api('POST', '/elements', {
+    key,
+    name: 'E2E machine API',
+    hub: 'general',
+    auth: 'clientCredentials',
+    oauth: { tokenUrl: `${provider.issuer}/token`, scopes: ['api'] },
+    api: { baseUrl: `${provider.issuer}/test/api`, credentials: { in: 'bearer' } },
+  });
+  expect(created.status, await created.text()).toBe(200);
+  await signIn(page);
+  await expect(page).toHaveURL(`${baseUrl()}/`);
+  await page.goto(`${baseUrl()}/catalog/${key}`);
+  await waitForHydration(page);
+  await page.getByRole('button', { name: 'Authenticate' }).click();
+  await expect(page.getByRole('textbox', { name: 'Name', exact: true })).toBeFocused();
+  await page.getByLabel('Name').fill('E2E machine');
+  await page.getByLabel('Client id').fill('tether-machine');
+  await page.getByLabel('Client secret').fill('not-the-secret');
+  await page.getByRole('button', { name: 'Authenticate' }).click();
+  await expect(page.getByRole('alert')).toContainText('invalid_client');
+  const none = await api('GET', `/instances?element=${key}`);
+  expect(await none.json()).toEqual([]);
+
+  await page.getByLabel('Client secret').fill('tether-test-secret');
+  await page.getByRole('button', { name: 'Authenticate' }).click();
+  await expect(page).toHaveURL(/\/instances\?instance=\d+$/);
+  const listed = await (await api('GET', `/instances?element=${key}`)).json();
+  expect(listed).toHaveLength(1);
+  expect(listed[0].configuration['oauth.api.key']).toBe('tether-machine');
+  expect(listed[0].health.renewable).toBe(true);
+});
