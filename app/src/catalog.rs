@@ -103,6 +103,10 @@ pub enum CredentialPlacement {
     Header { name: String, value: Template },
     /// A query parameter, such as `?api_key={apiKey}`.
     Query { name: String, value: Template },
+    /// A field added to the form-encoded request body, such as `api_key={apiKey}`.
+    Form { name: String, value: Template },
+    /// A member added to the JSON object of the request body, such as Mandrill's `"key": "{apiKey}"`.
+    Json { name: String, value: Template },
 }
 
 /// How Tether calls the provider's API for an instance.

@@ -86,6 +86,8 @@ pub struct ProviderCall {
     pub base_url: String,
     pub headers: Vec<(String, SecretString)>,
     pub query: Vec<(String, SecretString)>,
+    /// Credentials that go in the request body.
+    pub body: Vec<BodyCredential>,
     /// The digest of the access token used, for an OAuth 2.0 instance: a refresh after the provider refused it
     /// happens only if nobody replaced it meanwhile.
     pub access_token_digest: Option<String>,
@@ -93,6 +95,13 @@ pub struct ProviderCall {
     pub recording: crate::call_logs::CallRecording,
     /// Whether members whose value is `null` are taken out of JSON answers (`filter.response.nulls`).
     pub filter_nulls: bool,
+}
+
+/// A credential carried in the request body: a form field or a member of the JSON object.
+#[derive(Clone)]
+pub enum BodyCredential {
+    Form(String, SecretString),
+    Json(String, SecretString),
 }
 
 impl std::fmt::Debug for ProviderCall {

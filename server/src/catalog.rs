@@ -217,7 +217,9 @@ pub fn validate(definition: &ElementDefinition, hosts: HostPolicy) -> Result<(),
             ));
         }
         CredentialPlacement::Header { value, .. } => check_placeholders("api.credentials.value", value, &known)?,
-        CredentialPlacement::Query { value, .. } => check_placeholders("api.credentials.value", value, &known)?,
+        CredentialPlacement::Query { value, .. }
+        | CredentialPlacement::Form { value, .. }
+        | CredentialPlacement::Json { value, .. } => check_placeholders("api.credentials.value", value, &known)?,
         _ => {}
     }
     for (name, template) in &definition.api.headers {

@@ -145,6 +145,7 @@ mod tests {
                 access_token_digest: None,
                 recording: app::call_logs::CallRecording::Summary,
                 filter_nulls: true,
+                body: Vec::new(),
             },
         }
     }

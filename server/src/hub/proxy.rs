@@ -24,7 +24,7 @@ use app::call_logs::{CallRecording, RecordedCall};
 use app::catalog::CredentialPlacement;
 use app::error::HubError;
 use app::hub::CallLogs;
-use app::hub::{Caller, ProviderCall, Proxy};
+use app::hub::{BodyCredential, Caller, ProviderCall, Proxy};
 use app::instances::{InstanceId, InstanceTarget, TryRequest, TryResponse};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use base64::Engine as _;
@@ -130,6 +130,7 @@ impl HubService {
         let secret = |text: String| SecretString::from(text);
         let mut headers = Vec::new();
         let mut query = Vec::new();
+        let mut body = Vec::new();
         match &api.credentials {
             CredentialPlacement::Bearer => {
                 let access_token = values.get(app::instances::credential_keys::ACCESS_TOKEN).ok_or_else(|| {
@@ -153,6 +154,12 @@ impl HubService {
             CredentialPlacement::Query { name, value } => {
                 query.push((name.clone(), secret(fill("api.credentials.value", value, values)?)));
             }
+            CredentialPlacement::Form { name, value } => {
+                body.push(BodyCredential::Form(name.clone(), secret(fill("api.credentials.value", value, values)?)));
+            }
+            CredentialPlacement::Json { name, value } => {
+                body.push(BodyCredential::Json(name.clone(), secret(fill("api.credentials.value", value, values)?)));
+            }
         }
         for (name, template) in &api.headers {
             headers.push((name.to_ascii_lowercase(), secret(fill(&format!("api.headers.{name}"), template, values)?)));
@@ -162,6 +169,7 @@ impl HubService {
             base_url: base_url.as_str().trim_end_matches('/').to_owned(),
             headers,
             query,
+            body,
             access_token_digest: access_token_digest(values),
             recording: app::call_logs::CallRecording::Off,
             filter_nulls: false,

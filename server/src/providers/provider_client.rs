@@ -4,9 +4,9 @@
 
 use crate::providers::outbound::{Outbound, OutboundError};
 use app::error::HubError;
-use app::hub::{Caller, Hub, ProviderCall};
+use app::hub::{BodyCredential, Caller, Hub, ProviderCall};
 use axum::body::Bytes;
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use secrecy::{ExposeSecret, SecretString};
 
 /// Headers that belong to one connection, never forwarded (RFC 9110 section 7.6.1), and the ones Tether sets.
@@ -97,7 +97,8 @@ pub(crate) async fn send(
         value.set_sensitive(true);
         headers.insert(name, value);
     }
-    let request = outbound.request(outgoing.method.clone(), url).headers(headers).body(outgoing.body.clone());
+    let body = with_body_credentials(&call.body, &mut headers, outgoing.body.clone())?;
+    let request = outbound.request(outgoing.method.clone(), url).headers(headers).body(body);
     outbound.send(request).await.map_err(|error| match error {
         OutboundError::Refused(refused) => HubError::BadRequest(format!("api.baseUrl: {refused}")),
         OutboundError::Failed(_) => HubError::Provider {
@@ -106,6 +107,64 @@ pub(crate) async fn send(
             provider_message: String::new(),
         },
     })
+}
+
+/// The request body with the credentials the element puts there: form fields appended to a form body, members
+/// added to a JSON object. An empty body becomes one of that kind. A body of another kind is refused, since the
+/// credentials could not go in it.
+fn with_body_credentials(
+    credentials: &[BodyCredential],
+    headers: &mut HeaderMap,
+    body: Bytes,
+) -> Result<Bytes, HubError> {
+    let Some(first) = credentials.first() else { return Ok(body) };
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
+    let kind = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+    match first {
+        BodyCredential::Form(..) => {
+            if !body.is_empty() && kind != "application/x-www-form-urlencoded" {
+                return Err(HubError::BadRequest(
+                    "body: this element puts its credentials in a form body; send application/x-www-form-urlencoded"
+                        .into(),
+                ));
+            }
+            let mut form = String::from_utf8(body.to_vec())
+                .map_err(|_| HubError::BadRequest("body: a form body must be UTF-8".into()))?;
+            let mut fields = url::form_urlencoded::Serializer::new(String::new());
+            for credential in credentials {
+                if let BodyCredential::Form(name, value) = credential {
+                    fields.append_pair(name, value.expose_secret());
+                }
+            }
+            if !form.is_empty() && !form.ends_with('&') {
+                form.push('&');
+            }
+            form.push_str(&fields.finish());
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/x-www-form-urlencoded"));
+            Ok(Bytes::from(form))
+        }
+        BodyCredential::Json(..) => {
+            let mut object = if body.is_empty() {
+                serde_json::Map::new()
+            } else {
+                match serde_json::from_slice::<serde_json::Value>(&body) {
+                    Ok(serde_json::Value::Object(object)) => object,
+                    _ => {
+                        return Err(HubError::BadRequest(
+                            "body: this element puts its credentials in the JSON body; send a JSON object".into(),
+                        ));
+                    }
+                }
+            };
+            for credential in credentials {
+                if let BodyCredential::Json(name, value) = credential {
+                    object.insert(name.clone(), serde_json::Value::String(value.expose_secret().to_owned()));
+                }
+            }
+            headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+            Ok(Bytes::from(serde_json::Value::Object(object).to_string()))
+        }
+    }
 }
 
 /// How a call through an instance went.

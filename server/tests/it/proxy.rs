@@ -21,6 +21,7 @@ on_both_backends!(
     two_nodes_on_one_database_refresh_once,
     an_expiring_token_is_refreshed_ahead_once,
     a_token_shorter_than_the_margin_is_refreshed_once_not_on_every_call,
+    credentials_go_in_a_form_or_json_body_when_the_element_says,
     a_revoked_grant_gets_invalid_access_token_until_reauthenticated,
 );
 
@@ -369,4 +370,47 @@ async fn try_it_out_takes_the_proxy_path(backend: Backend) {
     app.as_admin(Method::DELETE, &format!("/instances/{id}/enabled")).send().await.unwrap();
     let disabled = app.hub.try_request(&session.caller, id, request).await.unwrap_err();
     assert!(matches!(disabled, app::error::HubError::Forbidden(_)), "{disabled}");
+}
+
+/// Elements whose providers read the key from the request body: a form field appended to the caller's form, or a
+/// member added to the caller's JSON object; a body of another kind is refused rather than sent without the key.
+async fn credentials_go_in_a_form_or_json_body_when_the_element_says(backend: Backend) {
+    let upstream = echo_upstream().await;
+    let app = TestApp::spawn(backend).await;
+    let mut tokens = Vec::new();
+    for (key, placement) in [
+        ("test-form", json!({"in": "form", "name": "api_key", "value": "{apiKey}"})),
+        ("test-json", json!({"in": "json", "name": "key", "value": "{apiKey}"})),
+    ] {
+        app.create_element(&json!({
+            "key": key, "name": key, "hub": "general", "auth": "apiKey",
+            "api": {"baseUrl": format!("{upstream}/api"), "credentials": placement},
+            "parameters": [{"key": "apiKey", "label": "API key", "secret": true}]
+        }))
+        .await;
+        let body = json!({"name": key, "configuration": {"apiKey": "body-secret"}});
+        let created = app.as_admin(Method::POST, &format!("/elements/{key}/instances")).json(&body).send().await;
+        tokens.push(expect_json(created.unwrap(), StatusCode::OK).await["token"].as_str().unwrap().to_owned());
+    }
+    let send = |token: &str, content_type: &str, body: &str| {
+        app.as_instance(token, Method::POST, "/hubs/general/messages")
+            .header("content-type", content_type)
+            .body(body.to_owned())
+            .send()
+    };
+    let form = "application/x-www-form-urlencoded";
+    let heard = expect_json(send(&tokens[0], form, "text=hi%21").await.unwrap(), StatusCode::CREATED).await;
+    assert_eq!(heard["body"], "text=hi%21&api_key=body-secret");
+    let empty = app.as_instance(&tokens[0], Method::GET, "/hubs/general/messages").send().await.unwrap();
+    assert_eq!(expect_json(empty, StatusCode::CREATED).await["body"], "api_key=body-secret");
+    let refused = send(&tokens[0], "application/json", "{}").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+
+    let message = r#"{"message": {"text": "hi"}}"#;
+    let heard = expect_json(send(&tokens[1], "application/json", message).await.unwrap(), StatusCode::CREATED).await;
+    let sent: Value = serde_json::from_str(heard["body"].as_str().unwrap()).unwrap();
+    assert_eq!(sent, json!({"message": {"text": "hi"}, "key": "body-secret"}));
+    assert_eq!(heard["headers"]["content-type"], "application/json");
+    let refused = send(&tokens[1], "application/json", "[1, 2]").await.unwrap();
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
 }
