@@ -46,6 +46,21 @@ STANDARD_PARAMS = {
     "token_params": {"grant_type": "authorization_code"},
     "refresh_params": {"grant_type": "refresh_token"},
 }
+# Where API-key providers whose facts name no header take the key, from each provider's own API documentation:
+# a query parameter, or a member of the JSON request body.
+KEY_PLACEMENTS = {
+    "builtwith": {"in": "query", "name": "KEY"},
+    "canny": {"in": "json", "name": "apiKey"},
+    "diffbot": {"in": "query", "name": "token"},
+    "ghost-content": {"in": "query", "name": "key"},
+    "google-gemini": {"in": "query", "name": "key"},
+    "google-maps": {"in": "query", "name": "key"},
+    "mandrill": {"in": "json", "name": "key"},
+    "millionverifier": {"in": "query", "name": "api"},
+    "scrapedo": {"in": "query", "name": "token"},
+    "semrush": {"in": "query", "name": "key"},
+}
+
 # What Tether sends itself in a client credentials token request.
 CLIENT_CREDENTIALS_STANDARD = {"grant_type": "client_credentials"}
 # A client-credentials provider's client id and secret are the instance's oauth.api.key and oauth.api.secret.
@@ -239,6 +254,8 @@ def element(key, facts):
         if auth == "BASIC" and not {"username", "password"} <= set(credential_names):
             return None  # basic authentication without both halves of the credentials
         default = {"in": "basic"} if auth == "BASIC" else None
+        if key in KEY_PLACEMENTS and credential_names:
+            default = dict(KEY_PLACEMENTS[key], value="{" + credential_names[0] + "}")
         definition["auth"] = "basic" if auth == "BASIC" else "apiKey"
         definition["api"] = api(facts, credential_names, default)
         if definition["api"]["credentials"] is None:

@@ -90,6 +90,12 @@ async fn catalog_covers_every_oauth2_provider_and_the_seed_elements(backend: Bac
     assert_eq!(sfdc["definition"]["aliases"], json!(["salesforce"]));
     assert_eq!(sfdc["definition"]["oauth"]["capture"], json!(["instance_url"]));
     assert!(!sfdc["definition"]["objects"].as_array().unwrap().is_empty());
+
+    // API-key providers whose keys go in the body or the query, as their documentation says.
+    let credentials = |key: &str| element_for(&elements, key)["definition"]["api"]["credentials"].clone();
+    assert_eq!(credentials("mandrill"), json!({"in": "json", "name": "key", "value": "{apiKey}"}));
+    assert_eq!(credentials("canny"), json!({"in": "json", "name": "apiKey", "value": "{apiKey}"}));
+    assert_eq!(credentials("diffbot"), json!({"in": "query", "name": "token", "value": "{apiKey}"}));
 }
 
 /// Every client-credentials provider of the facts that names a token endpoint and an API is an element of that
