@@ -80,7 +80,7 @@ impl AuthType {
             AuthType::Basic => "Basic",
             AuthType::ApiKey => "API key",
             AuthType::Custom => "Custom",
-            AuthType::ClientCredentials => "OAuth 2.0 client credentials",
+            AuthType::ClientCredentials => "Client credentials",
         }
     }
 }
