@@ -115,6 +115,15 @@ impl OAuthProvider {
         ])
     }
 
+    /// The provider whose access tokens all live `ttl_seconds`, from the code and from the refresh grant alike.
+    pub fn start_with_short_tokens(redirect_uris: &[&str], ttl_seconds: u32) -> OAuthProvider {
+        Self::start_with_env(&[
+            ("OAUTH_REDIRECT_URIS", redirect_uris.join(",")),
+            ("OAUTH_ACCESS_TTL", ttl_seconds.to_string()),
+            ("OAUTH_REFRESHED_ACCESS_TTL", ttl_seconds.to_string()),
+        ])
+    }
+
     /// The provider whose `tether-machine` client gets client-credentials tokens living `ttl_seconds`.
     pub fn start_with_client_credentials_ttl(ttl_seconds: u32) -> OAuthProvider {
         Self::start_with_env(&[("OAUTH_CC_TTL", ttl_seconds.to_string())])

@@ -261,11 +261,11 @@ async fn an_expiring_token_is_refreshed_ahead_once(backend: Backend) {
     }
 }
 
-/// An access token living 8 seconds against a 60-second margin: the margin is capped at half its lifetime, so a
+/// An access token living 20 seconds against a 60-second margin: the margin is capped at half its lifetime, so a
 /// new token is not "expiring" at once, thirty concurrent calls on an expiring one refresh it once, and the calls
 /// after them use the new token.
 async fn a_token_shorter_than_the_margin_is_refreshed_once_not_on_every_call(backend: Backend) {
-    let provider = OAuthProvider::start_with_access_ttl(&[CALLBACK], false, 8);
+    let provider = OAuthProvider::start_with_short_tokens(&[CALLBACK], 20);
     let app = TestApp::spawn_with(backend, |config| {
         config.refresh.margin = std::time::Duration::from_secs(60);
         config.proxy.call_cache = std::time::Duration::from_secs_f64(0.0);
@@ -273,12 +273,13 @@ async fn a_token_shorter_than_the_margin_is_refreshed_once_not_on_every_call(bac
     .await;
     app.create_element(&provider_element(&provider)).await;
     let (id, token) = oauth_instance(&app, &provider).await;
-    assert_eq!(read_instance(&app, id).await["health"]["state"], "valid", "a new 8-second token is not expiring");
+    assert_eq!(read_instance(&app, id).await["health"]["state"], "valid", "a new 20-second token is not expiring");
 
     // A second before its end (Tether's belief; the provider still honours it), the token is expiring.
     let soon = (chrono::Utc::now() + chrono::Duration::seconds(1)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     believe_expiry(&app, id, &soon).await;
     assert_eq!(read_instance(&app, id).await["health"]["state"], "expiring");
+    assert_eq!(provider.grants("refresh_token").await, 0);
     let calls = (0..30).map(|_| app.as_instance(&token, Method::GET, "/hubs/general/me").send());
     for answer in futures::future::join_all(calls).await {
         assert_eq!(expect_json(answer.unwrap(), StatusCode::OK).await["sub"], "alice");
@@ -288,7 +289,7 @@ async fn a_token_shorter_than_the_margin_is_refreshed_once_not_on_every_call(bac
         let answer = app.as_instance(&token, Method::GET, "/hubs/general/me").send().await.unwrap();
         assert_eq!(expect_json(answer, StatusCode::OK).await["sub"], "alice");
     }
-    assert_eq!(provider.grants("refresh_token").await, 1, "the new token is used, not refreshed again");
+    assert_eq!(provider.grants("refresh_token").await, 1, "the new 20-second token is used, not refreshed again");
 }
 
 async fn a_revoked_grant_gets_invalid_access_token_until_reauthenticated(backend: Backend) {
