@@ -13,6 +13,12 @@ mod template;
 pub use oauth_settings::{OAuthSettings, TokenAuth, TokenBody, TokenFields};
 pub use template::{Template, placeholders_in};
 
+/// The parameters an `awsSigV4` element signs with.
+pub const AWS_ACCESS_KEY_ID: &str = "accessKeyId";
+pub const AWS_SECRET_ACCESS_KEY: &str = "secretAccessKey";
+/// Optional: temporary credentials' session token.
+pub const AWS_SESSION_TOKEN: &str = "sessionToken";
+
 /// Values Tether fills in itself, whatever the element.
 pub const BUILT_IN_PLACEHOLDERS: [&str; 3] = ["clientId", "clientSecret", "random"];
 
@@ -107,6 +113,14 @@ pub enum CredentialPlacement {
     Form { name: String, value: Template },
     /// A member added to the JSON object of the request body, such as Mandrill's `"key": "{apiKey}"`.
     Json { name: String, value: Template },
+    /// An OAuth 1.0a signature (RFC 5849, HMAC-SHA1) in the `Authorization` header, made for each request from
+    /// the consumer key and secret and the instance's access token and token secret.
+    #[serde(rename = "oauth1")]
+    OAuth1,
+    /// An AWS Signature Version 4 on each request, from the `accessKeyId` and `secretAccessKey` parameters (and
+    /// `sessionToken` when given), for the element's service and the region its template names.
+    #[serde(rename = "awsSigV4")]
+    AwsSigV4 { service: String, region: Template },
 }
 
 /// How Tether calls the provider's API for an instance.

@@ -95,6 +95,24 @@ pub struct ProviderCall {
     pub recording: crate::call_logs::CallRecording,
     /// Whether members whose value is `null` are taken out of JSON answers (`filter.response.nulls`).
     pub filter_nulls: bool,
+    /// A signature each request gets from the instance's credentials, over its method, URL and body.
+    pub signing: Option<RequestSigning>,
+}
+
+/// How a request is signed for a provider that wants each one signed. The secrets never print.
+#[derive(Clone)]
+pub enum RequestSigning {
+    /// OAuth 1.0a (RFC 5849) with HMAC-SHA1: the consumer's key and secret, and the instance's access token and
+    /// token secret.
+    OAuth1 { consumer_key: String, consumer_secret: SecretString, token: String, token_secret: SecretString },
+    /// AWS Signature Version 4 for one service in one region.
+    AwsSigV4 {
+        access_key_id: String,
+        secret_access_key: SecretString,
+        session_token: Option<SecretString>,
+        region: String,
+        service: String,
+    },
 }
 
 /// A credential carried in the request body: a form field or a member of the JSON object.

@@ -39,6 +39,8 @@ pub mod credential_keys {
     pub const SCOPE: &str = "oauth.scope";
     pub const ACCESS_TOKEN: &str = "oauth.user.token";
     pub const REFRESH_TOKEN: &str = "oauth.user.refresh_token";
+    /// An OAuth 1.0a instance's token secret, which signs its calls beside the access token.
+    pub const TOKEN_SECRET: &str = "oauth.user.token.secret";
     pub const EXPIRES_AT: &str = "oauth.user.token.expires_at";
     /// How long the provider said the access token lives, in seconds (its `expires_in`).
     pub const LIFETIME: &str = "oauth.user.token.lifetime";

@@ -7,8 +7,8 @@
 use crate::providers::outbound::internal_host;
 use crate::store::Store;
 use app::catalog::{
-    AuthType, Authentication, BUILT_IN_PLACEHOLDERS, ConfigurationItem, CredentialPlacement, Element, ElementCard,
-    ElementDefinition, ElementId, ElementQuery, ParameterType, Template,
+    AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AuthType, Authentication, BUILT_IN_PLACEHOLDERS, ConfigurationItem,
+    CredentialPlacement, Element, ElementCard, ElementDefinition, ElementId, ElementQuery, ParameterType, Template,
 };
 use app::error::HubError;
 use app::paging::Page;
@@ -160,13 +160,28 @@ pub fn validate(definition: &ElementDefinition, hosts: HostPolicy) -> Result<(),
     let mut known: HashSet<&str> = parameter_keys.clone();
     known.extend(BUILT_IN_PLACEHOLDERS);
     match (definition.auth, &definition.oauth) {
-        (auth @ (AuthType::OAuth2 | AuthType::ClientCredentials), Some(oauth)) => {
+        (auth @ (AuthType::OAuth2 | AuthType::OAuth1 | AuthType::ClientCredentials), Some(oauth)) => {
             known.insert("accessToken");
             known.extend(oauth.capture.iter().map(String::as_str));
+            match (auth, &oauth.request_token_url) {
+                (AuthType::OAuth1, Some(url)) => check_url("oauth.requestTokenUrl", url, &known, definition, hosts)?,
+                (AuthType::OAuth1, None) => {
+                    return Err(HubError::invalid("oauth.requestTokenUrl", "required for an oauth1 element"));
+                }
+                (_, Some(_)) => {
+                    return Err(HubError::invalid("oauth.requestTokenUrl", "only an oauth1 element has one"));
+                }
+                (_, None) => {}
+            }
             match (auth, &oauth.authorization_url) {
-                (AuthType::OAuth2, Some(url)) => check_url("oauth.authorizationUrl", url, &known, definition, hosts)?,
-                (AuthType::OAuth2, None) => {
-                    return Err(HubError::invalid("oauth.authorizationUrl", "required for an oauth2 element"));
+                (AuthType::OAuth2 | AuthType::OAuth1, Some(url)) => {
+                    check_url("oauth.authorizationUrl", url, &known, definition, hosts)?
+                }
+                (AuthType::OAuth2 | AuthType::OAuth1, None) => {
+                    return Err(HubError::invalid(
+                        "oauth.authorizationUrl",
+                        "required for an oauth1 or oauth2 element",
+                    ));
                 }
                 (_, Some(_)) => {
                     return Err(HubError::invalid(
@@ -193,11 +208,14 @@ pub fn validate(definition: &ElementDefinition, hosts: HostPolicy) -> Result<(),
                 }
             }
         }
-        (AuthType::OAuth2 | AuthType::ClientCredentials, None) => {
-            return Err(HubError::invalid("oauth", "an oauth2 or clientCredentials element needs its OAuth endpoints"));
+        (AuthType::OAuth2 | AuthType::OAuth1 | AuthType::ClientCredentials, None) => {
+            return Err(HubError::invalid("oauth", "an OAuth element needs its OAuth endpoints"));
         }
         (_, Some(_)) => {
-            return Err(HubError::invalid("oauth", "only an oauth2 or clientCredentials element has OAuth endpoints"));
+            return Err(HubError::invalid(
+                "oauth",
+                "only an oauth1, oauth2 or clientCredentials element has OAuth endpoints",
+            ));
         }
         (_, None) => {}
     }
@@ -215,6 +233,24 @@ pub fn validate(definition: &ElementDefinition, hosts: HostPolicy) -> Result<(),
                 "api.credentials",
                 "basic placement needs `username` and `password` parameters",
             ));
+        }
+        CredentialPlacement::OAuth1 if definition.auth != AuthType::OAuth1 => {
+            return Err(HubError::invalid("api.credentials", "oauth1 placement signs with an oauth1 element's tokens"));
+        }
+        _ if definition.auth == AuthType::OAuth1 && definition.api.credentials != CredentialPlacement::OAuth1 => {
+            return Err(HubError::invalid("api.credentials", "an oauth1 element's calls are signed: use oauth1"));
+        }
+        CredentialPlacement::AwsSigV4 { service, region } => {
+            if !(known.contains(AWS_ACCESS_KEY_ID) && known.contains(AWS_SECRET_ACCESS_KEY)) {
+                return Err(HubError::invalid(
+                    "api.credentials",
+                    format!("awsSigV4 placement needs `{AWS_ACCESS_KEY_ID}` and `{AWS_SECRET_ACCESS_KEY}` parameters"),
+                ));
+            }
+            if service.trim().is_empty() {
+                return Err(HubError::invalid("api.credentials.service", "required: the AWS service name"));
+            }
+            check_placeholders("api.credentials.region", region, &known)?
         }
         CredentialPlacement::Header { value, .. } => check_placeholders("api.credentials.value", value, &known)?,
         CredentialPlacement::Query { value, .. }

@@ -1,4 +1,4 @@
-//! An OAuth 2.0 element's token endpoints and habits, as element data: how the client authenticates and encodes
+//! An OAuth element's token endpoints and habits, as element data: how the client authenticates and encodes
 //! its token requests, the extra parameters it sends, and where the provider's answer keeps the tokens.
 
 use super::template::Template;
@@ -35,7 +35,8 @@ fn space() -> String {
     " ".into()
 }
 
-/// The OAuth 2.0 endpoints and habits of a provider.
+/// The OAuth endpoints and habits of a provider. For OAuth 1.0a, `tokenUrl` is the access-token endpoint and
+/// `requestTokenUrl` the temporary-credentials one (RFC 5849 §2).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
@@ -44,6 +45,9 @@ pub struct OAuthSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub authorization_url: Option<Template>,
     pub token_url: Template,
+    /// OAuth 1.0a only: where the request token (temporary credentials) is obtained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub request_token_url: Option<Template>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refresh_url: Option<Template>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -146,6 +146,7 @@ mod tests {
                 recording: app::call_logs::CallRecording::Summary,
                 filter_nulls: true,
                 body: Vec::new(),
+                signing: None,
             },
         }
     }

@@ -21,10 +21,11 @@ use crate::security::secrets;
 use crate::store::instances::InstanceRecord;
 use crate::store::now_millis;
 use app::call_logs::{CallRecording, RecordedCall};
-use app::catalog::CredentialPlacement;
+use app::catalog::{AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, CredentialPlacement};
 use app::error::HubError;
 use app::hub::CallLogs;
-use app::hub::{BodyCredential, Caller, ProviderCall, Proxy};
+use app::hub::{BodyCredential, Caller, ProviderCall, Proxy, RequestSigning};
+use app::instances::credential_keys as key;
 use app::instances::{InstanceId, InstanceTarget, TryRequest, TryResponse};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
 use base64::Engine as _;
@@ -131,14 +132,33 @@ impl HubService {
         let mut headers = Vec::new();
         let mut query = Vec::new();
         let mut body = Vec::new();
+        let mut signing = None;
+        let credential = |key: &str| {
+            values.get(key).filter(|value| !value.is_empty()).ok_or_else(|| {
+                HubError::Unauthorized(format!("{INVALID_ACCESS_TOKEN}: instance {instance_id} has no {key}"))
+            })
+        };
         match &api.credentials {
             CredentialPlacement::Bearer => {
-                let access_token = values.get(app::instances::credential_keys::ACCESS_TOKEN).ok_or_else(|| {
-                    HubError::Unauthorized(format!(
-                        "{INVALID_ACCESS_TOKEN}: instance {instance_id} has no access token"
-                    ))
-                })?;
+                let access_token = credential(key::ACCESS_TOKEN)?;
                 headers.push(("authorization".to_owned(), secret(format!("Bearer {access_token}"))));
+            }
+            CredentialPlacement::OAuth1 => {
+                signing = Some(RequestSigning::OAuth1 {
+                    consumer_key: credential(key::CLIENT_ID)?.clone(),
+                    consumer_secret: secret(credential(key::CLIENT_SECRET)?.clone()),
+                    token: credential(key::ACCESS_TOKEN)?.clone(),
+                    token_secret: secret(credential(key::TOKEN_SECRET)?.clone()),
+                });
+            }
+            CredentialPlacement::AwsSigV4 { service, region } => {
+                signing = Some(RequestSigning::AwsSigV4 {
+                    access_key_id: credential(AWS_ACCESS_KEY_ID)?.clone(),
+                    secret_access_key: secret(credential(AWS_SECRET_ACCESS_KEY)?.clone()),
+                    session_token: values.get(AWS_SESSION_TOKEN).filter(|token| !token.is_empty()).cloned().map(secret),
+                    region: fill("api.credentials.region", region, values)?,
+                    service: service.clone(),
+                });
             }
             CredentialPlacement::Basic => {
                 let pair = format!(
@@ -173,6 +193,7 @@ impl HubService {
             access_token_digest: access_token_digest(values),
             recording: app::call_logs::CallRecording::Off,
             filter_nulls: false,
+            signing,
         })
     }
 }

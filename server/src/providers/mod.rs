@@ -3,5 +3,6 @@
 
 pub mod outbound;
 pub mod provider_client;
+pub mod request_signing;
 pub mod token_client;
 pub mod webhooks;

@@ -98,6 +98,9 @@ pub(crate) async fn send(
         headers.insert(name, value);
     }
     let body = with_body_credentials(&call.body, &mut headers, outgoing.body.clone())?;
+    if let Some(signing) = &call.signing {
+        crate::providers::request_signing::sign(signing, &outgoing.method, &url, &mut headers, &body)?;
+    }
     let request = outbound.request(outgoing.method.clone(), url).headers(headers).body(body);
     outbound.send(request).await.map_err(|error| match error {
         OutboundError::Refused(refused) => HubError::BadRequest(format!("api.baseUrl: {refused}")),
