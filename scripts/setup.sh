@@ -3,7 +3,8 @@
 #
 #   scripts/setup.sh build   the Rust WASM target, cargo-leptos, the wasm-bindgen CLI and wasm-opt
 #   scripts/setup.sh test    all of the above, plus Chromium, PostgreSQL, the end-to-end npm packages, the
-#                            SMTP sink's Python package (aiosmtpd) and, with a nightly toolchain, cargo-fuzz
+#                            Python packages of the SMTP sink (aiosmtpd), the OAuth 1.0a
+#                            provider (oauthlib) and the AWS signature check (botocore), and, with a nightly toolchain, cargo-fuzz
 #   scripts/setup.sh fuzz    cargo-fuzz only
 #   scripts/setup.sh cluster the build tools, nginx and PostgreSQL, for make cluster
 #   scripts/setup.sh bench   what the tests need (nginx and Chromium among it), for make bench
@@ -18,6 +19,9 @@ source "$here/scripts/env.sh"
 CARGO_LEPTOS_VERSION=0.3.5
 BINARYEN_VERSION=132
 AIOSMTPD_VERSION=1.4.6
+# The tests' OAuth 1.0a provider, and the AWS library that checks Signature Version 4 signatures.
+OAUTHLIB_VERSION=3.2.2
+BOTOCORE_VERSION=1.43.11
 CARGO_FUZZ_VERSION=0.13.2
 # The CLI must match the wasm-bindgen the workspace pins.
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' "$here/Cargo.toml")
@@ -64,6 +68,11 @@ test_tools() {
     if ! python3 -c 'import aiosmtpd' 2>/dev/null; then
         say "installing aiosmtpd $AIOSMTPD_VERSION (the tests' SMTP sink)"
         python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "aiosmtpd==$AIOSMTPD_VERSION"
+    fi
+    if ! python3 -c 'import oauthlib, botocore' 2>/dev/null; then
+        say "installing oauthlib $OAUTHLIB_VERSION and botocore $BOTOCORE_VERSION (the tests' OAuth 1.0a provider and AWS signature check)"
+        python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
+            "oauthlib==$OAUTHLIB_VERSION" "botocore==$BOTOCORE_VERSION"
     fi
     if [ ! -d "$here/end2end/node_modules/@playwright/test" ] || [ "$here/end2end/package-lock.json" -nt "$here/end2end/node_modules/.package-lock.json" ]; then
         say "installing the end-to-end test packages"

@@ -265,6 +265,15 @@ pub trait OAuthFlows: Send + Sync {
         request: AuthorizationRequest,
     ) -> Result<AuthorizationUrl, HubError>;
 
+    /// Gets an OAuth 1.0a element's request token from the provider for the caller's consumer key and callback,
+    /// and remembers the flow for 10 minutes.
+    async fn request_token(
+        &self,
+        caller: &Caller,
+        key_or_id: &str,
+        request: AuthorizationRequest,
+    ) -> Result<crate::oauth::RequestToken, HubError>;
+
     /// The organization's saved OAuth app for an element, secret masked.
     async fn oauth_app(&self, caller: &Caller, key_or_id: &str) -> Result<OAuthApp, HubError>;
 

@@ -23,6 +23,17 @@ pub struct AuthorizationRequest {
     pub pkce: bool,
     /// Values of the element's own parameters, by key.
     pub parameters: BTreeMap<String, String>,
+    /// OAuth 1.0a: the request token `GET /elements/{keyOrId}/oauth/token` gave; without one, Tether gets one.
+    pub request_token: Option<String>,
+}
+
+/// `GET /elements/{keyOrId}/oauth/token`: an OAuth 1.0a element's request token (temporary credentials), for
+/// `oauth/url`'s `requestToken`; its secret goes in `providerData.secret` when the instance is created.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
+pub struct RequestToken {
+    pub token: String,
+    pub secret: String,
 }
 
 /// The answer: the URL to send the user to, and the element key.

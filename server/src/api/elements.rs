@@ -7,7 +7,7 @@ use crate::catalog;
 use app::catalog::{AuthType, Element, ElementDefinition, ElementMetadata, ElementQuery};
 use app::hub::SharedHub;
 use app::instances::{NewOAuthApp, OAuthApp};
-use app::oauth::{AuthorizationRequest, AuthorizationUrl};
+use app::oauth::{AuthorizationRequest, AuthorizationUrl, RequestToken};
 use axum::Json;
 use axum::extract::RawQuery;
 use axum::extract::State;
@@ -29,6 +29,7 @@ pub fn routes() -> OpenApiRouter<SharedHub> {
         .routes(routes!(element_metadata))
         .routes(routes!(authorization_url))
         .routes(routes!(short_authorization_url))
+        .routes(routes!(request_token))
         .routes(routes!(saved_oauth_app, save_oauth_app, delete_oauth_app))
 }
 
@@ -152,6 +153,7 @@ fn authorization_request(query: &str) -> Result<AuthorizationRequest, ApiError> 
             "state" => request.state = Some(value),
             "scope" => request.scope = Some(value),
             "siteAddress" => request.site_address = Some(value),
+            "requestToken" => request.request_token = Some(value),
             "pkce" => {
                 request.pkce = match value.as_str() {
                     "true" => true,
@@ -175,7 +177,8 @@ fn authorization_request(query: &str) -> Result<AuthorizationRequest, ApiError> 
     params(("key_or_id" = String, Path), ("apiKey" = Option<String>, Query, description = "Client id; else the saved app's"),
         ("apiSecret" = Option<String>, Query, description = "Client secret; else the saved app's"),
         ("callbackUrl" = Option<String>, Query), ("state" = Option<String>, Query), ("scope" = Option<String>, Query),
-        ("siteAddress" = Option<String>, Query), ("pkce" = Option<bool>, Query)),
+        ("siteAddress" = Option<String>, Query), ("pkce" = Option<bool>, Query),
+        ("requestToken" = Option<String>, Query, description = "OAuth 1.0a: the request token from oauth/token; else Tether gets one")),
     responses((status = 200, body = AuthorizationUrl)))]
 async fn authorization_url(
     State(hub): State<SharedHub>,
@@ -185,6 +188,24 @@ async fn authorization_url(
 ) -> ApiResult<Json<AuthorizationUrl>> {
     let request = authorization_request(query.as_deref().unwrap_or_default())?;
     Ok(Json(hub.authorization_url(&auth.caller, &key_or_id, request).await?))
+}
+
+/// An OAuth 1.0a element's request token, for `oauth/url`'s `requestToken`: Tether asks the provider for one with
+/// the consumer key and secret (else the saved app's) and the callback URL. Its `secret` goes in
+/// `providerData.secret` when the instance is created (Tether also remembers it for 10 minutes).
+#[utoipa::path(get, path = "/elements/{key_or_id}/oauth/token", tag = "elements",
+    params(("key_or_id" = String, Path), ("apiKey" = Option<String>, Query, description = "Consumer key; else the saved app's"),
+        ("apiSecret" = Option<String>, Query, description = "Consumer secret; else the saved app's"),
+        ("callbackUrl" = Option<String>, Query)),
+    responses((status = 200, body = RequestToken)))]
+async fn request_token(
+    State(hub): State<SharedHub>,
+    auth: ApiCaller,
+    ApiPath(key_or_id): ApiPath<String>,
+    RawQuery(query): RawQuery,
+) -> ApiResult<Json<RequestToken>> {
+    let request = authorization_request(query.as_deref().unwrap_or_default())?;
+    Ok(Json(hub.request_token(&auth.caller, &key_or_id, request).await?))
 }
 
 /// The same as `GET /elements/{keyOrId}/oauth/url`, at the shorter path Cloud Elements also answered

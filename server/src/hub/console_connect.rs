@@ -143,6 +143,7 @@ impl ConsoleConnect for HubService {
             site_address: None,
             pkce: oauth.pkce,
             parameters,
+            request_token: None,
         };
         let pending = ConsolePending {
             session_hash: secrets::digest(session),

@@ -46,7 +46,7 @@ fn refuse_unknown_oauth_settings(
 }
 
 /// The OAuth client a configuration names, once its keys are all known to the element.
-fn given_client(
+pub(super) fn given_client(
     definition: &ElementDefinition,
     given: &BTreeMap<String, String>,
 ) -> Result<ClientCredentials, HubError> {
@@ -55,6 +55,33 @@ fn given_client(
         id: required(given, key::CLIENT_ID, "the OAuth client id")?,
         secret: SecretString::from(required(given, key::CLIENT_SECRET, "the OAuth client secret")?),
     })
+}
+
+/// Checks that a flow is completed with the OAuth app (and, when given, the callback URL) it was started with.
+pub(super) fn check_flow_client(
+    flow: &StoredFlow,
+    client: &ClientCredentials,
+    callback_url: Option<&str>,
+) -> Result<(), HubError> {
+    if flow.client_id != client.id {
+        return Err(HubError::invalid(
+            "configuration.oauth.api.key",
+            "differs from the apiKey the authorization URL was made with",
+        ));
+    }
+    if flow.client_secret_hash != secrets::digest(&client.secret) {
+        return Err(HubError::invalid(
+            "configuration.oauth.api.secret",
+            "differs from the apiSecret the authorization URL was made with",
+        ));
+    }
+    if callback_url.is_some_and(|callback_url| flow.callback_url != callback_url) {
+        return Err(HubError::invalid(
+            "configuration.oauth.callback.url",
+            "differs from the callbackUrl the authorization URL was made with",
+        ));
+    }
+    Ok(())
 }
 
 /// How an instance gets its provider tokens.
@@ -91,24 +118,7 @@ impl HubService {
             }
             (_, None) => return Ok(None),
         };
-        if flow.client_id != client.id {
-            return Err(HubError::invalid(
-                "configuration.oauth.api.key",
-                "differs from the apiKey the authorization URL was made with",
-            ));
-        }
-        if flow.client_secret_hash != secrets::digest(&client.secret) {
-            return Err(HubError::invalid(
-                "configuration.oauth.api.secret",
-                "differs from the apiSecret the authorization URL was made with",
-            ));
-        }
-        if flow.callback_url != callback_url {
-            return Err(HubError::invalid(
-                "configuration.oauth.callback.url",
-                "differs from the callbackUrl the authorization URL was made with",
-            ));
-        }
+        check_flow_client(&flow, client, Some(callback_url))?;
         let sealed = self.vault.unseal(&flow.sealed).await.or_internal()?;
         let sealed: SealedFlow = serde_json::from_str(sealed.expose_secret()).or_internal()?;
         Ok(Some((flow, sealed)))

@@ -412,6 +412,7 @@ impl HostedConnect for HubService {
             site_address: None,
             pkce: oauth_settings(&entry)?.pkce,
             parameters: BTreeMap::new(),
+            request_token: None,
         };
         let pending = ConnectPending {
             session_id: record.session.id.clone(),

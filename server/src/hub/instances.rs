@@ -107,6 +107,10 @@ impl HubService {
                 return Err(HubError::invalid("externalAuthentication", "initial needs an OAuth 2.0 element"));
             }
             (Some(_), AuthType::ClientCredentials) => self.authorize_client(entry, &given).await?,
+            (Some(_), AuthType::OAuth1) => {
+                self.with_saved_app(caller, entry, &mut given).await?;
+                self.authorize_oauth1(caller, entry, &new.provider_data, &given).await?
+            }
             _ => Self::take_parameters(entry, &given)?,
         };
         split.others(&others, true);

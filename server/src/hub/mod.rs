@@ -35,6 +35,7 @@ mod instance_table;
 mod instances;
 mod notices;
 mod oauth;
+mod oauth1;
 mod polling;
 mod proxy;
 mod records;

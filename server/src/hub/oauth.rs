@@ -1,8 +1,10 @@
-//! The OAuthFlows capability: the provider's authorization URL for an OAuth 2.0 element (its state, PKCE and
-//! parameters remembered, sealed, until the code comes back), and the organization's saved OAuth apps.
+//! The OAuthFlows capability: the provider's authorization URL for an OAuth element (an OAuth 2.0 flow's state,
+//! PKCE and parameters remembered, sealed, until the code comes back; OAuth 1.0a's in `oauth1`), and the
+//! organization's saved OAuth apps.
 
 use super::configuration::resolve_parameters;
 use super::errors::OrInternal;
+use super::oauth1::Oauth1Start;
 use super::service::HubService;
 use super::templates::fill;
 use super::templates::fill_url;
@@ -16,7 +18,7 @@ use app::catalog::AuthType;
 use app::error::HubError;
 use app::hub::{Caller, OAuthFlows};
 use app::instances::{InstanceId, MASK, NewOAuthApp, OAuthApp};
-use app::oauth::{AuthorizationRequest, AuthorizationUrl};
+use app::oauth::{AuthorizationRequest, AuthorizationUrl, RequestToken};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use secrecy::{ExposeSecret, SecretString};
@@ -24,7 +26,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
 
-/// How long a pending flow waits for its code.
+/// How long a pending flow waits for its code (or an OAuth 1.0a flow for its verifier).
 pub const FLOW_LIFETIME_MINUTES: i64 = 10;
 
 /// What a flow keeps encrypted until the code exchange.
@@ -40,6 +42,9 @@ pub struct SealedFlow {
     /// Set for a connect session's flow.
     #[serde(default)]
     pub connect: Option<ConnectPending>,
+    /// An OAuth 1.0a flow's request token secret, which signs the exchange for the access token.
+    #[serde(default)]
+    pub request_token_secret: Option<String>,
 }
 
 /// Who started a flow, and so who may complete it.
@@ -99,13 +104,25 @@ impl HubService {
         request: AuthorizationRequest,
         owner: FlowOwner,
     ) -> Result<AuthorizationUrl, HubError> {
+        Ok(self.start_flow_and_token(caller, entry, request, owner).await?.0)
+    }
+
+    /// Builds the provider URL and stores the pending flow for its owner; for an OAuth 1.0a element without a
+    /// given request token, also the request token Tether got for it.
+    pub(super) async fn start_flow_and_token(
+        &self,
+        caller: &Caller,
+        entry: &CatalogEntry,
+        request: AuthorizationRequest,
+        owner: FlowOwner,
+    ) -> Result<(AuthorizationUrl, Option<RequestToken>), HubError> {
         let definition = &*entry.definition;
         let oauth = match (definition.auth, &definition.oauth) {
-            (AuthType::OAuth2, Some(oauth)) => oauth,
+            (AuthType::OAuth2 | AuthType::OAuth1, Some(oauth)) => oauth,
             _ => {
                 return Err(HubError::invalid(
                     "element",
-                    format!("{} does not authenticate with OAuth 2.0", definition.key),
+                    format!("{} does not authenticate with OAuth 2.0 or OAuth 1.0a", definition.key),
                 ));
             }
         };
@@ -152,6 +169,11 @@ impl HubService {
             }
         }
         let values = resolve_parameters(definition, &given)?;
+        if definition.auth == AuthType::OAuth1 {
+            let client = ClientCredentials { id: client_id, secret: client_secret };
+            let start = Oauth1Start { client, callback_url, values, scope: request.scope, owner };
+            return self.start_oauth1_flow(caller, entry, start, request.request_token).await;
+        }
         let mut filling = values.clone();
         filling.insert("clientId".into(), client_id.clone());
         let authorization_url = oauth
@@ -188,22 +210,39 @@ impl HubService {
         url.query_pairs_mut().extend_pairs(authorization_parameters(oauth, standard, &filling)?);
 
         let verifier = verifier.map(|v| v.expose_secret().to_owned());
-        let sealed = SealedFlow { verifier, parameters: values, console, connect };
-        let sealed = SecretString::from(serde_json::to_string(&sealed).or_internal()?);
+        let sealed = SealedFlow { verifier, parameters: values, console, connect, request_token_secret: None };
+        let client = ClientCredentials { id: client_id, secret: client_secret };
+        self.remember_flow(caller, entry, &state, &client, callback_url, request.pkce, &sealed).await?;
+        Ok((AuthorizationUrl { oauth_url: url.to_string(), element: definition.key.clone() }, None))
+    }
+
+    /// Stores a pending flow, found again by `state` (an OAuth 1.0a flow's by its request token), for
+    /// [`FLOW_LIFETIME_MINUTES`].
+    #[allow(clippy::too_many_arguments)]
+    pub(super) async fn remember_flow(
+        &self,
+        caller: &Caller,
+        entry: &CatalogEntry,
+        state: &str,
+        client: &ClientCredentials,
+        callback_url: String,
+        pkce: bool,
+        sealed: &SealedFlow,
+    ) -> Result<(), HubError> {
+        let sealed = SecretString::from(serde_json::to_string(sealed).or_internal()?);
         let flow = StoredFlow {
             organization_id: caller.organization_id,
             element_id: entry.id,
-            state_hash: secrets::digest(&SecretString::from(state.clone())),
-            client_id,
-            client_secret_hash: secrets::digest(&client_secret),
+            state_hash: secrets::digest(&SecretString::from(state.to_owned())),
+            client_id: client.id.clone(),
+            client_secret_hash: secrets::digest(&client.secret),
             callback_url,
-            pkce: request.pkce,
+            pkce,
             sealed: self.vault.seal(&sealed).or_internal()?,
             expires_at: (chrono::Utc::now() + chrono::Duration::minutes(FLOW_LIFETIME_MINUTES)).timestamp_millis(),
             completed_instance_id: None,
         };
-        self.store.insert_oauth_flow(&flow).await.or_internal()?;
-        Ok(AuthorizationUrl { oauth_url: url.to_string(), element: definition.key.clone() })
+        self.store.insert_oauth_flow(&flow).await.or_internal()
     }
 
     /// The organization's saved OAuth client for the element, and its callback URL.
@@ -217,6 +256,24 @@ impl HubService {
         };
         let secret = self.vault.read(app.secret_vault_id, &Actor::of(caller)).await.or_internal()?;
         Ok(Some((ClientCredentials { id: app.client_id, secret }, app.callback_url)))
+    }
+
+    /// Fills in the organization's saved OAuth app when the request names no client.
+    async fn with_saved_client(
+        &self,
+        caller: &Caller,
+        entry: &CatalogEntry,
+        request: &mut AuthorizationRequest,
+    ) -> Result<(), HubError> {
+        if request.client_id.is_none()
+            && request.client_secret.is_none()
+            && let Some((client, callback_url)) = self.saved_oauth_client(caller, entry).await?
+        {
+            request.client_id = Some(client.id);
+            request.client_secret = Some(client.secret);
+            request.callback_url = request.callback_url.take().or(Some(callback_url));
+        }
+        Ok(())
     }
 
     fn app_view(entry: &CatalogEntry, app: OAuthAppRecord) -> OAuthApp {
@@ -238,15 +295,27 @@ impl OAuthFlows for HubService {
         mut request: AuthorizationRequest,
     ) -> Result<AuthorizationUrl, HubError> {
         let entry: CatalogEntry = self.visible_element(caller, key_or_id).await?;
-        if request.client_id.is_none()
-            && request.client_secret.is_none()
-            && let Some((client, callback_url)) = self.saved_oauth_client(caller, &entry).await?
-        {
-            request.client_id = Some(client.id);
-            request.client_secret = Some(client.secret);
-            request.callback_url = request.callback_url.or(Some(callback_url));
-        }
+        self.with_saved_client(caller, &entry, &mut request).await?;
         self.start_flow(caller, &entry, request, FlowOwner::Api).await
+    }
+
+    async fn request_token(
+        &self,
+        caller: &Caller,
+        key_or_id: &str,
+        mut request: AuthorizationRequest,
+    ) -> Result<RequestToken, HubError> {
+        let entry: CatalogEntry = self.visible_element(caller, key_or_id).await?;
+        if entry.definition.auth != AuthType::OAuth1 {
+            return Err(HubError::invalid(
+                "element",
+                format!("{} does not authenticate with OAuth 1.0a", entry.definition.key),
+            ));
+        }
+        self.with_saved_client(caller, &entry, &mut request).await?;
+        request.request_token = None;
+        let (_, token) = self.start_flow_and_token(caller, &entry, request, FlowOwner::Api).await?;
+        token.ok_or(HubError::Internal)
     }
 
     async fn oauth_app(&self, caller: &Caller, key_or_id: &str) -> Result<OAuthApp, HubError> {
@@ -272,10 +341,10 @@ impl OAuthFlows for HubService {
     async fn save_oauth_app(&self, caller: &Caller, key_or_id: &str, app: NewOAuthApp) -> Result<OAuthApp, HubError> {
         caller.require_admin("save an OAuth app")?;
         let entry = self.visible_element(caller, key_or_id).await?;
-        if entry.definition.auth != AuthType::OAuth2 {
+        if !matches!(entry.definition.auth, AuthType::OAuth2 | AuthType::OAuth1) {
             return Err(HubError::invalid(
                 "element",
-                format!("{} does not authenticate with OAuth 2.0", entry.definition.key),
+                format!("{} does not authenticate with OAuth 2.0 or OAuth 1.0a", entry.definition.key),
             ));
         }
         let client_id = crate::validate::required_name("apiKey", &app.api_key, 500)?;
@@ -323,7 +392,7 @@ impl OAuthFlows for HubService {
 /// The query of an authorization URL: the standard parameters, then the element's own (`authorizationParams`),
 /// each filled from `filling`; an element's parameter replaces a standard one of the same name, and an empty
 /// `scope` is left out.
-fn authorization_parameters<'a>(
+pub(super) fn authorization_parameters<'a>(
     oauth: &'a app::catalog::OAuthSettings,
     mut standard: Vec<(&'a str, String)>,
     filling: &BTreeMap<String, String>,

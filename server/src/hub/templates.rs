@@ -145,6 +145,7 @@ pub(super) async fn check_element_urls(
         urls.push(("oauth.tokenUrl", &oauth.token_url));
         urls.extend(oauth.refresh_url.as_ref().map(|url| ("oauth.refreshUrl", url)));
         urls.extend(oauth.revoke_url.as_ref().map(|url| ("oauth.revokeUrl", url)));
+        urls.extend(oauth.request_token_url.as_ref().map(|url| ("oauth.requestTokenUrl", url)));
     }
     for (field, template) in urls {
         // A URL that needs a value not yet known (a field captured from the token answer) is checked once it is.

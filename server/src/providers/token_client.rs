@@ -1,5 +1,5 @@
-//! Talks to providers' OAuth 2.0 token endpoints: code exchange (with PKCE), refresh and revocation (RFC 7009),
-//! and sorts their failures into what a caller can act on.
+//! Talks to providers' token endpoints: OAuth 2.0's code exchange (with PKCE), refresh and revocation (RFC 7009),
+//! OAuth 1.0a's request and access tokens, and sorts their failures into what a caller can act on.
 //!
 //! This is a small client over reqwest rather than a typed OAuth client, because the catalog's providers differ in
 //! ways such a client does not model in one path: JSON token bodies, extra token parameters, response fields to
@@ -186,6 +186,58 @@ impl TokenClient {
     }
 }
 
+/// What an OAuth 1.0a token step granted: a token, its secret, and the other fields of the answer (Twitter's
+/// `user_id`, `screen_name`). The secret never prints.
+#[derive(Debug)]
+pub struct OAuth1Tokens {
+    pub token: String,
+    pub secret: SecretString,
+    pub other_fields: BTreeMap<String, String>,
+}
+
+/// One OAuth 1.0a token step's request: the token it is signed with, and the protocol values it carries.
+pub struct OAuth1Step<'a> {
+    pub token: Option<(&'a str, &'a SecretString)>,
+    pub callback: Option<&'a str>,
+    pub verifier: Option<&'a str>,
+}
+
+impl TokenClient {
+    /// One of OAuth 1.0a's token steps (RFC 5849 §2.1 and §2.3): a signed POST to `url`, whose form-encoded answer
+    /// holds `oauth_token` and `oauth_token_secret`.
+    pub async fn oauth1_step(
+        &self,
+        url: &url::Url,
+        client: &ClientCredentials,
+        step: OAuth1Step<'_>,
+    ) -> Result<OAuth1Tokens, TokenError> {
+        let signer = crate::providers::request_signing::OAuth1Signer {
+            consumer_key: &client.id,
+            consumer_secret: client.secret.expose_secret(),
+            token: step.token.map(|(token, secret)| (token, secret.expose_secret())),
+            callback: step.callback,
+            verifier: step.verifier,
+        };
+        let authorization = signer.authorization(&reqwest::Method::POST, url, None);
+        let request = self.outbound.post(url.clone()).timeout(self.timeout).header("Authorization", authorization);
+        let response = self.outbound.send(request).await.map_err(|error| match error {
+            OutboundError::Refused(refused) => TokenError::Refused(refused),
+            OutboundError::Failed(_) => TokenError::Transient { detail: UNREACHABLE.into(), retry_after: None },
+        })?;
+        if !response.status().is_success() {
+            return Err(refusal(response).await);
+        }
+        let text = response.bytes().await.map_err(|_| TokenError::Malformed("the answer was cut off".into()))?;
+        let mut fields: BTreeMap<String, String> = url::form_urlencoded::parse(&text).into_owned().collect();
+        match (fields.remove("oauth_token"), fields.remove("oauth_token_secret")) {
+            (Some(token), Some(secret)) if !token.is_empty() => {
+                Ok(OAuth1Tokens { token, secret: SecretString::from(secret), other_fields: fields })
+            }
+            _ => Err(TokenError::Malformed("no oauth_token and oauth_token_secret in the answer".into())),
+        }
+    }
+}
+
 /// The body of a request to a token endpoint: the request's own parameters (`grant_type`, `code`, …), then the
 /// element's, one of the same name replacing the request's, then the client's credentials when they go in the body.
 pub fn token_form<'a>(
@@ -301,9 +353,19 @@ async fn refusal(response: reqwest::Response) -> TokenError {
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.parse().ok())
         .map(Duration::from_secs);
-    let body: Value = response.json().await.unwrap_or(Value::Null);
-    let error = body.get("error").and_then(Value::as_str).unwrap_or("").to_owned();
-    let description = body.get("error_description").and_then(Value::as_str).unwrap_or("").to_owned();
+    let text = response.bytes().await.unwrap_or_default();
+    let body = answer_body(&text).unwrap_or(Value::Null);
+    // OAuth 1.0a providers name the problem `oauth_problem` (the OAuth Problem Reporting extension), or answer text.
+    let error = ["error", "oauth_problem"]
+        .iter()
+        .find_map(|name| body.get(name).and_then(Value::as_str))
+        .unwrap_or("")
+        .to_owned();
+    let description = match body.get("error_description").and_then(Value::as_str) {
+        Some(description) => description.to_owned(),
+        None if body.is_null() => String::from_utf8_lossy(&text).trim().chars().take(300).collect(),
+        None => String::new(),
+    };
     if status.is_server_error() || status.as_u16() == 429 {
         return TokenError::Transient {
             detail: format!("HTTP {status} {error} {description}").trim().to_owned(),

@@ -227,6 +227,15 @@ impl OAuthFlows for FakeHub {
         self.refuse("authorization_url")
     }
 
+    async fn request_token(
+        &self,
+        _caller: &Caller,
+        _key_or_id: &str,
+        _request: AuthorizationRequest,
+    ) -> Result<app::oauth::RequestToken, HubError> {
+        self.refuse("request_token")
+    }
+
     async fn oauth_app(&self, _caller: &Caller, _key_or_id: &str) -> Result<OAuthApp, HubError> {
         self.refuse("oauth_app")
     }

@@ -26,6 +26,7 @@ mod lifecycle_webhooks;
 mod limits;
 mod logs;
 mod oauth;
+mod oauth1;
 mod oauth_defaults;
 mod openapi;
 mod outbound;

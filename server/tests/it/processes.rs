@@ -368,3 +368,52 @@ impl Drop for SmtpSink {
         let _ = self.child.wait();
     }
 }
+
+/// A real OAuth 1.0a provider (PyPI `oauthlib`'s server endpoints, see `end2end/oauth1-provider/server.py`) on a
+/// free loopback port, whose consumer is [`OAUTH1_CONSUMER_KEY`] and [`OAUTH1_CONSUMER_SECRET`].
+pub struct OAuth1Provider {
+    child: std::process::Child,
+    pub url: String,
+}
+
+pub const OAUTH1_CONSUMER_KEY: &str = "tetherOAuth1Consumer01";
+pub const OAUTH1_CONSUMER_SECRET: &str = "tetherOAuth1ConsumerSecret01";
+
+impl OAuth1Provider {
+    pub fn start() -> OAuth1Provider {
+        use std::io::BufRead;
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/oauth1-provider/server.py");
+        let mut child = std::process::Command::new("python3")
+            .arg(script)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("python3 runs the OAuth 1.0a provider (make test installs oauthlib)");
+        let mut first_line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first_line)
+            .expect("the provider prints its URL");
+        let url = first_line
+            .strip_prefix("OAUTH1_PROVIDER_READY ")
+            .unwrap_or_else(|| panic!("unexpected OAuth 1.0a provider output: {first_line:?}"))
+            .trim()
+            .to_owned();
+        OAuth1Provider { child, url }
+    }
+
+    /// Opens `authorization_url` as the user would and approves (or denies): the URL the provider redirects to.
+    pub async fn authorize(&self, authorization_url: &str, approve: bool) -> reqwest::Url {
+        let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+        let url = if approve { authorization_url.to_owned() } else { format!("{authorization_url}&deny=1") };
+        let answer = browser.get(&url).send().await.unwrap();
+        assert_eq!(answer.status(), reqwest::StatusCode::FOUND, "{}", answer.text().await.unwrap_or_default());
+        let location = answer.headers()["location"].to_str().unwrap().to_owned();
+        reqwest::Url::parse(&location).unwrap()
+    }
+}
+
+impl Drop for OAuth1Provider {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
