@@ -3,9 +3,10 @@
 
 Usage: scripts/import-provider-facts.py [path/to/provider-facts.json]
 
-Only user-authorized providers are imported: OAUTH2 always, BASIC and API_KEY when their credentials go into a
-header Tether can fill. Client-credentials and OAuth 1 providers are left out. Elements whose Cloud Elements key
-differs from the provider key are renamed here, and the provider key becomes an alias.
+Imported: OAUTH2 providers that authorize through a URL, OAUTH2_CC ones with a token endpoint, OAUTH1 ones (their
+request-token endpoints from a table below), and BASIC and API_KEY ones whose credentials go in a header, a query
+parameter, the body (a table below) or an AWS Signature Version 4. Elements whose Cloud Elements key differs from
+the provider key are renamed here, and the provider key becomes an alias.
 """
 import json
 import re
@@ -60,6 +61,28 @@ KEY_PLACEMENTS = {
     "scrapedo": {"in": "query", "name": "token"},
     "semrush": {"in": "query", "name": "key"},
 }
+
+# OAuth 1.0a providers' request-token endpoints (RFC 5849's temporary credentials), which the facts do not list,
+# from each provider's own API documentation.
+REQUEST_TOKEN_URLS = {
+    "garmin": "https://connectapi.garmin.com/oauth-service/oauth/request_token",
+    "smugmug": "https://api.smugmug.com/services/oauth/1.0a/getRequestToken",
+    "trello": "https://trello.com/1/OAuthGetRequestToken",
+    "twitter": "https://api.twitter.com/oauth/request_token",
+}
+OAUTH1_FIXTURE = ROOT / "server" / "tests" / "fixtures" / "oauth1-endpoints.json"
+
+# `${awsSigV4(${credentials.username}, ${credentials.password}, REGION, SERVICE[, HOST])}`: the region and service
+# a provider's requests are signed for. Its username and password become AWS's access key id and secret key.
+AWS_SIGV4 = re.compile(r"^\$\{awsSigV4\(\$\{credentials\.username\}, \$\{credentials\.password\}, ([^,]+), ([^,)]+)")
+AWS_HEADERS_SET_BY_SIGNING = ("authorization", "x-amz-date")
+AWS_PARAMETERS = [
+    {"key": "accessKeyId", "label": "AWS Access Key ID", "type": "text", "required": True, "secret": False},
+    {"key": "secretAccessKey", "label": "AWS Secret Access Key", "type": "password", "required": True,
+     "secret": True},
+    {"key": "sessionToken", "label": "AWS Session Token (temporary credentials only)", "type": "password",
+     "required": False, "secret": True},
+]
 
 # What Tether sends itself in a client credentials token request.
 CLIENT_CREDENTIALS_STANDARD = {"grant_type": "client_credentials"}
@@ -222,6 +245,32 @@ def element(key, facts):
         definition["api"] = api(facts, ("accessToken",), {"in": "bearer"})
         secret_keys = {p["key"] for p in extra_credentials}
         definition["parameters"] = [p for p in parameters(facts) if p["key"] not in secret_keys] + extra_credentials
+    elif auth == "OAUTH1":
+        if key not in REQUEST_TOKEN_URLS:
+            return None  # no request-token endpoint known
+        oauth = {
+            "requestTokenUrl": REQUEST_TOKEN_URLS[key],
+            "authorizationUrl": template(facts["authorization_url"], instance_names),
+            "tokenUrl": template(facts["token_url"], instance_names),
+            "scopes": facts.get("default_scopes") or [],
+            "scopeSeparator": facts.get("scope_separator", " "),
+        }
+        if facts.get("authorization_params"):
+            oauth["authorizationParams"] = {k: template(str(v), instance_names)
+                                            for k, v in facts["authorization_params"].items()}
+        definition["auth"] = "oauth1"
+        definition["oauth"] = oauth
+        definition["api"] = api(facts, (), {"in": "oauth1"})
+        definition["parameters"] = parameters(facts)
+    elif auth == "BASIC" and AWS_SIGV4.match((facts.get("proxy_headers") or {}).get("authorization", "")):
+        region, service = AWS_SIGV4.match(facts["proxy_headers"]["authorization"]).groups()
+        signing = {"in": "awsSigV4", "service": template(service.strip(), instance_names),
+                   "region": template(region.strip(), instance_names)}
+        unsigned = {name: value for name, value in facts["proxy_headers"].items()
+                    if name.lower() not in AWS_HEADERS_SET_BY_SIGNING}
+        definition["auth"] = "basic"
+        definition["api"] = api(dict(facts, proxy_headers=unsigned), (), signing)
+        definition["parameters"] = parameters(facts) + AWS_PARAMETERS
     elif auth == "OAUTH2":
         oauth = {
             "authorizationUrl": template(facts["authorization_url"], instance_names),
@@ -279,7 +328,7 @@ def main():
     facts = json.loads(FACTS.read_text())
     elements, skipped = [], []
     for key in sorted(facts):
-        if facts[key]["auth"] not in ("OAUTH2", "OAUTH2_CC", "BASIC", "API_KEY") or not facts[key].get("base_url"):
+        if facts[key]["auth"] not in ("OAUTH2", "OAUTH2_CC", "OAUTH1", "BASIC", "API_KEY") or not facts[key].get("base_url"):
             skipped.append(key)
             continue
         try:
@@ -300,6 +349,9 @@ def main():
     token_urls = {key: value["token_url"] for key, value in sorted(facts.items())
                   if value["auth"] == "OAUTH2_CC" and value.get("token_url") and value.get("base_url")}
     CLIENT_CREDENTIALS_FIXTURE.write_text(json.dumps(token_urls, indent=1) + "\n")
+    oauth1 = {key: {"authorization_url": value["authorization_url"], "token_url": value["token_url"]}
+              for key, value in sorted(facts.items()) if value["auth"] == "OAUTH1"}
+    OAUTH1_FIXTURE.write_text(json.dumps(oauth1, indent=1) + "\n")
     print(f"wrote {len(elements)} elements to {OUT.relative_to(ROOT)}; left out {len(skipped)}")
 
 

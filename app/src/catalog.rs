@@ -118,9 +118,9 @@ pub enum CredentialPlacement {
     #[serde(rename = "oauth1")]
     OAuth1,
     /// An AWS Signature Version 4 on each request, from the `accessKeyId` and `secretAccessKey` parameters (and
-    /// `sessionToken` when given), for the element's service and the region its template names.
+    /// `sessionToken` when given), for the service and region its templates name (`iam`, or `{region}`).
     #[serde(rename = "awsSigV4")]
-    AwsSigV4 { service: String, region: Template },
+    AwsSigV4 { service: Template, region: Template },
 }
 
 /// How Tether calls the provider's API for an instance.

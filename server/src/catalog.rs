@@ -247,9 +247,7 @@ pub fn validate(definition: &ElementDefinition, hosts: HostPolicy) -> Result<(),
                     format!("awsSigV4 placement needs `{AWS_ACCESS_KEY_ID}` and `{AWS_SECRET_ACCESS_KEY}` parameters"),
                 ));
             }
-            if service.trim().is_empty() {
-                return Err(HubError::invalid("api.credentials.service", "required: the AWS service name"));
-            }
+            check_placeholders("api.credentials.service", service, &known)?;
             check_placeholders("api.credentials.region", region, &known)?
         }
         CredentialPlacement::Header { value, .. } => check_placeholders("api.credentials.value", value, &known)?,

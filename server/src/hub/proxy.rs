@@ -157,7 +157,7 @@ impl HubService {
                     secret_access_key: secret(credential(AWS_SECRET_ACCESS_KEY)?.clone()),
                     session_token: values.get(AWS_SESSION_TOKEN).filter(|token| !token.is_empty()).cloned().map(secret),
                     region: fill("api.credentials.region", region, values)?,
-                    service: service.clone(),
+                    service: fill("api.credentials.service", service, values)?,
                 });
             }
             CredentialPlacement::Basic => {

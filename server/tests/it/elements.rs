@@ -9,6 +9,7 @@ use std::collections::BTreeMap;
 on_both_backends!(
     catalog_covers_every_oauth2_provider_and_the_seed_elements,
     every_client_credentials_provider_is_an_element,
+    every_oauth1_and_aws_provider_is_an_element,
     search_ranks_the_expected_elements_first,
     filters_and_paging_work_and_unknown_filters_are_refused,
     an_element_reads_in_the_cloud_elements_shape,
@@ -111,6 +112,33 @@ async fn every_client_credentials_provider_is_an_element(backend: Backend) {
         assert_eq!(element["authentication"]["type"], "clientCredentials", "{key}");
         assert_eq!(as_fact(&element["definition"]["oauth"]["tokenUrl"]), normalize(token_url), "{key}");
         assert!(element["definition"]["oauth"].get("authorizationUrl").is_none(), "{key}");
+    }
+}
+
+/// The facts' OAuth 1.0a providers, with their authorization and access-token URLs, and the AWS providers, each
+/// signing for the service and region the facts give.
+async fn every_oauth1_and_aws_provider_is_an_element(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (elements, _) = list(&app, "pageSize=1000").await;
+    let facts: BTreeMap<String, BTreeMap<String, String>> =
+        serde_json::from_str(include_str!("../fixtures/oauth1-endpoints.json")).expect("fixture");
+    assert_eq!(facts.keys().collect::<Vec<_>>(), ["garmin", "smugmug", "trello", "twitter"]);
+    for (key, urls) in &facts {
+        let element = element_for(&elements, key);
+        assert_eq!(element["authentication"]["type"], "oauth1", "{key}");
+        let oauth = &element["definition"]["oauth"];
+        assert_eq!(as_fact(&oauth["authorizationUrl"]), normalize(&urls["authorization_url"]), "{key}");
+        assert_eq!(as_fact(&oauth["tokenUrl"]), normalize(&urls["token_url"]), "{key}");
+        assert!(oauth["requestTokenUrl"].as_str().is_some_and(|url| url.starts_with("https://")), "{key}");
+        assert_eq!(element["definition"]["api"]["credentials"], json!({"in": "oauth1"}), "{key}");
+    }
+    for (key, service, region) in [
+        ("aws-iam", "iam", "us-east-1"),
+        ("aws-inspector2", "inspector2", "{region}"),
+        ("aws-multi-service", "{service}", "{region}"),
+    ] {
+        let credentials = &element_for(&elements, key)["definition"]["api"]["credentials"];
+        assert_eq!(credentials, &json!({"in": "awsSigV4", "service": service, "region": region}), "{key}");
     }
 }
 

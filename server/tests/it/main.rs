@@ -4,6 +4,7 @@
 
 mod accounts;
 mod audit;
+mod aws_signing;
 mod call_logs;
 mod chaos;
 mod cli;

@@ -369,10 +369,57 @@ impl Drop for SmtpSink {
     }
 }
 
+/// A Python test server from `end2end/` on a free loopback port, which prints `<READY> <its URL>` when it listens;
+/// stopped when dropped.
+pub struct ScriptServer {
+    child: std::process::Child,
+    pub url: String,
+}
+
+impl ScriptServer {
+    fn start(script: &str, ready: &str, needs: &str) -> ScriptServer {
+        use std::io::BufRead;
+        let path = format!("{}/../end2end/{script}", env!("CARGO_MANIFEST_DIR"));
+        let mut child = std::process::Command::new("python3")
+            .arg(&path)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|error| panic!("python3 runs {script} ({needs}): {error}"));
+        let mut first_line = String::new();
+        std::io::BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut first_line)
+            .expect("the server prints its URL");
+        let url = first_line
+            .strip_prefix(ready)
+            .and_then(|rest| rest.strip_prefix(' '))
+            .unwrap_or_else(|| panic!("unexpected output of {script}: {first_line:?}"))
+            .trim()
+            .to_owned();
+        ScriptServer { child, url }
+    }
+
+    /// An upstream that checks AWS Signature Version 4 signatures with `botocore` (see
+    /// `end2end/aws-verifier/server.py`): 200 with what it checked, or 403 with why not. Its one access key is
+    /// [`AWS_ACCESS_KEY_ID`] with [`AWS_SECRET_ACCESS_KEY`].
+    pub fn aws_verifier() -> ScriptServer {
+        Self::start("aws-verifier/server.py", "AWS_VERIFIER_READY", "make test installs botocore")
+    }
+}
+
+impl Drop for ScriptServer {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+    }
+}
+
+pub const AWS_ACCESS_KEY_ID: &str = "AKIDTETHERTEST";
+pub const AWS_SECRET_ACCESS_KEY: &str = "tether/test+Secret/Key0123456789abcdefghij";
+
 /// A real OAuth 1.0a provider (PyPI `oauthlib`'s server endpoints, see `end2end/oauth1-provider/server.py`) on a
 /// free loopback port, whose consumer is [`OAUTH1_CONSUMER_KEY`] and [`OAUTH1_CONSUMER_SECRET`].
 pub struct OAuth1Provider {
-    child: std::process::Child,
+    server: ScriptServer,
     pub url: String,
 }
 
@@ -381,23 +428,10 @@ pub const OAUTH1_CONSUMER_SECRET: &str = "tetherOAuth1ConsumerSecret01";
 
 impl OAuth1Provider {
     pub fn start() -> OAuth1Provider {
-        use std::io::BufRead;
-        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../end2end/oauth1-provider/server.py");
-        let mut child = std::process::Command::new("python3")
-            .arg(script)
-            .stdout(std::process::Stdio::piped())
-            .spawn()
-            .expect("python3 runs the OAuth 1.0a provider (make test installs oauthlib)");
-        let mut first_line = String::new();
-        std::io::BufReader::new(child.stdout.take().expect("stdout"))
-            .read_line(&mut first_line)
-            .expect("the provider prints its URL");
-        let url = first_line
-            .strip_prefix("OAUTH1_PROVIDER_READY ")
-            .unwrap_or_else(|| panic!("unexpected OAuth 1.0a provider output: {first_line:?}"))
-            .trim()
-            .to_owned();
-        OAuth1Provider { child, url }
+        let server =
+            ScriptServer::start("oauth1-provider/server.py", "OAUTH1_PROVIDER_READY", "make test installs oauthlib");
+        let url = server.url.clone();
+        OAuth1Provider { server, url }
     }
 
     /// Opens `authorization_url` as the user would and approves (or denies): the URL the provider redirects to.
@@ -405,15 +439,14 @@ impl OAuth1Provider {
         let browser = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
         let url = if approve { authorization_url.to_owned() } else { format!("{authorization_url}&deny=1") };
         let answer = browser.get(&url).send().await.unwrap();
-        assert_eq!(answer.status(), reqwest::StatusCode::FOUND, "{}", answer.text().await.unwrap_or_default());
+        assert_eq!(
+            answer.status(),
+            reqwest::StatusCode::FOUND,
+            "{} ({})",
+            answer.text().await.unwrap_or_default(),
+            self.server.url
+        );
         let location = answer.headers()["location"].to_str().unwrap().to_owned();
         reqwest::Url::parse(&location).unwrap()
-    }
-}
-
-impl Drop for OAuth1Provider {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
-        let _ = self.child.wait();
     }
 }
