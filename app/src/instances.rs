@@ -461,6 +461,38 @@ pub struct OAuthCallback {
     pub iss: Option<String>,
     pub error: Option<String>,
     pub error_description: Option<String>,
+    /// OAuth 1.0a: the request token the user authorized, and the verifier that proves it.
+    pub oauth_token: Option<String>,
+    pub oauth_verifier: Option<String>,
+    /// OAuth 1.0a: set instead when the user declined (Twitter's `denied`).
+    pub denied: Option<String>,
+}
+
+impl OAuthCallback {
+    /// The callback's fields, read from a query's decoded name and value pairs.
+    pub fn from_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> OAuthCallback {
+        let mut callback = OAuthCallback::default();
+        for (name, value) in pairs {
+            let field = match name {
+                "code" => &mut callback.code,
+                "state" => &mut callback.state,
+                "iss" => &mut callback.iss,
+                "error" => &mut callback.error,
+                "error_description" => &mut callback.error_description,
+                "oauth_token" => &mut callback.oauth_token,
+                "oauth_verifier" => &mut callback.oauth_verifier,
+                "denied" => &mut callback.denied,
+                _ => continue,
+            };
+            field.get_or_insert_with(|| value.to_owned());
+        }
+        callback
+    }
+
+    /// What finds the flow again: OAuth 2.0's `state`, else OAuth 1.0a's request token.
+    pub fn flow_key(&self) -> Option<&str> {
+        self.state.as_deref().or(self.oauth_token.as_deref()).or(self.denied.as_deref()).filter(|key| !key.is_empty())
+    }
 }
 
 impl fmt::Debug for OAuthCallback {
@@ -470,6 +502,8 @@ impl fmt::Debug for OAuthCallback {
             .field("state", &self.state.as_ref().map(|_| MASK))
             .field("iss", &self.iss)
             .field("error", &self.error)
+            .field("oauth_token", &self.oauth_token.as_ref().map(|_| MASK))
+            .field("oauth_verifier", &self.oauth_verifier.as_ref().map(|_| MASK))
             .finish()
     }
 }
@@ -501,7 +535,7 @@ impl From<&Instance> for InstanceCard {
             name: instance.name.clone(),
             element_key: instance.element.key.clone(),
             element_name: instance.element.name.clone(),
-            oauth: instance.element.authentication.kind == AuthType::OAuth2,
+            oauth: matches!(instance.element.authentication.kind, AuthType::OAuth2 | AuthType::OAuth1),
             tags: instance.tags.clone(),
             valid: instance.valid,
             disabled: instance.disabled,

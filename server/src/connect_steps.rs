@@ -51,13 +51,7 @@ pub async fn connect_steps(State(hub): State<SharedHub>, request: Request, next:
         if !connect_flow {
             return next.run(request).await;
         }
-        let callback = OAuthCallback {
-            code: pair(&pairs, "code").map(str::to_owned),
-            state: pair(&pairs, "state").map(str::to_owned),
-            iss: pair(&pairs, "iss").map(str::to_owned),
-            error: pair(&pairs, "error").map(str::to_owned),
-            error_description: pair(&pairs, "error_description").map(str::to_owned),
-        };
+        let callback = OAuthCallback::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())));
         return respond(hub.complete_connect_authorization(callback).await);
     }
     let Some((token, element)) = token_and_element(&path) else {

@@ -91,17 +91,23 @@ fn ElementDetails(element: Element) -> impl IntoView {
                 </table>
             }.into_any()
         }}
-        {oauth.filter(|_| definition.auth == AuthType::OAuth2).map(|oauth| view! {
-            <h2>"OAuth 2.0"</h2>
+        {oauth.filter(|_| matches!(definition.auth, AuthType::OAuth2 | AuthType::OAuth1)).map(|oauth| view! {
+            <h2>{definition.auth.label()}</h2>
             <dl class="facts">
+                {oauth.request_token_url.map(|url| view! {
+                    <dt>"Request token URL"</dt>
+                    <dd><code>{url.alternatives().join(" | ")}</code></dd>
+                })}
                 <dt>"Authorization URL"</dt>
                 <dd><code>{oauth.authorization_url.map(|url| url.alternatives().join(" | ")).unwrap_or_default()}</code></dd>
                 <dt>"Token URL"</dt>
                 <dd><code>{oauth.token_url.alternatives().join(" | ")}</code></dd>
                 <dt>"Default scopes"</dt>
                 <dd>{if oauth.scopes.is_empty() { "none".to_owned() } else { oauth.scopes.join(" ") }}</dd>
-                <dt>"PKCE"</dt>
-                <dd>{if oauth.pkce { "supported" } else { "not supported" }}</dd>
+                {(definition.auth == AuthType::OAuth2).then(|| view! {
+                    <dt>"PKCE"</dt>
+                    <dd>{if oauth.pkce { "supported" } else { "not supported" }}</dd>
+                })}
             </dl>
         })}
         {(!objects.is_empty()).then(|| view! {
@@ -118,7 +124,7 @@ fn ElementDetails(element: Element) -> impl IntoView {
 fn AuthenticateSection(element: Element) -> impl IntoView {
     let open = RwSignal::new(false);
     let supported = matches!(element.definition.auth, AuthType::Basic | AuthType::ApiKey | AuthType::Custom)
-        || (element.definition.auth.holds_tokens() && element.definition.oauth.is_some());
+        || element.definition.oauth.is_some();
     if !supported {
         return view! {
             <p class="authenticate muted">"Tether cannot authenticate " {element.definition.auth.label()} " elements yet."</p>
@@ -200,7 +206,13 @@ pub(crate) fn ParameterField(
 #[component]
 fn AuthenticateForm(element: Element) -> impl IntoView {
     let definition = element.definition.clone();
-    let oauth = definition.auth == AuthType::OAuth2;
+    // OAuth 1.0a calls its client a consumer, with the same two values.
+    let oauth = matches!(definition.auth, AuthType::OAuth2 | AuthType::OAuth1);
+    let (id_label, secret_label) = if definition.auth == AuthType::OAuth1 {
+        ("Consumer key", "Consumer secret")
+    } else {
+        ("Client id", "Client secret")
+    };
     let client_credentials = definition.auth == AuthType::ClientCredentials;
     let name = RwSignal::new(String::new());
     let tags = RwSignal::new(Vec::<String>::new());
@@ -290,8 +302,8 @@ fn AuthenticateForm(element: Element) -> impl IntoView {
                             </p>
                         })}
                     </Suspense>
-                    <label>"Client id" <input type="text" name=CLIENT_ID autocomplete="off" on:input=set_value(CLIENT_ID)/></label>
-                    <label>"Client secret" <input type="password" name=CLIENT_SECRET autocomplete="off" on:input=set_value(CLIENT_SECRET)/></label>
+                    <label>{id_label} <input type="text" name=CLIENT_ID autocomplete="off" on:input=set_value(CLIENT_ID)/></label>
+                    <label>{secret_label} <input type="password" name=CLIENT_SECRET autocomplete="off" on:input=set_value(CLIENT_SECRET)/></label>
                     <label class="checkbox">
                         <input type="checkbox" name="save-oauth-app" on:change=move |event| save_app.set(event_target_checked(&event))/>
                         "Save as the organization's OAuth app for this element"

@@ -15,12 +15,13 @@ pub fn instance_path(id: InstanceId) -> String {
 #[component]
 pub fn OAuthCallbackPage() -> impl IntoView {
     let query = use_query_map();
-    let callback = query.with_untracked(|query| OAuthCallback {
-        code: query.get("code"),
-        state: query.get("state"),
-        iss: query.get("iss"),
-        error: query.get("error"),
-        error_description: query.get("error_description"),
+    let callback = query.with_untracked(|query| {
+        let pairs: Vec<(String, String)> =
+            ["code", "state", "iss", "error", "error_description", "oauth_token", "oauth_verifier", "denied"]
+                .into_iter()
+                .filter_map(|name| Some((name.to_owned(), query.get(name)?)))
+                .collect();
+        OAuthCallback::from_pairs(pairs.iter().map(|(name, value)| (name.as_str(), value.as_str())))
     });
     let outcome = Resource::new(|| (), move |_| complete_authorization(callback.clone()));
     let navigate = use_navigate();

@@ -11,6 +11,7 @@ use super::oauth::ConsolePending;
 use super::oauth::FlowOwner;
 use super::oauth::SealedFlow;
 use super::oauth::callback_url_problem;
+use super::oauth1::VerifiedToken;
 use super::service::HubService;
 use super::token_endpoints::oauth_settings;
 use crate::security::secrets;
@@ -57,7 +58,7 @@ impl ConsoleConnect for HubService {
         let mut configuration = form.configuration;
         configuration.retain(|_, value| !value.trim().is_empty());
         let oauth = match (&entry.definition.oauth, entry.definition.auth) {
-            (Some(oauth), AuthType::OAuth2) => oauth,
+            (Some(oauth), AuthType::OAuth2 | AuthType::OAuth1) => oauth,
             _ => {
                 let id = match existing {
                     Some(record) => {
@@ -141,7 +142,7 @@ impl ConsoleConnect for HubService {
             state: None,
             scope: configuration.get(key::SCOPE).cloned(),
             site_address: None,
-            pkce: oauth.pkce,
+            pkce: oauth.pkce && entry.definition.auth == AuthType::OAuth2,
             parameters,
             request_token: None,
         };
@@ -165,7 +166,7 @@ impl ConsoleConnect for HubService {
         callback: OAuthCallback,
     ) -> Result<InstanceId, HubError> {
         const EXPIRED: &str = "This authorization has expired or was already completed; start it again";
-        let state = callback.state.clone().filter(|state| !state.is_empty());
+        let state = callback.flow_key().map(str::to_owned);
         let state_hash =
             secrets::digest(&SecretString::from(state.ok_or_else(|| HubError::invalid("state", "missing"))?));
         let flow = self
@@ -175,8 +176,8 @@ impl ConsoleConnect for HubService {
             .or_internal()?
             .ok_or_else(|| HubError::BadRequest(EXPIRED.into()))?;
         let sealed = self.vault.unseal(&flow.sealed).await.or_internal()?;
-        let sealed: SealedFlow = serde_json::from_str(sealed.expose_secret()).or_internal()?;
-        let pending: ConsolePending = match sealed.console {
+        let mut sealed: SealedFlow = serde_json::from_str(sealed.expose_secret()).or_internal()?;
+        let pending: ConsolePending = match sealed.console.take() {
             Some(pending) if pending.session_hash == secrets::digest(session) => pending,
             _ => return Err(HubError::BadRequest(EXPIRED.into())),
         };
@@ -188,8 +189,7 @@ impl ConsoleConnect for HubService {
         if !self.store.claim_oauth_flow(caller.organization_id, &state_hash).await.or_internal()? {
             return Err(HubError::BadRequest(EXPIRED.into()));
         }
-        let outcome =
-            self.finish_console_flow(caller, callback, flow.element_id, sealed.verifier, sealed.parameters, pending);
+        let outcome = self.finish_console_flow(caller, callback, flow.element_id, sealed, pending);
         match outcome.await {
             Ok(id) => {
                 self.store.complete_oauth_flow(caller.organization_id, &state_hash, id.0).await.or_internal()?;
@@ -215,10 +215,12 @@ impl HubService {
         caller: &Caller,
         callback: OAuthCallback,
         element: app::catalog::ElementId,
-        verifier: Option<String>,
-        parameters: BTreeMap<String, String>,
+        sealed: SealedFlow,
         pending: ConsolePending,
     ) -> Result<InstanceId, HubError> {
+        if callback.denied.is_some() {
+            return Err(HubError::BadRequest("Access was denied at the provider; no instance was created".into()));
+        }
         if let Some(error) = callback.error {
             let detail = callback.error_description.map(|text| format!(": {text}")).unwrap_or_default();
             let message = if error == "access_denied" {
@@ -229,18 +231,26 @@ impl HubService {
             return Err(HubError::BadRequest(message));
         }
         let entry = self.visible_element_by_id(caller.organization_id, element).await?;
-        let oauth = oauth_settings(&entry)?;
-        if let (Some(expected), Some(named)) = (&oauth.issuer, &callback.iss)
-            && expected != named
-        {
-            return Err(HubError::invalid(
-                "iss",
-                format!("the redirect names issuer {named}, not the element's {expected}"),
-            ));
-        }
-        let code =
-            SecretString::from(callback.code.ok_or_else(|| HubError::invalid("code", "missing from the redirect"))?);
-        let grant = Grant::CheckedCode { code, verifier, parameters };
+        let grant = match sealed.request_token_secret {
+            Some(secret) => Grant::OAuth1(VerifiedToken::claimed(&callback, secret, sealed.parameters)?),
+            None => {
+                let oauth = oauth_settings(&entry)?;
+                if let (Some(expected), Some(named)) = (&oauth.issuer, &callback.iss)
+                    && expected != named
+                {
+                    return Err(HubError::invalid(
+                        "iss",
+                        format!("the redirect names issuer {named}, not the element's {expected}"),
+                    ));
+                }
+                let code = callback.code.ok_or_else(|| HubError::invalid("code", "missing from the redirect"))?;
+                Grant::CheckedCode {
+                    code: SecretString::from(code),
+                    verifier: sealed.verifier,
+                    parameters: sealed.parameters,
+                }
+            }
+        };
         match pending.instance {
             Some(id) => {
                 let (record, entry) = self.target_instance(caller, &InstanceTarget::Id(id)).await?;

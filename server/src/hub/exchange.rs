@@ -94,6 +94,8 @@ pub(super) enum Grant {
     RefreshToken,
     /// A client-credentials element's own grant, with the client id and secret in the configuration.
     ClientCredentials,
+    /// OAuth 1.0a: the callback's request token and verifier, to exchange for the access token.
+    OAuth1(super::oauth1::VerifiedToken),
 }
 
 impl HubService {
@@ -150,9 +152,11 @@ impl HubService {
         grant: Grant,
         given: &BTreeMap<String, String>,
     ) -> Result<SplitConfiguration, HubError> {
-        if let Grant::ClientCredentials = grant {
-            return self.authorize_client(entry, given).await;
-        }
+        let grant = match grant {
+            Grant::ClientCredentials => return self.authorize_client(entry, given).await,
+            Grant::OAuth1(verified) => return self.authorize_oauth1(caller, entry, verified, given).await,
+            grant => grant,
+        };
         let oauth = oauth_settings(entry)?;
         let definition = &*entry.definition;
         let client = given_client(definition, given)?;
@@ -193,7 +197,7 @@ impl HubService {
                 }
                 self.exchange(entry, &client, &code, &callback_url, verifier, &parameters, &mut split).await?
             }
-            Grant::ClientCredentials => unreachable!("handled above"),
+            Grant::ClientCredentials | Grant::OAuth1(_) => return Err(HubError::Internal),
             Grant::CheckedCode { code, verifier, parameters: flow_parameters } => {
                 let callback_url = required(given, key::CALLBACK_URL, "the redirect URI")?;
                 for (key, value) in flow_parameters {

@@ -8,6 +8,7 @@ use super::event_setup::take_event_values;
 use super::exchange::Grant;
 use super::instances::InstanceLabels;
 use super::oauth::{CONNECT_STATE_PREFIX, ConnectPending, FlowOwner, SealedFlow};
+use super::oauth1::VerifiedToken;
 use super::service::HubService;
 use super::token_endpoints::oauth_settings;
 use super::webhooks::queued;
@@ -113,8 +114,7 @@ impl HubService {
             let custom = custom.into_iter().map(|(id, definition)| CatalogEntry::new(id, definition, true));
             for entry in self.catalog.built_in().iter().cloned().chain(custom) {
                 let connectable = match entry.definition.auth {
-                    AuthType::OAuth2 => apps.iter().any(|app| app.element_id == entry.id),
-                    AuthType::OAuth1 => false,
+                    AuthType::OAuth2 | AuthType::OAuth1 => apps.iter().any(|app| app.element_id == entry.id),
                     _ => true,
                 };
                 if connectable {
@@ -312,13 +312,13 @@ impl HostedConnect for HubService {
             .map(|entry| ConnectChoice {
                 key: entry.definition.key.clone(),
                 name: entry.definition.name.clone(),
-                oauth: entry.definition.auth == AuthType::OAuth2,
+                oauth: signs_in_at_provider(entry.definition.auth),
             })
             .collect();
         choices.sort_by_key(|choice| choice.name.to_lowercase());
         let form = element
             .and_then(|element| entries.iter().find(|entry| entry.is_named(element)))
-            .filter(|entry| entry.definition.auth != AuthType::OAuth2)
+            .filter(|entry| !signs_in_at_provider(entry.definition.auth))
             .map(|entry| ConnectForm {
                 key: entry.definition.key.clone(),
                 name: entry.definition.name.clone(),
@@ -389,7 +389,7 @@ impl HostedConnect for HubService {
                 return Ok(ConnectStep::Redirect(next));
             }
         };
-        if entry.definition.auth != AuthType::OAuth2 {
+        if !signs_in_at_provider(entry.definition.auth) {
             return Ok(ConnectStep::ShowForm);
         }
         let mut configuration = BTreeMap::new();
@@ -410,7 +410,7 @@ impl HostedConnect for HubService {
             state: None,
             scope: None,
             site_address: None,
-            pkce: oauth_settings(&entry)?.pkce,
+            pkce: entry.definition.auth == AuthType::OAuth2 && oauth_settings(&entry)?.pkce,
             parameters: BTreeMap::new(),
             request_token: None,
         };
@@ -423,6 +423,12 @@ impl HostedConnect for HubService {
             Ok(url) => Ok(ConnectStep::Redirect(url.oauth_url)),
             Err(HubError::BadRequest(problem)) => {
                 let failure = ConnectFailure::new("unavailable", problem);
+                let next = self.after_failure(&record, token.expose_secret(), popup, &failure).await?;
+                Ok(ConnectStep::Redirect(next))
+            }
+            // An OAuth 1.0a provider asked for a request token first, and refused.
+            Err(HubError::Provider { provider_message, .. }) => {
+                let failure = ConnectFailure::new("refused", format!("The provider refused: {provider_message}."));
                 let next = self.after_failure(&record, token.expose_secret(), popup, &failure).await?;
                 Ok(ConnectStep::Redirect(next))
             }
@@ -442,7 +448,7 @@ impl HostedConnect for HubService {
         let popup = popup_origin.as_deref();
         let token_text = token.expose_secret();
         let entry = match entry {
-            Ok(entry) if entry.definition.auth != AuthType::OAuth2 => entry,
+            Ok(entry) if !signs_in_at_provider(entry.definition.auth) => entry,
             Ok(entry) => {
                 let message = format!("{} connects through its own sign-in page, not a form.", entry.definition.name);
                 return self
@@ -487,6 +493,11 @@ impl HostedConnect for HubService {
         if record.session.id != pending.session_id || record.organization_id != flow.organization_id {
             return Err(HubError::BadRequest(SPENT.into()));
         }
+        if callback.denied.is_some() {
+            let failure =
+                ConnectFailure::new("declined", "You declined access at the provider; nothing was connected.");
+            return self.after_failure(&record, &pending.token, popup, &failure).await;
+        }
         if let Some(error) = &callback.error {
             let detail = callback.error_description.as_deref().map(|text| format!(" ({text})")).unwrap_or_default();
             let failure = if error == "access_denied" {
@@ -501,16 +512,36 @@ impl HostedConnect for HubService {
         }
         let caller = self.session_maker(&record).await?;
         let entry = self.visible_element_by_id(flow.organization_id, flow.element_id).await?;
-        let oauth = oauth_settings(&entry)?;
-        if let (Some(expected), Some(named)) = (&oauth.issuer, &callback.iss)
-            && expected != named
-        {
-            let message = format!("The provider's answer names issuer {named}, not {expected}; nothing was connected.");
-            return self.after_failure(&record, &pending.token, popup, &ConnectFailure::new("refused", message)).await;
-        }
-        let Some(code) = callback.code else {
-            let message = "The provider's answer carried no authorization code; nothing was connected.";
-            return self.after_failure(&record, &pending.token, popup, &ConnectFailure::new("refused", message)).await;
+        let grant = match sealed.request_token_secret {
+            Some(secret) => match VerifiedToken::claimed(&callback, secret, sealed.parameters) {
+                Ok(verified) => Grant::OAuth1(verified),
+                Err(_) => {
+                    let message = "The provider's answer carried no verifier; nothing was connected.";
+                    let failure = ConnectFailure::new("refused", message);
+                    return self.after_failure(&record, &pending.token, popup, &failure).await;
+                }
+            },
+            None => {
+                let oauth = oauth_settings(&entry)?;
+                if let (Some(expected), Some(named)) = (&oauth.issuer, &callback.iss)
+                    && expected != named
+                {
+                    let message =
+                        format!("The provider's answer names issuer {named}, not {expected}; nothing was connected.");
+                    let failure = ConnectFailure::new("refused", message);
+                    return self.after_failure(&record, &pending.token, popup, &failure).await;
+                }
+                let Some(code) = callback.code else {
+                    let message = "The provider's answer carried no authorization code; nothing was connected.";
+                    let failure = ConnectFailure::new("refused", message);
+                    return self.after_failure(&record, &pending.token, popup, &failure).await;
+                };
+                Grant::CheckedCode {
+                    code: SecretString::from(code),
+                    verifier: sealed.verifier,
+                    parameters: sealed.parameters,
+                }
+            }
         };
         if !self.store.claim_connect_session(&record.session.id, self.clock().now_millis()).await.or_internal()? {
             let state = self.hosted_session(&token).await?.session.state;
@@ -520,15 +551,15 @@ impl HostedConnect for HubService {
         let mut configuration = BTreeMap::new();
         self.with_saved_app(&caller, &entry, &mut configuration).await?;
         configuration.insert(key::CALLBACK_URL.into(), flow.callback_url.clone());
-        let grant = Grant::CheckedCode {
-            code: SecretString::from(code),
-            verifier: sealed.verifier,
-            parameters: sealed.parameters,
-        };
         let attempt = self.connect_claimed(&caller, &record, &entry, Some((grant, configuration)), BTreeMap::new());
         let attempt = attempt.await;
         self.after_attempt(&record, &pending.token, popup, attempt).await
     }
+}
+
+/// Whether the end user signs in at the provider (OAuth 2.0 and OAuth 1.0a) rather than filling in a form.
+fn signs_in_at_provider(auth: AuthType) -> bool {
+    matches!(auth, AuthType::OAuth2 | AuthType::OAuth1)
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ use super::errors::internal_error;
 use super::event_setup::take_event_values;
 use super::exchange::Grant;
 use super::history::history_entry;
+use super::oauth1::VerifiedToken;
 use super::service::HubService;
 use super::token_endpoints::oauth_settings;
 use super::token_endpoints::revoke_endpoint;
@@ -109,7 +110,8 @@ impl HubService {
             (Some(_), AuthType::ClientCredentials) => self.authorize_client(entry, &given).await?,
             (Some(_), AuthType::OAuth1) => {
                 self.with_saved_app(caller, entry, &mut given).await?;
-                self.authorize_oauth1(caller, entry, &new.provider_data, &given).await?
+                let verified = VerifiedToken::of(&new.provider_data)?;
+                self.authorize_oauth1(caller, entry, verified, &given).await?
             }
             _ => Self::take_parameters(entry, &given)?,
         };
@@ -481,6 +483,13 @@ impl Instances for HubService {
         // New client credentials for a client-credentials instance get it a token with them at once.
         if entry.definition.auth == AuthType::ClientCredentials && changes.keys().any(|key| is_credential_key(key)) {
             return self.reauthenticate(caller, record, &entry, Grant::ClientCredentials, changes).await;
+        }
+        // An OAuth 1.0a instance re-authenticates with the callback's token and verifier.
+        if let (AuthType::OAuth1, Some(provider_data)) = (entry.definition.auth, &patch.provider_data)
+            && provider_data.other_fields.contains_key("oauth_verifier")
+        {
+            let verified = VerifiedToken::of(provider_data)?;
+            return self.reauthenticate(caller, record, &entry, Grant::OAuth1(verified), changes).await;
         }
         if let Some(code) = patch.provider_data.as_ref().and_then(|data| data.code.clone()) {
             oauth_settings(&entry)?;

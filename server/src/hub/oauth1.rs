@@ -7,7 +7,7 @@
 use super::configuration::{OAUTH_KEYS, SplitConfiguration, resolve_parameters};
 use super::errors::OrInternal;
 use super::exchange::{check_flow_client, given_client};
-use super::oauth::{FlowOwner, SealedFlow, authorization_parameters};
+use super::oauth::{CONNECT_STATE_PREFIX, FlowOwner, SealedFlow, authorization_parameters};
 use super::service::HubService;
 use super::templates::fill_url;
 use super::token_endpoints::provider_error;
@@ -17,8 +17,8 @@ use crate::security::secrets;
 use app::catalog::{AuthType, OAuthSettings};
 use app::error::HubError;
 use app::hub::Caller;
-use app::instances::ProviderData;
 use app::instances::credential_keys as key;
+use app::instances::{OAuthCallback, ProviderData};
 use app::oauth::{AuthorizationUrl, RequestToken};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
@@ -39,6 +39,54 @@ fn oauth1_settings(entry: &CatalogEntry) -> Result<&OAuthSettings, HubError> {
         _ => {
             Err(HubError::invalid("element", format!("{} does not authenticate with OAuth 1.0a", entry.definition.key)))
         }
+    }
+}
+
+/// What the provider's redirect to the callback carried, to exchange for the access token: the request token and
+/// the verifier, and where the request token's secret comes from.
+pub(super) struct VerifiedToken {
+    pub token: String,
+    pub verifier: String,
+    pub secret: RequestTokenSecret,
+}
+
+/// Where a request token's secret comes from.
+pub(super) enum RequestTokenSecret {
+    /// Tether's own flow for the token, already claimed (the console's and a connect session's): its secret and
+    /// the element parameter values it was started with.
+    Claimed { secret: String, parameters: BTreeMap<String, String> },
+    /// A REST client's: the flow Tether remembers for the token, else `providerData.secret`.
+    Remembered { given: Option<String> },
+}
+
+impl VerifiedToken {
+    /// The token and verifier the provider sent to the callback of Tether's own flow, already claimed.
+    pub(super) fn claimed(
+        callback: &OAuthCallback,
+        secret: String,
+        parameters: BTreeMap<String, String>,
+    ) -> Result<VerifiedToken, HubError> {
+        let present = |value: &Option<String>| value.clone().filter(|text| !text.is_empty());
+        let token = present(&callback.oauth_token)
+            .ok_or_else(|| HubError::invalid("oauth_token", "missing from the redirect"))?;
+        let verifier = present(&callback.oauth_verifier)
+            .ok_or_else(|| HubError::invalid("oauth_verifier", "missing from the redirect"))?;
+        Ok(VerifiedToken { token, verifier, secret: RequestTokenSecret::Claimed { secret, parameters } })
+    }
+
+    /// The token and verifier of a `providerData` (`oauth_token`, `oauth_verifier`, and `secret` when given).
+    pub(super) fn of(provider_data: &ProviderData) -> Result<VerifiedToken, HubError> {
+        let token = provider_text(provider_data, "oauth_token").ok_or_else(|| {
+            HubError::invalid("providerData.oauth_token", "required: the oauth_token the provider sent to the callback")
+        })?;
+        let verifier = provider_text(provider_data, "oauth_verifier").ok_or_else(|| {
+            HubError::invalid(
+                "providerData.oauth_verifier",
+                "required: the oauth_verifier the provider sent to the callback",
+            )
+        })?;
+        let given = provider_text(provider_data, "secret");
+        Ok(VerifiedToken { token, verifier, secret: RequestTokenSecret::Remembered { given } })
     }
 }
 
@@ -70,7 +118,18 @@ impl HubService {
                 let template = oauth.request_token_url.as_ref().ok_or(HubError::Internal)?;
                 self.check_urls(entry, &start.values).await?;
                 let url = fill_url("oauth.requestTokenUrl", template, &start.values, self.host_policy(entry))?;
-                let step = OAuth1Step { token: None, callback: Some(&start.callback_url), verifier: None };
+                // A connect session's flow is found again by a state of its own, carried in the callback URL
+                // (the provider adds its values to it), so that its callback is told from the console's.
+                let (connect_state, callback_url) = match &start.owner {
+                    FlowOwner::Connect(_) => {
+                        let state = format!("{CONNECT_STATE_PREFIX}{}", secrets::generate_secret().expose_secret());
+                        let mut callback = url::Url::parse(&start.callback_url).or_internal()?;
+                        callback.query_pairs_mut().append_pair("state", &state);
+                        (Some(state), callback.to_string())
+                    }
+                    _ => (None, start.callback_url.clone()),
+                };
+                let step = OAuth1Step { token: None, callback: Some(&callback_url), verifier: None };
                 let tokens = self.token_client.oauth1_step(&url, &start.client, step).await.map_err(provider_error)?;
                 let (console, connect) = match start.owner {
                     FlowOwner::Api => (None, None),
@@ -84,8 +143,8 @@ impl HubService {
                     connect,
                     request_token_secret: Some(tokens.secret.expose_secret().to_owned()),
                 };
-                let callback_url = start.callback_url.clone();
-                self.remember_flow(caller, entry, &tokens.token, &start.client, callback_url, false, &sealed).await?;
+                let flow_key = connect_state.as_deref().unwrap_or(&tokens.token);
+                self.remember_flow(caller, entry, flow_key, &start.client, callback_url, false, &sealed).await?;
                 let issued =
                     RequestToken { token: tokens.token.clone(), secret: tokens.secret.expose_secret().to_owned() };
                 (tokens.token, Some(issued))
@@ -107,48 +166,48 @@ impl HubService {
         &self,
         caller: &Caller,
         entry: &CatalogEntry,
-        provider_data: &ProviderData,
+        verified: VerifiedToken,
         given: &BTreeMap<String, String>,
     ) -> Result<SplitConfiguration, HubError> {
         let oauth = oauth1_settings(entry)?;
         let definition = &*entry.definition;
         let client = given_client(definition, given)?;
-        let token = provider_text(provider_data, "oauth_token").ok_or_else(|| {
-            HubError::invalid("providerData.oauth_token", "required: the oauth_token the provider sent to the callback")
-        })?;
-        let verifier = provider_text(provider_data, "oauth_verifier").ok_or_else(|| {
-            HubError::invalid(
-                "providerData.oauth_verifier",
-                "required: the oauth_verifier the provider sent to the callback",
-            )
-        })?;
+        let VerifiedToken { token, verifier, secret } = verified;
         let mut parameters: BTreeMap<String, String> = given
             .iter()
             .filter(|(name, _)| !OAUTH_KEYS.contains(&name.as_str()))
             .map(|(name, value)| (name.clone(), value.clone()))
             .collect();
         let mut callback_url = given.get(key::CALLBACK_URL).cloned();
-        let state_hash = secrets::digest(&SecretString::from(token.clone()));
-        let flow = self.store.pending_oauth_flow(caller.organization_id, &state_hash).await.or_internal()?;
-        let secret = match flow.filter(|flow| flow.element_id == entry.id) {
-            Some(flow) => {
-                check_flow_client(&flow, &client, callback_url.as_deref())?;
-                self.store.delete_oauth_flows(caller.organization_id, &flow.state_hash).await.or_internal()?;
-                let sealed = self.vault.unseal(&flow.sealed).await.or_internal()?;
-                let sealed: SealedFlow = serde_json::from_str(sealed.expose_secret()).or_internal()?;
-                for (name, value) in sealed.parameters {
-                    parameters.entry(name).or_insert(value);
+        let (secret, flow_parameters) = match secret {
+            RequestTokenSecret::Claimed { secret, parameters } => (secret, parameters),
+            RequestTokenSecret::Remembered { given: given_secret } => {
+                let state_hash = secrets::digest(&SecretString::from(token.clone()));
+                let flow = self.store.pending_oauth_flow(caller.organization_id, &state_hash).await.or_internal()?;
+                match flow.filter(|flow| flow.element_id == entry.id) {
+                    Some(flow) => {
+                        check_flow_client(&flow, &client, callback_url.as_deref())?;
+                        self.store.delete_oauth_flows(caller.organization_id, &flow.state_hash).await.or_internal()?;
+                        let sealed = self.vault.unseal(&flow.sealed).await.or_internal()?;
+                        let sealed: SealedFlow = serde_json::from_str(sealed.expose_secret()).or_internal()?;
+                        callback_url.get_or_insert(flow.callback_url);
+                        (sealed.request_token_secret.ok_or(HubError::Internal)?, sealed.parameters)
+                    }
+                    None => {
+                        let secret = given_secret.ok_or_else(|| {
+                            HubError::invalid(
+                                "providerData.secret",
+                                "required: the request token's secret, as GET /elements/{key}/oauth/token answered it",
+                            )
+                        })?;
+                        (secret, BTreeMap::new())
+                    }
                 }
-                callback_url.get_or_insert(flow.callback_url);
-                sealed.request_token_secret.ok_or(HubError::Internal)?
             }
-            None => provider_text(provider_data, "secret").ok_or_else(|| {
-                HubError::invalid(
-                    "providerData.secret",
-                    "required: the request token's secret, as GET /elements/{key}/oauth/token answered it",
-                )
-            })?,
         };
+        for (name, value) in flow_parameters {
+            parameters.entry(name).or_insert(value);
+        }
         let values = resolve_parameters(definition, &parameters)?;
         self.check_urls(entry, &values).await?;
         let url = fill_url("oauth.tokenUrl", &oauth.token_url, &values, self.host_policy(entry))?;

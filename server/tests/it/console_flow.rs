@@ -48,13 +48,7 @@ async fn through_provider(
     assert_eq!(sent["redirect_uri"], format!("{}/oauth/callback", app.base_url));
     assert_ne!(sent["state"], "test-idp", "the console's state is random");
     let returned = query_of(&provider.authorize(&url, "alice", approve).await);
-    OAuthCallback {
-        code: returned.get("code").cloned(),
-        state: returned.get("state").cloned(),
-        iss: returned.get("iss").cloned(),
-        error: returned.get("error").cloned(),
-        error_description: returned.get("error_description").cloned(),
-    }
+    OAuthCallback::from_pairs(returned.iter().map(|(name, value)| (name.as_str(), value.as_str())))
 }
 
 fn refusal(result: Result<app::instances::InstanceId, HubError>, needle: &str) {

@@ -1,7 +1,8 @@
 //! OAuth 1.0a elements against a real OAuth 1.0a provider on loopback (PyPI `oauthlib`'s server endpoints):
 //! Cloud Elements' flow (a request token from `oauth/token`, `oauth/url` with `requestToken`, the callback's
 //! `oauth_token` and `oauth_verifier` in `providerData`), the flow where `oauth/url` gets the request token itself,
-//! a wrong verifier, and proxied calls the provider checks the signature of (query and form fields included).
+//! a wrong verifier, proxied calls the provider checks the signature of (query and form fields included), the
+//! hosted connect page, and re-authentication with a new verifier.
 
 use crate::instance_management::stored_secrets;
 use crate::on_both_backends;
@@ -11,7 +12,10 @@ use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
-on_both_backends!(an_oauth1_instance_is_made_and_its_calls_are_signed);
+on_both_backends!(
+    an_oauth1_instance_is_made_and_its_calls_are_signed,
+    an_end_user_connects_an_oauth1_element_and_an_instance_reauthenticates,
+);
 
 const CALLBACK: &str = "https://app.example/oauth1/callback";
 
@@ -129,4 +133,74 @@ async fn an_oauth1_instance_is_made_and_its_calls_are_signed(backend: Backend) {
     let again = app.as_admin(Method::POST, "/instances").json(&from_callback).send().await.unwrap();
     let again = expect_json(again, StatusCode::BAD_REQUEST).await;
     assert!(again["message"].as_str().unwrap().contains("providerData.secret"), "{again}");
+}
+
+const DONE_URL: &str = "http://localhost:4000/connected";
+
+/// A browser with JavaScript off: the answer's `Location`, which must be a 303.
+async fn see_other(app: &TestApp, url: &str) -> String {
+    let answer = app.http.get(url).send().await.unwrap();
+    assert_eq!(answer.status(), StatusCode::SEE_OTHER, "{url}: {}", answer.text().await.unwrap_or_default());
+    answer.headers()["location"].to_str().unwrap().to_owned()
+}
+
+async fn an_end_user_connects_an_oauth1_element_and_an_instance_reauthenticates(backend: Backend) {
+    let provider = OAuth1Provider::start();
+    let app = TestApp::spawn(backend).await;
+    app.create_element(&element(&provider)).await;
+    let saved = json!({"apiKey": OAUTH1_CONSUMER_KEY, "apiSecret": OAUTH1_CONSUMER_SECRET,
+        "callbackUrl": format!("{}/oauth/callback", app.base_url)});
+    let put = app.as_admin(Method::PUT, "/elements/test-oauth1/oauth/app").json(&saved).send().await.unwrap();
+    expect_json(put, StatusCode::OK).await;
+    let urls = json!({"urls": [DONE_URL]});
+    expect_json(app.as_admin(Method::PUT, "/connect/redirect-urls").json(&urls).send().await.unwrap(), StatusCode::OK)
+        .await;
+    let session = json!({"endUser": {"id": "end-user-7"}, "elements": ["test-oauth1"], "redirectUrl": DONE_URL});
+    let new_session = || async {
+        let created = app.as_admin(Method::POST, "/connect/sessions").json(&session).send().await.unwrap();
+        let created = expect_json(created, StatusCode::CREATED).await;
+        (created["id"].as_str().unwrap().to_owned(), created["token"].as_str().unwrap().to_owned())
+    };
+
+    // Declined at the provider: back on the session's page, nothing made.
+    let (_, token) = new_session().await;
+    let at_provider = see_other(&app, &format!("{}/connect/{token}/test-oauth1", app.base_url)).await;
+    assert!(at_provider.starts_with(&format!("{}/oauth/authorize?oauth_token=", provider.url)), "{at_provider}");
+    let callback = provider.authorize(&at_provider, false).await;
+    let back = see_other(&app, callback.as_str()).await;
+    assert!(back.starts_with(&format!("/connect/{token}")), "{back}");
+    let listed = expect_json(app.as_admin(Method::GET, "/instances").send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(listed, json!([]));
+
+    // Approved: the instance is made for the end user, and the browser goes to the team's page.
+    let (id, token) = new_session().await;
+    let at_provider = see_other(&app, &format!("{}/connect/{token}/test-oauth1", app.base_url)).await;
+    let callback = provider.authorize(&at_provider, true).await;
+    assert!(callback.as_str().starts_with(&format!("{}/oauth/callback?state=connect-", app.base_url)), "{callback}");
+    let done = see_other(&app, callback.as_str()).await;
+    assert!(done.starts_with(&format!("{DONE_URL}?status=connected&instanceId=")), "{done}");
+    let state = app.as_admin(Method::GET, &format!("/connect/sessions/{id}")).send().await.unwrap();
+    let instance_id = expect_json(state, StatusCode::OK).await["instanceId"].as_i64().unwrap();
+    let instance = expect_json(
+        app.as_admin(Method::GET, &format!("/instances/{instance_id}")).send().await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(instance["endUser"]["id"], "end-user-7");
+    let instance_token = instance["token"].as_str().unwrap().to_owned();
+    let me = app.as_instance(&instance_token, Method::GET, "/hubs/general/me").send().await.unwrap();
+    let first_access_token = expect_json(me, StatusCode::OK).await["token"].clone();
+
+    // Re-authenticated through the API with a new verifier: same id and token, a new access token.
+    let path = format!("/elements/test-oauth1/oauth/url?{}", client_query(OAUTH1_CONSUMER_SECRET));
+    let url = expect_json(app.as_admin(Method::GET, &path).send().await.unwrap(), StatusCode::OK).await;
+    let callback = callback_values(&provider.authorize(url["oauthUrl"].as_str().unwrap(), true).await);
+    let patch = json!({"providerData": {"oauth_token": callback["oauth_token"], "oauth_verifier": callback["oauth_verifier"]},
+        "configuration": {"oauth.callback.url": CALLBACK}});
+    let patched = app.as_admin(Method::PATCH, &format!("/instances/{instance_id}")).json(&patch).send().await.unwrap();
+    let patched = expect_json(patched, StatusCode::OK).await;
+    assert_eq!((patched["id"].as_i64(), patched["token"].as_str()), (Some(instance_id), Some(instance_token.as_str())));
+    let me = app.as_instance(&instance_token, Method::GET, "/hubs/general/me").send().await.unwrap();
+    let second_access_token = expect_json(me, StatusCode::OK).await["token"].clone();
+    assert_ne!(first_access_token, second_access_token);
 }

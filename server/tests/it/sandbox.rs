@@ -505,9 +505,7 @@ async fn the_console_flow_checks_and_keeps_a_new_instances_event_settings() {
     let callback = OAuthCallback {
         code: returned.get("code").cloned(),
         state: returned.get("state").cloned(),
-        iss: None,
-        error: None,
-        error_description: None,
+        ..OAuthCallback::default()
     };
     let id = app.hub.complete_console_authorization(&session.caller, &session.token, callback).await.unwrap();
     let instance = health_of(&app, id.0).await;
