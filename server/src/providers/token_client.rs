@@ -300,7 +300,8 @@ fn token_set(body: &Value, fields: &TokenFields, capture: &[String]) -> Result<T
     let access_token = text(&fields.access_token)
         .ok_or_else(|| TokenError::Malformed(format!("no {} in the answer", fields.access_token)))?;
     let now = Utc::now();
-    let expires_in = at_path(body, &fields.expires_in).and_then(seconds_in);
+    // Mailchimp answers `"expires_in": 0` for a token that never expires.
+    let expires_in = at_path(body, &fields.expires_in).and_then(seconds_in).filter(|seconds| *seconds > 0);
     let expires_at = match expires_in {
         Some(seconds) => Some(now + chrono::Duration::seconds(seconds)),
         None => at_path(body, &fields.expires_at).and_then(seconds_in).and_then(|at| DateTime::from_timestamp(at, 0)),
@@ -400,6 +401,11 @@ mod tests {
         assert!(!set.captured.contains_key("absent"));
         let standard = TokenFields::default();
         assert!(matches!(token_set(&json!({"token_type": "bearer"}), &standard, &[]), Err(TokenError::Malformed(_))));
+        let never = token_set(&json!({"access_token": "a", "expires_in": 0}), &standard, &[]).unwrap();
+        assert!(
+            never.expires_at.is_none() && never.lifetime.is_none(),
+            "an expires_in of 0 is a token that never expires"
+        );
         assert!(!format!("{:?}", token_set(&body, &standard, &[]).unwrap()).contains("\"a\""));
     }
 }

@@ -32,6 +32,7 @@ mod oauth_defaults;
 mod openapi;
 mod outbound;
 mod processes;
+mod provider_emulator;
 mod proxy;
 mod sandbox;
 mod secrets_at_rest;

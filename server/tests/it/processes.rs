@@ -377,7 +377,7 @@ pub struct ScriptServer {
 }
 
 impl ScriptServer {
-    fn start(script: &str, ready: &str, needs: &str) -> ScriptServer {
+    pub(crate) fn start_script(script: &str, ready: &str, needs: &str) -> ScriptServer {
         use std::io::BufRead;
         let path = format!("{}/../end2end/{script}", env!("CARGO_MANIFEST_DIR"));
         let mut child = std::process::Command::new("python3")
@@ -402,7 +402,7 @@ impl ScriptServer {
     /// `end2end/aws-verifier/server.py`): 200 with what it checked, or 403 with why not. Its one access key is
     /// [`AWS_ACCESS_KEY_ID`] with [`AWS_SECRET_ACCESS_KEY`].
     pub fn aws_verifier() -> ScriptServer {
-        Self::start("aws-verifier/server.py", "AWS_VERIFIER_READY", "make test installs botocore")
+        Self::start_script("aws-verifier/server.py", "AWS_VERIFIER_READY", "make test installs botocore")
     }
 }
 
@@ -428,8 +428,11 @@ pub const OAUTH1_CONSUMER_SECRET: &str = "tetherOAuth1ConsumerSecret01";
 
 impl OAuth1Provider {
     pub fn start() -> OAuth1Provider {
-        let server =
-            ScriptServer::start("oauth1-provider/server.py", "OAUTH1_PROVIDER_READY", "make test installs oauthlib");
+        let server = ScriptServer::start_script(
+            "oauth1-provider/server.py",
+            "OAUTH1_PROVIDER_READY",
+            "make test installs oauthlib",
+        );
         let url = server.url.clone();
         OAuth1Provider { server, url }
     }
