@@ -32,6 +32,15 @@ pub(super) fn value_text(key: &str, value: Value) -> Result<String, HubError> {
     }
 }
 
+/// A configuration value that must be given and not blank; `what` says what it is.
+pub(super) fn required(values: &BTreeMap<String, String>, key: &str, what: &str) -> Result<String, HubError> {
+    values
+        .get(key)
+        .filter(|value| !value.trim().is_empty())
+        .cloned()
+        .ok_or_else(|| HubError::invalid(&format!("configuration.{key}"), format!("required: {what}")))
+}
+
 /// The OAuth configuration keys a caller may give to an OAuth 2.0 element, besides the element's own parameters.
 pub(super) const OAUTH_KEYS: [&str; 5] =
     [key::CLIENT_ID, key::CLIENT_SECRET, key::CALLBACK_URL, key::SCOPE, key::REFRESH_TOKEN];

@@ -3,9 +3,9 @@
 
 use super::configuration::SplitConfiguration;
 use super::configuration::resolve_parameters;
-use super::configuration::{OAUTH_KEYS, element_reads};
+use super::configuration::{OAUTH_KEYS, required};
 use super::errors::OrInternal;
-use super::oauth::SealedFlow;
+use super::flows::{SealedFlow, check_flow_client, given_client};
 use super::service::HubService;
 use super::token_endpoints::exchange_endpoint;
 use super::token_endpoints::oauth_settings;
@@ -16,73 +16,11 @@ use crate::catalog::CatalogEntry;
 use crate::providers::token_client::{ClientCredentials, TokenSet};
 use crate::security::secrets;
 use crate::store::oauth_flows::StoredFlow;
-use app::catalog::ElementDefinition;
 use app::error::HubError;
 use app::hub::Caller;
 use app::instances::credential_keys as key;
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeMap;
-
-pub(super) fn required(values: &BTreeMap<String, String>, key: &str, what: &str) -> Result<String, HubError> {
-    values
-        .get(key)
-        .filter(|value| !value.trim().is_empty())
-        .cloned()
-        .ok_or_else(|| HubError::invalid(&format!("configuration.{key}"), format!("required: {what}")))
-}
-
-/// Refuses configuration keys that are neither OAuth settings nor the element's parameters.
-fn refuse_unknown_oauth_settings(
-    definition: &ElementDefinition,
-    given: &BTreeMap<String, String>,
-) -> Result<(), HubError> {
-    match given.keys().find(|key| !element_reads(definition, key)) {
-        Some(unknown) => Err(HubError::invalid(
-            &format!("configuration.{unknown}"),
-            format!("is not a setting of element {}", definition.key),
-        )),
-        None => Ok(()),
-    }
-}
-
-/// The OAuth client a configuration names, once its keys are all known to the element.
-pub(super) fn given_client(
-    definition: &ElementDefinition,
-    given: &BTreeMap<String, String>,
-) -> Result<ClientCredentials, HubError> {
-    refuse_unknown_oauth_settings(definition, given)?;
-    Ok(ClientCredentials {
-        id: required(given, key::CLIENT_ID, "the OAuth client id")?,
-        secret: SecretString::from(required(given, key::CLIENT_SECRET, "the OAuth client secret")?),
-    })
-}
-
-/// Checks that a flow is completed with the OAuth app (and, when given, the callback URL) it was started with.
-pub(super) fn check_flow_client(
-    flow: &StoredFlow,
-    client: &ClientCredentials,
-    callback_url: Option<&str>,
-) -> Result<(), HubError> {
-    if flow.client_id != client.id {
-        return Err(HubError::invalid(
-            "configuration.oauth.api.key",
-            "differs from the apiKey the authorization URL was made with",
-        ));
-    }
-    if flow.client_secret_hash != secrets::digest(&client.secret) {
-        return Err(HubError::invalid(
-            "configuration.oauth.api.secret",
-            "differs from the apiSecret the authorization URL was made with",
-        ));
-    }
-    if callback_url.is_some_and(|callback_url| flow.callback_url != callback_url) {
-        return Err(HubError::invalid(
-            "configuration.oauth.callback.url",
-            "differs from the callbackUrl the authorization URL was made with",
-        ));
-    }
-    Ok(())
-}
 
 /// How an instance gets its provider tokens.
 pub(super) enum Grant {

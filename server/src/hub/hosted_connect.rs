@@ -6,8 +6,8 @@
 use super::errors::OrInternal;
 use super::event_setup::take_event_values;
 use super::exchange::Grant;
+use super::flows::{CONNECT_STATE_PREFIX, ConnectPending, FlowOwner, SealedFlow};
 use super::instances::InstanceLabels;
-use super::oauth::{CONNECT_STATE_PREFIX, ConnectPending, FlowOwner, SealedFlow};
 use super::oauth1::VerifiedToken;
 use super::service::HubService;
 use super::token_endpoints::oauth_settings;

@@ -4,91 +4,24 @@
 
 use super::configuration::resolve_parameters;
 use super::errors::OrInternal;
+use super::flows::{CONNECT_STATE_PREFIX, FlowOwner, SealedFlow, authorization_parameters, callback_url_problem};
 use super::oauth1::Oauth1Start;
 use super::service::HubService;
-use super::templates::fill;
 use super::templates::fill_url;
 use crate::catalog::CatalogEntry;
-use crate::providers::token_client::{ClientCredentials, with_element_parameters};
+use crate::providers::token_client::ClientCredentials;
 use crate::security::secrets;
 use crate::store::audit::Actor;
 use crate::store::oauth_apps::OAuthAppRecord;
-use crate::store::oauth_flows::StoredFlow;
 use app::catalog::AuthType;
 use app::error::HubError;
 use app::hub::{Caller, OAuthFlows};
-use app::instances::{InstanceId, MASK, NewOAuthApp, OAuthApp};
+use app::instances::{MASK, NewOAuthApp, OAuthApp};
 use app::oauth::{AuthorizationRequest, AuthorizationUrl, RequestToken};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use secrecy::{ExposeSecret, SecretString};
-use serde::{Deserialize, Serialize};
+use secrecy::ExposeSecret;
 use sha2::{Digest, Sha256};
-use std::collections::BTreeMap;
-
-/// How long a pending flow waits for its code (or an OAuth 1.0a flow for its verifier).
-pub const FLOW_LIFETIME_MINUTES: i64 = 10;
-
-/// What a flow keeps encrypted until the code exchange.
-#[derive(Serialize, Deserialize)]
-pub struct SealedFlow {
-    /// The PKCE code verifier, when the flow uses PKCE.
-    pub verifier: Option<String>,
-    /// The element parameter values the URL was made with.
-    pub parameters: BTreeMap<String, String>,
-    /// Set for the console's own flow.
-    #[serde(default)]
-    pub console: Option<ConsolePending>,
-    /// Set for a connect session's flow.
-    #[serde(default)]
-    pub connect: Option<ConnectPending>,
-    /// An OAuth 1.0a flow's request token secret, which signs the exchange for the access token.
-    #[serde(default)]
-    pub request_token_secret: Option<String>,
-}
-
-/// Who started a flow, and so who may complete it.
-pub enum FlowOwner {
-    /// A client of the REST API, which completes it with `POST /instances`.
-    Api,
-    /// The console, on its `/oauth/callback` page.
-    Console(ConsolePending),
-    /// A connect session's end user, on the same callback path.
-    Connect(ConnectPending),
-}
-
-/// What a connect session's flow carries to its callback.
-#[derive(Serialize, Deserialize)]
-pub struct ConnectPending {
-    pub session_id: String,
-    /// The session's token, to send the end user back to its page; sealed with the rest of the flow.
-    pub token: String,
-    /// The origin of the team's page that opened the connect page in a popup, to tell it the outcome.
-    pub popup_origin: Option<String>,
-}
-
-/// The start of a connect flow's state: the callback tells such a redirect from the console's by it.
-pub const CONNECT_STATE_PREFIX: &str = "connect-";
-
-/// What the console's flow carries to its callback: whose session started it, and the instance to make.
-#[derive(Serialize, Deserialize)]
-pub struct ConsolePending {
-    /// The digest of the console session that started the flow; only that session may complete it.
-    pub session_hash: String,
-    /// The instance to re-authenticate, or none to create one.
-    pub instance: Option<InstanceId>,
-    pub name: String,
-    pub tags: Vec<String>,
-    /// The OAuth app and parameter values, by configuration key.
-    pub configuration: BTreeMap<String, String>,
-}
-
-pub(super) fn callback_url_problem(callback_url: &str) -> Option<&'static str> {
-    match url::Url::parse(callback_url) {
-        Ok(parsed) if matches!(parsed.scheme(), "https" | "http") && parsed.fragment().is_none() => None,
-        _ => Some("must be an absolute http(s) URL without a fragment"),
-    }
-}
 
 /// The S256 challenge of a PKCE verifier.
 pub fn pkce_challenge(verifier: &str) -> String {
@@ -214,35 +147,6 @@ impl HubService {
         let client = ClientCredentials { id: client_id, secret: client_secret };
         self.remember_flow(caller, entry, &state, &client, callback_url, request.pkce, &sealed).await?;
         Ok((AuthorizationUrl { oauth_url: url.to_string(), element: definition.key.clone() }, None))
-    }
-
-    /// Stores a pending flow, found again by `state` (an OAuth 1.0a flow's by its request token), for
-    /// [`FLOW_LIFETIME_MINUTES`].
-    #[allow(clippy::too_many_arguments)]
-    pub(super) async fn remember_flow(
-        &self,
-        caller: &Caller,
-        entry: &CatalogEntry,
-        state: &str,
-        client: &ClientCredentials,
-        callback_url: String,
-        pkce: bool,
-        sealed: &SealedFlow,
-    ) -> Result<(), HubError> {
-        let sealed = SecretString::from(serde_json::to_string(sealed).or_internal()?);
-        let flow = StoredFlow {
-            organization_id: caller.organization_id,
-            element_id: entry.id,
-            state_hash: secrets::digest(&SecretString::from(state.to_owned())),
-            client_id: client.id.clone(),
-            client_secret_hash: secrets::digest(&client.secret),
-            callback_url,
-            pkce,
-            sealed: self.vault.seal(&sealed).or_internal()?,
-            expires_at: (chrono::Utc::now() + chrono::Duration::minutes(FLOW_LIFETIME_MINUTES)).timestamp_millis(),
-            completed_instance_id: None,
-        };
-        self.store.insert_oauth_flow(&flow).await.or_internal()
     }
 
     /// The organization's saved OAuth client for the element, and its callback URL.
@@ -389,82 +293,9 @@ impl OAuthFlows for HubService {
     }
 }
 
-/// The query of an authorization URL: the standard parameters, then the element's own (`authorizationParams`),
-/// each filled from `filling`; an element's parameter replaces a standard one of the same name, and an empty
-/// `scope` is left out.
-pub(super) fn authorization_parameters<'a>(
-    oauth: &'a app::catalog::OAuthSettings,
-    mut standard: Vec<(&'a str, String)>,
-    filling: &BTreeMap<String, String>,
-) -> Result<Vec<(&'a str, String)>, HubError> {
-    let mut element = Vec::with_capacity(oauth.authorization_params.len());
-    for (name, template) in &oauth.authorization_params {
-        element.push((name.as_str(), fill(&format!("oauth.authorizationParams.{name}"), template, filling)?));
-    }
-    with_element_parameters(&mut standard, element);
-    standard.retain(|(name, value)| !(*name == "scope" && value.is_empty()));
-    Ok(standard)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Every built-in OAuth 2.0 element's authorization URL names each parameter once, and has the ones every
-    /// provider needs; no element carries a copy of a standard parameter.
-    #[test]
-    fn every_built_in_authorization_url_names_each_parameter_once() {
-        let definitions = crate::catalog::built_in().expect("the built-in catalog loads");
-        let mut checked = 0;
-        for definition in definitions.iter().filter(|definition| definition.auth == AuthType::OAuth2) {
-            let Some(oauth) = &definition.oauth else { continue };
-            let mut filling: BTreeMap<String, String> =
-                definition.parameters.iter().map(|parameter| (parameter.key.clone(), "value".to_owned())).collect();
-            filling.insert("clientId".into(), "client".into());
-            let standard = vec![
-                ("response_type", "code".to_owned()),
-                ("client_id", "client".to_owned()),
-                ("redirect_uri", "https://app.example/callback".to_owned()),
-                ("scope", oauth.scopes.join(&oauth.scope_separator)),
-                ("state", "state".to_owned()),
-            ];
-            // An element's own parameter of a standard name is there to change its value, never to repeat it.
-            for (name, template) in &oauth.authorization_params {
-                let value = fill(name, template, &filling).unwrap();
-                let repeated = standard.iter().any(|(standard, given)| standard == name && *given == value);
-                assert!(!repeated, "{}: authorizationParams repeats {name}={value}", definition.key);
-            }
-            let parameters = authorization_parameters(oauth, standard, &filling)
-                .unwrap_or_else(|error| panic!("{}: {error}", definition.key));
-            let mut names: Vec<&str> = parameters.iter().map(|(name, _)| *name).collect();
-            names.sort_unstable();
-            let count = names.len();
-            names.dedup();
-            assert_eq!(names.len(), count, "{}: a parameter named twice in {parameters:?}", definition.key);
-            for required in ["response_type", "client_id", "redirect_uri", "state"] {
-                assert!(names.contains(&required), "{}: no {required}", definition.key);
-            }
-            checked += 1;
-        }
-        assert!(checked >= 290, "only {checked} OAuth 2.0 elements checked");
-    }
-
-    #[test]
-    fn an_element_parameter_replaces_the_standard_one_of_its_name() {
-        let mut standard = vec![("response_type", "code".to_owned()), ("client_id", "c".to_owned())];
-        with_element_parameters(
-            &mut standard,
-            [("response_type", "code id_token".to_owned()), ("prompt", "consent".to_owned())],
-        );
-        assert_eq!(
-            standard,
-            [
-                ("response_type", "code id_token".to_owned()),
-                ("client_id", "c".to_owned()),
-                ("prompt", "consent".to_owned())
-            ]
-        );
-    }
 
     #[test]
     fn the_challenge_is_base64url_sha256_without_padding() {

@@ -6,8 +6,8 @@
 
 use super::configuration::{OAUTH_KEYS, SplitConfiguration, resolve_parameters};
 use super::errors::OrInternal;
-use super::exchange::{check_flow_client, given_client};
-use super::oauth::{CONNECT_STATE_PREFIX, FlowOwner, SealedFlow, authorization_parameters};
+use super::flows::{CONNECT_STATE_PREFIX, FlowOwner, SealedFlow, authorization_parameters};
+use super::flows::{check_flow_client, given_client};
 use super::service::HubService;
 use super::templates::fill_url;
 use super::token_endpoints::provider_error;
