@@ -14,11 +14,14 @@ when it listens, and stops on SIGTERM.
 """
 
 import json
-import signal
 import sys
+from pathlib import Path
 import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "pylib"))
+from loopback import serve  # noqa: E402
 
 from oauthlib.common import generate_token
 from oauthlib.oauth1 import (
@@ -229,12 +232,5 @@ def _reorder(response):
     return status, headers, body
 
 
-def main():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
-    print(f"OAUTH1_PROVIDER_READY http://127.0.0.1:{server.server_address[1]}", flush=True)
-    server.serve_forever()
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    serve(Handler, "OAUTH1_PROVIDER_READY")

@@ -23,12 +23,15 @@ import base64
 import hashlib
 import json
 import secrets
-import signal
 import sys
+from pathlib import Path
 import threading
 import time
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "pylib"))
+from loopback import serve  # noqa: E402
 
 CLIENT_ID = "emulated-client"
 CLIENT_SECRET = "emulated-secret"
@@ -286,13 +289,5 @@ class Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = handle_any
 
 
-def main():
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown).start())
-    print(f"PROVIDER_EMULATOR_READY http://127.0.0.1:{server.server_address[1]}", flush=True)
-    server.serve_forever()
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    serve(Handler, "PROVIDER_EMULATOR_READY")

@@ -3,15 +3,11 @@
 // /oauth/callback, and the instance's calls are signed; a declined authorization creates nothing.
 import { test, expect } from '@playwright/test';
 import { api, baseUrl, signIn, waitForHydration } from '../support/console';
-import {
-  OAUTH1_CONSUMER_KEY,
-  OAUTH1_CONSUMER_SECRET,
-  RunningOAuth1Provider,
-  startOAuth1Provider,
-} from '../support/oauth1-provider';
+import { OAUTH1_CONSUMER_KEY, OAUTH1_CONSUMER_SECRET, startOAuth1Provider } from '../support/oauth1-provider';
+import { ReadyProcess } from '../support/ready-process';
 
 const ELEMENT = 'e2e-oauth1';
-let provider: RunningOAuth1Provider;
+let provider: ReadyProcess;
 
 test.describe.configure({ mode: 'serial' });
 
