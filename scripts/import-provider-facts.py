@@ -60,7 +60,18 @@ KEY_PLACEMENTS = {
     "millionverifier": {"in": "query", "name": "api"},
     "scrapedo": {"in": "query", "name": "token"},
     "semrush": {"in": "query", "name": "key"},
+    "builder-io-public": {"in": "query", "name": "apiKey"},
+    "cal-com-v1": {"in": "query", "name": "apiKey"},
+    "jazzhr": {"in": "query", "name": "apikey"},
+    "peopledatalabs": {"in": "header", "name": "X-Api-Key"},
+    "prtg-classic": {"in": "query", "name": "apitoken"},
+    "smartlead-ai": {"in": "query", "name": "api_key"},
+    "webinarjam": {"in": "form", "name": "api_key"},
 }
+# Basic-auth providers whose facts name no credential fields take a username and a password; where the provider's
+# documentation fixes the username, it is the default (Mailgun's is `api`, the password being the API key).
+BASIC_USERNAMES = {"mailgun": "api"}
+BASIC_FIELDS = {"username": {"label": "Username"}, "password": {"label": "Password", "secret": True}}
 
 # OAuth 1.0a providers' request-token endpoints (RFC 5849's temporary credentials), which the facts do not list,
 # from each provider's own API documentation.
@@ -299,6 +310,8 @@ def element(key, facts):
         definition["api"] = api(facts, credential_names, {"in": "bearer"})
         definition["parameters"] = parameters(facts)
     else:
+        if auth == "BASIC" and not facts.get("credential_fields"):
+            facts = dict(facts, credential_fields=BASIC_FIELDS)
         credential_names = tuple((facts.get("credential_fields") or {}).keys())
         if auth == "BASIC" and not {"username", "password"} <= set(credential_names):
             return None  # basic authentication without both halves of the credentials
@@ -310,6 +323,9 @@ def element(key, facts):
         if definition["api"]["credentials"] is None:
             return None  # the key goes somewhere the facts do not say
         credentials = credential_parameters(facts)
+        for parameter in credentials:
+            if parameter["key"] == "username" and key in BASIC_USERNAMES:
+                parameter["default"] = BASIC_USERNAMES[key]
         secret_keys = {parameter["key"] for parameter in credentials}
         definition["parameters"] = [p for p in parameters(facts) if p["key"] not in secret_keys] + credentials
     if auth in ("OAUTH2_CC", "BASIC", "API_KEY"):

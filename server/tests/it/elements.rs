@@ -97,6 +97,15 @@ async fn catalog_covers_every_oauth2_provider_and_the_seed_elements(backend: Bac
     assert_eq!(credentials("mandrill"), json!({"in": "json", "name": "key", "value": "{apiKey}"}));
     assert_eq!(credentials("canny"), json!({"in": "json", "name": "apiKey", "value": "{apiKey}"}));
     assert_eq!(credentials("diffbot"), json!({"in": "query", "name": "token", "value": "{apiKey}"}));
+    assert_eq!(credentials("smartlead-ai"), json!({"in": "query", "name": "api_key", "value": "{apiKey}"}));
+    assert_eq!(credentials("webinarjam"), json!({"in": "form", "name": "api_key", "value": "{apiKey}"}));
+    assert_eq!(credentials("peopledatalabs"), json!({"in": "header", "name": "X-Api-Key", "value": "{apiKey}"}));
+    // Basic-auth providers whose facts name no fields take a username and password; Mailgun's username is `api`.
+    assert_eq!(credentials("mailgun"), json!({"in": "basic"}));
+    let mailgun = element_for(&elements, "mailgun")["definition"]["parameters"].clone();
+    let username = mailgun.as_array().unwrap().iter().find(|p| p["key"] == "username").cloned().unwrap();
+    assert_eq!(username["default"], "api");
+    assert_eq!(credentials("vimeo-basic"), json!({"in": "basic"}));
 }
 
 /// Every client-credentials provider of the facts that names a token endpoint and an API is an element of that
