@@ -1,5 +1,6 @@
 //! Rate limits on the REST API, on `tower_governor`: all calls made with one organization's secret share one
-//! bucket, and other calls without credentials one bucket per path. Providers' webhooks are not counted there: a
+//! bucket, and other calls without credentials one bucket per path. Calls through an instance to its provider
+//! (`/hubs/…`) are not counted: the limit protects Tether's API, not a provider's quota. Nor are providers' webhooks: a
 //! flood of unsigned posts to an instance's URL must not keep its provider's signed ones out. Instead, the ones that
 //! fail verification are limited per instance ([`WebhookFailures`]), and verified ones always pass.
 
@@ -74,6 +75,12 @@ fn is_provider_webhook<T>(request: &Request<T>) -> bool {
         && !request.headers().contains_key(AUTHORIZATION)
 }
 
+/// Whether a request is a call through an instance to its provider (`/hubs/…`). The REST API's limit protects
+/// Tether's management API, not a provider's quota, so these are not counted against it.
+fn is_proxied_call<T>(request: &Request<T>) -> bool {
+    request.uri().path().starts_with("/hubs/")
+}
+
 /// Whether the limit is on: a positive, finite rate and a burst.
 fn limit_is_on(per_second: f64, burst: u32) -> bool {
     per_second > 0.0 && per_second.is_finite() && burst > 0
@@ -107,7 +114,7 @@ impl WebhookFailures {
 }
 
 /// `router` with `per_second` calls per organization allowed, in bursts of up to `burst`; as it was when either is 0.
-/// Providers' webhooks go around the limit (see [`WebhookFailures`]).
+/// Proxied calls and providers' webhooks go around the limit (see [`WebhookFailures`]).
 pub fn limited(router: Router, per_second: f64, burst: u32) -> Router {
     if !limit_is_on(per_second, burst) {
         return router;
@@ -128,7 +135,8 @@ pub fn limited(router: Router, per_second: f64, burst: u32) -> Router {
     });
     let counted = router.clone().layer(GovernorLayer::new(config).error_handler(refusal));
     Router::new().fallback_service(tower::service_fn(move |request: Request<Body>| {
-        let route = if is_provider_webhook(&request) { router.clone() } else { counted.clone() };
+        let uncounted = is_provider_webhook(&request) || is_proxied_call(&request);
+        let route = if uncounted { router.clone() } else { counted.clone() };
         tower::ServiceExt::oneshot(route, request)
     }))
 }

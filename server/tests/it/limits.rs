@@ -1,5 +1,5 @@
 //! The server's edges: the REST API's per-organization rate limit (a burst, then 429 with `Retry-After`; other
-//! organizations and the bucket's refill are unaffected), read timeouts for slow clients, JSON errors for
+//! organizations and the bucket's refill are unaffected; proxied calls are not counted), read timeouts for slow clients, JSON errors for
 //! oversized bodies on every route, and lists that stay whole while instances are deleted under them.
 
 use crate::utils::{Backend, TestApp, eventually};
@@ -34,6 +34,31 @@ async fn an_organization_over_its_rate_gets_429_with_retry_after() {
         (again.status() == StatusCode::OK).then_some(())
     })
     .await;
+}
+
+/// Calls through an instance to its provider are not counted against the REST API's limit: far more of them than
+/// its burst all go through, while the REST API's own calls still meet the limit.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn proxied_calls_are_not_counted_against_the_rest_apis_limit() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| {
+        config.limits.api_calls_per_second = 0.5;
+        config.limits.api_burst = 3;
+    })
+    .await;
+    let upstream = crate::proxy::echo_upstream().await;
+    // Two REST calls: the element and the instance.
+    let (_, _, token) = crate::proxy::echo_instance(&app, &upstream).await;
+    for _ in 0..4 {
+        let calls = (0..8).map(|_| app.as_instance(&token, Method::GET, "/hubs/general/things").send());
+        for answer in futures::future::join_all(calls).await {
+            assert_eq!(answer.unwrap().status(), StatusCode::CREATED, "a proxied call is never refused with 429");
+        }
+    }
+    let mut statuses = Vec::new();
+    for _ in 0..6 {
+        statuses.push(app.as_admin(Method::GET, "/instances").send().await.unwrap().status());
+    }
+    assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS), "the REST API keeps its limit: {statuses:?}");
 }
 
 /// Reads from `stream` until the server closes it, answering what it sent; fails if that takes over `within`.
