@@ -39,6 +39,8 @@ pub mod credential_keys {
     pub const SCOPE: &str = "oauth.scope";
     pub const ACCESS_TOKEN: &str = "oauth.user.token";
     pub const REFRESH_TOKEN: &str = "oauth.user.refresh_token";
+    /// When the refresh token itself expires, where the provider says (RFC 3339).
+    pub const REFRESH_TOKEN_EXPIRES_AT: &str = "oauth.user.refresh_token.expires_at";
     /// An OAuth 1.0a instance's token secret, which signs its calls beside the access token.
     pub const TOKEN_SECRET: &str = "oauth.user.token.secret";
     pub const EXPIRES_AT: &str = "oauth.user.token.expires_at";
@@ -227,6 +229,10 @@ pub struct InstanceHealth {
     /// `accessTokenExpiresAt`.
     #[serde(default = "renewable_by_default")]
     pub renewable: bool,
+    /// When the refresh token itself expires, where the provider says: the instance needs re-authenticating
+    /// before then.
+    #[serde(default)]
+    pub refresh_token_expires_at: Option<DateTime<Utc>>,
 }
 
 fn renewable_by_default() -> bool {

@@ -97,6 +97,10 @@ pub struct TokenFields {
     /// When the access token expires, in Unix seconds (Strava's `expires_at`): read when `expiresIn` is absent.
     #[serde(default = "TokenFields::standard_expires_at")]
     pub expires_at: String,
+    /// Seconds the refresh token itself lives, where the provider says (GitHub Apps' `refresh_token_expires_in`,
+    /// QuickBooks' `x_refresh_token_expires_in`).
+    #[serde(default = "TokenFields::standard_refresh_token_expires_in")]
+    pub refresh_token_expires_in: String,
 }
 
 impl TokenFields {
@@ -116,6 +120,10 @@ impl TokenFields {
         "expires_at".into()
     }
 
+    fn standard_refresh_token_expires_in() -> String {
+        "refresh_token_expires_in".into()
+    }
+
     pub fn is_standard(&self) -> bool {
         *self == TokenFields::default()
     }
@@ -128,6 +136,7 @@ impl Default for TokenFields {
             refresh_token: TokenFields::standard_refresh_token(),
             expires_in: TokenFields::standard_expires_in(),
             expires_at: TokenFields::standard_expires_at(),
+            refresh_token_expires_in: TokenFields::standard_refresh_token_expires_in(),
         }
     }
 }

@@ -78,6 +78,10 @@ fn StoryView(story: InstanceStory) -> impl IntoView {
                     } else {
                         "none: the provider sent no refresh token; re-authenticate before the access token expires"
                     }}</dd>
+                    {health.refresh_token_expires_at.map(|at| view! {
+                        <dt>"Refresh token expires"</dt>
+                        <dd data-testid="refresh-token-expiry">{when(&at)} " (re-authenticate before then)"</dd>
+                    })}
                     <dt>"Last error"</dt>
                     <dd class="long-text">{health.last_error.clone().unwrap_or_else(|| "–".into())}</dd>
                     <dt>"Events"</dt><dd>{if card.events_enabled { "on" } else { "off" }}</dd>

@@ -46,8 +46,14 @@ pub(super) const OAUTH_KEYS: [&str; 5] =
     [key::CLIENT_ID, key::CLIENT_SECRET, key::CALLBACK_URL, key::SCOPE, key::REFRESH_TOKEN];
 
 /// Keys whose values only the provider's token answers set.
-const KEPT_FROM_TOKEN_ANSWERS: [&str; 5] =
-    [key::ACCESS_TOKEN, key::TOKEN_SECRET, key::EXPIRES_AT, key::LIFETIME, key::GRANT_TYPE];
+const KEPT_FROM_TOKEN_ANSWERS: [&str; 6] = [
+    key::ACCESS_TOKEN,
+    key::TOKEN_SECRET,
+    key::EXPIRES_AT,
+    key::LIFETIME,
+    key::GRANT_TYPE,
+    key::REFRESH_TOKEN_EXPIRES_AT,
+];
 
 /// Whether the element reads `key`: one of its parameters or, for an OAuth 2.0 element, an OAuth setting.
 pub(super) fn element_reads(definition: &ElementDefinition, key: &str) -> bool {

@@ -81,6 +81,14 @@ impl SplitConfiguration {
         if let Some(rotated) = &tokens.refresh_token {
             self.secret(key::REFRESH_TOKEN, rotated);
         }
+        // A new refresh token's expiry replaces the old one's; one kept keeps its expiry.
+        match (tokens.refresh_token_expires_at, &tokens.refresh_token) {
+            (Some(at), _) => {
+                self.plain(key::REFRESH_TOKEN_EXPIRES_AT, at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            }
+            (None, Some(_)) => self.remove(key::REFRESH_TOKEN_EXPIRES_AT),
+            (None, None) => {}
+        }
         match tokens.expires_at {
             Some(at) => self.plain(key::EXPIRES_AT, at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
             None => self.remove(key::EXPIRES_AT),
@@ -135,6 +143,7 @@ mod tests {
             refresh_token: None,
             expires_at: None,
             lifetime: None,
+            refresh_token_expires_at: None,
             scope: None,
             captured: BTreeMap::from([("api_domain".to_owned(), "https://www.zohoapis.eu".to_owned())]),
         };

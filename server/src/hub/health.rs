@@ -47,6 +47,11 @@ impl HubService {
             last_error_at: time(record.last_error_at),
             failed_refreshes: record.refresh_failures,
             renewable: access_token_expiry(record).is_none() || record.schedule_columns().1 == 1,
+            refresh_token_expires_at: record
+                .configuration
+                .get(app::instances::credential_keys::REFRESH_TOKEN_EXPIRES_AT)
+                .and_then(|text| chrono::DateTime::parse_from_rfc3339(text).ok())
+                .map(|at| at.with_timezone(&chrono::Utc)),
         }
     }
 }

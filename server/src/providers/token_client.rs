@@ -43,6 +43,8 @@ pub struct TokenSet {
     pub expires_at: Option<DateTime<Utc>>,
     /// How long the access token lives, as the provider said.
     pub lifetime: Option<chrono::Duration>,
+    /// When the refresh token itself expires, where the provider says.
+    pub refresh_token_expires_at: Option<DateTime<Utc>>,
     pub scope: Option<String>,
     /// The response fields the element asked to keep.
     pub captured: BTreeMap<String, String>,
@@ -313,11 +315,16 @@ fn token_set(body: &Value, fields: &TokenFields, capture: &[String]) -> Result<T
             Some((name.clone(), value.as_str().map(str::to_owned).unwrap_or_else(|| value.to_string())))
         })
         .collect();
+    let refresh_token_expires_at = at_path(body, &fields.refresh_token_expires_in)
+        .and_then(seconds_in)
+        .filter(|seconds| *seconds > 0)
+        .map(|seconds| now + chrono::Duration::seconds(seconds));
     Ok(TokenSet {
         access_token: SecretString::from(access_token),
         refresh_token: text(&fields.refresh_token).map(SecretString::from),
         expires_at,
         lifetime: expires_at.map(|at| at - now),
+        refresh_token_expires_at,
         scope: text("scope"),
         captured,
     })
@@ -406,6 +413,9 @@ mod tests {
             never.expires_at.is_none() && never.lifetime.is_none(),
             "an expires_in of 0 is a token that never expires"
         );
+        let github = json!({"access_token": "a", "refresh_token": "r", "expires_in": 28800, "refresh_token_expires_in": 15897600});
+        let refresh_expiry = token_set(&github, &standard, &[]).unwrap().refresh_token_expires_at.unwrap();
+        assert!(refresh_expiry > Utc::now() + chrono::Duration::days(183), "{refresh_expiry}");
         assert!(!format!("{:?}", token_set(&body, &standard, &[]).unwrap()).contains("\"a\""));
     }
 }

@@ -163,6 +163,13 @@ async fn one_providers_life(app: &TestApp, emulator: &str, key: &str) {
     assert_eq!(counts().await["exchanges"], 1, "{key}");
     let expires_at = &created["configuration"]["oauth.user.token.expires_at"];
     assert_eq!(expires_at.is_string(), !profile["expires"].is_null(), "{key}: expiry {expires_at}");
+    // Where the provider says when the refresh token itself expires (GitHub, Shopify, QuickBooks), the instance's
+    // health tells it.
+    let says_refresh_expiry = ["refresh_token_expires_in", "x_refresh_token_expires_in"]
+        .iter()
+        .any(|field| profile["extra"].get(field).is_some());
+    let refresh_expiry = &created["health"]["refreshTokenExpiresAt"];
+    assert_eq!(refresh_expiry.is_string(), says_refresh_expiry, "{key}: refresh token expiry {refresh_expiry}");
 
     // A call through the proxy carries the access token where the element puts it.
     let (status, seen) = call(app, &definition, &token).await;
