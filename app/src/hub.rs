@@ -97,6 +97,32 @@ pub struct ProviderCall {
     pub filter_nulls: bool,
     /// A signature each request gets from the instance's credentials, over its method, URL and body.
     pub signing: Option<RequestSigning>,
+    /// The instance's own limit on calls through it (`proxy.rate.*`), when it has one.
+    pub rate: Option<CallRate>,
+}
+
+/// An instance's limit on calls through it: calls a second, the burst allowed at once, and how long a call beyond
+/// it may wait for its turn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct CallRate {
+    pub per_second: f64,
+    pub burst: u32,
+    pub wait_millis: u64,
+}
+
+impl CallRate {
+    /// The limit an instance's configuration sets, if any (values checked when they were stored).
+    pub fn of(configuration: &std::collections::BTreeMap<String, String>) -> Option<CallRate> {
+        use crate::instances::{PROXY_RATE_BURST, PROXY_RATE_LIMIT, PROXY_RATE_WAIT};
+        let per_second: f64 =
+            configuration.get(PROXY_RATE_LIMIT)?.trim().parse().ok().filter(|rate: &f64| *rate > 0.0)?;
+        let burst = configuration
+            .get(PROXY_RATE_BURST)
+            .and_then(|text| text.trim().parse().ok())
+            .unwrap_or_else(|| per_second.ceil().max(1.0) as u32);
+        let wait_millis = configuration.get(PROXY_RATE_WAIT).and_then(|text| text.trim().parse().ok()).unwrap_or(0);
+        Some(CallRate { per_second, burst: burst.max(1), wait_millis })
+    }
 }
 
 /// How a request is signed for a provider that wants each one signed. The secrets never print.

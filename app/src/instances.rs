@@ -21,6 +21,13 @@ pub const MASK: &str = "********";
 /// (`true` unless an instance says otherwise, as in Cloud Elements).
 pub const FILTER_NULLS: &str = "filter.response.nulls";
 
+/// An instance's own limit on calls through it, to keep within the provider's quota: calls a second (a number above
+/// 0), the burst allowed at once (1 to 100,000; the rate rounded up when not given), and how many milliseconds a
+/// call beyond it may wait for its turn before it is answered 429 (0 to 10,000; 0 when not given).
+pub const PROXY_RATE_LIMIT: &str = "proxy.rate.limit";
+pub const PROXY_RATE_BURST: &str = "proxy.rate.burst";
+pub const PROXY_RATE_WAIT: &str = "proxy.rate.wait";
+
 /// Whether a configuration key Tether has no use for names a secret by its words (`…secret`, `…password`,
 /// `…token`, `…api.key`), so that its value is kept sealed and masked like the element's own secrets.
 pub fn names_a_secret(key: &str) -> bool {

@@ -147,6 +147,7 @@ mod tests {
                 filter_nulls: true,
                 body: Vec::new(),
                 signing: None,
+                rate: None,
             },
         }
     }

@@ -8,7 +8,7 @@ use app::catalog::ElementDefinition;
 use app::error::HubError;
 use app::events::{EVENT_KEYS, EventSettings, POLLER_CONFIGURATION, SIGNATURE_KEY};
 use app::instances::credential_keys as key;
-use app::instances::{FILTER_NULLS, MASK, names_a_secret};
+use app::instances::{FILTER_NULLS, MASK, PROXY_RATE_BURST, PROXY_RATE_LIMIT, PROXY_RATE_WAIT, names_a_secret};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -86,6 +86,9 @@ pub(super) fn take_other_values(
         }
         let value = match key.as_str() {
             FILTER_NULLS => flag_text(&key, &value)?,
+            PROXY_RATE_LIMIT => number_text(&key, &value, 0.001, 100_000.0)?,
+            PROXY_RATE_BURST => number_text(&key, &value, 1.0, 100_000.0).and_then(|text| whole(&key, text))?,
+            PROXY_RATE_WAIT => number_text(&key, &value, 0.0, 10_000.0).and_then(|text| whole(&key, text))?,
             _ => value,
         };
         others.insert(key, value);
@@ -108,6 +111,24 @@ pub(super) fn with_provider_values(
         }
     }
     Ok(())
+}
+
+/// A number given as text, from `least` to `most`.
+fn number_text(key: &str, text: &str, least: f64, most: f64) -> Result<String, HubError> {
+    match text.trim().parse::<f64>() {
+        Ok(number) if (least..=most).contains(&number) => Ok(text.trim().to_owned()),
+        _ => {
+            Err(HubError::invalid(&format!("configuration.{key}"), format!("must be a number from {least} to {most}")))
+        }
+    }
+}
+
+/// A whole number given as text.
+fn whole(key: &str, text: String) -> Result<String, HubError> {
+    match text.parse::<u64>() {
+        Ok(_) => Ok(text),
+        Err(_) => Err(HubError::invalid(&format!("configuration.{key}"), "must be a whole number")),
+    }
 }
 
 /// A boolean given as text (`true`, `false`, `1`, `0`, any case), written out as `true` or `false`.

@@ -16,6 +16,7 @@ mod accounts;
 mod audit;
 mod call_cache;
 mod call_logs;
+mod call_rates;
 mod call_recorder;
 mod codes;
 mod configuration;

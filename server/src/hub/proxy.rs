@@ -99,6 +99,37 @@ impl HubService {
         self.call_cache.keep_call(since, token_digest, cached);
     }
 
+    /// The call for the instance behind `token`: from this node's cache while its entry lasts and its access
+    /// token is not due for refresh, else resolved (and refreshed ahead of expiry) and kept.
+    async fn resolved_call(&self, caller: &Caller, token: &SecretString, hub: &str) -> Result<ProviderCall, HubError> {
+        let token_digest = secrets::digest(token);
+        if let Some(call) = self.call_cache.call(&token_digest, caller.organization_id, hub, now_millis()) {
+            return Ok(call);
+        }
+        let since = self.call_cache.generation();
+        let (record, entry) = self.call_target(caller, token, Some(hub)).await?;
+        let values = self.configuration_in_use(&record).await?.values();
+        let (record, values) =
+            if is_oauth(&entry) && expires_within(&record, self.settings.refresh_margin, self.clock().now_millis()) {
+                let seen = access_token_digest(&values);
+                match self.refresh_tokens(&entry, record.clone(), seen, RefreshReason::Expiring).await {
+                    Ok(refreshed) => refreshed,
+                    // The provider failing to refresh ahead of time need not fail a call its token still covers.
+                    Err(HubError::Provider { .. })
+                        if !expires_within(&record, chrono::Duration::zero(), self.clock().now_millis()) =>
+                    {
+                        (record, values)
+                    }
+                    Err(error) => return Err(error),
+                }
+            } else {
+                (record, values)
+            };
+        let call = self.call_with(&entry, &record, values)?;
+        self.keep_call(since, token_digest, &entry, &record, &call);
+        Ok(call)
+    }
+
     /// Fills in the element's API settings with the instance's values.
     fn call_with(
         &self,
@@ -114,6 +145,7 @@ impl HubService {
                 .configuration
                 .get(app::instances::FILTER_NULLS)
                 .is_some_and(|value| value.trim().eq_ignore_ascii_case("false")),
+            rate: app::hub::CallRate::of(&record.configuration),
             ..call
         })
     }
@@ -194,40 +226,19 @@ impl HubService {
             recording: app::call_logs::CallRecording::Off,
             filter_nulls: false,
             signing,
+            rate: None,
         })
     }
 }
 
 #[async_trait::async_trait]
 impl Proxy for HubService {
-    /// The call for the instance behind `token`: from this node's cache while its entry lasts and its access
-    /// token is not due for refresh, else resolved (and refreshed ahead of expiry) and kept.
+    /// The call for the instance behind `token`, admitted by the instance's own rate limit when it has one.
     async fn provider_call(&self, caller: &Caller, token: &SecretString, hub: &str) -> Result<ProviderCall, HubError> {
-        let token_digest = secrets::digest(token);
-        if let Some(call) = self.call_cache.call(&token_digest, caller.organization_id, hub, now_millis()) {
-            return Ok(call);
+        let call = self.resolved_call(caller, token, hub).await?;
+        if let Some(rate) = call.rate {
+            self.call_rates.admit(call.instance_id, rate).await?;
         }
-        let since = self.call_cache.generation();
-        let (record, entry) = self.call_target(caller, token, Some(hub)).await?;
-        let values = self.configuration_in_use(&record).await?.values();
-        let (record, values) =
-            if is_oauth(&entry) && expires_within(&record, self.settings.refresh_margin, self.clock().now_millis()) {
-                let seen = access_token_digest(&values);
-                match self.refresh_tokens(&entry, record.clone(), seen, RefreshReason::Expiring).await {
-                    Ok(refreshed) => refreshed,
-                    // The provider failing to refresh ahead of time need not fail a call its token still covers.
-                    Err(HubError::Provider { .. })
-                        if !expires_within(&record, chrono::Duration::zero(), self.clock().now_millis()) =>
-                    {
-                        (record, values)
-                    }
-                    Err(error) => return Err(error),
-                }
-            } else {
-                (record, values)
-            };
-        let call = self.call_with(&entry, &record, values)?;
-        self.keep_call(since, token_digest, &entry, &record, &call);
         Ok(call)
     }
 

@@ -35,6 +35,8 @@ pub struct HubService {
     clock: crate::clock::Clock,
     /// Writes the proxy's call records.
     pub(super) call_recorder: super::call_recorder::CallRecorder,
+    /// Instances' own limits on calls through them.
+    pub(super) call_rates: super::call_rates::CallRates,
 }
 
 /// The configuration the hub's operations follow.
@@ -117,6 +119,7 @@ impl HubService {
             deliveries_queued: Arc::new(tokio::sync::Notify::new()),
             clock: crate::clock::Clock::default(),
             call_recorder,
+            call_rates: super::call_rates::CallRates::default(),
         }
     }
 

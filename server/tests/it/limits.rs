@@ -61,6 +61,57 @@ async fn proxied_calls_are_not_counted_against_the_rest_apis_limit() {
     assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS), "the REST API keeps its limit: {statuses:?}");
 }
 
+/// An instance may carry its own limit to keep within the provider's quota: calls past its burst get 429 with
+/// `Retry-After` (or wait for their turn, when it says they may), other instances are not held back, and a limit
+/// that is not a number is refused, naming the key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_with_its_own_limit_gets_429_past_it() {
+    let app = TestApp::spawn_with(Backend::Sqlite, |config| config.proxy.call_cache = std::time::Duration::ZERO).await;
+    let upstream = crate::proxy::echo_upstream().await;
+    let (_, id, token) = crate::proxy::echo_instance(&app, &upstream).await;
+    let limit = |configuration: serde_json::Value| {
+        app.as_admin(Method::PATCH, &format!("/instances/{id}"))
+            .json(&serde_json::json!({"configuration": configuration}))
+    };
+    let refused = limit(serde_json::json!({"proxy.rate.limit": "fast"})).send().await.unwrap();
+    crate::utils::expect_error(refused, StatusCode::BAD_REQUEST, "configuration.proxy.rate.limit").await;
+    let set = limit(serde_json::json!({"proxy.rate.limit": "0.1", "proxy.rate.burst": "3"})).send().await.unwrap();
+    assert_eq!(set.status(), StatusCode::OK);
+
+    let mut statuses = Vec::new();
+    let mut retry_after = None;
+    for _ in 0..6 {
+        let answer = app.as_instance(&token, Method::GET, "/hubs/general/things").send().await.unwrap();
+        if answer.status() == StatusCode::TOO_MANY_REQUESTS {
+            retry_after = answer.headers().get("retry-after").map(|value| value.to_str().unwrap().to_owned());
+        }
+        statuses.push(answer.status());
+    }
+    assert_eq!(&statuses[..3], [StatusCode::CREATED; 3], "the burst passes");
+    assert!(statuses[3..].contains(&StatusCode::TOO_MANY_REQUESTS), "past the burst, 429: {statuses:?}");
+    assert!(
+        retry_after.as_deref().is_some_and(|seconds| seconds.parse::<u64>().is_ok_and(|s| s >= 1)),
+        "{retry_after:?}"
+    );
+
+    // Another instance has no limit of its own.
+    let other = serde_json::json!({"name": "Echo 2", "configuration": {"tenant": "acme", "token": "upstream-secret"}});
+    let other = app.as_admin(Method::POST, "/elements/test-echo/instances").json(&other).send().await.unwrap();
+    let other = crate::utils::expect_json(other, StatusCode::OK).await["token"].as_str().unwrap().to_owned();
+    for _ in 0..6 {
+        let answer = app.as_instance(&other, Method::GET, "/hubs/general/things").send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::CREATED);
+    }
+
+    // Allowed to wait: calls past the burst wait for their turn instead (a turn every 100 ms here).
+    let set = limit(serde_json::json!({"proxy.rate.limit": "10", "proxy.rate.burst": "1", "proxy.rate.wait": "5000"}));
+    assert_eq!(set.send().await.unwrap().status(), StatusCode::OK);
+    for _ in 0..4 {
+        let answer = app.as_instance(&token, Method::GET, "/hubs/general/things").send().await.unwrap();
+        assert_eq!(answer.status(), StatusCode::CREATED, "a call past the burst waits for its turn");
+    }
+}
+
 /// Reads from `stream` until the server closes it, answering what it sent; fails if that takes over `within`.
 async fn read_until_closed(stream: &mut tokio::net::TcpStream, within: std::time::Duration) -> String {
     use tokio::io::AsyncReadExt;
