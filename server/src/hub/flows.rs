@@ -50,6 +50,17 @@ pub enum FlowOwner {
     Connect(ConnectPending),
 }
 
+impl FlowOwner {
+    /// What the flow seals for its owner: the console's or the connect session's pending values, if either.
+    pub fn into_pending(self) -> (Option<ConsolePending>, Option<ConnectPending>) {
+        match self {
+            FlowOwner::Api => (None, None),
+            FlowOwner::Console(pending) => (Some(pending), None),
+            FlowOwner::Connect(pending) => (None, Some(pending)),
+        }
+    }
+}
+
 /// What a connect session's flow carries to its callback.
 #[derive(Serialize, Deserialize)]
 pub struct ConnectPending {

@@ -116,11 +116,7 @@ impl HubService {
         let mut url = fill_url("oauth.authorizationUrl", authorization_url, &filling, self.host_policy(entry))?;
 
         let verifier = request.pkce.then(secrets::generate_secret);
-        let (console, connect) = match owner {
-            FlowOwner::Api => (None, None),
-            FlowOwner::Console(pending) => (Some(pending), None),
-            FlowOwner::Connect(pending) => (None, Some(pending)),
-        };
+        let (console, connect) = owner.into_pending();
         let state = match request.state {
             _ if connect.is_some() => format!("{CONNECT_STATE_PREFIX}{}", secrets::generate_secret().expose_secret()),
             Some(state) if !state.is_empty() => state,

@@ -131,11 +131,7 @@ impl HubService {
                 };
                 let step = OAuth1Step { token: None, callback: Some(&callback_url), verifier: None };
                 let tokens = self.token_client.oauth1_step(&url, &start.client, step).await.map_err(provider_error)?;
-                let (console, connect) = match start.owner {
-                    FlowOwner::Api => (None, None),
-                    FlowOwner::Console(pending) => (Some(pending), None),
-                    FlowOwner::Connect(pending) => (None, Some(pending)),
-                };
+                let (console, connect) = start.owner.into_pending();
                 let sealed = SealedFlow {
                     verifier: None,
                     parameters: start.values.clone(),
