@@ -163,6 +163,14 @@ pub fn validate(definition: &ElementDefinition, hosts: HostPolicy) -> Result<(),
         (auth @ (AuthType::OAuth2 | AuthType::OAuth1 | AuthType::ClientCredentials), Some(oauth)) => {
             known.insert("accessToken");
             known.extend(oauth.capture.iter().map(String::as_str));
+            if let Some((name, key)) =
+                oauth.callback_values.iter().find(|(_, key)| !parameter_keys.contains(key.as_str()))
+            {
+                return Err(HubError::invalid(
+                    &format!("oauth.callbackValues.{name}"),
+                    format!("`{key}` is not a parameter of this element"),
+                ));
+            }
             match (auth, &oauth.request_token_url) {
                 (AuthType::OAuth1, Some(url)) => check_url("oauth.requestTokenUrl", url, &known, definition, hosts)?,
                 (AuthType::OAuth1, None) => {

@@ -76,6 +76,10 @@ pub struct OAuthSettings {
     /// path into the answer); templates may use them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub capture: Vec<String>,
+    /// Values the provider adds to the redirect that fill one of the element's parameters, by the redirect's name
+    /// (Shopify's `shop` fills `subdomain`); the parameter's prefix and suffix are taken off the value.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub callback_values: BTreeMap<String, String>,
     /// Where the token answer keeps the tokens and their expiry, when not where RFC 6749 puts them.
     #[serde(default, skip_serializing_if = "TokenFields::is_standard")]
     pub token_fields: TokenFields,

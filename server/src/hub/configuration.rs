@@ -97,18 +97,25 @@ pub(super) fn take_other_values(
 }
 
 /// Adds to `given` the values `providerData` carries for the element's parameters (QuickBooks' `realmId`, read
-/// from the callback), unless the configuration gives them.
+/// from the callback; Shopify's `shop`, which the element's `callbackValues` name `subdomain`), unless the
+/// configuration gives them.
 pub(super) fn with_provider_values(
     definition: &ElementDefinition,
     provider_data: &app::instances::ProviderData,
     given: &mut BTreeMap<String, String>,
 ) -> Result<(), HubError> {
+    let renamed = definition.oauth.as_ref().map(|oauth| &oauth.callback_values);
     for (name, value) in &provider_data.other_fields {
-        if definition.parameters.iter().any(|parameter| &parameter.key == name) && !given.contains_key(name) {
-            let text = value_text(name, value.clone())
-                .map_err(|_| HubError::invalid(&format!("providerData.{name}"), "must be a string or number"))?;
-            given.insert(name.clone(), text);
+        let key = renamed.and_then(|renamed| renamed.get(name)).unwrap_or(name);
+        let Some(parameter) = definition.parameters.iter().find(|parameter| &parameter.key == key) else { continue };
+        if given.contains_key(key) {
+            continue;
         }
+        let text = value_text(name, value.clone())
+            .map_err(|_| HubError::invalid(&format!("providerData.{name}"), "must be a string or number"))?;
+        let text = parameter.prefix.as_deref().and_then(|prefix| text.strip_prefix(prefix)).unwrap_or(&text);
+        let text = parameter.suffix.as_deref().and_then(|suffix| text.strip_suffix(suffix)).unwrap_or(text);
+        given.insert(key.clone(), text.to_owned());
     }
     Ok(())
 }

@@ -131,8 +131,14 @@ async fn connect(app: &TestApp, key: &str, definition: &Value) -> Value {
     let mut configuration = json!({
         "oauth.api.key": "emulated-client", "oauth.api.secret": "emulated-secret", "oauth.callback.url": CALLBACK
     });
-    // A value the provider sent to the callback (Zoho's `accounts-server`) is the instance's, not the form's.
-    for (name, value) in values.into_iter().filter(|(name, _)| !provider_data.contains_key(name)) {
+    // A value the provider sent to the callback (Zoho's `accounts-server`, Shopify's `shop` for its `subdomain`) is
+    // the instance's, not the form's.
+    let from_callback: Vec<&str> = definition["oauth"]["callbackValues"]
+        .as_object()
+        .map(|renamed| renamed.values().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let from_form = |name: &String| !provider_data.contains_key(name) && !from_callback.contains(&name.as_str());
+    for (name, value) in values.into_iter().filter(|(name, _)| from_form(name)) {
         configuration[name] = json!(value);
     }
     let body = json!({
@@ -170,6 +176,9 @@ async fn one_providers_life(app: &TestApp, emulator: &str, key: &str) {
         .any(|field| profile["extra"].get(field).is_some());
     let refresh_expiry = &created["health"]["refreshTokenExpiresAt"];
     assert_eq!(refresh_expiry.is_string(), says_refresh_expiry, "{key}: refresh token expiry {refresh_expiry}");
+    if key == "shopify" {
+        assert_eq!(created["configuration"]["subdomain"], "acme-emulated", "the shop on the redirect names the store");
+    }
 
     // A call through the proxy carries the access token where the element puts it.
     let (status, seen) = call(app, &definition, &token).await;
