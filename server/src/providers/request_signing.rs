@@ -64,15 +64,19 @@ struct EncodedParameters(Vec<(String, String)>);
 
 impl EncodedParameters {
     fn of(pairs: Vec<(String, String)>) -> EncodedParameters {
-        let encode = |text: &str| percent_encoding::utf8_percent_encode(text, RFC3986_RESERVED).to_string();
         let mut encoded: Vec<(String, String)> = pairs
             .iter()
             .filter(|(name, _)| !name.starts_with("oauth_"))
-            .map(|(name, value)| (encode(name), encode(value)))
+            .map(|(name, value)| (percent_encoded(name), percent_encoded(value)))
             .collect();
         encoded.sort();
         EncodedParameters(encoded)
     }
+}
+
+/// `text` with every byte but RFC 3986's unreserved characters percent-encoded (RFC 5849 §3.6).
+fn percent_encoded(text: &str) -> String {
+    percent_encoding::utf8_percent_encode(text, RFC3986_RESERVED).to_string()
 }
 
 /// Every byte but RFC 3986's unreserved characters is percent-encoded (RFC 5849 §3.6).
@@ -85,13 +89,12 @@ impl oauth1_request::Request for EncodedParameters {
         let (before, after): (Vec<_>, Vec<_>) = self.0.iter().partition(|(name, _)| name.as_str() < "oauth_");
         // The serializer encodes values for the base string, but takes names as they are: they go in encoded
         // twice, as the base string has them (which keeps their order).
-        let encode_again = |name: &str| percent_encoding::utf8_percent_encode(name, RFC3986_RESERVED).to_string();
         for (name, value) in before {
-            serializer.serialize_parameter_encoded(&encode_again(name), value);
+            serializer.serialize_parameter_encoded(&percent_encoded(name), value);
         }
         serializer.serialize_oauth_parameters();
         for (name, value) in after {
-            serializer.serialize_parameter_encoded(&encode_again(name), value);
+            serializer.serialize_parameter_encoded(&percent_encoded(name), value);
         }
         serializer.end()
     }

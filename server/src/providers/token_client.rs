@@ -164,10 +164,7 @@ impl TokenClient {
             TokenBody::Form => request.form(&form),
             TokenBody::Json => request.json(&form.into_iter().collect::<BTreeMap<_, _>>()),
         };
-        self.outbound.send(request).await.map_err(|error| match error {
-            OutboundError::Refused(refused) => TokenError::Refused(refused),
-            OutboundError::Failed(_) => TokenError::Transient { detail: UNREACHABLE.into(), retry_after: None },
-        })
+        self.outbound.send(request).await.map_err(unsent)
     }
 
     async fn token_request(
@@ -189,8 +186,7 @@ impl TokenClient {
 }
 
 /// What an OAuth 1.0a token step granted: a token, its secret, and the other fields of the answer (Twitter's
-/// `user_id`, `screen_name`). The secret never prints.
-#[derive(Debug)]
+/// `user_id`, `screen_name`). Neither the token nor its secret can print.
 pub struct OAuth1Tokens {
     pub token: String,
     pub secret: SecretString,
@@ -222,10 +218,7 @@ impl TokenClient {
         };
         let authorization = signer.authorization(&reqwest::Method::POST, url, None);
         let request = self.outbound.post(url.clone()).timeout(self.timeout).header("Authorization", authorization);
-        let response = self.outbound.send(request).await.map_err(|error| match error {
-            OutboundError::Refused(refused) => TokenError::Refused(refused),
-            OutboundError::Failed(_) => TokenError::Transient { detail: UNREACHABLE.into(), retry_after: None },
-        })?;
+        let response = self.outbound.send(request).await.map_err(unsent)?;
         if !response.status().is_success() {
             return Err(refusal(response).await);
         }
@@ -268,6 +261,14 @@ pub fn with_element_parameters<'a>(
             Some(slot) => slot.1 = value,
             None => standard.push((name, value)),
         }
+    }
+}
+
+/// A token request the guarded client did not get an answer to: refused by the outbound policy, or unreachable.
+fn unsent(error: OutboundError) -> TokenError {
+    match error {
+        OutboundError::Refused(refused) => TokenError::Refused(refused),
+        OutboundError::Failed(_) => TokenError::Transient { detail: UNREACHABLE.into(), retry_after: None },
     }
 }
 
