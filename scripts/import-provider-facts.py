@@ -19,6 +19,8 @@ OUT = ROOT / "server" / "catalog" / "providers.json"
 # The facts' own OAuth 2.0 URLs, kept so a test can compare the shipped catalog with them.
 FIXTURE = ROOT / "server" / "tests" / "fixtures" / "oauth2-endpoints.json"
 CLIENT_CREDENTIALS_FIXTURE = ROOT / "server" / "tests" / "fixtures" / "client-credentials-endpoints.json"
+# Every provider of the facts with its API base URL (null when the facts give none), for the catalog-wide test.
+BASE_URLS_FIXTURE = ROOT / "server" / "tests" / "fixtures" / "provider-base-urls.json"
 
 # Provider key -> Cloud Elements key, where Cloud Elements used another name for the same endpoints.
 RENAMES = {"salesforce": "sfdc"}
@@ -67,6 +69,16 @@ KEY_PLACEMENTS = {
     "prtg-classic": {"in": "query", "name": "apitoken"},
     "smartlead-ai": {"in": "query", "name": "api_key"},
     "webinarjam": {"in": "form", "name": "api_key"},
+    "lagrowthmachine": {"in": "query", "name": "apikey"},
+    "upsales": {"in": "query", "name": "token"},
+    # Providers that take more than the key, each value where its documentation puts it.
+    "adyntel": [{"in": "json", "name": "api_key", "value": "{apiKey}"},
+                {"in": "json", "name": "email", "value": "{email}"}],
+    "pipelinecrm": [{"in": "query", "name": "api_key", "value": "{apiKey}"},
+                    {"in": "query", "name": "app_key", "value": "{appKey}"}],
+    "sage-member": [{"in": "json", "name": "auth.acctId", "value": "{acctId}"},
+                    {"in": "json", "name": "auth.loginId", "value": "{loginId}"},
+                    {"in": "json", "name": "auth.key", "value": "{apiKey}"}],
 }
 # Basic-auth providers whose facts name no credential fields take a username and a password; where the provider's
 # documentation fixes the username, it is the default (Mailgun's is `api`, the password being the API key).
@@ -94,6 +106,11 @@ AWS_PARAMETERS = [
     {"key": "sessionToken", "label": "AWS Session Token (temporary credentials only)", "type": "password",
      "required": False, "secret": True},
 ]
+
+# Duo's own request signature (`Basic ${base64(${credentials.username}:${hmacSha1Hex(${now:…}\n${method}…)})}` with
+# its `date` header): the `duo` placement, which makes both.
+DUO_SIGNATURE = re.compile(r"^Basic \$\{base64\(\$\{credentials\.username\}:\$\{hmacSha1Hex\(\$\{now:")
+DUO_HEADERS_SET_BY_SIGNING = ("authorization", "date")
 
 # What Tether sends itself in a client credentials token request.
 CLIENT_CREDENTIALS_STANDARD = {"grant_type": "client_credentials"}
@@ -126,6 +143,8 @@ def template(value, names=()):
             name = match.group(1)
             if name.startswith("connectionConfig."):
                 return "{" + name[len("connectionConfig."):] + "}"
+            if name.startswith("credentials.") and name[len("credentials."):] in names:
+                return "{" + name[len("credentials."):] + "}"
             if name in names or name in BUILT_IN:
                 return "{" + name + "}"
             raise ValueError(f"unknown placeholder {name}")
@@ -172,14 +191,73 @@ def credential_parameters(facts):
     return result
 
 
+# `${base64(…)}` in a header's value: what is encoded, and the text around it.
+BASE64 = re.compile(r"^(.*?)\$\{base64\((.*)\)\}(.*)$", re.S)
+
+
+def split_outside_placeholders(text, separator):
+    """`text` cut at the first `separator` that lies outside every `${…}`, or None."""
+    depth = 0
+    for index, char in enumerate(text):
+        if text.startswith("${", index):
+            depth += 1
+        elif char == "}" and depth:
+            depth -= 1
+        elif char == separator and not depth:
+            return text[:index], text[index + 1:]
+    return None
+
+
+def header_credentials(name, value, names):
+    """A header whose value holds `${base64(…)}`: basic credentials made of templates, or a header sent
+    base64-encoded; None for any other header."""
+    match = BASE64.match(value)
+    if not match:
+        return None
+    before, encoded, after = match.groups()
+    if name.lower() == "authorization" and before == "Basic " and not after:
+        halves = split_outside_placeholders(encoded, ":")
+        if halves is None:
+            raise ValueError("basic credentials without a colon")
+        username, password = (template(half, names) for half in halves)
+        placement = {"in": "basic"}
+        if username != "{username}":
+            placement["username"] = username
+        if password != "{password}":
+            placement["password"] = password
+        return placement
+    if before or after:
+        raise ValueError(f"{name}: text around base64")
+    return {"in": "header", "name": name, "value": template(encoded, names), "encoding": "base64"}
+
+
+def path_credentials(base_url, credential_names):
+    """A base URL whose last path segment holds a credential (Telegram's `/bot${apiKey}`): the base URL without
+    that segment, and the segment as a path placement; None when the credentials are not in the URL."""
+    if not base_url or not any("${" + name + "}" in base_url for name in credential_names):
+        return None
+    base, segment = base_url.rstrip("/").rsplit("/", 1)
+    if any("${" + name + "}" in base for name in credential_names):
+        raise ValueError("credentials in the base URL outside its last segment")
+    return base, {"in": "path", "value": template(segment, credential_names)}
+
+
 def api(facts, credential_names, default_credentials):
     headers = {}
     credentials = default_credentials
     instance_names = tuple((facts.get("instance_params") or {}).keys())
+    base_url = facts.get("base_url")
+    in_path = path_credentials(base_url, credential_names)
+    if in_path:
+        base_url, credentials = in_path
     for name, value in (facts.get("proxy_headers") or {}).items():
         if name.lower() == "user-agent":
             # A fixed user agent in the facts names the tool they came from; Tether sends its own name.
             value = " || ".join(part if "${" in part else "Tether" for part in value.split("||"))
+        encoded = header_credentials(name, value, credential_names + instance_names)
+        if encoded:
+            credentials = encoded
+            continue
         text = template(value, credential_names + instance_names)
         uses_credentials = any("{" + c + "}" in json.dumps(text) for c in credential_names)
         if name.lower() == "authorization" and uses_credentials:
@@ -188,8 +266,7 @@ def api(facts, credential_names, default_credentials):
             credentials = {"in": "header", "name": name, "value": text}
         else:
             headers[name] = text
-    result = {"baseUrl": template(facts.get("base_url"), tuple((facts.get("instance_params") or {}).keys())),
-              "credentials": credentials}
+    result = {"baseUrl": template(base_url, instance_names), "credentials": credentials}
     if headers:
         result["headers"] = headers
     return result
@@ -282,6 +359,12 @@ def element(key, facts):
         definition["auth"] = "basic"
         definition["api"] = api(dict(facts, proxy_headers=unsigned), (), signing)
         definition["parameters"] = parameters(facts) + AWS_PARAMETERS
+    elif auth == "BASIC" and DUO_SIGNATURE.match((facts.get("proxy_headers") or {}).get("authorization", "")):
+        unsigned = {name: value for name, value in facts["proxy_headers"].items()
+                    if name.lower() not in DUO_HEADERS_SET_BY_SIGNING}
+        definition["auth"] = "basic"
+        definition["api"] = api(dict(facts, proxy_headers=unsigned), (), {"in": "duo"})
+        definition["parameters"] = parameters(facts) + credential_parameters(facts)
     elif auth == "OAUTH2":
         oauth = {
             "authorizationUrl": template(facts["authorization_url"], instance_names),
@@ -316,7 +399,9 @@ def element(key, facts):
         if auth == "BASIC" and not {"username", "password"} <= set(credential_names):
             return None  # basic authentication without both halves of the credentials
         default = {"in": "basic"} if auth == "BASIC" else None
-        if key in KEY_PLACEMENTS and credential_names:
+        if isinstance(KEY_PLACEMENTS.get(key), list):
+            default = KEY_PLACEMENTS[key]
+        elif key in KEY_PLACEMENTS and credential_names:
             default = dict(KEY_PLACEMENTS[key], value="{" + credential_names[0] + "}")
         definition["auth"] = "basic" if auth == "BASIC" else "apiKey"
         definition["api"] = api(facts, credential_names, default)
@@ -368,6 +453,8 @@ def main():
     oauth1 = {key: {"authorization_url": value["authorization_url"], "token_url": value["token_url"]}
               for key, value in sorted(facts.items()) if value["auth"] == "OAUTH1"}
     OAUTH1_FIXTURE.write_text(json.dumps(oauth1, indent=1) + "\n")
+    base_urls = {key: value.get("base_url") for key, value in sorted(facts.items())}
+    BASE_URLS_FIXTURE.write_text(json.dumps(base_urls, indent=1) + "\n")
     print(f"wrote {len(elements)} elements to {OUT.relative_to(ROOT)}; left out {len(skipped)}")
 
 

@@ -4,7 +4,7 @@
 #   scripts/setup.sh build   the Rust WASM target, cargo-leptos, the wasm-bindgen CLI and wasm-opt
 #   scripts/setup.sh test    all of the above, plus Chromium, PostgreSQL, the end-to-end npm packages, the
 #                            Python packages of the SMTP sink (aiosmtpd), the OAuth 1.0a
-#                            provider (oauthlib) and the AWS signature check (botocore), and, with a nightly toolchain, cargo-fuzz
+#                            provider (oauthlib), the AWS and Duo signature checks (botocore, duo_client), and, with a nightly toolchain, cargo-fuzz
 #   scripts/setup.sh fuzz    cargo-fuzz only
 #   scripts/setup.sh cluster the build tools, nginx and PostgreSQL, for make cluster
 #   scripts/setup.sh bench   what the tests need (nginx and Chromium among it), for make bench
@@ -22,6 +22,7 @@ AIOSMTPD_VERSION=1.4.6
 # The tests' OAuth 1.0a provider, and the AWS library that checks Signature Version 4 signatures.
 OAUTHLIB_VERSION=3.2.2
 BOTOCORE_VERSION=1.43.11
+DUO_CLIENT_VERSION=5.7.0
 CARGO_FUZZ_VERSION=0.13.2
 # The CLI must match the wasm-bindgen the workspace pins.
 WASM_BINDGEN_VERSION=$(sed -n 's/^wasm-bindgen = "=\([0-9.]*\)"/\1/p' "$here/Cargo.toml")
@@ -69,10 +70,10 @@ test_tools() {
         say "installing aiosmtpd $AIOSMTPD_VERSION (the tests' SMTP sink)"
         python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "aiosmtpd==$AIOSMTPD_VERSION"
     fi
-    if ! python3 -c 'import oauthlib, botocore' 2>/dev/null; then
-        say "installing oauthlib $OAUTHLIB_VERSION and botocore $BOTOCORE_VERSION (the tests' OAuth 1.0a provider and AWS signature check)"
+    if ! python3 -c 'import oauthlib, botocore, duo_client' 2>/dev/null; then
+        say "installing oauthlib $OAUTHLIB_VERSION, botocore $BOTOCORE_VERSION and duo_client $DUO_CLIENT_VERSION (the tests' OAuth 1.0a provider, AWS and Duo signature checks)"
         python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
-            "oauthlib==$OAUTHLIB_VERSION" "botocore==$BOTOCORE_VERSION"
+            "oauthlib==$OAUTHLIB_VERSION" "botocore==$BOTOCORE_VERSION" "duo_client==$DUO_CLIENT_VERSION"
     fi
     if [ ! -d "$here/end2end/node_modules/@playwright/test" ] || [ "$here/end2end/package-lock.json" -nt "$here/end2end/node_modules/.package-lock.json" ]; then
         say "installing the end-to-end test packages"

@@ -9,8 +9,10 @@ use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 mod oauth_settings;
+mod placement;
 mod template;
 pub use oauth_settings::{OAuthSettings, TokenAuth, TokenBody, TokenFields};
+pub use placement::{CredentialPlacement, CredentialPlacements, ValueEncoding};
 pub use template::{Template, placeholders_in};
 
 /// The parameters an `awsSigV4` element signs with.
@@ -96,40 +98,14 @@ fn yes() -> bool {
     true
 }
 
-/// Where proxied calls carry the credentials.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
-#[serde(tag = "in", rename_all = "lowercase", deny_unknown_fields)]
-pub enum CredentialPlacement {
-    /// `Authorization: Bearer <access token>`.
-    Bearer,
-    /// HTTP basic authentication from the `username` and `password` parameters.
-    Basic,
-    /// A header, such as `x-api-key: {apiKey}`.
-    Header { name: String, value: Template },
-    /// A query parameter, such as `?api_key={apiKey}`.
-    Query { name: String, value: Template },
-    /// A field added to the form-encoded request body, such as `api_key={apiKey}`.
-    Form { name: String, value: Template },
-    /// A member added to the JSON object of the request body, such as Mandrill's `"key": "{apiKey}"`.
-    Json { name: String, value: Template },
-    /// An OAuth 1.0a signature (RFC 5849, HMAC-SHA1) in the `Authorization` header, made for each request from
-    /// the consumer key and secret and the instance's access token and token secret.
-    #[serde(rename = "oauth1")]
-    OAuth1,
-    /// An AWS Signature Version 4 on each request, from the `accessKeyId` and `secretAccessKey` parameters (and
-    /// `sessionToken` when given), for the service and region its templates name (`iam`, or `{region}`).
-    #[serde(rename = "awsSigV4")]
-    AwsSigV4 { service: Template, region: Template },
-}
-
 /// How Tether calls the provider's API for an instance.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ssr", derive(utoipa::ToSchema))]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct ApiSettings {
     pub base_url: Template,
-    pub credentials: CredentialPlacement,
+    /// Where the credentials go: one placement, or a list when a provider wants them in several places.
+    pub credentials: CredentialPlacements,
     /// Extra headers sent on every proxied call.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub headers: BTreeMap<String, Template>,

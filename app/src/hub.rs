@@ -84,6 +84,9 @@ pub struct ProviderCall {
     pub instance_id: InstanceId,
     /// The element's API base URL, filled in for the instance, without a trailing slash.
     pub base_url: String,
+    /// A path segment holding credentials, put between the base URL and each call's path (Telegram's
+    /// `bot<token>`); never logged.
+    pub path_segment: Option<SecretString>,
     pub headers: Vec<(String, SecretString)>,
     pub query: Vec<(String, SecretString)>,
     /// Credentials that go in the request body.
@@ -131,6 +134,8 @@ pub enum RequestSigning {
     /// OAuth 1.0a (RFC 5849) with HMAC-SHA1: the consumer's key and secret, and the instance's access token and
     /// token secret.
     OAuth1 { consumer_key: String, consumer_secret: SecretString, token: String, token_secret: SecretString },
+    /// Duo's request signature (its canonical form version 2, HMAC-SHA1): the integration key and secret key.
+    Duo { integration_key: String, secret_key: SecretString },
     /// AWS Signature Version 4 for one service in one region.
     AwsSigV4 {
         access_key_id: String,

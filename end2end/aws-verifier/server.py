@@ -9,14 +9,12 @@ compared. A match answers 200 with what was checked; anything else answers 403 w
 It prints `AWS_VERIFIER_READY http://127.0.0.1:PORT` when it listens, and stops on SIGTERM.
 """
 
-import json
 import re
 import sys
 from pathlib import Path
-from http.server import BaseHTTPRequestHandler
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "pylib"))
-from loopback import serve  # noqa: E402
+from loopback import checking_handler, serve  # noqa: E402
 
 from botocore.auth import S3SigV4Auth, SigV4Auth
 from botocore.awsrequest import AWSRequest
@@ -30,8 +28,9 @@ AUTHORIZATION = re.compile(
 )
 
 
-def check(method, url, headers, body):
+def check(method, target, headers, body):
     """Why the request's signature is wrong, or None and what was checked."""
+    url = f"http://{headers.get('host', '127.0.0.1')}{target}"
     match = AUTHORIZATION.match(headers.get("authorization", ""))
     if not match:
         return "no AWS4-HMAC-SHA256 authorization header", None
@@ -62,26 +61,5 @@ def check(method, url, headers, body):
     return None, checked
 
 
-class Handler(BaseHTTPRequestHandler):
-    def log_message(self, *args):
-        pass
-
-    def handle_any(self):
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        headers = {name.lower(): value for name, value in self.headers.items()}
-        url = f"http://{headers.get('host', '127.0.0.1')}{self.path}"
-        problem, checked = check(self.command, url, headers, body)
-        status, answer = (200, checked) if problem is None else (403, {"message": problem, **(checked or {})})
-        data = json.dumps(answer).encode("utf-8")
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_PUT = do_DELETE = handle_any
-
-
 if __name__ == "__main__":
-    serve(Handler, "AWS_VERIFIER_READY")
+    serve(checking_handler(check, 403), "AWS_VERIFIER_READY")

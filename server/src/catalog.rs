@@ -4,11 +4,15 @@
 //! `scripts/import-provider-facts.py`, and `cloud-elements.json`, written by hand, which adds elements under their
 //! Cloud Elements keys and extends generated ones. A bad definition stops start-up with a message naming it.
 
+mod placements;
+
+use placements::check_placeholders;
+
 use crate::providers::outbound::internal_host;
 use crate::store::Store;
 use app::catalog::{
-    AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AuthType, Authentication, BUILT_IN_PLACEHOLDERS, ConfigurationItem,
-    CredentialPlacement, Element, ElementCard, ElementDefinition, ElementId, ElementQuery, ParameterType, Template,
+    AuthType, Authentication, BUILT_IN_PLACEHOLDERS, ConfigurationItem, Element, ElementCard, ElementDefinition,
+    ElementId, ElementQuery, ParameterType, Template,
 };
 use app::error::HubError;
 use app::paging::Page;
@@ -229,41 +233,7 @@ pub fn validate(definition: &ElementDefinition, hosts: HostPolicy) -> Result<(),
     }
 
     check_url("api.baseUrl", &definition.api.base_url, &known, definition, hosts)?;
-    match &definition.api.credentials {
-        CredentialPlacement::Bearer if !definition.auth.holds_tokens() => {
-            return Err(HubError::invalid(
-                "api.credentials",
-                "bearer placement carries an OAuth access token; use header or query",
-            ));
-        }
-        CredentialPlacement::Basic if !(known.contains("username") && known.contains("password")) => {
-            return Err(HubError::invalid(
-                "api.credentials",
-                "basic placement needs `username` and `password` parameters",
-            ));
-        }
-        CredentialPlacement::OAuth1 if definition.auth != AuthType::OAuth1 => {
-            return Err(HubError::invalid("api.credentials", "oauth1 placement signs with an oauth1 element's tokens"));
-        }
-        _ if definition.auth == AuthType::OAuth1 && definition.api.credentials != CredentialPlacement::OAuth1 => {
-            return Err(HubError::invalid("api.credentials", "an oauth1 element's calls are signed: use oauth1"));
-        }
-        CredentialPlacement::AwsSigV4 { service, region } => {
-            if !(known.contains(AWS_ACCESS_KEY_ID) && known.contains(AWS_SECRET_ACCESS_KEY)) {
-                return Err(HubError::invalid(
-                    "api.credentials",
-                    format!("awsSigV4 placement needs `{AWS_ACCESS_KEY_ID}` and `{AWS_SECRET_ACCESS_KEY}` parameters"),
-                ));
-            }
-            check_placeholders("api.credentials.service", service, &known)?;
-            check_placeholders("api.credentials.region", region, &known)?
-        }
-        CredentialPlacement::Header { value, .. } => check_placeholders("api.credentials.value", value, &known)?,
-        CredentialPlacement::Query { value, .. }
-        | CredentialPlacement::Form { value, .. }
-        | CredentialPlacement::Json { value, .. } => check_placeholders("api.credentials.value", value, &known)?,
-        _ => {}
-    }
+    placements::check(definition, &known)?;
     for (name, template) in &definition.api.headers {
         check_placeholders(&format!("api.headers.{name}"), template, &known)?;
     }
@@ -273,15 +243,6 @@ pub fn validate(definition: &ElementDefinition, hosts: HostPolicy) -> Result<(),
         }
     }
     Ok(())
-}
-
-fn check_placeholders(field: &str, template: &Template, known: &HashSet<&str>) -> Result<(), HubError> {
-    match template.placeholders().find(|name| !known.contains(name)) {
-        Some(unknown) => {
-            Err(HubError::invalid(field, format!("uses {{{unknown}}}, which is no parameter of this element")))
-        }
-        None => Ok(()),
-    }
 }
 
 /// A sample value for a placeholder, to check that a template makes a real URL.

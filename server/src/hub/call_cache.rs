@@ -140,6 +140,7 @@ mod tests {
             call: ProviderCall {
                 instance_id: InstanceId(7),
                 base_url: "https://api.example.com".into(),
+                path_segment: None,
                 headers: Vec::new(),
                 query: Vec::new(),
                 access_token_digest: None,

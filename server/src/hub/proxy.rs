@@ -21,7 +21,9 @@ use crate::security::secrets;
 use crate::store::instances::InstanceRecord;
 use crate::store::now_millis;
 use app::call_logs::{CallRecording, RecordedCall};
-use app::catalog::{AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, CredentialPlacement};
+use app::catalog::{
+    AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN, CredentialPlacement, Template, ValueEncoding,
+};
 use app::error::HubError;
 use app::hub::CallLogs;
 use app::hub::{BodyCredential, Caller, ProviderCall, Proxy, RequestSigning};
@@ -170,47 +172,70 @@ impl HubService {
                 HubError::Unauthorized(format!("{INVALID_ACCESS_TOKEN}: instance {instance_id} has no {key}"))
             })
         };
-        match &api.credentials {
-            CredentialPlacement::Bearer => {
-                let access_token = credential(key::ACCESS_TOKEN)?;
-                headers.push(("authorization".to_owned(), secret(format!("Bearer {access_token}"))));
-            }
-            CredentialPlacement::OAuth1 => {
-                signing = Some(RequestSigning::OAuth1 {
-                    consumer_key: credential(key::CLIENT_ID)?.clone(),
-                    consumer_secret: secret(credential(key::CLIENT_SECRET)?.clone()),
-                    token: credential(key::ACCESS_TOKEN)?.clone(),
-                    token_secret: secret(credential(key::TOKEN_SECRET)?.clone()),
-                });
-            }
-            CredentialPlacement::AwsSigV4 { service, region } => {
-                signing = Some(RequestSigning::AwsSigV4 {
-                    access_key_id: credential(AWS_ACCESS_KEY_ID)?.clone(),
-                    secret_access_key: secret(credential(AWS_SECRET_ACCESS_KEY)?.clone()),
-                    session_token: values.get(AWS_SESSION_TOKEN).filter(|token| !token.is_empty()).cloned().map(secret),
-                    region: fill("api.credentials.region", region, values)?,
-                    service: fill("api.credentials.service", service, values)?,
-                });
-            }
-            CredentialPlacement::Basic => {
-                let pair = format!(
-                    "{}:{}",
-                    values.get("username").map(String::as_str).unwrap_or_default(),
-                    values.get("password").map(String::as_str).unwrap_or_default()
-                );
-                headers.push(("authorization".to_owned(), secret(format!("Basic {}", STANDARD.encode(pair)))));
-            }
-            CredentialPlacement::Header { name, value } => {
-                headers.push((name.to_ascii_lowercase(), secret(fill("api.credentials.value", value, values)?)));
-            }
-            CredentialPlacement::Query { name, value } => {
-                query.push((name.clone(), secret(fill("api.credentials.value", value, values)?)));
-            }
-            CredentialPlacement::Form { name, value } => {
-                body.push(BodyCredential::Form(name.clone(), secret(fill("api.credentials.value", value, values)?)));
-            }
-            CredentialPlacement::Json { name, value } => {
-                body.push(BodyCredential::Json(name.clone(), secret(fill("api.credentials.value", value, values)?)));
+        let mut path_segment = None;
+        for placement in &api.credentials {
+            match placement {
+                CredentialPlacement::Bearer => {
+                    let access_token = credential(key::ACCESS_TOKEN)?;
+                    headers.push(("authorization".to_owned(), secret(format!("Bearer {access_token}"))));
+                }
+                CredentialPlacement::OAuth1 => {
+                    signing = Some(RequestSigning::OAuth1 {
+                        consumer_key: credential(key::CLIENT_ID)?.clone(),
+                        consumer_secret: secret(credential(key::CLIENT_SECRET)?.clone()),
+                        token: credential(key::ACCESS_TOKEN)?.clone(),
+                        token_secret: secret(credential(key::TOKEN_SECRET)?.clone()),
+                    });
+                }
+                CredentialPlacement::Duo => {
+                    signing = Some(RequestSigning::Duo {
+                        integration_key: credential("username")?.clone(),
+                        secret_key: secret(credential("password")?.clone()),
+                    });
+                }
+                CredentialPlacement::AwsSigV4 { service, region } => {
+                    signing = Some(RequestSigning::AwsSigV4 {
+                        access_key_id: credential(AWS_ACCESS_KEY_ID)?.clone(),
+                        secret_access_key: secret(credential(AWS_SECRET_ACCESS_KEY)?.clone()),
+                        session_token: values
+                            .get(AWS_SESSION_TOKEN)
+                            .filter(|token| !token.is_empty())
+                            .cloned()
+                            .map(secret),
+                        region: fill("api.credentials.region", region, values)?,
+                        service: fill("api.credentials.service", service, values)?,
+                    });
+                }
+                CredentialPlacement::Basic { username, password } => {
+                    let half = |template: &Option<Template>, default: &str| match template {
+                        Some(template) => fill("api.credentials", template, values),
+                        None => Ok(values.get(default).cloned().unwrap_or_default()),
+                    };
+                    let pair = format!("{}:{}", half(username, "username")?, half(password, "password")?);
+                    headers.push(("authorization".to_owned(), secret(format!("Basic {}", STANDARD.encode(pair)))));
+                }
+                CredentialPlacement::Header { name, value, encoding } => {
+                    let value = fill("api.credentials.value", value, values)?;
+                    let value = match encoding {
+                        Some(ValueEncoding::Base64) => STANDARD.encode(value),
+                        None => value,
+                    };
+                    headers.push((name.to_ascii_lowercase(), secret(value)));
+                }
+                CredentialPlacement::Query { name, value } => {
+                    query.push((name.clone(), secret(fill("api.credentials.value", value, values)?)));
+                }
+                CredentialPlacement::Form { name, value } => {
+                    let value = secret(fill("api.credentials.value", value, values)?);
+                    body.push(BodyCredential::Form(name.clone(), value));
+                }
+                CredentialPlacement::Json { name, value } => {
+                    let value = secret(fill("api.credentials.value", value, values)?);
+                    body.push(BodyCredential::Json(name.clone(), value));
+                }
+                CredentialPlacement::Path { value } => {
+                    path_segment = Some(secret(fill("api.credentials.value", value, values)?));
+                }
             }
         }
         for (name, template) in &api.headers {
@@ -219,6 +244,7 @@ impl HubService {
         Ok(ProviderCall {
             instance_id,
             base_url: base_url.as_str().trim_end_matches('/').to_owned(),
+            path_segment,
             headers,
             query,
             body,

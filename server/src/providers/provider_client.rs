@@ -7,7 +7,11 @@ use app::error::HubError;
 use app::hub::{BodyCredential, Caller, Hub, ProviderCall};
 use axum::body::Bytes;
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use secrecy::{ExposeSecret, SecretString};
+
+/// What stays as it is in a path segment of credentials: unreserved characters and `:` (RFC 3986 §3.3).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'.').remove(b'_').remove(b'~').remove(b':');
 
 /// Headers that belong to one connection, never forwarded (RFC 9110 section 7.6.1), and the ones Tether sets.
 const NOT_FORWARDED: [&str; 11] = [
@@ -73,7 +77,11 @@ pub(crate) async fn send(
     outgoing: &Outgoing<'_>,
 ) -> Result<reqwest::Response, HubError> {
     check_path(outgoing.path)?;
-    let base = format!("{}/", call.base_url);
+    let base = match &call.path_segment {
+        // Encoded whole, so that no value can add segments or climb out.
+        Some(segment) => format!("{}/{}/", call.base_url, utf8_percent_encode(segment.expose_secret(), SEGMENT)),
+        None => format!("{}/", call.base_url),
+    };
     let mut url = reqwest::Url::parse(&format!("{base}{}", outgoing.path))
         .map_err(|error| HubError::BadRequest(format!("path: not a valid URL path ({error})")))?;
     // What the parser made of the path must still lie under the base, whatever the path held.
@@ -161,13 +169,35 @@ fn with_body_credentials(
             };
             for credential in credentials {
                 if let BodyCredential::Json(name, value) = credential {
-                    object.insert(name.clone(), serde_json::Value::String(value.expose_secret().to_owned()));
+                    insert_at_path(&mut object, name, value.expose_secret())?;
                 }
             }
             headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
             Ok(Bytes::from(serde_json::Value::Object(object).to_string()))
         }
     }
+}
+
+/// Sets the member a dotted `path` names (`auth.key`), making the objects on the way; a member on the way that
+/// is not an object is refused rather than overwritten.
+fn insert_at_path(
+    object: &mut serde_json::Map<String, serde_json::Value>,
+    path: &str,
+    value: &str,
+) -> Result<(), HubError> {
+    let (parents, last) = match path.rsplit_once('.') {
+        Some((parents, last)) => (Some(parents), last),
+        None => (None, path),
+    };
+    let mut target = object;
+    for name in parents.into_iter().flat_map(|parents| parents.split('.')) {
+        let member = target.entry(name.to_owned()).or_insert_with(|| serde_json::Value::Object(Default::default()));
+        target = member.as_object_mut().ok_or_else(|| {
+            HubError::BadRequest(format!("body: `{name}` must be an object, since this element puts credentials in it"))
+        })?;
+    }
+    target.insert(last.to_owned(), serde_json::Value::String(value.to_owned()));
+    Ok(())
 }
 
 /// How a call through an instance went.

@@ -10,6 +10,7 @@ on_both_backends!(
     catalog_covers_every_oauth2_provider_and_the_seed_elements,
     every_client_credentials_provider_is_an_element,
     every_oauth1_and_aws_provider_is_an_element,
+    every_provider_is_an_element_or_listed_with_its_reason,
     search_ranks_the_expected_elements_first,
     filters_and_paging_work_and_unknown_filters_are_refused,
     an_element_reads_in_the_cloud_elements_shape,
@@ -122,6 +123,67 @@ async fn every_client_credentials_provider_is_an_element(backend: Backend) {
         assert_eq!(as_fact(&element["definition"]["oauth"]["tokenUrl"]), normalize(token_url), "{key}");
         assert!(element["definition"]["oauth"].get("authorizationUrl").is_none(), "{key}");
     }
+}
+
+/// The providers the README lists as left out of the catalog, with their reasons: the backticked keys of the
+/// bullets under "Left out, N of 818".
+fn left_out_in_readme() -> Vec<String> {
+    let readme = include_str!("../../../README.md");
+    let section = readme.split_once(" of 818, for these").expect("the README's left-out list").1;
+    let bullets: Vec<&str> = section.lines().skip(1).take_while(|line| line.starts_with("  ")).collect();
+    let text = bullets.join(" ");
+    let mut keys: Vec<String> = text
+        .split('`')
+        .skip(1)
+        .step_by(2)
+        .filter(|quoted| quoted.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-'))
+        .map(str::to_owned)
+        .collect();
+    keys.dedup();
+    keys
+}
+
+/// The catalog bar: every provider of the facts is an element whose API base URL is the facts' (with a credential
+/// in the path kept apart as a path placement), or the README lists it with the reason it is not.
+async fn every_provider_is_an_element_or_listed_with_its_reason(backend: Backend) {
+    let app = TestApp::spawn(backend).await;
+    let (elements, _) = list(&app, "pageSize=1000").await;
+    let facts: BTreeMap<String, Option<String>> =
+        serde_json::from_str(include_str!("../fixtures/provider-base-urls.json")).expect("fixture");
+    assert_eq!(facts.len(), 818);
+    let left_out = left_out_in_readme();
+    let mut missing = Vec::new();
+    for (key, base_url) in &facts {
+        let found = elements.iter().find(|element| {
+            element["key"] == json!(key)
+                || element["definition"]["aliases"].as_array().is_some_and(|a| a.contains(&json!(key)))
+        });
+        match (found, left_out.contains(key)) {
+            (Some(_), true) => panic!("{key} is an element, yet the README lists it as left out"),
+            (None, false) => missing.push(key.clone()),
+            (None, true) => {}
+            (Some(element), false) => {
+                let api = &element["definition"]["api"];
+                // Both in our notation: a placeholder is `{name}`, whatever the facts prefix it with.
+                let neutral = |text: &str| {
+                    text.replace("${connectionConfig.", "{").replace("${credentials.", "{").replace("${", "{")
+                };
+                let mut ours = neutral(&as_fact(&api["baseUrl"]));
+                let placements = match &api["credentials"] {
+                    Value::Array(many) => many.clone(),
+                    one => vec![one.clone()],
+                };
+                if let Some(path) = placements.iter().find(|placement| placement["in"] == "path") {
+                    ours = format!("{ours}/{}", path["value"].as_str().unwrap());
+                }
+                let fact = neutral(&normalize(base_url.as_deref().expect("an element's provider has a base URL")));
+                assert_eq!(ours.trim_end_matches('/'), fact.trim_end_matches('/'), "{key}");
+            }
+        }
+    }
+    assert!(missing.is_empty(), "neither elements nor listed in the README: {missing:?}");
+    let count = format!("Left out, {} of 818", left_out.len());
+    assert!(include_str!("../../../README.md").contains(&count), "the README's count: {count}");
 }
 
 /// The facts' OAuth 1.0a providers, with their authorization and access-token URLs, and the AWS providers, each

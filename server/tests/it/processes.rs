@@ -404,6 +404,13 @@ impl ScriptServer {
     pub fn aws_verifier() -> ScriptServer {
         Self::start_script("aws-verifier/server.py", "AWS_VERIFIER_READY", "make test installs botocore")
     }
+
+    /// An upstream that checks Duo's request signatures with Duo's own `duo_client` (see
+    /// `end2end/duo-verifier/server.py`): 200 with what it checked, or 401 with why not. Its one integration key
+    /// is [`DUO_INTEGRATION_KEY`] with [`DUO_SECRET_KEY`].
+    pub fn duo_verifier() -> ScriptServer {
+        Self::start_script("duo-verifier/server.py", "DUO_VERIFIER_READY", "make test installs duo_client")
+    }
 }
 
 impl Drop for ScriptServer {
@@ -413,6 +420,8 @@ impl Drop for ScriptServer {
     }
 }
 
+pub const DUO_INTEGRATION_KEY: &str = "DITETHERTEST00000001";
+pub const DUO_SECRET_KEY: &str = "tetherDuoSecretKey0123456789abcdefghijkl";
 pub const AWS_ACCESS_KEY_ID: &str = "AKIDTETHERTEST";
 pub const AWS_SECRET_ACCESS_KEY: &str = "tether/test+Secret/Key0123456789abcdefghij";
 

@@ -56,7 +56,7 @@ impl ScriptServer {
 /// A URL template with the provider's address replaced by the emulator's: `https://{subdomain}.zendesk.com/oauth`
 /// becomes `http://127.0.0.1:PORT/zendesk/oauth`. A template that starts with a value the token answer gives
 /// (`{instance_url}/services`) is left as it is: the emulator answers its own address there.
-fn at_emulator(template: &Value, base: &str) -> Value {
+pub(crate) fn at_emulator(template: &Value, base: &str) -> Value {
     let one = |text: &str| -> String {
         match text.strip_prefix("https://") {
             Some(rest) => format!("{base}{}", rest.find('/').map(|slash| &rest[slash..]).unwrap_or("")),
