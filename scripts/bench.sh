@@ -22,6 +22,7 @@ cargo bench -p tether --bench instances
 cargo bench -p tether --bench events
 
 scripts/build-release.sh
+scripts/bench-proxy.sh
 wasm=$(ls target/site/pkg/*.wasm | head -n 1)
 raw=$(stat -c %s "$wasm")
 compressed=$(stat -c %s "$wasm.br")

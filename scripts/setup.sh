@@ -95,6 +95,6 @@ case "${1:-build}" in
     test) build_tools; test_tools; fuzz_tools ;;
     fuzz) fuzz_tools ;;
     cluster) build_tools; apt_install nginx postgresql ;;
-    bench) build_tools; test_tools ;;
+    bench) build_tools; test_tools; apt_install wrk ;;
     *) echo "usage: $0 [build|test|fuzz|cluster|bench]" >&2; exit 2 ;;
 esac

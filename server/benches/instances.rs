@@ -1,16 +1,12 @@
-//! `make bench`: the server-side cost of `POST /instances`, without the provider's own time; the cost the proxy
-//! adds to a provider call, beside nginx `proxy_pass` to the same upstream; and how long the refresher takes over
-//! 10,000 and 100,000 expiring instances.
+//! `make bench`: the server-side cost of `POST /instances`, without the provider's own time; what call logs cost
+//! the proxy; a fixed-time load on the proxy and the instances API; and how long the refresher takes over 10,000
+//! and 100,000 expiring instances. The proxy beside nginx and direct calls is `scripts/bench-proxy.sh`, with
+//! separate processes.
 //!
 //! Tether runs in this process on loopback with SQLite. The OAuth 2.0 element's token endpoint is a stub on
 //! loopback that answers at once, and the same token request made straight to the stub is timed beside it, so
 //! `POST /instances (oauth2) − direct token request` is Tether's own overhead. A basic-auth element (no provider
 //! at all) and `GET /healthz` (the HTTP round trip alone) are measured in the same run for comparison.
-//!
-//! The proxy is measured against direct calls to the same loopback upstream: latency one call at a time, and
-//! throughput with concurrent callers, against an upstream that answers at once and one that takes a
-//! millisecond. With the former, caller, proxy and upstream compete for the same cores, so that ratio shows the
-//! proxy's processor cost (also printed per call) rather than what a caller of a real provider sees.
 //!
 //! What call logs cost the proxy: two nodes, one recording each call and one with `proxy.call_logs` off, loaded
 //! in turn, round after round, against the upstream answering at once.
@@ -32,21 +28,18 @@ mod measure;
 #[path = "../tests/it/utils.rs"]
 #[allow(dead_code)]
 mod utils;
-use measure::{async_timings, median, micros, millis, p95, p99, process_cpu_time};
+use measure::{async_timings, median, millis, p95, p99, process_cpu_time};
 use utils::{Backend, TestApp};
 
 const ROUNDS: usize = 300;
-const PROXY_ROUNDS: usize = 2000;
 const THROUGHPUT_CALLS: usize = 10_000;
 const CONCURRENCY: usize = 16;
-/// How long the slower upstream takes to answer: far quicker than any real provider's API.
-const PROVIDER_TIME: Duration = Duration::from_millis(1);
 /// The code that the stub grants a token about to expire for.
 const EXPIRING_CODE: &str = "expiring";
 /// How often the refresh timing looks whether anything is still due.
 const DONE_CHECK_INTERVAL: Duration = Duration::from_millis(20);
 
-/// A loopback provider that answers at once, but for `/api/slow`, and counts refresh grants.
+/// A loopback provider that answers at once and counts refresh grants.
 struct StubProvider {
     base: String,
     refresh_grants: Arc<AtomicUsize>,
@@ -68,13 +61,6 @@ async fn stub_provider() -> StubProvider {
         .route("/token", post(tokens))
         .route("/me", get(|| async { "{}" }))
         .route("/api/things", get(|| async { r#"{"things":[1,2,3]}"# }))
-        .route(
-            "/api/slow",
-            get(|| async {
-                tokio::time::sleep(PROVIDER_TIME).await;
-                r#"{"things":[1,2,3]}"#
-            }),
-        )
         .with_state(refresh_grants.clone());
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("a free port");
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -96,54 +82,6 @@ async fn throughput(calls: usize, call: &dyn Fn() -> Call) -> (f64, Duration) {
     futures::stream::iter((0..calls).map(|_| call())).buffer_unordered(CONCURRENCY).collect::<Vec<()>>().await;
     let rate = calls as f64 / started.elapsed().as_secs_f64();
     (rate, (process_cpu_time() - cpu_before) / calls as u32)
-}
-
-/// nginx proxying to `upstream` on a free loopback port, the reference for what a plain reverse proxy costs; stops
-/// when dropped. `None` when nginx is not installed.
-struct Nginx {
-    child: std::process::Child,
-    base: String,
-    _dir: tempfile::TempDir,
-}
-
-impl Drop for Nginx {
-    /// SIGTERM, not SIGKILL: the master process then stops its workers before it exits.
-    fn drop(&mut self) {
-        if let Ok(pid) = libc::pid_t::try_from(self.child.id()) {
-            // SAFETY: signalling a child this process started and has not yet waited for.
-            unsafe { libc::kill(pid, libc::SIGTERM) };
-        }
-        let _ = self.child.wait();
-    }
-}
-
-fn start_nginx(upstream: &str) -> Option<Nginx> {
-    let binary = ["/usr/sbin/nginx", "/usr/bin/nginx"].into_iter().find(|path| std::path::Path::new(path).exists())?;
-    let dir = tempfile::tempdir().expect("a temporary directory");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let upstream = upstream.trim_start_matches("http://");
-    let prefix = dir.path().display();
-    let config = format!(
-        "pid {prefix}/nginx.pid; error_log {prefix}/error.log warn; worker_processes auto; \
-         events {{ worker_connections 1024; }} \
-         http {{ access_log off; client_body_temp_path {prefix}/body; proxy_temp_path {prefix}/proxy; \
-         fastcgi_temp_path {prefix}/fastcgi; uwsgi_temp_path {prefix}/uwsgi; scgi_temp_path {prefix}/scgi; \
-         upstream provider {{ server {upstream}; keepalive 64; }} \
-         server {{ listen 127.0.0.1:{port}; location / {{ proxy_pass http://provider; proxy_http_version 1.1; \
-         proxy_set_header Connection \"\"; }} }} }}"
-    );
-    std::fs::write(dir.path().join("nginx.conf"), config).unwrap();
-    let child = std::process::Command::new(binary)
-        .args(["-p", &prefix.to_string(), "-c", "nginx.conf", "-g", "daemon off;"])
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .ok()?;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-        assert!(Instant::now() < deadline, "nginx did not listen");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    Some(Nginx { child, base: format!("http://127.0.0.1:{port}"), _dir: dir })
 }
 
 /// How long the fixed-time load runs.
@@ -358,115 +296,6 @@ async fn main() {
         .await;
     let element_token = api_instance.token.as_str().to_owned();
     let element_authorization = format!("{authorization}, Element {element_token}");
-    let call = |url: String, headers: (&'static str, String)| -> Call {
-        let request = http.get(url).header(headers.0, headers.1);
-        Box::pin(async move {
-            let response = request.send().await.unwrap();
-            assert_eq!(response.status(), 200);
-            response.bytes().await.unwrap();
-        })
-    };
-    let proxied = |path: &str| {
-        let (url, authorization) = (format!("{base}/hubs/general/{path}"), element_authorization.clone());
-        move || call(url.clone(), ("authorization", authorization.clone()))
-    };
-    let direct = |path: &str| {
-        let url = format!("{provider}/api/{path}");
-        move || call(url.clone(), ("x-api-key", "bench-key".to_owned()))
-    };
-    let (proxied_fast, direct_fast) = (proxied("things"), direct("things"));
-    let proxied_latency = async_timings(PROXY_ROUNDS, &proxied_fast).await;
-    let direct_latency = async_timings(PROXY_ROUNDS, &direct_fast).await;
-    let (direct_rate, direct_cpu) = throughput(THROUGHPUT_CALLS, &direct_fast).await;
-    let (proxied_rate, proxied_cpu) = throughput(THROUGHPUT_CALLS, &proxied_fast).await;
-    let (direct_slow_rate, _) = throughput(THROUGHPUT_CALLS, &direct("slow")).await;
-    let (proxied_slow_rate, _) = throughput(THROUGHPUT_CALLS, &proxied("slow")).await;
-    let nginx = start_nginx(&provider);
-    let through_nginx = |path: &str| {
-        let url = format!("{}/api/{path}", nginx.as_ref().map(|nginx| nginx.base.as_str()).unwrap_or_default());
-        move || call(url.clone(), ("x-api-key", "bench-key".to_owned()))
-    };
-    let nginx_rates = match &nginx {
-        Some(_) => Some((
-            throughput(THROUGHPUT_CALLS, &through_nginx("slow")).await.0,
-            throughput(THROUGHPUT_CALLS, &through_nginx("things")).await.0,
-        )),
-        None => None,
-    };
-
-    println!(
-        "\nthe proxy against direct calls to the same loopback upstream, {PROXY_ROUNDS} calls each, one at a time"
-    );
-    println!("{:<44} {:>9} {:>9}", "milliseconds", "p50", "p99");
-    for (label, samples) in [("direct", &direct_latency), ("through the proxy", &proxied_latency)] {
-        println!("{label:<44} {:>9.3} {:>9.3}", millis(median(samples)), millis(p99(samples)));
-    }
-    println!(
-        "added latency: p50 {:.0} µs (target: at most 200 µs), p99 {:.0} µs",
-        micros(median(&proxied_latency).saturating_sub(median(&direct_latency))),
-        micros(p99(&proxied_latency).saturating_sub(p99(&direct_latency)))
-    );
-    let cores = std::thread::available_parallelism().map_or(1, usize::from);
-    println!(
-        "\nthroughput, {THROUGHPUT_CALLS} calls with {CONCURRENCY} callers; caller, proxy and upstream share {cores} cores"
-    );
-    println!(
-        "upstream waiting {:.0} ms to answer ({:.2} ms a call direct): direct {direct_slow_rate:.0}/s, proxied {proxied_slow_rate:.0}/s, ratio {:.2} (target: at least 0.8)",
-        millis(PROVIDER_TIME),
-        1e3 * CONCURRENCY as f64 / direct_slow_rate,
-        proxied_slow_rate / direct_slow_rate
-    );
-    println!(
-        "upstream answering at once: direct {direct_rate:.0}/s, proxied {proxied_rate:.0}/s, ratio {:.2}; the processor, not the proxy's waiting, bounds this one",
-        proxied_rate / direct_rate
-    );
-    println!(
-        "processor time per call: direct {:.0} µs, proxied {:.0} µs, so the proxy's own work is {:.0} µs a call",
-        micros(direct_cpu),
-        micros(proxied_cpu),
-        micros(proxied_cpu.saturating_sub(direct_cpu))
-    );
-    measure::record_figure(
-        "proxy added latency, one call at a time, p50 / p99",
-        &format!(
-            "{:.0} / {:.0} µs",
-            micros(median(&proxied_latency).saturating_sub(median(&direct_latency))),
-            micros(p99(&proxied_latency).saturating_sub(p99(&direct_latency)))
-        ),
-        "p50 at most 200 µs",
-        COMMAND,
-    );
-    measure::record_figure(
-        "proxy throughput / direct, upstream taking 1 ms (answering at once)",
-        &format!("{:.2} ({:.2})", proxied_slow_rate / direct_slow_rate, proxied_rate / direct_rate),
-        "at least 0.8",
-        COMMAND,
-    );
-    match nginx_rates {
-        Some((nginx_slow_rate, nginx_rate)) => {
-            println!(
-                "nginx proxy_pass to the same upstream: {nginx_slow_rate:.0}/s (1 ms upstream), {nginx_rate:.0}/s (at once); Tether / nginx {:.2} and {:.2} (target: at least 1.0)",
-                proxied_slow_rate / nginx_slow_rate,
-                proxied_rate / nginx_rate
-            );
-            measure::record_figure(
-                "proxy throughput / nginx proxy_pass, upstream taking 1 ms (answering at once)",
-                &format!("{:.2} ({:.2})", proxied_slow_rate / nginx_slow_rate, proxied_rate / nginx_rate),
-                "at least 1.0",
-                COMMAND,
-            );
-        }
-        None => {
-            println!("nginx is not installed: no proxy_pass reference (scripts/setup.sh bench installs it)");
-            measure::record_figure(
-                "proxy throughput / nginx proxy_pass",
-                "not measured: no nginx",
-                "at least 1.0",
-                COMMAND,
-            );
-        }
-    }
-    drop(nginx);
     call_logging_cost(&http, &provider).await;
 
     let load = fixed_time_load(

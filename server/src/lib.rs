@@ -13,6 +13,7 @@ pub mod console;
 pub mod http;
 pub mod hub;
 pub mod jobs;
+pub mod memory;
 pub mod messages;
 pub mod providers;
 pub mod sandbox;
@@ -84,7 +85,9 @@ impl Tether {
             headers: self.config.limits.header_read_timeout,
             body: self.config.limits.body_read_timeout,
         };
+        let trimming = memory::return_freed_memory_periodically();
         let served = connections::serve(listener, router, timeouts, shutdown).await;
+        trimming.abort();
         if let Some(workers) = workers {
             workers.stop().await;
         }

@@ -145,6 +145,10 @@ impl std::fmt::Debug for Outbound {
     }
 }
 
+/// Idle keep-alive connections kept per provider host, and how long one stays open unused.
+const POOL_IDLE_PER_HOST: usize = 64;
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
 impl Outbound {
     pub fn new(settings: OutboundSettings) -> Outbound {
         let settings = Arc::new(settings);
@@ -153,6 +157,10 @@ impl Outbound {
             // A proxy from the environment would connect on Tether's behalf to whatever it is asked for.
             .no_proxy()
             .connect_timeout(Duration::from_secs(10))
+            // Bounded, so that a burst of concurrent calls does not leave hundreds of idle connections, each with
+            // its buffers, open for long after it.
+            .pool_max_idle_per_host(POOL_IDLE_PER_HOST)
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             .user_agent("Tether")
             .dns_resolver(Arc::new(GuardedResolver { settings: settings.clone() }))
             .build()

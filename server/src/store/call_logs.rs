@@ -75,7 +75,7 @@ impl Store {
         for ids in instances.chunks(ROWS_PER_STATEMENT) {
             let sql = format!(
                 "SELECT id, organization_id FROM instances WHERE id IN ({})",
-                super::placeholders(1, ids.len())
+                self.ordered_placeholders(1, ids.len())
             );
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
             for id in ids {
@@ -89,7 +89,7 @@ impl Store {
             calls.iter().filter(|call| live.contains(&(call.instance_id.0, call.organization_id.0))).collect();
         for rows in kept.chunks(ROWS_PER_STATEMENT) {
             let values = (0..rows.len())
-                .map(|row| format!("({})", super::placeholders(row * INSERTED_COLUMNS + 1, INSERTED_COLUMNS)))
+                .map(|row| format!("({})", self.ordered_placeholders(row * INSERTED_COLUMNS + 1, INSERTED_COLUMNS)))
                 .collect::<Vec<_>>()
                 .join(", ");
             let sql = format!(

@@ -318,7 +318,7 @@ impl Store {
         let sql = format!(
             "SELECT {COLUMNS}, (SELECT ciphertext FROM vault WHERE vault.id = secrets_vault_id) AS secrets_ciphertext \
              FROM instances WHERE id IN ({})",
-            super::placeholders(1, ids.len())
+            self.ordered_placeholders(1, ids.len())
         );
         let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         for id in ids {

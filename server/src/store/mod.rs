@@ -72,6 +72,19 @@ fn placeholders(first: usize, count: usize) -> String {
 }
 
 impl Store {
+    /// Placeholders for a statement whose every parameter comes from these lists, bound in order: `?` on SQLite,
+    /// where an unnamed parameter is bound in constant time (a numbered one is found by a scan of the
+    /// statement's names, so a statement of a thousand parameters costs a million steps to bind), and
+    /// [`placeholders`] on PostgreSQL.
+    fn ordered_placeholders(&self, first: usize, count: usize) -> String {
+        match self.backend {
+            Backend::Sqlite => vec!["?"; count].join(", "),
+            Backend::Postgres => placeholders(first, count),
+        }
+    }
+}
+
+impl Store {
     /// Connects to `sqlite:…` or `postgres://…`, creating the SQLite file and its folder when missing.
     pub async fn connect(url: &str) -> StoreResult<Store> {
         install_default_drivers();
