@@ -76,6 +76,8 @@ KEY_PLACEMENTS = {
                 {"in": "json", "name": "email", "value": "{email}"}],
     "pipelinecrm": [{"in": "query", "name": "api_key", "value": "{apiKey}"},
                     {"in": "query", "name": "app_key", "value": "{appKey}"}],
+    "fiber-ai": [{"in": "query", "name": "apiKey", "value": "{apiKey}", "methods": ["GET", "DELETE"]},
+                 {"in": "json", "name": "apiKey", "value": "{apiKey}", "methods": ["POST", "PUT", "PATCH"]}],
     "sage-member": [{"in": "json", "name": "auth.acctId", "value": "{acctId}"},
                     {"in": "json", "name": "auth.loginId", "value": "{loginId}"},
                     {"in": "json", "name": "auth.key", "value": "{apiKey}"}],

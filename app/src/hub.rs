@@ -88,7 +88,7 @@ pub struct ProviderCall {
     /// `bot<token>`); never logged.
     pub path_segment: Option<SecretString>,
     pub headers: Vec<(String, SecretString)>,
-    pub query: Vec<(String, SecretString)>,
+    pub query: Vec<QueryCredential>,
     /// Credentials that go in the request body.
     pub body: Vec<BodyCredential>,
     /// The digest of the access token used, for an OAuth 2.0 instance: a refresh after the provider refused it
@@ -146,11 +146,38 @@ pub enum RequestSigning {
     },
 }
 
-/// A credential carried in the request body: a form field or a member of the JSON object.
+/// A credential carried in the request body: a form field or a member of the JSON object, on calls whose method
+/// the placement admits.
 #[derive(Clone)]
 pub enum BodyCredential {
-    Form(String, SecretString),
-    Json(String, SecretString),
+    Form(String, SecretString, CallMethods),
+    Json(String, SecretString, CallMethods),
+}
+
+impl BodyCredential {
+    pub fn goes_with(&self, method: &str) -> bool {
+        match self {
+            BodyCredential::Form(_, _, methods) | BodyCredential::Json(_, _, methods) => methods.admit(method),
+        }
+    }
+}
+
+/// A credential carried as a query parameter, on calls whose method the placement admits.
+#[derive(Clone)]
+pub struct QueryCredential {
+    pub name: String,
+    pub value: SecretString,
+    pub methods: CallMethods,
+}
+
+/// The methods of the calls a credential goes with (upper-case); every method when empty.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct CallMethods(pub Vec<String>);
+
+impl CallMethods {
+    pub fn admit(&self, method: &str) -> bool {
+        self.0.is_empty() || self.0.iter().any(|allowed| allowed.eq_ignore_ascii_case(method))
+    }
 }
 
 impl std::fmt::Debug for ProviderCall {
@@ -160,7 +187,7 @@ impl std::fmt::Debug for ProviderCall {
             .field("instance_id", &self.instance_id)
             .field("base_url", &self.base_url)
             .field("headers", &names(&self.headers))
-            .field("query", &names(&self.query))
+            .field("query", &self.query.iter().map(|credential| credential.name.clone()).collect::<Vec<_>>())
             .finish()
     }
 }

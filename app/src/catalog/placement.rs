@@ -27,13 +27,29 @@ pub enum CredentialPlacement {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         encoding: Option<ValueEncoding>,
     },
-    /// A query parameter, such as `?api_key={apiKey}`.
-    Query { name: String, value: Template },
-    /// A field added to the form-encoded request body, such as `api_key={apiKey}`.
-    Form { name: String, value: Template },
+    /// A query parameter, such as `?api_key={apiKey}`; with `methods`, only on calls with one of them (Fiber AI
+    /// takes its key in the query of a `GET`, in the body of a `POST`).
+    Query {
+        name: String,
+        value: Template,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        methods: Vec<String>,
+    },
+    /// A field added to the form-encoded request body, such as `api_key={apiKey}`; `methods` as for a query.
+    Form {
+        name: String,
+        value: Template,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        methods: Vec<String>,
+    },
     /// A member added to the JSON object of the request body, such as Mandrill's `"key": "{apiKey}"`. A dotted
-    /// name places it in nested objects (`auth.key`).
-    Json { name: String, value: Template },
+    /// name places it in nested objects (`auth.key`); `methods` as for a query.
+    Json {
+        name: String,
+        value: Template,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        methods: Vec<String>,
+    },
     /// A path segment between the API base URL and each call's path, such as Telegram's `bot{apiKey}`: kept
     /// secret like any credential, never part of the base URL or of a call's logged path.
     Path { value: Template },

@@ -87,9 +87,19 @@ pub(super) fn check(definition: &ElementDefinition, known: &HashSet<&str>) -> Re
                 values("region", region)?;
             }
             CredentialPlacement::Header { name, value, .. }
-            | CredentialPlacement::Query { name, value }
-            | CredentialPlacement::Form { name, value }
-            | CredentialPlacement::Json { name, value } => {
+            | CredentialPlacement::Query { name, value, .. }
+            | CredentialPlacement::Form { name, value, .. }
+            | CredentialPlacement::Json { name, value, .. } => {
+                if let CredentialPlacement::Query { methods, .. }
+                | CredentialPlacement::Form { methods, .. }
+                | CredentialPlacement::Json { methods, .. } = placement
+                    && let Some(wrong) = methods.iter().find(|method| !is_method(method))
+                {
+                    return Err(HubError::invalid(
+                        &format!("{field}.methods"),
+                        format!("{wrong:?} is not an upper-case HTTP method"),
+                    ));
+                }
                 if name.trim().is_empty() {
                     return Err(HubError::invalid(&format!("{field}.name"), "must not be empty"));
                 }
@@ -126,4 +136,9 @@ pub(super) fn check_placeholders(field: &str, template: &Template, known: &HashS
         }
         None => Ok(()),
     }
+}
+
+/// An HTTP method as placements name it: an upper-case token (`GET`, `POST`).
+fn is_method(text: &str) -> bool {
+    !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_uppercase())
 }

@@ -26,7 +26,7 @@ use app::catalog::{
 };
 use app::error::HubError;
 use app::hub::CallLogs;
-use app::hub::{BodyCredential, Caller, ProviderCall, Proxy, RequestSigning};
+use app::hub::{BodyCredential, CallMethods, Caller, ProviderCall, Proxy, QueryCredential, RequestSigning};
 use app::instances::credential_keys as key;
 use app::instances::{InstanceId, InstanceTarget, TryRequest, TryResponse};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method};
@@ -222,16 +222,20 @@ impl HubService {
                     };
                     headers.push((name.to_ascii_lowercase(), secret(value)));
                 }
-                CredentialPlacement::Query { name, value } => {
-                    query.push((name.clone(), secret(fill("api.credentials.value", value, values)?)));
+                CredentialPlacement::Query { name, value, methods } => {
+                    query.push(QueryCredential {
+                        name: name.clone(),
+                        value: secret(fill("api.credentials.value", value, values)?),
+                        methods: CallMethods(methods.clone()),
+                    });
                 }
-                CredentialPlacement::Form { name, value } => {
+                CredentialPlacement::Form { name, value, methods } => {
                     let value = secret(fill("api.credentials.value", value, values)?);
-                    body.push(BodyCredential::Form(name.clone(), value));
+                    body.push(BodyCredential::Form(name.clone(), value, CallMethods(methods.clone())));
                 }
-                CredentialPlacement::Json { name, value } => {
+                CredentialPlacement::Json { name, value, methods } => {
                     let value = secret(fill("api.credentials.value", value, values)?);
-                    body.push(BodyCredential::Json(name.clone(), value));
+                    body.push(BodyCredential::Json(name.clone(), value, CallMethods(methods.clone())));
                 }
                 CredentialPlacement::Path { value } => {
                     path_segment = Some(secret(fill("api.credentials.value", value, values)?));

@@ -91,10 +91,12 @@ pub(crate) async fn send(
     if let Some(query) = outgoing.query.filter(|query| !query.is_empty()) {
         url.set_query(Some(query));
     }
-    if !call.query.is_empty() {
+    let method = outgoing.method.as_str();
+    let query: Vec<_> = call.query.iter().filter(|credential| credential.methods.admit(method)).collect();
+    if !query.is_empty() {
         let mut pairs = url.query_pairs_mut();
-        for (name, value) in &call.query {
-            pairs.append_pair(name, value.expose_secret());
+        for credential in query {
+            pairs.append_pair(&credential.name, credential.value.expose_secret());
         }
     }
     let injected: Vec<&str> = call.headers.iter().map(|(name, _)| name.as_str()).collect();
@@ -105,7 +107,9 @@ pub(crate) async fn send(
         value.set_sensitive(true);
         headers.insert(name, value);
     }
-    let body = with_body_credentials(&call.body, &mut headers, outgoing.body.clone())?;
+    let body_credentials: Vec<BodyCredential> =
+        call.body.iter().filter(|credential| credential.goes_with(method)).cloned().collect();
+    let body = with_body_credentials(&body_credentials, &mut headers, outgoing.body.clone())?;
     if let Some(signing) = &call.signing {
         crate::providers::request_signing::sign(signing, &outgoing.method, &url, &mut headers, &body)?;
     }
@@ -143,7 +147,7 @@ fn with_body_credentials(
                 .map_err(|_| HubError::BadRequest("body: a form body must be UTF-8".into()))?;
             let mut fields = url::form_urlencoded::Serializer::new(String::new());
             for credential in credentials {
-                if let BodyCredential::Form(name, value) = credential {
+                if let BodyCredential::Form(name, value, _) = credential {
                     fields.append_pair(name, value.expose_secret());
                 }
             }
@@ -168,7 +172,7 @@ fn with_body_credentials(
                 }
             };
             for credential in credentials {
-                if let BodyCredential::Json(name, value) = credential {
+                if let BodyCredential::Json(name, value, _) = credential {
                     insert_at_path(&mut object, name, value.expose_secret())?;
                 }
             }

@@ -100,6 +100,16 @@ async fn built_in_elements_put_credentials_where_their_providers_read_them(backe
     let seen = heard(&app, &definition, &token, "api/v3/deals.json?page=2", None).await;
     assert_eq!(seen["query"], "page=2&api_key=abcdefghij0123456789&app_key=0123456789abcdef0123456789abcdef", "{seen}");
 
+    // Fiber AI: the key in the query of a GET, in the JSON body of a POST, and not both.
+    let (definition, _, token) = echoed_instance(&app, &upstream, "fiber-ai", json!({"apiKey": "fiber-key-1"})).await;
+    let hub = definition["hub"].as_str().unwrap();
+    let answer = app.as_instance(&token, Method::GET, &format!("/hubs/{hub}/v1/get-org-credits")).send().await;
+    let seen = expect_json(answer.unwrap(), StatusCode::CREATED).await;
+    assert_eq!((seen["query"].as_str(), seen["body"].as_str()), (Some("apiKey=fiber-key-1"), Some("")), "{seen}");
+    let seen = heard(&app, &definition, &token, "v1/company-search", Some(r#"{"searchParams": {}}"#)).await;
+    assert_eq!(seen["query"], Value::Null, "{seen}");
+    assert_eq!(body_of(&seen), json!({"searchParams": {}, "apiKey": "fiber-key-1"}));
+
     // SAGE: the account number, login and key in the body's `auth` object, beside the caller's members.
     let values = json!({"acctId": "256432", "loginId": "ada", "apiKey": "0123456789abcdef0123456789abcdef"});
     let (definition, _, token) = echoed_instance(&app, &upstream, "sage-member", values).await;
@@ -133,6 +143,11 @@ async fn placements_that_cannot_share_a_request_are_refused(backend: Backend) {
         (json!([key("query", "{apiKey}"), key("header", "{nothing}")]), "api.credentials[1].value", "{nothing}"),
         (json!({"in": "basic", "username": "{apiKey}/token"}), "api.credentials.password", "{password}"),
         (json!({"in": "json", "name": "auth..key", "value": "{apiKey}"}), "api.credentials.name", "between dots"),
+        (
+            json!({"in": "query", "name": "k", "value": "{apiKey}", "methods": ["get"]}),
+            "api.credentials.methods",
+            "upper-case",
+        ),
         (json!([]), "api", "at least one placement"),
     ] {
         let definition = json!({
