@@ -92,11 +92,12 @@ pub(crate) async fn send(
         url.set_query(Some(query));
     }
     let method = outgoing.method.as_str();
-    let query: Vec<_> = call.query.iter().filter(|credential| credential.methods.admit(method)).collect();
-    if !query.is_empty() {
+    if call.query.iter().any(|credential| credential.methods.admit(method)) {
         let mut pairs = url.query_pairs_mut();
-        for credential in query {
-            pairs.append_pair(&credential.name, credential.value.expose_secret());
+        for credential in &call.query {
+            if credential.methods.admit(method) {
+                pairs.append_pair(&credential.name, credential.value.expose_secret());
+            }
         }
     }
     let injected: Vec<&str> = call.headers.iter().map(|(name, _)| name.as_str()).collect();
@@ -107,9 +108,7 @@ pub(crate) async fn send(
         value.set_sensitive(true);
         headers.insert(name, value);
     }
-    let body_credentials: Vec<BodyCredential> =
-        call.body.iter().filter(|credential| credential.goes_with(method)).cloned().collect();
-    let body = with_body_credentials(&body_credentials, &mut headers, outgoing.body.clone())?;
+    let body = with_body_credentials(&call.body, method, &mut headers, outgoing.body.clone())?;
     if let Some(signing) = &call.signing {
         crate::providers::request_signing::sign(signing, &outgoing.method, &url, &mut headers, &body)?;
     }
@@ -129,10 +128,12 @@ pub(crate) async fn send(
 /// credentials could not go in it.
 fn with_body_credentials(
     credentials: &[BodyCredential],
+    method: &str,
     headers: &mut HeaderMap,
     body: Bytes,
 ) -> Result<Bytes, HubError> {
-    let Some(first) = credentials.first() else { return Ok(body) };
+    let mut credentials = credentials.iter().filter(|credential| credential.goes_with(method)).peekable();
+    let Some(first) = credentials.peek().copied() else { return Ok(body) };
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or_default();
     let kind = content_type.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
     match first {
@@ -146,7 +147,7 @@ fn with_body_credentials(
             let mut form = String::from_utf8(body.to_vec())
                 .map_err(|_| HubError::BadRequest("body: a form body must be UTF-8".into()))?;
             let mut fields = url::form_urlencoded::Serializer::new(String::new());
-            for credential in credentials {
+            for credential in credentials.by_ref() {
                 if let BodyCredential::Form(name, value, _) = credential {
                     fields.append_pair(name, value.expose_secret());
                 }
@@ -171,7 +172,7 @@ fn with_body_credentials(
                     }
                 }
             };
-            for credential in credentials {
+            for credential in credentials.by_ref() {
                 if let BodyCredential::Json(name, value, _) = credential {
                     insert_at_path(&mut object, name, value.expose_secret())?;
                 }

@@ -36,11 +36,7 @@ impl OAuth1Signer<'_> {
         form_body: Option<&[u8]>,
         nonce_and_timestamp: Option<(&str, std::num::NonZeroU64)>,
     ) -> String {
-        let mut parameters: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-        if let Some(body) = form_body {
-            parameters.extend(url::form_urlencoded::parse(body).into_owned());
-        }
-        let parameters = EncodedParameters::of(parameters);
+        let parameters = EncodedParameters::of(signed_parameters(url, form_body));
         let mut builder = oauth1_request::Builder::<_, &str, &str>::new(
             Credentials::new(self.consumer_key, self.consumer_secret),
             oauth1_request::HMAC_SHA1,
@@ -64,14 +60,26 @@ struct EncodedParameters(Vec<(String, String)>);
 
 impl EncodedParameters {
     fn of(pairs: Vec<(String, String)>) -> EncodedParameters {
-        let mut encoded: Vec<(String, String)> = pairs
-            .iter()
-            .filter(|(name, _)| !name.starts_with("oauth_"))
-            .map(|(name, value)| (percent_encoded(name), percent_encoded(value)))
-            .collect();
-        encoded.sort();
-        EncodedParameters(encoded)
+        EncodedParameters(encoded_in_order(pairs.into_iter().filter(|(name, _)| !name.starts_with("oauth_"))))
     }
+}
+
+/// The parameters a signature covers: the URL's query, then a form body's fields.
+fn signed_parameters(url: &url::Url, form_body: Option<&[u8]>) -> Vec<(String, String)> {
+    let mut parameters: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    if let Some(body) = form_body {
+        parameters.extend(url::form_urlencoded::parse(body).into_owned());
+    }
+    parameters
+}
+
+/// Names and values percent-encoded, sorted as pairs by their encoded bytes (RFC 5849 §3.4.1.3.2, which Duo
+/// follows too): `a` comes before `a-b`, and `c%40` before `c2`.
+fn encoded_in_order(pairs: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
+    let mut encoded: Vec<(String, String)> =
+        pairs.map(|(name, value)| (percent_encoded(&name), percent_encoded(&value))).collect();
+    encoded.sort();
+    encoded
 }
 
 /// `text` with every byte but RFC 3986's unreserved characters percent-encoded (RFC 5849 §3.6).
@@ -163,15 +171,10 @@ fn duo_authorization(
 ) -> String {
     use base64::Engine;
     use hmac::Mac;
-    let mut parameters: Vec<(String, String)> = url.query_pairs().into_owned().collect();
-    if let Some(body) = form_body {
-        parameters.extend(url::form_urlencoded::parse(body).into_owned());
-    }
-    // Sorted as pairs, not as `name=value` text: `a` comes before `a-b`, though `=` sorts after `-`.
-    let mut encoded: Vec<(String, String)> =
-        parameters.iter().map(|(name, value)| (percent_encoded(name), percent_encoded(value))).collect();
-    encoded.sort();
-    let encoded: Vec<String> = encoded.iter().map(|(name, value)| format!("{name}={value}")).collect();
+    let encoded: Vec<String> = encoded_in_order(signed_parameters(url, form_body).into_iter())
+        .iter()
+        .map(|(name, value)| format!("{name}={value}"))
+        .collect();
     let host = match url.port() {
         Some(port) => format!("{}:{port}", url.host_str().unwrap_or_default()),
         None => url.host_str().unwrap_or_default().to_owned(),
