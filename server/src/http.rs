@@ -10,7 +10,7 @@ use app::hub::SharedHub;
 use app::server_fns::CookiePolicy;
 use axum::Router;
 use axum::extract::Request;
-use axum::http::{HeaderValue, StatusCode};
+use axum::http::{HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -92,14 +92,42 @@ async fn request_context(request: Request, next: Next) -> Response {
     let status = response.status().as_u16();
     let elapsed = started.elapsed();
     span.in_scope(|| tracing::info!(status, elapsed_ms = elapsed.as_millis() as u64, "request finished"));
-    metrics::counter!("tether_http_requests_total", "method" => method.to_string(), "status" => status.to_string())
-        .increment(1);
-    metrics::histogram!("tether_http_request_duration_seconds", "method" => method.to_string())
-        .record(elapsed.as_secs_f64());
+    count_request(&method, status, elapsed);
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(REQUEST_ID_HEADER, value);
     }
     response
+}
+
+/// The most (method, status) pairs a thread keeps metric handles for; others are looked up each time.
+const KEPT_REQUEST_METRICS: usize = 64;
+
+thread_local! {
+    /// The request counter and duration histogram of each (method, status) seen on this thread, so that a request
+    /// costs no label formatting and no registry lookup.
+    static REQUEST_METRICS: std::cell::RefCell<std::collections::HashMap<(Method, u16), (metrics::Counter, metrics::Histogram)>> =
+        std::cell::RefCell::default();
+}
+
+/// Counts one finished request in `tether_http_requests_total` and `tether_http_request_duration_seconds`.
+fn count_request(method: &Method, status: u16, elapsed: std::time::Duration) {
+    let lookup = || {
+        let counter = metrics::counter!("tether_http_requests_total", "method" => method.to_string(), "status" => status.to_string());
+        let histogram = metrics::histogram!("tether_http_request_duration_seconds", "method" => method.to_string());
+        (counter, histogram)
+    };
+    let record = |(counter, histogram): &(metrics::Counter, metrics::Histogram)| {
+        counter.increment(1);
+        histogram.record(elapsed.as_secs_f64());
+    };
+    REQUEST_METRICS.with_borrow_mut(|kept| {
+        let key = (method.clone(), status);
+        if kept.contains_key(&key) || kept.len() < KEPT_REQUEST_METRICS {
+            record(kept.entry(key).or_insert_with(lookup));
+        } else {
+            record(&lookup());
+        }
+    });
 }
 
 #[cfg(test)]

@@ -1,20 +1,26 @@
-//! Gives memory back to the system after a load. glibc's allocator keeps what was freed in its per-thread arenas
-//! for reuse, so a node's resident memory stays at its peak long after the connections and buffers of a burst of
-//! calls are gone; asking it now and then to trim returns those pages. Elsewhere this does nothing.
+//! Keeps a node's memory bounded and gives it back to the system after a load.
+//!
+//! - The Prometheus recorder keeps every duration recorded since it last folded them into their summaries, which
+//!   it does only when asked: a node nobody scrapes would hold eight bytes per request, forever. It is asked here.
+//! - glibc's allocator keeps what was freed in its per-thread arenas for reuse, so resident memory would stay near
+//!   its peak long after the connections and buffers of a burst of calls are gone; it is asked now and then to
+//!   trim, which returns those pages. Elsewhere the trim does nothing.
 
 use std::time::Duration;
 
-/// How often freed memory is handed back: often enough that a node is back near its idle size within a minute of
-/// a load, rarely enough to cost nothing measurable (a trim with little to return takes microseconds).
+/// How often recorded durations are folded and freed memory handed back: often enough that a node is back near its
+/// idle size within a minute of a load, rarely enough to cost nothing measurable (a trim with little to return
+/// takes microseconds).
 const TRIM_EVERY: Duration = Duration::from_secs(10);
 
-/// Starts the periodic trim on the current runtime; abort the handle to stop it.
+/// Starts the periodic folding and trim on the current runtime; abort the handle to stop it.
 pub fn return_freed_memory_periodically() -> tokio::task::JoinHandle<()> {
     tokio::spawn(async {
         let mut interval = tokio::time::interval(TRIM_EVERY);
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
+            crate::telemetry::metrics().run_upkeep();
             return_freed_memory();
         }
     })

@@ -21,10 +21,11 @@ use app::error::HubError;
 use app::hub::SharedHub;
 use axum::Router;
 use axum::body::Body;
-use axum::extract::{FromRef, OriginalUri, Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method};
+use axum::extract::{FromRef, FromRequest, Request, State};
+use axum::http::HeaderValue;
 use axum::response::Response;
 use axum::routing::any;
+use std::borrow::Cow;
 use std::time::Instant;
 
 /// The response header naming the instance a proxied call went through.
@@ -46,31 +47,31 @@ pub fn routes(hub: SharedHub, outbound: Outbound) -> Router {
     Router::new().route("/hubs/{hub}/{*path}", any(proxy)).with_state(ProxyState { hub, outbound })
 }
 
-/// The path after `/hubs/{hub}/`, as the client wrote it (still percent-encoded), and its query.
-fn provider_path(uri: &axum::http::Uri, hub: &str) -> Result<String, ApiError> {
-    // The first `/hubs/{hub}/` is the route's own: the base path before it names no hub.
-    let marker = format!("/hubs/{hub}/");
-    let path = uri.path().split_once(&marker).map(|(_, path)| path).unwrap_or_default();
+/// The hub and the path after `/hubs/{hub}/` in the route's own path (the base path already stripped), the path
+/// as the client wrote it (still percent-encoded).
+fn hub_and_path(route_path: &str) -> Result<(Cow<'_, str>, &str), ApiError> {
+    let rest = route_path.strip_prefix("/hubs/").unwrap_or_default();
+    let (hub, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let hub = percent_encoding::percent_decode_str(hub)
+        .decode_utf8()
+        .map_err(|_| ApiError::bad_request("hub: not valid UTF-8"))?;
     check_path(path)?;
-    Ok(path.to_owned())
+    Ok((hub, path))
 }
 
-async fn proxy(
-    State(state): State<ProxyState>,
-    auth: ApiCaller,
-    Path((hub, _)): Path<(String, String)>,
-    OriginalUri(uri): OriginalUri,
-    method: Method,
-    headers: HeaderMap,
-    ApiBytes(body): ApiBytes,
-) -> ApiResult<Response> {
+async fn proxy(State(state): State<ProxyState>, auth: ApiCaller, request: Request) -> ApiResult<Response> {
     let started = Instant::now();
     let at = crate::store::now_millis();
     let token = auth.element.ok_or_else(|| {
         HubError::Unauthorized("a call through an instance needs `Authorization: …, Element <token>`".into())
     })?;
-    let path = provider_path(&uri, &hub)?;
-    let outgoing = Outgoing { method, path: &path, query: uri.query(), headers, body };
+    let (parts, body) = request.into_parts();
+    let (hub, path) = hub_and_path(parts.uri.path())?;
+    // Read with the request's extensions, which carry the body limit.
+    let mut body = Request::new(body);
+    *body.extensions_mut() = parts.extensions;
+    let ApiBytes(body) = ApiBytes::from_request(body, &state).await?;
+    let outgoing = Outgoing { method: parts.method, path, query: parts.uri.query(), headers: parts.headers, body };
     let Through { call, response, refreshed } =
         call_through(state.hub.as_ref(), &state.outbound, &auth.caller, &token, &hub, &outgoing).await?;
     let status = response.status();
@@ -119,11 +120,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn dot_segments_are_refused() {
-        let uri = |path: &str| format!("/elements/api-v2/hubs/crm/{path}").parse::<axum::http::Uri>().unwrap();
-        assert_eq!(provider_path(&uri("contacts/42?x=1"), "crm").unwrap(), "contacts/42");
+    fn the_hub_and_path_are_read_and_dot_segments_refused() {
+        let (hub, path) = hub_and_path("/hubs/crm/contacts/42").unwrap();
+        assert_eq!((hub.as_ref(), path), ("crm", "contacts/42"));
+        assert_eq!(hub_and_path("/hubs/cr%6D/a%2Fb").unwrap(), (Cow::Borrowed("crm"), "a%2Fb"));
+        assert!(hub_and_path("/hubs/%FF/contacts").is_err());
         for path in ["../admin", "a/./b", "a/%2E%2E/b", "a\\..\\..\\healthz", "a/.%2e/b", "a%2F..%2Fb", "a/%5c../b"] {
-            assert!(provider_path(&uri(path), "crm").is_err(), "{path}");
+            assert!(hub_and_path(&format!("/hubs/crm/{path}")).is_err(), "{path}");
         }
     }
 }
