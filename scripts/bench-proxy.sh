@@ -6,7 +6,7 @@
 #
 # For each upstream: throughput with 16 connections (ROUNDS rounds of SECONDS s each, in turn; medians, and the
 # lowest and highest round's Tether / nginx ratio as the noise), the processor time Tether and nginx spend per call
-# (from /proc over the throughput rounds), and the latency one connection at a time (p50 and p99; what a proxy
+# (from /proc, per round: the median, and Tether's lowest and highest round as the noise), and the latency one connection at a time (p50 and p99; what a proxy
 # adds is its figure less the direct one). Then Tether's resident memory: idle, at its peak under 200 connections
 # for 10 s, and after the load, sampled each second until it is back within 1.5 times the idle figure or 60 s
 # have passed.
@@ -117,6 +117,8 @@ run_wrk() { # connections threads url [authorization]
         END { printf "%s %s %s %s\n", rate, total, p50, p99 }'
 }
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+# Processor time per call in µs, from clock ticks spent and calls served.
+micros_per_call() { awk -v ticks="$1" -v calls="$2" -v hz="$ticks_per_second" 'BEGIN { printf "%.0f", 1e6 * ticks / hz / calls }'; }
 
 for upstream in instant slow; do
     if [ "$upstream" = instant ]; then
@@ -128,7 +130,6 @@ for upstream in instant slow; do
     fi
     through_tether="$api/hubs/general/things"
     : >"$work/rates"
-    tether_ticks=0 tether_calls=0 nginx_ticks=0 nginx_calls=0
     for round in $(seq 1 "$rounds"); do
         result=$(run_wrk 16 2 "$direct")
         read -r direct_rate _ _ _ <<<"$result"
@@ -138,14 +139,15 @@ for upstream in instant slow; do
         read -r nginx_rate nginx_total _ _ <<<"$result"
         after=$(workers_ticks "$workers")
         # nginx's workers serve the instant upstream too: its share is counted with the proxy's.
-        nginx_ticks=$((nginx_ticks + after - before)) nginx_calls=$((nginx_calls + nginx_total))
+        nginx_micros=$(micros_per_call $((after - before)) "$nginx_total")
         before=$(cpu_ticks "$tether_pid")
         result=$(run_wrk 16 2 "$through_tether" "$authorization")
         read -r tether_rate tether_total _ _ <<<"$result"
         after=$(cpu_ticks "$tether_pid")
-        tether_ticks=$((tether_ticks + after - before)) tether_calls=$((tether_calls + tether_total))
-        echo "$upstream round $round: direct $direct_rate/s, nginx $nginx_rate/s, Tether $tether_rate/s"
-        echo "$direct_rate $nginx_rate $tether_rate" >>"$work/rates"
+        tether_micros=$(micros_per_call $((after - before)) "$tether_total")
+        echo "$upstream round $round: direct $direct_rate/s, nginx $nginx_rate/s ($nginx_micros µs a call)," \
+            "Tether $tether_rate/s ($tether_micros µs a call)"
+        echo "$direct_rate $nginx_rate $tether_rate $nginx_micros $tether_micros" >>"$work/rates"
     done
     direct_rate=$(awk '{ print $1 }' "$work/rates" | median)
     nginx_rate=$(awk '{ print $2 }' "$work/rates" | median)
@@ -155,9 +157,8 @@ for upstream in instant slow; do
         "$(awk -v t="$tether_rate" -v n="$nginx_rate" -v d="$direct_rate" -v s="$spread" \
             'BEGIN { printf "%.2f (%s), %.2f; %.0f/s, nginx %.0f/s, direct %.0f/s", t / n, s, t / d, t, n, d }')" \
         "at least 1.0 of nginx"
-    record "processor time per proxied call, $label: Tether (nginx)" \
-        "$(awk -v tt="$tether_ticks" -v tc="$tether_calls" -v nt="$nginx_ticks" -v nc="$nginx_calls" -v hz="$ticks_per_second" \
-            'BEGIN { printf "%.0f µs (%.0f µs)", 1e6 * tt / hz / tc, 1e6 * nt / hz / nc }')" \
+    record "processor time per proxied call, $label: Tether, median (rounds) (nginx)" \
+        "$(awk '{ print $5 }' "$work/rates" | median) µs ($(awk '{ print $5 }' "$work/rates" | sort -g | awk 'NR == 1 { low = $1 } { high = $1 } END { printf "%s to %s", low, high }') µs) ($(awk '{ print $4 }' "$work/rates" | median) µs)" \
         "at most half of 100 to 140 µs"
     result=$(run_wrk 1 1 "$direct")
     read -r _ _ direct_p50 direct_p99 <<<"$result"

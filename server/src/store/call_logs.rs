@@ -153,16 +153,19 @@ impl Store {
 
     /// Removes what `retention` says is past keeping; answers how many rows went.
     pub async fn prune_call_logs(&self, retention: CallLogRetention) -> StoreResult<u64> {
+        let mut connection = self.pool().acquire().await?;
         let mut removed = sqlx::query("DELETE FROM call_logs WHERE at < $1")
             .bind(retention.older_than)
-            .execute(self.pool())
+            .execute(&mut *connection)
             .await?
             .rows_affected();
         sqlx::query("UPDATE call_logs SET trace = NULL WHERE trace IS NOT NULL AND at < $1")
             .bind(retention.traces_older_than)
-            .execute(self.pool())
+            .execute(&mut *connection)
             .await?;
-        removed += self.keep_newest_per_instance("call_logs", i64::from(retention.keep_per_instance)).await?;
+        let keep = i64::from(retention.keep_per_instance);
+        removed += Store::keep_newest_per_instance(&mut connection, "call_logs", keep).await?;
+        self.shrink_memory(&mut connection).await?;
         Ok(removed)
     }
 }

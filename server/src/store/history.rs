@@ -75,6 +75,9 @@ impl Store {
 
     /// Removes all but the newest [`HISTORY_KEPT`] entries of each instance; answers how many went.
     pub async fn prune_instance_history(&self) -> StoreResult<u64> {
-        self.keep_newest_per_instance("instance_history", HISTORY_KEPT).await
+        let mut connection = self.pool().acquire().await?;
+        let removed = Store::keep_newest_per_instance(&mut connection, "instance_history", HISTORY_KEPT).await?;
+        self.shrink_memory(&mut connection).await?;
+        Ok(removed)
     }
 }

@@ -153,10 +153,14 @@ impl Store {
 
     /// Removes all but the newest `keep` rows of each instance from `table`, a table of this module whose ids
     /// grow with time and whose rows name an `instance_id`; answers how many went.
-    pub(crate) async fn keep_newest_per_instance(&self, table: &'static str, keep: i64) -> StoreResult<u64> {
+    pub(crate) async fn keep_newest_per_instance(
+        connection: &mut sqlx::AnyConnection,
+        table: &'static str,
+        keep: i64,
+    ) -> StoreResult<u64> {
         let crowded = format!("SELECT instance_id FROM {table} GROUP BY instance_id HAVING COUNT(*) > $1");
         let crowded: Vec<i64> =
-            sqlx::query_scalar(sqlx::AssertSqlSafe(crowded)).bind(keep).fetch_all(self.pool()).await?;
+            sqlx::query_scalar(sqlx::AssertSqlSafe(crowded)).bind(keep).fetch_all(&mut *connection).await?;
         let newest_dropped =
             format!("SELECT id FROM {table} WHERE instance_id = $1 ORDER BY id DESC LIMIT 1 OFFSET $2");
         let delete = format!("DELETE FROM {table} WHERE instance_id = $1 AND id <= $2");
@@ -165,14 +169,23 @@ impl Store {
             let newest: Option<i64> = sqlx::query_scalar(sqlx::AssertSqlSafe(newest_dropped.clone()))
                 .bind(instance)
                 .bind(keep)
-                .fetch_optional(self.pool())
+                .fetch_optional(&mut *connection)
                 .await?;
             if let Some(id) = newest {
                 let query = sqlx::query(sqlx::AssertSqlSafe(delete.clone())).bind(instance).bind(id);
-                removed += query.execute(self.pool()).await?.rows_affected();
+                removed += query.execute(&mut *connection).await?.rows_affected();
             }
         }
         Ok(removed)
+    }
+
+    /// Hands an SQLite connection's page cache back to the allocator. A prune reads and deletes far more pages than
+    /// everyday queries touch, and its connection would otherwise keep them cached for as long as it lives.
+    pub(crate) async fn shrink_memory(&self, connection: &mut sqlx::AnyConnection) -> StoreResult<()> {
+        if self.backend == Backend::Sqlite {
+            sqlx::query("PRAGMA shrink_memory").execute(connection).await?;
+        }
+        Ok(())
     }
 
     /// Closes every connection, flushing SQLite's write-ahead log into the main file.
