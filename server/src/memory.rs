@@ -20,8 +20,15 @@ pub fn return_freed_memory_periodically() -> tokio::task::JoinHandle<()> {
         interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             interval.tick().await;
-            crate::telemetry::metrics().run_upkeep();
-            return_freed_memory();
+            // Off the runtime's workers: after a load, folding the durations and trimming take long enough to
+            // hold up the calls a worker would otherwise be serving.
+            let work = tokio::task::spawn_blocking(|| {
+                crate::telemetry::metrics().run_upkeep();
+                return_freed_memory();
+            });
+            if work.await.is_err() {
+                tracing::warn!("folding metrics or trimming memory failed");
+            }
         }
     })
 }
